@@ -1,0 +1,189 @@
+// Package cli picks the command, host and stage and runs them. cmd/jobtoken
+// only calls Main, so everything here is testable in-process.
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jobtoken/jobtoken/pkg/host"
+	"github.com/jobtoken/jobtoken/pkg/job"
+	"github.com/jobtoken/jobtoken/pkg/provider"
+	"github.com/jobtoken/jobtoken/pkg/retry"
+	"github.com/jobtoken/jobtoken/pkg/secret"
+)
+
+// Version is stamped at build time with -ldflags "-X …/pkg/cli.Version=v1.2.3".
+var Version = ""
+
+// version falls back to the module version in the build info.
+func version() string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// Env is the process as the CLI sees it; tests fill it in.
+type Env struct {
+	Args   []string // os.Args, argv[0] included
+	Getenv func(string) string
+	Stdin  io.Reader
+	Stdout io.Writer // redacted
+	Stderr io.Writer // redacted
+	// Raw streams, for the few commands that must carry a secret (add-mask).
+	RawStdout *secret.Writer
+	RawStderr *secret.Writer
+	Secrets   *secret.Set
+	// Transport and Retry are injected by tests.
+	Transport http.RoundTripper
+	Retry     *retry.Policy
+	Now       func() time.Time
+}
+
+// command is one subcommand.
+type command struct {
+	summary string
+	run     func(ctx context.Context, e *Env, args []string) int
+}
+
+// commands is filled by each command's file.
+var commands = map[string]command{}
+
+// hostFactories builds a CI host by name; each host's file registers itself.
+var hostFactories = map[string]func(e *Env) host.Host{}
+
+// Providers returns every provider, keyed by the provider input's value.
+func Providers() map[string]provider.Provider {
+	m := map[string]provider.Provider{}
+	for _, p := range providerList() {
+		m[p.Name()] = p
+	}
+	return m
+}
+
+// Main runs jobtoken and returns the exit code. Panics are recovered and
+// reported through the redacting writer, so even they cannot print a secret.
+func Main(ctx context.Context, stdout, stderr io.Writer, stdin io.Reader, args []string, getenv func(string) string) (code int) {
+	set := &secret.Set{}
+	out := secret.NewWriter(stdout, set)
+	errw := secret.NewWriter(stderr, set)
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(errw, "jobtoken: internal error: %v\n", r)
+			code = 2
+		}
+		_ = out.Flush()
+		_ = errw.Flush()
+	}()
+	e := &Env{Args: args, Getenv: getenv, Stdin: stdin, Stdout: out, Stderr: errw, RawStdout: out, RawStderr: errw, Secrets: set}
+	return e.Run(ctx)
+}
+
+// Run dispatches on argv[0] and the first argument.
+func (e *Env) Run(ctx context.Context) int {
+	name := strings.TrimSuffix(filepath.Base(e.Args[0]), ".exe")
+	args := e.Args[1:]
+	// The docker action's post-entrypoint is a second path to the same
+	// binary; its name says which stage to run.
+	if strings.HasSuffix(name, "-post") {
+		return e.stage(ctx, "post")
+	}
+	if len(args) == 0 {
+		if e.ciHost() != "" {
+			return e.stage(ctx, "main")
+		}
+		e.usage(e.Stderr)
+		return 2
+	}
+	switch args[0] {
+	case "main", "post":
+		return e.stage(ctx, args[0])
+	case "help", "-h", "--help", "-help":
+		if len(args) > 1 {
+			if c, ok := commands[args[1]]; ok {
+				return c.run(ctx, e, []string{"--help"})
+			}
+		}
+		e.usage(e.Stdout)
+		return 0
+	case "version", "--version":
+		fmt.Fprintln(e.Stdout, "jobtoken", version())
+		return 0
+	}
+	c, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(e.Stderr, "jobtoken: unknown command %q, valid commands are %s\n", args[0], strings.Join(commandNames(), ", "))
+		return 2
+	}
+	return c.run(ctx, e, args[1:])
+}
+
+func commandNames() []string {
+	names := []string{"help", "version"}
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func (e *Env) usage(w io.Writer) {
+	fmt.Fprintf(w, `jobtoken %s: mint the narrowest, shortest-lived token a CI job needs, and revoke it when the job ends.
+
+In a GitHub Actions or Azure Pipelines step it runs by itself (main, then post).
+By hand:
+
+`, version())
+	for _, n := range commandNames() {
+		s := "print this help (help COMMAND for a command's flags)"
+		if n == "version" {
+			s = "print the version"
+		}
+		if c, ok := commands[n]; ok {
+			s = c.summary
+		}
+		fmt.Fprintf(w, "  jobtoken %-8s %s\n", n, s)
+	}
+	fmt.Fprintln(w, "\nDocumentation: README.md")
+}
+
+// ciHost names the CI system jobtoken runs in, or "" outside CI.
+func (e *Env) ciHost() string {
+	switch {
+	case e.Getenv("GITHUB_ACTIONS") == "true":
+		return "github"
+	case strings.EqualFold(e.Getenv("TF_BUILD"), "true"):
+		return "azure"
+	}
+	return ""
+}
+
+// stage runs the main or post stage on the CI host.
+func (e *Env) stage(ctx context.Context, stage string) int {
+	name := e.ciHost()
+	mk := hostFactories[name]
+	if mk == nil {
+		fmt.Fprintf(e.Stderr, "jobtoken: the %s stage runs inside GitHub Actions or Azure Pipelines (GITHUB_ACTIONS or TF_BUILD is not set); by hand, use jobtoken plan, mint or revoke\n", stage)
+		return 2
+	}
+	je := &job.Env{Host: mk(e), Providers: Providers(), Transport: e.Transport, Retry: e.Retry, Now: e.Now, Secrets: e.Secrets}
+	run := job.Main
+	if stage == "post" {
+		run = job.Post
+	}
+	if err := run(ctx, je); err != nil {
+		return 1
+	}
+	return 0
+}

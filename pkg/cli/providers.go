@@ -1,0 +1,13 @@
+package cli
+
+import (
+	"github.com/jobtoken/jobtoken/pkg/provider"
+	"github.com/jobtoken/jobtoken/pkg/provider/ghapp"
+)
+
+// providerList is every provider jobtoken ships.
+func providerList() []provider.Provider {
+	return []provider.Provider{
+		ghapp.New(),
+	}
+}

@@ -1,0 +1,356 @@
+// Package ghfake is an in-process fake of the parts of GitHub's REST API that
+// jobtoken calls. It checks what GitHub checks: the App JWT's RS256 signature,
+// issuer and time window, permissions against the installation's grant,
+// repositories against the installation's, and token liveness on revoke.
+package ghfake
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Installation is one installation of the fake App.
+type Installation struct {
+	ID          int64
+	Account     string
+	Permissions map[string]string
+	// Repos is nil for repository_selection "all".
+	Repos []string
+	// AllRepos lists the account's repositories (for "all" installations).
+	AllRepos []string
+}
+
+// Token is a minted installation token.
+type Token struct {
+	Value        string
+	Installation int64
+	Permissions  map[string]string
+	Repos        []string
+	ExpiresAt    time.Time
+	Revoked      bool
+}
+
+// Server is the fake.
+type Server struct {
+	*httptest.Server
+	Key      *rsa.PrivateKey
+	AppID    int64
+	ClientID string
+	Slug     string
+
+	mu            sync.Mutex
+	installations []*Installation
+	tokens        map[string]*Token
+	requests      int
+	// Now is the server's clock (tests skew it).
+	Now func() time.Time
+	// Before runs first for every request; returning true means it answered.
+	Before func(w http.ResponseWriter, r *http.Request) bool
+	// Grant lets a test alter what a mint grants (to simulate a broader grant).
+	Grant func(t *Token)
+	// LongTokens makes tokens like GitHub's newer ~520-character ones with dots.
+	LongTokens bool
+}
+
+// New starts a fake with one App and the given installations.
+func New(key *rsa.PrivateKey, installs ...*Installation) *Server {
+	s := &Server{Key: key, AppID: 4242, ClientID: "Iv23liFAKEclient", Slug: "jobtoken-test", installations: installs, tokens: map[string]*Token{}, Now: time.Now}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /repos/{owner}/{repo}/installation", s.app(s.repoInstallation))
+	mux.HandleFunc("GET /users/{user}/installation", s.app(s.userInstallation))
+	mux.HandleFunc("GET /app/installations/{id}", s.app(s.getInstallation))
+	mux.HandleFunc("POST /app/installations/{id}/access_tokens", s.app(s.createToken))
+	mux.HandleFunc("DELETE /installation/token", s.revoke)
+	s.Server = httptest.NewServer(s.wrap(mux))
+	return s
+}
+
+func (s *Server) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.requests++
+		s.mu.Unlock()
+		w.Header().Set("Date", s.Now().UTC().Format(http.TimeFormat))
+		if s.Before != nil && s.Before(w, r) {
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// Requests returns how many requests reached the fake.
+func (s *Server) Requests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests
+}
+
+// ResetRequests zeroes the request counter.
+func (s *Server) ResetRequests() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = 0
+}
+
+// Live returns the tokens that still work.
+func (s *Server) Live() []*Token {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*Token
+	for _, t := range s.tokens {
+		if !t.Revoked && s.Now().Before(t.ExpiresAt) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// Minted returns every token minted, live or not.
+func (s *Server) Minted() []*Token {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*Token
+	for _, t := range s.tokens {
+		out = append(out, t)
+	}
+	return out
+}
+
+// Lookup returns a minted token by value.
+func (s *Server) Lookup(v string) *Token {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tokens[v]
+}
+
+// Expire makes every token expired (as an hour passing would).
+func (s *Server) Expire() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range s.tokens {
+		t.ExpiresAt = s.Now().Add(-time.Minute)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func message(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"message": msg, "documentation_url": "https://docs.github.com/rest"})
+}
+
+// app checks the App JWT as GitHub does before calling h.
+func (s *Server) app(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		auth := r.Header.Get("Authorization")
+		raw, ok := strings.CutPrefix(auth, "Bearer ")
+		if !ok {
+			message(w, http.StatusUnauthorized, "A JSON web token could not be decoded")
+			return
+		}
+		now := s.Now()
+		claims := jwt.MapClaims{}
+		_, err := jwt.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
+			return &s.Key.PublicKey, nil
+		}, jwt.WithValidMethods([]string{"RS256"}), jwt.WithoutClaimsValidation())
+		if err != nil {
+			message(w, http.StatusUnauthorized, "A JSON web token could not be decoded")
+			return
+		}
+		iss := fmt.Sprint(claims["iss"])
+		if f, ok := claims["iss"].(float64); ok {
+			iss = strconv.FormatInt(int64(f), 10)
+		}
+		if iss != s.ClientID && iss != strconv.FormatInt(s.AppID, 10) {
+			message(w, http.StatusUnauthorized, "'Issuer' claim ('iss') must be an Integer")
+			return
+		}
+		iat, _ := claims.GetIssuedAt()
+		exp, _ := claims.GetExpirationTime()
+		switch {
+		case iat == nil || iat.After(now.Add(time.Second)):
+			message(w, http.StatusUnauthorized, "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued")
+		case exp == nil || !exp.After(now):
+			message(w, http.StatusUnauthorized, "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires")
+		case exp.Sub(now) > 10*time.Minute || exp.Sub(iat.Time) > 10*time.Minute:
+			message(w, http.StatusUnauthorized, "'Expiration time' claim ('exp') is too far in the future")
+		default:
+			h(w, r)
+		}
+	}
+}
+
+func (s *Server) installationJSON(in *Installation) map[string]any {
+	sel := "all"
+	if in.Repos != nil {
+		sel = "selected"
+	}
+	return map[string]any{
+		"id": in.ID, "app_id": s.AppID, "app_slug": s.Slug, "client_id": s.ClientID,
+		"account":     map[string]any{"login": in.Account},
+		"permissions": in.Permissions, "repository_selection": sel,
+	}
+}
+
+func (s *Server) repos(in *Installation) []string {
+	if in.Repos != nil {
+		return in.Repos
+	}
+	return in.AllRepos
+}
+
+func (s *Server) find(match func(*Installation) bool) *Installation {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, in := range s.installations {
+		if match(in) {
+			return in
+		}
+	}
+	return nil
+}
+
+func (s *Server) repoInstallation(w http.ResponseWriter, r *http.Request) {
+	owner, repo := r.PathValue("owner"), r.PathValue("repo")
+	in := s.find(func(in *Installation) bool {
+		return strings.EqualFold(in.Account, owner) && slices.ContainsFunc(s.repos(in), func(x string) bool { return strings.EqualFold(x, repo) })
+	})
+	if in == nil {
+		message(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	writeJSON(w, http.StatusOK, s.installationJSON(in))
+}
+
+func (s *Server) userInstallation(w http.ResponseWriter, r *http.Request) {
+	user := r.PathValue("user")
+	in := s.find(func(in *Installation) bool { return strings.EqualFold(in.Account, user) })
+	if in == nil {
+		message(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	writeJSON(w, http.StatusOK, s.installationJSON(in))
+}
+
+func (s *Server) byID(r *http.Request) *Installation {
+	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	return s.find(func(in *Installation) bool { return in.ID == id })
+}
+
+func (s *Server) getInstallation(w http.ResponseWriter, r *http.Request) {
+	in := s.byID(r)
+	if in == nil {
+		message(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	writeJSON(w, http.StatusOK, s.installationJSON(in))
+}
+
+var rank = map[string]int{"read": 1, "write": 2, "admin": 3}
+
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
+	in := s.byID(r)
+	if in == nil {
+		message(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	var body struct {
+		Repositories []string          `json:"repositories"`
+		Permissions  map[string]string `json:"permissions"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		message(w, http.StatusBadRequest, "Problems parsing JSON")
+		return
+	}
+	perms := body.Permissions
+	if len(perms) == 0 {
+		perms = in.Permissions
+	}
+	for name, level := range perms {
+		if rank[in.Permissions[name]] < rank[level] {
+			message(w, http.StatusUnprocessableEntity, "The permissions requested are not granted to this installation.")
+			return
+		}
+	}
+	for _, repo := range body.Repositories {
+		if !slices.ContainsFunc(s.repos(in), func(x string) bool { return strings.EqualFold(x, repo) }) {
+			message(w, http.StatusUnprocessableEntity, "There is at least one repository that does not exist or is not accessible to the parent installation.")
+			return
+		}
+	}
+	granted := map[string]string{}
+	for k, v := range perms {
+		granted[k] = v
+	}
+	if _, ok := granted["metadata"]; !ok {
+		granted["metadata"] = "read"
+	}
+	t := &Token{Value: s.newToken(), Installation: in.ID, Permissions: granted, Repos: body.Repositories, ExpiresAt: s.Now().Add(time.Hour).Truncate(time.Second)}
+	if s.Grant != nil {
+		s.Grant(t)
+	}
+	s.mu.Lock()
+	s.tokens[t.Value] = t
+	s.mu.Unlock()
+	resp := map[string]any{
+		"token": t.Value, "expires_at": t.ExpiresAt.UTC().Format(time.RFC3339),
+		"permissions": t.Permissions, "repository_selection": "all",
+	}
+	if len(t.Repos) > 0 {
+		resp["repository_selection"] = "selected"
+		var list []map[string]any
+		for _, name := range t.Repos {
+			list = append(list, map[string]any{"name": name, "full_name": in.Account + "/" + name})
+		}
+		resp["repositories"] = list
+	}
+	writeJSON(w, http.StatusCreated, resp)
+}
+
+func (s *Server) newToken() string {
+	b := make([]byte, 18)
+	_, _ = rand.Read(b)
+	if !s.LongTokens {
+		return "ghs_" + hex.EncodeToString(b)
+	}
+	// GitHub's newer tokens are ~520 characters and contain dots.
+	long := make([]byte, 240)
+	_, _ = rand.Read(long)
+	return "ghs_" + hex.EncodeToString(b) + "." + hex.EncodeToString(long)[:400] + "." + hex.EncodeToString(b)[:40]
+}
+
+// revoke is DELETE /installation/token, authenticated with the token itself.
+func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
+	auth := r.Header.Get("Authorization")
+	v, ok := strings.CutPrefix(auth, "Bearer ")
+	if !ok {
+		v, ok = strings.CutPrefix(auth, "token ")
+	}
+	s.mu.Lock()
+	t := s.tokens[v]
+	live := ok && t != nil && !t.Revoked && s.Now().Before(t.ExpiresAt)
+	if live {
+		t.Revoked = true
+	}
+	s.mu.Unlock()
+	if !live {
+		message(w, http.StatusUnauthorized, "Bad credentials")
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,189 @@
+// Package ghactions is the GitHub Actions host: inputs from INPUT_*, workflow
+// commands on stdout and file commands (GITHUB_OUTPUT, GITHUB_ENV,
+// GITHUB_STATE, GITHUB_STEP_SUMMARY), through sethvargo/go-githubactions.
+package ghactions
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"github.com/sethvargo/go-githubactions"
+
+	"github.com/jobtoken/jobtoken/pkg/host"
+	"github.com/jobtoken/jobtoken/pkg/inputs"
+	"github.com/jobtoken/jobtoken/pkg/secret"
+)
+
+// Host implements host.Host on a GitHub runner.
+type Host struct {
+	action *githubactions.Action
+	out    *secret.Writer
+	getenv func(string) string
+	// Delimiter makes heredoc delimiters; tests fix it for golden files.
+	Delimiter func() string
+}
+
+var _ host.Host = (*Host)(nil)
+
+// New returns a host writing workflow commands to out (already redacting) and
+// reading the environment through getenv.
+func New(out *secret.Writer, getenv func(string) string) *Host {
+	return &Host{
+		action: githubactions.New(githubactions.WithWriter(out), githubactions.WithGetenv(getenv)),
+		out:    out,
+		getenv: getenv,
+	}
+}
+
+// Name implements host.Host.
+func (*Host) Name() string { return "github" }
+
+// Naming implements host.Host.
+func (*Host) Naming() inputs.Naming { return inputs.GitHubNames }
+
+// Getenv implements host.Host.
+func (h *Host) Getenv(k string) string { return h.getenv(k) }
+
+// Inputs implements host.Host. The runner passes `with:` values as INPUT_ plus
+// the upper-cased name, hyphens kept.
+func (h *Host) Inputs() inputs.Values {
+	return inputs.FromLookup(func(in inputs.Input) (string, bool) {
+		if in.AzureOnly {
+			return "", false
+		}
+		v := h.action.GetInput(in.Key)
+		return v, v != ""
+	})
+}
+
+// Run implements host.Host.
+func (h *Host) Run() host.Run {
+	repo := h.getenv("GITHUB_REPOSITORY")
+	return host.Run{
+		Repository: repo,
+		RepoName:   repo,
+		RunID:      h.getenv("GITHUB_RUN_ID"),
+		Attempt:    h.getenv("GITHUB_RUN_ATTEMPT"),
+		APIURL:     h.getenv("GITHUB_API_URL"),
+		CI:         "github",
+	}
+}
+
+// Mask implements host.Host. The command must carry the value itself, so it
+// bypasses redaction.
+func (h *Host) Mask(v string) {
+	cmd := &githubactions.Command{Name: "add-mask", Message: v}
+	_ = h.out.WriteRaw(cmd.String() + "\n")
+}
+
+// fileCommand appends one entry to the file named by GITHUB_<NAME>. The
+// library panics when the variable is unset or the write fails; this returns
+// an error instead.
+func (h *Host) fileCommand(name, msg string) (err error) {
+	env := "GITHUB_" + strings.ToUpper(name)
+	if h.getenv(env) == "" {
+		return fmt.Errorf("%s is not set; this stage must run on a GitHub runner", env)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("failed to write %s: %v", env, r)
+		}
+	}()
+	h.action.IssueFileCommand(&githubactions.Command{Name: name, Message: msg})
+	return nil
+}
+
+// Heredoc renders name<<DELIM / value / DELIM with a random delimiter that the
+// value cannot contain, so no value can add another entry.
+func Heredoc(name, value string, delim func() string) (string, error) {
+	if !validName(name) {
+		return "", fmt.Errorf("invalid name %q", name)
+	}
+	if delim == nil {
+		delim = randomDelimiter
+	}
+	for range 10 {
+		d := delim()
+		if !strings.Contains(value, d) && !strings.Contains(name, d) {
+			return name + "<<" + d + "\n" + value + "\n" + d, nil
+		}
+	}
+	return "", fmt.Errorf("could not find a delimiter for %s", name)
+}
+
+func validName(n string) bool {
+	return n != "" && !strings.ContainsAny(n, "\r\n=<") && strings.TrimSpace(n) == n
+}
+
+func randomDelimiter() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return "ghadelimiter_" + hex.EncodeToString(b)
+}
+
+func (h *Host) setKV(cmd, k, v string) error {
+	msg, err := Heredoc(k, v, h.Delimiter)
+	if err != nil {
+		return err
+	}
+	return h.fileCommand(cmd, msg)
+}
+
+// SetOutput implements host.Host.
+func (h *Host) SetOutput(k, v string, _ bool) error { return h.setKV("output", k, v) }
+
+// ExportEnv implements host.Host.
+func (h *Host) ExportEnv(k, v string, _ bool) error { return h.setKV("env", k, v) }
+
+// SaveState implements host.Host. The runner hands it back to the post stage
+// as STATE_<name>.
+func (h *Host) SaveState(k, v string) error { return h.setKV("state", k, v) }
+
+// State implements host.Host (go-githubactions has no GetState).
+func (h *Host) State(k string) (string, bool) {
+	v := h.getenv("STATE_" + k)
+	return v, v != ""
+}
+
+// Summary implements host.Host; it is skipped when the runner gives no file.
+func (h *Host) Summary(md string) error {
+	if h.getenv("GITHUB_STEP_SUMMARY") == "" {
+		return nil
+	}
+	return h.fileCommand("step_summary", md)
+}
+
+// Debugf implements host.Host.
+func (h *Host) Debugf(f string, a ...any) { h.action.Debugf("%s", fmt.Sprintf(f, a...)) }
+
+// Noticef implements host.Host.
+func (h *Host) Noticef(f string, a ...any) { h.action.Noticef("%s", fmt.Sprintf(f, a...)) }
+
+// Warningf implements host.Host.
+func (h *Host) Warningf(f string, a ...any) { h.action.Warningf("%s", fmt.Sprintf(f, a...)) }
+
+// Errorf implements host.Host.
+func (h *Host) Errorf(f string, a ...any) { h.action.Errorf("%s", fmt.Sprintf(f, a...)) }
+
+// Infof implements host.Host. Plain lines are neutralised so that no value can
+// be read by the runner as a workflow command.
+func (h *Host) Infof(f string, a ...any) {
+	_, _ = fmt.Fprintln(h.out, Neutralize(fmt.Sprintf(f, a...)))
+}
+
+// Neutralize makes text safe to print as plain log lines: a line whose start
+// is "::" (after spaces), or that holds "##[", would be parsed as a command.
+func Neutralize(s string) string {
+	s = strings.ReplaceAll(s, "\r", "")
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		l = strings.ReplaceAll(l, "##[", "##%5B")
+		if t := strings.TrimLeft(l, " \t"); strings.HasPrefix(t, "::") {
+			l = l[:len(l)-len(t)] + "%3A" + t[1:]
+		}
+		lines[i] = l
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,74 @@
+// Package host defines what jobtoken needs from the system it runs in — a
+// GitHub runner, an Azure Pipelines agent or a terminal — so that the flow
+// input → plan → mint → publish → revoke is written once.
+package host
+
+import (
+	"github.com/jobtoken/jobtoken/pkg/inputs"
+)
+
+// Run describes the CI run jobtoken is part of, for defaults and for naming
+// tokens so that an administrator can trace them.
+type Run struct {
+	Repository string // owner/name of the current repository, if known and on GitHub
+	RepoName   string // name of the repository as the CI system calls it (any provider)
+	RunID      string
+	Attempt    string
+	APIURL     string // GitHub API URL from the runner, if any
+	CI         string // "github", "azure" or "local"
+}
+
+// Label names the run for token display names and notes.
+func (r Run) Label() string {
+	repo := r.Repository
+	if repo == "" {
+		repo = r.RepoName
+	}
+	if repo == "" {
+		repo = "local"
+	}
+	id := r.RunID
+	if id == "" {
+		id = "0"
+	}
+	att := r.Attempt
+	if att == "" {
+		att = "1"
+	}
+	return "jobtoken " + repo + " run " + id + "." + att
+}
+
+// Host is one CI system (or the local terminal).
+type Host interface {
+	// Name is "github", "azure" or "local".
+	Name() string
+	// Naming is how this host spells input names.
+	Naming() inputs.Naming
+	// Inputs reads the step's inputs.
+	Inputs() inputs.Values
+	// Run describes the current run.
+	Run() Run
+	// Getenv reads the environment (injected for tests).
+	Getenv(key string) string
+
+	// Mask asks the CI system to hide value in logs. It must be called before
+	// the value is written anywhere.
+	Mask(value string)
+	// SetOutput publishes an output; secret marks the token.
+	SetOutput(key, value string, secret bool) error
+	// ExportEnv makes name=value visible to later steps.
+	ExportEnv(name, value string, secret bool) error
+	// SaveState remembers value for the post stage (always secret).
+	SaveState(name, value string) error
+	// State reads what the main stage saved; ok is false when nothing was.
+	State(name string) (value string, ok bool)
+	// Summary appends markdown to the step summary (never a secret).
+	Summary(markdown string) error
+
+	Debugf(format string, args ...any)
+	Infof(format string, args ...any)
+	Noticef(format string, args ...any)
+	Warningf(format string, args ...any)
+	// Errorf reports the failure of the step; the caller then exits non-zero.
+	Errorf(format string, args ...any)
+}

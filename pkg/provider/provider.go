@@ -1,0 +1,113 @@
+// Package provider defines what a token provider does: validate a request
+// offline, mint one child token, and revoke it later. One package per provider
+// implements it (ghapp, azdo, anaconda).
+package provider
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/jobtoken/jobtoken/pkg/host"
+	"github.com/jobtoken/jobtoken/pkg/inputs"
+)
+
+// Request is everything a provider may use; it never reads the process
+// environment or clock directly, so tests can run in parallel.
+type Request struct {
+	Inputs      inputs.Values
+	Run         host.Run
+	Host        string // "github", "azure" or "local"
+	Permissions []string
+	Lifetime    time.Duration
+	AllowBroad  bool
+	Getenv      func(string) string
+	HTTP        *http.Client
+	Now         func() time.Time
+	Log         Logger
+}
+
+// Logger is the part of a host a provider may talk to.
+type Logger interface {
+	Infof(format string, args ...any)
+	Warningf(format string, args ...any)
+	Debugf(format string, args ...any)
+}
+
+// Plan is what a provider will do, decided offline. It is shown by
+// `jobtoken plan` and by dry runs.
+type Plan struct {
+	Provider   string            `json:"provider"`
+	Parent     string            `json:"parent"`              // the parent credential, described without its value
+	Scopes     []string          `json:"scopes"`              // what the child token will carry
+	Resources  []string          `json:"resources,omitempty"` // repositories, organization…
+	Lifetime   time.Duration     `json:"-"`                   // the child token's life
+	Revocation string            `json:"revocation"`          // how and when it is revoked, or why it cannot be
+	Revocable  bool              `json:"revocable"`           // false for Entra tokens
+	Notes      []string          `json:"notes,omitempty"`     // anything a reader should know
+	Details    map[string]string `json:"details,omitempty"`   // provider specifics (installation ID…)
+	Secrets    []string          `json:"-"`                   // parent credentials, to mask before any call
+}
+
+// Minter mints the token a Plan describes.
+type Minter interface {
+	Plan() Plan
+	// Mint mints the token. When it returns a token and an error (the grant
+	// was broader or narrower than asked), the caller revokes the token.
+	Mint(ctx context.Context) (*Token, error)
+}
+
+// Checker is implemented by minters that can verify the parent credential with
+// read-only calls (`jobtoken plan --check`).
+type Checker interface {
+	Check(ctx context.Context) ([]string, error)
+}
+
+// Token is a minted child token.
+type Token struct {
+	Value     string
+	ID        string // never secret
+	ExpiresAt time.Time
+	Granted   string // what the provider granted, as it said it
+	// Secrets are derived forms to mask with the value (basic-auth encodings,
+	// channel URLs).
+	Secrets []string
+	// Outputs are provider-specific outputs (installation-id, app-slug).
+	Outputs map[string]string
+	// Env are extra variable names to export with export-env (e.g.
+	// BINSTAR_API_TOKEN beside ANACONDA_API_TOKEN).
+	Env func(exportEnv string) []string
+	// State is what Revoke needs beyond the value and ID.
+	State map[string]string
+	// Summary rows (label, value), never secret.
+	Summary [][2]string
+	// Revocable is false when the provider cannot revoke this kind of token.
+	Revocable bool
+}
+
+// Saved is what the main stage hands to the post stage.
+type Saved struct {
+	Provider  string            `json:"provider"`
+	Token     string            `json:"token"`
+	ID        string            `json:"id"`
+	ExpiresAt time.Time         `json:"expires_at"`
+	Revoke    bool              `json:"revoke"`
+	Revocable bool              `json:"revocable"`
+	State     map[string]string `json:"state,omitempty"`
+}
+
+// ErrAlreadyRevoked is returned by Revoke when the provider says the token no
+// longer works: the goal is reached, so it is reported as a notice.
+var ErrAlreadyRevoked = errors.New("token was already revoked or expired")
+
+// Provider is one token provider.
+type Provider interface {
+	Name() string
+	// Prepare validates req offline and makes no network call. Problems name
+	// the inputs at fault.
+	Prepare(req Request) (Minter, inputs.Problems)
+	// Revoke revokes a token minted earlier. req carries the post stage's
+	// inputs (a parent credential may be needed again).
+	Revoke(ctx context.Context, req Request, saved Saved) error
+}
