@@ -50,7 +50,10 @@ func (s *Set) Add(values ...string) []string {
 	for _, v := range values {
 		if strings.ContainsAny(v, "\r\n") {
 			for _, line := range strings.Split(v, "\n") {
-				add(strings.TrimSpace(line))
+				// PEM armour lines are public text, not secret.
+				if line = strings.TrimSpace(line); !strings.HasPrefix(line, "-----") {
+					add(line)
+				}
 			}
 			// The whole value is still redacted by the writer even though a
 			// host cannot mask a multi-line value in one command.

@@ -1,0 +1,67 @@
+// Package testutil holds helpers shared by tests: a fake environment that
+// fails the test on unexpected reads, test keys, and leak checks.
+package testutil
+
+import (
+	"crypto/rsa"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/jobtoken/jobtoken/pkg/provider/ghapp"
+)
+
+// Root returns the repository root.
+func Root() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// Testdata returns a path under testdata/.
+func Testdata(parts ...string) string {
+	return filepath.Join(append([]string{Root(), "testdata"}, parts...)...)
+}
+
+// AppKeyPEM returns the test App's private key (PKCS#1 PEM).
+func AppKeyPEM(t testing.TB) string {
+	t.Helper()
+	b, err := os.ReadFile(Testdata("keys", "app-pkcs1.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// AppKey returns the parsed test App key.
+func AppKey(t testing.TB) *rsa.PrivateKey {
+	t.Helper()
+	k, err := ghapp.ParsePrivateKey(AppKeyPEM(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// Getenv returns a getenv over m.
+func Getenv(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+// AssertNoSecret fails when text holds any secret, or any line of a
+// multi-line secret.
+func AssertNoSecret(t testing.TB, where, text string, secrets ...string) {
+	t.Helper()
+	for _, s := range secrets {
+		for _, part := range append([]string{s}, strings.Split(s, "\n")...) {
+			part = strings.TrimSpace(part)
+			if len(part) < 8 {
+				continue
+			}
+			if strings.Contains(text, part) {
+				t.Errorf("%s holds a secret unmasked (%.12s…)", where, part)
+			}
+		}
+	}
+}
