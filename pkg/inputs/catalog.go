@@ -68,10 +68,10 @@ const (
 var Catalog = []Input{
 	{Key: Provider, Azure: "provider", Kind: KindPickList, Options: []string{"github", "azure-devops", "anaconda"}, Required: true, Group: GroupCommon,
 		Description: "Which provider mints the token: `github`, `azure-devops` or `anaconda`."},
-	{Key: Permissions, Azure: "permissions", Kind: KindMultiLine, Required: true, Group: GroupCommon,
+	{Key: Permissions, Azure: "permissions", Kind: KindMultiLine, Group: GroupCommon,
 		Description: "What the token may do, separated by commas, spaces or newlines. github: `contents:read, pull-requests:write`; azure-devops: `vso.code vso.packaging_write`; anaconda: `api:read conda:download`. Required: there is no \"inherit everything\" (leave empty only for `azure-credential: entra`)."},
 	{Key: Lifetime, Azure: "lifetime", Kind: KindString, Default: "1h", Group: GroupCommon,
-		Description: "How long the token lives, as a Go duration (`30m`, `2h`). GitHub fixes its tokens at 1h, so there a shorter value only brings the post-step revocation forward."},
+		Description: "How long the token lives, as a Go duration (`30m`, `2h`). github: GitHub fixes installation tokens at 1h, so a longer value is refused and a shorter one cannot shorten the token; it dies when the post step revokes it."},
 	{Key: Revoke, Azure: "revoke", Kind: KindBool, Default: "true", Group: GroupCommon,
 		Description: "Revoke the token in the post step."},
 	{Key: ExportEnv, Azure: "exportEnv", Kind: KindString, Group: GroupCommon,

@@ -1,0 +1,52 @@
+package inputs_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
+
+	"github.com/jobtoken/jobtoken/pkg/inputs"
+)
+
+// TestActionYAMLInSync fails when action.yml was edited by hand or the catalog
+// changed without `go generate ./pkg/inputs`.
+func TestActionYAMLInSync(t *testing.T) {
+	want, err := inputs.ActionYAML()
+	require.NoError(t, err)
+	got, err := os.ReadFile(filepath.Join("..", "..", "action.yml"))
+	require.NoError(t, err)
+	assert.Equal(t, string(want), string(got), "action.yml is stale: run go generate ./pkg/inputs")
+}
+
+func TestActionYAMLShape(t *testing.T) {
+	b, err := inputs.ActionYAML()
+	require.NoError(t, err)
+	var doc struct {
+		Inputs map[string]struct {
+			Required string `yaml:"required"`
+			Default  string `yaml:"default"`
+		} `yaml:"inputs"`
+		Outputs map[string]any    `yaml:"outputs"`
+		Runs    map[string]string `yaml:"runs"`
+	}
+	require.NoError(t, yaml.Unmarshal(b, &doc))
+	assert.Equal(t, "docker", doc.Runs["using"])
+	assert.Equal(t, "Dockerfile", doc.Runs["image"])
+	assert.Equal(t, "/jobtoken-post", doc.Runs["post-entrypoint"])
+	assert.Equal(t, "always()", doc.Runs["post-if"])
+	assert.Equal(t, "true", doc.Inputs["provider"].Required)
+	assert.Equal(t, "1h", doc.Inputs["lifetime"].Default)
+	assert.NotContains(t, doc.Inputs, "azure-service-connection", "Azure-only input leaked into action.yml")
+	for _, name := range []string{"token", "expires-at", "token-id", "permissions", "installation-id", "app-slug"} {
+		assert.Contains(t, doc.Outputs, name)
+	}
+	for _, in := range inputs.Catalog {
+		if !in.AzureOnly {
+			assert.Contains(t, doc.Inputs, in.Key)
+		}
+	}
+}

@@ -1,0 +1,32 @@
+// Command gen writes the files generated from the inputs catalog (action.yml,
+// task.json) at the repository root. Run it with `go generate ./pkg/inputs`.
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/jobtoken/jobtoken/pkg/inputs"
+)
+
+func main() {
+	root := filepath.Join("..", "..")
+	if len(os.Args) > 1 {
+		root = os.Args[1]
+	}
+	files := map[string]func() ([]byte, error){
+		"action.yml": inputs.ActionYAML,
+	}
+	for name, gen := range files {
+		b, err := gen()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "gen: failed to render %s: %v\n", name, err)
+			os.Exit(1)
+		}
+		if err := os.WriteFile(filepath.Join(root, name), b, 0o644); err != nil {
+			fmt.Fprintf(os.Stderr, "gen: failed to write %s: %v\n", name, err)
+			os.Exit(1)
+		}
+	}
+}

@@ -1,0 +1,3 @@
+package inputs
+
+//go:generate go run ./gen
