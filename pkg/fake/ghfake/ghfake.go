@@ -331,7 +331,7 @@ func (s *Server) newToken() string {
 	// GitHub's newer tokens are ~520 characters and contain dots.
 	long := make([]byte, 240)
 	_, _ = rand.Read(long)
-	return "ghs_" + hex.EncodeToString(b) + "." + hex.EncodeToString(long)[:400] + "." + hex.EncodeToString(b)[:40]
+	return "ghs_" + hex.EncodeToString(b) + "." + hex.EncodeToString(long)[:440] + "." + hex.EncodeToString(b)[:30]
 }
 
 // revoke is DELETE /installation/token, authenticated with the token itself.

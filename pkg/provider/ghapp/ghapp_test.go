@@ -1,0 +1,315 @@
+package ghapp_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/jobtoken/jobtoken/pkg/fake/ghfake"
+	"github.com/jobtoken/jobtoken/pkg/host"
+	"github.com/jobtoken/jobtoken/pkg/inputs"
+	"github.com/jobtoken/jobtoken/pkg/provider"
+	"github.com/jobtoken/jobtoken/pkg/provider/ghapp"
+	"github.com/jobtoken/jobtoken/pkg/retry"
+	"github.com/jobtoken/jobtoken/pkg/testutil"
+)
+
+type nopLog struct{ warned []string }
+
+func (*nopLog) Infof(string, ...any)  {}
+func (*nopLog) Debugf(string, ...any) {}
+func (l *nopLog) Warningf(f string, a ...any) {
+	l.warned = append(l.warned, f)
+}
+
+func newFake(t *testing.T) *ghfake.Server {
+	t.Helper()
+	f := ghfake.New(testutil.AppKey(t),
+		&ghfake.Installation{ID: 77, Account: "octo", Permissions: map[string]string{"contents": "write", "pull_requests": "read", "issues": "write", "metadata": "read"}, Repos: []string{"app", "docs"}},
+		&ghfake.Installation{ID: 88, Account: "acme", Permissions: map[string]string{"contents": "read", "metadata": "read"}, AllRepos: []string{"one", "two"}},
+	)
+	t.Cleanup(f.Close)
+	return f
+}
+
+func request(t *testing.T, f *ghfake.Server, in inputs.Values) provider.Request {
+	t.Helper()
+	v := inputs.Values{inputs.ClientID: f.ClientID, inputs.PrivateKey: testutil.AppKeyPEM(t), inputs.GitHubAPIURL: f.URL}
+	for k, x := range in {
+		v[k] = x
+	}
+	noSleep := retry.Default
+	noSleep.Sleep = func(context.Context, time.Duration) error { return nil }
+	return provider.Request{
+		Inputs:      v,
+		Run:         host.Run{Repository: "octo/app", RunID: "1", Attempt: "1"},
+		Permissions: inputs.List(v.Get(inputs.Permissions)),
+		Lifetime:    time.Hour,
+		HTTP:        retry.Client(http.DefaultTransport, noSleep),
+		Now:         time.Now,
+		Log:         &nopLog{},
+	}
+}
+
+func mint(t *testing.T, req provider.Request) (*provider.Token, error) {
+	t.Helper()
+	m, ps := ghapp.New().Prepare(req)
+	require.Empty(t, ps, ps.Error())
+	return m.Mint(context.Background())
+}
+
+func TestMint(t *testing.T) {
+	f := newFake(t)
+	tok, err := mint(t, request(t, f, inputs.Values{inputs.Permissions: "contents:read, pull-requests:read", inputs.Repositories: "app, octo/docs"}))
+	require.NoError(t, err)
+	assert.Equal(t, 2, f.Requests(), "lookup + mint")
+	ft := f.Lookup(tok.Value)
+	require.NotNil(t, ft)
+	assert.Equal(t, map[string]string{"contents": "read", "pull_requests": "read", "metadata": "read"}, ft.Permissions)
+	assert.ElementsMatch(t, []string{"app", "docs"}, ft.Repos)
+	assert.Equal(t, "contents:read, metadata:read, pull_requests:read", tok.Granted)
+	assert.Equal(t, "77", tok.Outputs["installation-id"])
+	assert.Equal(t, "jobtoken-test", tok.Outputs["app-slug"])
+	assert.Regexp(t, `^sha256:[0-9a-f]{12}$`, tok.ID)
+	assert.True(t, tok.Revocable)
+	assert.WithinDuration(t, time.Now().Add(time.Hour), tok.ExpiresAt, time.Minute)
+	assert.Contains(t, tok.Secrets, testBasic(tok.Value))
+}
+
+func testBasic(tok string) string {
+	req, _ := http.NewRequest("GET", "http://x", nil)
+	req.SetBasicAuth("x-access-token", tok)
+	return strings.TrimPrefix(req.Header.Get("Authorization"), "Basic ")
+}
+
+func TestMintWithInstallationIDIsOneRequest(t *testing.T) {
+	f := newFake(t)
+	_, err := mint(t, request(t, f, inputs.Values{inputs.Permissions: "contents:read", inputs.InstallationID: "77"}))
+	require.NoError(t, err)
+	assert.Equal(t, 1, f.Requests())
+}
+
+func TestMintEveryRepositoryUsesUserLookup(t *testing.T) {
+	f := newFake(t)
+	var paths []string
+	f.Before = func(w http.ResponseWriter, r *http.Request) bool { paths = append(paths, r.Method+" "+r.URL.Path); return false }
+	tok, err := mint(t, request(t, f, inputs.Values{inputs.Permissions: "contents:read", inputs.Owner: "acme", inputs.Repositories: "*"}))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"GET /users/acme/installation", "POST /app/installations/88/access_tokens"}, paths)
+	assert.Empty(t, f.Lookup(tok.Value).Repos)
+}
+
+func TestMintLongDottedToken(t *testing.T) {
+	f := newFake(t)
+	f.LongTokens = true
+	tok, err := mint(t, request(t, f, inputs.Values{inputs.Permissions: "contents:read"}))
+	require.NoError(t, err)
+	assert.Greater(t, len(tok.Value), 400)
+	assert.Contains(t, tok.Value, ".")
+}
+
+func TestMintNotInstalled(t *testing.T) {
+	f := newFake(t)
+	_, err := mint(t, request(t, f, inputs.Values{inputs.Permissions: "contents:read", inputs.Repositories: "nope"}))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "is not installed on repository octo/nope")
+	assert.Contains(t, err.Error(), "install it")
+}
+
+func TestMint422ExplainsPermissions(t *testing.T) {
+	f := newFake(t)
+	_, err := mint(t, request(t, f, inputs.Values{inputs.Permissions: "contents:read, pull-requests:write, actions:read"}))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "422")
+	assert.Contains(t, err.Error(), "pull_requests:write (installation has read)")
+	assert.Contains(t, err.Error(), "actions:read (not granted to the App)")
+}
+
+func TestMint422WithInstallationIDLooksUpTheInstallation(t *testing.T) {
+	f := newFake(t)
+	_, err := mint(t, request(t, f, inputs.Values{inputs.Permissions: "issues:write, checks:read", inputs.InstallationID: "77"}))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "checks:read (not granted to the App)")
+}
+
+func TestMint422Repository(t *testing.T) {
+	f := newFake(t)
+	_, err := mint(t, request(t, f, inputs.Values{inputs.Permissions: "contents:read", inputs.Repositories: "app, secret-repo"}))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "selected repositories only")
+	assert.Contains(t, err.Error(), "secret-repo")
+}
+
+func TestMintBroaderGrantIsReturnedForRevocation(t *testing.T) {
+	f := newFake(t)
+	f.Grant = func(tk *ghfake.Token) { tk.Permissions["issues"] = "write" }
+	tok, err := mint(t, request(t, f, inputs.Values{inputs.Permissions: "contents:read"}))
+	require.Error(t, err)
+	require.NotNil(t, tok, "the token must come back so that it can be revoked")
+	assert.Contains(t, err.Error(), "more than asked: issues:write (not asked)")
+}
+
+func TestMintNarrowerGrantFails(t *testing.T) {
+	f := newFake(t)
+	f.Grant = func(tk *ghfake.Token) { tk.Permissions["contents"] = "read" }
+	tok, err := mint(t, request(t, f, inputs.Values{inputs.Permissions: "contents:write"}))
+	require.Error(t, err)
+	require.NotNil(t, tok)
+	assert.Contains(t, err.Error(), "less than asked")
+}
+
+func TestClockSkewIsCorrectedOnce(t *testing.T) {
+	for _, skew := range []time.Duration{10 * time.Minute, -10 * time.Minute} {
+		t.Run(skew.String(), func(t *testing.T) {
+			f := newFake(t)
+			f.Now = func() time.Time { return time.Now().Add(skew) }
+			req := request(t, f, inputs.Values{inputs.Permissions: "contents:read"})
+			log := &nopLog{}
+			req.Log = log
+			_, err := mint(t, req)
+			require.NoError(t, err)
+			assert.Equal(t, 3, f.Requests(), "rejected lookup, lookup again, mint")
+			assert.Len(t, log.warned, 1)
+		})
+	}
+}
+
+func TestJWTClaims(t *testing.T) {
+	f := newFake(t)
+	var claims jwt.MapClaims
+	f.Before = func(w http.ResponseWriter, r *http.Request) bool {
+		raw := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+		claims = jwt.MapClaims{}
+		_, err := jwt.ParseWithClaims(raw, claims, func(*jwt.Token) (any, error) { return &f.Key.PublicKey, nil })
+		require.NoError(t, err)
+		return false
+	}
+	now := time.Now()
+	req := request(t, f, inputs.Values{inputs.Permissions: "contents:read", inputs.InstallationID: "77"})
+	req.Now = func() time.Time { return now }
+	_, err := mint(t, req)
+	require.NoError(t, err)
+	iat, _ := claims.GetIssuedAt()
+	exp, _ := claims.GetExpirationTime()
+	assert.Equal(t, f.ClientID, claims["iss"])
+	assert.Equal(t, now.Add(-60*time.Second).Unix(), iat.Unix())
+	assert.Equal(t, 9*time.Minute, exp.Sub(iat.Time))
+}
+
+func TestAppIDIssuer(t *testing.T) {
+	f := newFake(t)
+	req := request(t, f, inputs.Values{inputs.Permissions: "contents:read"})
+	delete(req.Inputs, inputs.ClientID)
+	req.Inputs[inputs.AppID] = "4242"
+	_, err := mint(t, req)
+	require.NoError(t, err)
+}
+
+func TestRetriesServerErrorsAndRateLimits(t *testing.T) {
+	f := newFake(t)
+	var n atomic.Int32
+	f.Before = func(w http.ResponseWriter, r *http.Request) bool {
+		switch n.Add(1) {
+		case 1, 2:
+			w.WriteHeader(http.StatusBadGateway)
+			return true
+		case 3:
+			w.Header().Set("X-RateLimit-Remaining", "0")
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = w.Write([]byte(`{"message":"API rate limit exceeded"}`))
+			return true
+		}
+		return false
+	}
+	_, err := mint(t, request(t, f, inputs.Values{inputs.Permissions: "contents:read"}))
+	require.NoError(t, err)
+	assert.Equal(t, 5, f.Requests())
+}
+
+func TestNoRetryOnOtherClientErrors(t *testing.T) {
+	f := newFake(t)
+	f.Before = func(w http.ResponseWriter, r *http.Request) bool {
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte(`{"message":"Resource not accessible by integration"}`))
+		return true
+	}
+	_, err := mint(t, request(t, f, inputs.Values{inputs.Permissions: "contents:read"}))
+	require.Error(t, err)
+	assert.Equal(t, 1, f.Requests())
+	assert.Contains(t, err.Error(), "403")
+}
+
+func TestRevoke(t *testing.T) {
+	f := newFake(t)
+	req := request(t, f, inputs.Values{inputs.Permissions: "contents:read"})
+	tok, err := mint(t, req)
+	require.NoError(t, err)
+	saved := provider.Saved{Provider: "github", Token: tok.Value, State: tok.State}
+	require.NoError(t, ghapp.New().Revoke(context.Background(), req, saved))
+	assert.Empty(t, f.Live())
+	err = ghapp.New().Revoke(context.Background(), req, saved)
+	assert.ErrorIs(t, err, provider.ErrAlreadyRevoked, "a 401 means already revoked")
+}
+
+func TestRevokeExpired(t *testing.T) {
+	f := newFake(t)
+	req := request(t, f, inputs.Values{inputs.Permissions: "contents:read"})
+	tok, err := mint(t, req)
+	require.NoError(t, err)
+	f.Expire()
+	err = ghapp.New().Revoke(context.Background(), req, provider.Saved{Token: tok.Value, State: tok.State})
+	assert.ErrorIs(t, err, provider.ErrAlreadyRevoked)
+}
+
+func TestPrepareProblems(t *testing.T) {
+	tests := []struct {
+		name string
+		in   inputs.Values
+		run  host.Run
+		want []string
+	}{
+		{"no issuer", inputs.Values{inputs.ClientID: "", inputs.Permissions: "contents:read"}, host.Run{Repository: "o/r"}, []string{"input client-id: is required for github"}},
+		{"bad app id", inputs.Values{inputs.ClientID: "", inputs.AppID: "abc", inputs.Permissions: "contents:read"}, host.Run{Repository: "o/r"}, []string{"input app-id: \"abc\" is not a numeric App ID"}},
+		{"no repository outside GitHub", inputs.Values{inputs.Permissions: "contents:read"}, host.Run{}, []string{"input repositories: has no default outside a GitHub repository"}},
+		{"other owner needs repositories", inputs.Values{inputs.Permissions: "contents:read", inputs.Owner: "acme"}, host.Run{Repository: "octo/app"}, []string{"input repositories: is required when owner (acme)"}},
+		{"foreign owner", inputs.Values{inputs.Permissions: "contents:read", inputs.Repositories: "acme/x"}, host.Run{Repository: "octo/app"}, []string{`"acme/x" is not owned by octo`}},
+		{"star mixed", inputs.Values{inputs.Permissions: "contents:read", inputs.Repositories: "*, app"}, host.Run{Repository: "octo/app"}, []string{"mixes *"}},
+		{"bad repo name", inputs.Values{inputs.Permissions: "contents:read", inputs.Repositories: "a b$c"}, host.Run{Repository: "octo/app"}, []string{`"b$c" is not a repository name`}},
+		{"bad installation id", inputs.Values{inputs.Permissions: "contents:read", inputs.InstallationID: "x"}, host.Run{Repository: "octo/app"}, []string{"input installation-id"}},
+		{"bad api url", inputs.Values{inputs.Permissions: "contents:read", inputs.GitHubAPIURL: "ftp://x"}, host.Run{Repository: "octo/app"}, []string{"input github-api-url"}},
+		{"bad key", inputs.Values{inputs.Permissions: "contents:read", inputs.PrivateKey: "nope"}, host.Run{Repository: "octo/app"}, []string{"input private-key: is not a PEM private key"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			v := inputs.Values{inputs.ClientID: "Iv1.x", inputs.PrivateKey: testutil.AppKeyPEM(t)}
+			for k, x := range tc.in {
+				if x == "" {
+					delete(v, k)
+					continue
+				}
+				v[k] = x
+			}
+			req := provider.Request{Inputs: v, Run: tc.run, Permissions: inputs.List(v.Get(inputs.Permissions)), Lifetime: time.Hour}
+			_, ps := ghapp.New().Prepare(req)
+			require.Len(t, ps, len(tc.want), ps.Error())
+			for i, w := range tc.want {
+				assert.Contains(t, ps[i].Format(inputs.GitHubNames), w)
+			}
+		})
+	}
+}
+
+func TestPrepareRefusesLongLifetime(t *testing.T) {
+	req := provider.Request{Inputs: inputs.Values{inputs.ClientID: "Iv1.x", inputs.PrivateKey: testutil.AppKeyPEM(t)}, Run: host.Run{Repository: "o/r"}, Permissions: []string{"contents:read"}, Lifetime: 2 * time.Hour}
+	_, ps := ghapp.New().Prepare(req)
+	require.Len(t, ps, 1)
+	assert.Contains(t, ps[0].Error(), "input lifetime: 2h0m0s is longer than GitHub's fixed 1h")
+}
