@@ -99,7 +99,10 @@ func TestMintWithInstallationIDIsOneRequest(t *testing.T) {
 func TestMintEveryRepositoryUsesUserLookup(t *testing.T) {
 	f := newFake(t)
 	var paths []string
-	f.Before = func(w http.ResponseWriter, r *http.Request) bool { paths = append(paths, r.Method+" "+r.URL.Path); return false }
+	f.Before = func(w http.ResponseWriter, r *http.Request) bool {
+		paths = append(paths, r.Method+" "+r.URL.Path)
+		return false
+	}
 	tok, err := mint(t, request(t, f, inputs.Values{inputs.Permissions: "contents:read", inputs.Owner: "acme", inputs.Repositories: "*"}))
 	require.NoError(t, err)
 	assert.Equal(t, []string{"GET /users/acme/installation", "POST /app/installations/88/access_tokens"}, paths)
