@@ -3,58 +3,298 @@ package job_test
 import (
 	"bytes"
 	"context"
+	"flag"
+	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/jobtoken/jobtoken/pkg/cli"
 	"github.com/jobtoken/jobtoken/pkg/fake/ghfake"
+	"github.com/jobtoken/jobtoken/pkg/host/ghactions"
+	"github.com/jobtoken/jobtoken/pkg/job"
+	"github.com/jobtoken/jobtoken/pkg/retry"
+	"github.com/jobtoken/jobtoken/pkg/secret"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
 
-func TestGitHubMainThenPost(t *testing.T) {
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// fixedNow keeps expiry times in golden files stable.
+var fixedNow = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+
+// ghRun is one GitHub job: a fake GitHub, the runner's file-command files and
+// the step's environment.
+type ghRun struct {
+	t     *testing.T
+	fake  *ghfake.Server
+	env   map[string]string
+	files map[string]string
+	n     int
+	now   time.Time // the job's clock
+}
+
+func newGHRun(t *testing.T, with map[string]string) *ghRun {
+	t.Helper()
 	fake := ghfake.New(testutil.AppKey(t), &ghfake.Installation{ID: 77, Account: "octo", Permissions: map[string]string{"contents": "write", "pull_requests": "write", "metadata": "read"}, Repos: []string{"app", "docs"}})
-	defer fake.Close()
+	t.Cleanup(fake.Close)
+	n := 0
+	fake.TokenFunc = func() string { n++; return fmt.Sprintf("ghs_FAKEtoken%02dAAAAAAAAAAAAAAAAAAAAAAAAA", n) }
+	fake.Now = func() time.Time { return fixedNow }
 	dir := t.TempDir()
-	files := map[string]string{}
-	for _, n := range []string{"OUTPUT", "ENV", "STATE", "STEP_SUMMARY"} {
-		files["GITHUB_"+n] = filepath.Join(dir, strings.ToLower(n))
-		require.NoError(t, os.WriteFile(files["GITHUB_"+n], nil, 0o600))
-	}
-	env := map[string]string{
+	r := &ghRun{t: t, fake: fake, now: fixedNow, files: map[string]string{}, env: map[string]string{
 		"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "octo/app", "GITHUB_RUN_ID": "9", "GITHUB_RUN_ATTEMPT": "1",
 		"INPUT_PROVIDER": "github", "INPUT_CLIENT-ID": fake.ClientID, "INPUT_PRIVATE-KEY": testutil.AppKeyPEM(t),
-		"INPUT_REPOSITORIES": "app, docs", "INPUT_PERMISSIONS": "contents:write, pull-requests:read",
-		"INPUT_GITHUB-API-URL": fake.URL, "INPUT_LIFETIME": "1h", "INPUT_REVOKE": "true", "INPUT_EXPORT-ENV": "GH_TOKEN",
+		"INPUT_GITHUB-API-URL": fake.URL, "INPUT_LIFETIME": "1h", "INPUT_REVOKE": "true",
+		"INPUT_ALLOW-BROAD-SCOPES": "false", "INPUT_DRY-RUN": "false",
+	}}
+	for _, n := range []string{"OUTPUT", "ENV", "STATE", "STEP_SUMMARY"} {
+		r.files[n] = filepath.Join(dir, strings.ToLower(n))
+		require.NoError(t, os.WriteFile(r.files[n], nil, 0o600))
+		r.env["GITHUB_"+n] = r.files[n]
 	}
-	for k, v := range files {
-		env[k] = v
+	for k, v := range with {
+		r.env["INPUT_"+strings.ToUpper(k)] = v
 	}
+	return r
+}
+
+// stage runs main or post in-process with a fixed clock and delimiter.
+func (r *ghRun) stage(stage string) (stdout string, ok bool) {
+	var out bytes.Buffer
+	set := &secret.Set{}
+	w := secret.NewWriter(&out, set)
+	h := ghactions.New(w, testutil.Getenv(r.env))
+	h.Delimiter = func() string { r.n++; return fmt.Sprintf("ghadelimiter_%d", r.n) }
+	noSleep := retry.Default
+	noSleep.Sleep = func(context.Context, time.Duration) error { return nil }
+	e := &job.Env{Host: h, Providers: cli.Providers(), Transport: http.DefaultTransport, Retry: &noSleep, Now: func() time.Time { return r.now }, Secrets: set}
+	run := job.Main
+	if stage == "post" {
+		run = job.Post
+	}
+	err := run(context.Background(), e)
+	require.NoError(r.t, w.Flush())
+	return out.String(), err == nil
+}
+
+func (r *ghRun) file(name string) string {
+	b, err := os.ReadFile(r.files[name])
+	require.NoError(r.t, err)
+	return string(b)
+}
+
+// carryState does what the runner does between stages: GITHUB_STATE entries
+// become STATE_ variables of the post stage.
+func (r *ghRun) carryState() {
+	entries, err := ghactions.ParseFileCommand(r.file("STATE"))
+	require.NoError(r.t, err)
+	for _, e := range entries {
+		r.env["STATE_"+e.Name] = e.Value
+	}
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	// The fake listens on a random port.
+	path := filepath.Join("..", "..", "testdata", "golden", "github", name)
+	if *update {
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
+		return
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "missing golden file; run go test ./pkg/job -update")
+	assert.Equal(t, string(want), got, "golden file %s differs; run go test ./pkg/job -update and review the diff", name)
+}
+
+var backoffRE = regexp.MustCompile(`retrying in [0-9.]+m?s`)
+
+// stable removes what changes between runs: the fake's port and the jittered
+// backoff.
+func (r *ghRun) stable(s string) string {
+	s = strings.ReplaceAll(s, r.fake.URL, "http://FAKE")
+	s = strings.ReplaceAll(s, strings.TrimPrefix(r.fake.URL, "http://"), "FAKE")
+	return backoffRE.ReplaceAllString(s, "retrying in <backoff>")
+}
+
+func TestGitHubGoldenMainAndPost(t *testing.T) {
+	r := newGHRun(t, map[string]string{"repositories": "app, docs", "permissions": "contents:write, pull-requests:read", "export-env": "GH_TOKEN"})
+	out, ok := r.stage("main")
+	require.True(t, ok, out)
+	// The key's lines are masked first; the golden file holds a fixed marker
+	// instead of the test key.
+	golden(t, "main.stdout", r.stable(maskKey(t, out)))
+	golden(t, "main.GITHUB_OUTPUT", r.stable(maskKey(t, r.file("OUTPUT"))))
+	golden(t, "main.GITHUB_STATE", r.stable(maskKey(t, r.file("STATE"))))
+	golden(t, "main.GITHUB_ENV", r.stable(maskKey(t, r.file("ENV"))))
+	golden(t, "main.GITHUB_STEP_SUMMARY", r.stable(maskKey(t, r.file("STEP_SUMMARY"))))
+	require.Len(t, r.fake.Live(), 1)
+
+	r.carryState()
+	out, ok = r.stage("post")
+	require.True(t, ok)
+	golden(t, "post.stdout", r.stable(maskKey(t, out)))
+	assert.Empty(t, r.fake.Live(), "the post stage must revoke the token")
+
+	// A second post (a re-run of the post step) finds it already revoked.
+	out, ok = r.stage("post")
+	require.True(t, ok)
+	golden(t, "post-again.stdout", r.stable(maskKey(t, out)))
+}
+
+// maskKey replaces the test key's add-mask lines with one marker line.
+func maskKey(t *testing.T, out string) string {
+	var b strings.Builder
+	skipping := false
+	for _, l := range strings.SplitAfter(out, "\n") {
+		if strings.HasPrefix(l, "::add-mask::") && !strings.HasPrefix(l, "::add-mask::ghs_") && !strings.HasPrefix(l, "::add-mask::eC1") {
+			if !skipping {
+				b.WriteString("::add-mask::<each line of private-key>\n")
+			}
+			skipping = true
+			continue
+		}
+		skipping = false
+		b.WriteString(l)
+	}
+	return b.String()
+}
+
+func TestGitHubGoldenFailures(t *testing.T) {
+	tests := []struct {
+		name string
+		with map[string]string
+		prep func(*ghRun)
+	}{
+		{name: "typo-permission", with: map[string]string{"permissions": "contens:read, pull-requests:admin"}},
+		{name: "bad-key", with: map[string]string{"permissions": "contents:read", "private-key": "-----BEGIN RSA PRIVATE KEY-----\nnot really\n-----END RSA PRIVATE KEY-----"}},
+		{name: "missing-provider", with: map[string]string{"provider": "", "permissions": "contents:read"}},
+		{name: "unknown-provider", with: map[string]string{"provider": "gthub", "permissions": "contents:read"}},
+		{name: "not-installed", with: map[string]string{"permissions": "contents:read", "repositories": "other"}},
+		{name: "not-granted", with: map[string]string{"permissions": "contents:read, actions:write"}},
+		{name: "broader-grant", with: map[string]string{"permissions": "contents:read"}, prep: func(r *ghRun) {
+			r.fake.Grant = func(tk *ghfake.Token) { tk.Permissions["pull_requests"] = "write" }
+		}},
+		{name: "bad-export-env", with: map[string]string{"permissions": "contents:read", "export-env": "GITHUB_TOKEN"}},
+		{name: "bad-lifetime", with: map[string]string{"permissions": "contents:read", "lifetime": "forever"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newGHRun(t, tc.with)
+			if tc.prep != nil {
+				tc.prep(r)
+			}
+			before := r.fake.Requests()
+			out, ok := r.stage("main")
+			assert.False(t, ok)
+			golden(t, "fail-"+tc.name+".stdout", r.stable(maskKey(t, out)))
+
+			assert.Empty(t, r.fake.Live(), "a failed main stage must leave no token alive")
+			assert.Empty(t, r.file("OUTPUT"))
+			if strings.HasPrefix(tc.name, "typo") || strings.HasPrefix(tc.name, "bad") || strings.Contains(tc.name, "provider") {
+				assert.Equal(t, before, r.fake.Requests(), "offline-detectable input errors must not reach the network")
+			}
+			// Each error is one line naming the input.
+			for _, c := range ghactions.ParseCommands(out) {
+				if c.Name == "error" {
+					assert.NotContains(t, c.Message, "%0A")
+				}
+			}
+		})
+	}
+}
+
+func TestGitHubGoldenPostCases(t *testing.T) {
+	t.Run("no-state", func(t *testing.T) {
+		r := newGHRun(t, map[string]string{"permissions": "contents:read"})
+		out, ok := r.stage("post")
+		assert.True(t, ok)
+		golden(t, "post-no-state.stdout", r.stable(maskKey(t, out)))
+	})
+	t.Run("revoke-false", func(t *testing.T) {
+		r := newGHRun(t, map[string]string{"permissions": "contents:read", "revoke": "false"})
+		_, ok := r.stage("main")
+		require.True(t, ok)
+		r.carryState()
+		out, ok := r.stage("post")
+		assert.True(t, ok)
+		golden(t, "post-revoke-false.stdout", r.stable(maskKey(t, out)))
+		assert.Len(t, r.fake.Live(), 1)
+	})
+	t.Run("revoked-elsewhere", func(t *testing.T) {
+		r := newGHRun(t, map[string]string{"permissions": "contents:read"})
+		_, ok := r.stage("main")
+		require.True(t, ok)
+		r.carryState()
+		r.fake.Expire()
+		out, ok := r.stage("post")
+		assert.True(t, ok)
+		golden(t, "post-already-revoked.stdout", r.stable(maskKey(t, out)))
+	})
+	t.Run("expired", func(t *testing.T) {
+		r := newGHRun(t, map[string]string{"permissions": "contents:read"})
+		_, ok := r.stage("main")
+		require.True(t, ok)
+		r.carryState()
+		r.now = fixedNow.Add(2 * time.Hour)
+		before := r.fake.Requests()
+		out, ok := r.stage("post")
+		assert.True(t, ok)
+		assert.Equal(t, before, r.fake.Requests(), "an expired token needs no call")
+		golden(t, "post-expired.stdout", r.stable(maskKey(t, out)))
+	})
+	t.Run("revoke-fails", func(t *testing.T) {
+		r := newGHRun(t, map[string]string{"permissions": "contents:read"})
+		_, ok := r.stage("main")
+		require.True(t, ok)
+		r.carryState()
+		r.fake.Before = func(w http.ResponseWriter, _ *http.Request) bool { w.WriteHeader(http.StatusServiceUnavailable); return true }
+		before := r.fake.Requests()
+		out, ok := r.stage("post")
+		assert.True(t, ok, "a failed revocation warns but does not fail the job")
+		golden(t, "post-revoke-fails.stdout", r.stable(maskKey(t, out)))
+		assert.Equal(t, retry.Default.Attempts, r.fake.Requests()-before, "revocation is retried")
+	})
+	t.Run("dry-run", func(t *testing.T) {
+		r := newGHRun(t, map[string]string{"permissions": "contents:read", "dry-run": "true"})
+		out, ok := r.stage("main")
+		assert.True(t, ok)
+		golden(t, "dry-run.stdout", r.stable(maskKey(t, out)))
+
+		assert.Zero(t, r.fake.Requests())
+		r.carryState()
+		out, _ = r.stage("post")
+		assert.Contains(t, out, "Skipping revocation")
+	})
+}
+
+// TestGitHubThroughCLI runs both stages through cli.Main as the binary does,
+// with argv[0] choosing the post stage.
+func TestGitHubThroughCLI(t *testing.T) {
+	r := newGHRun(t, map[string]string{"permissions": "contents:read", "repositories": "docs"})
+	r.fake.LongTokens = true
+	r.fake.TokenFunc = nil
+	r.fake.Now = time.Now
 	var out, errb bytes.Buffer
-	code := cli.Main(context.Background(), &out, &errb, nil, []string{"/jobtoken"}, testutil.Getenv(env))
-	t.Log(out.String(), errb.String())
-	require.Equal(t, 0, code)
-	live := fake.Live()
+	code := cli.Main(context.Background(), &out, &errb, nil, []string{"/jobtoken"}, testutil.Getenv(r.env))
+	require.Equal(t, 0, code, out.String()+errb.String())
+	live := r.fake.Live()
 	require.Len(t, live, 1)
 	tok := live[0].Value
-	outputs, _ := os.ReadFile(files["GITHUB_OUTPUT"])
-	assert.Contains(t, string(outputs), tok)
-	assert.Contains(t, out.String(), "::add-mask::"+tok)
-	stdoutNoMask := strings.ReplaceAll(out.String(), "::add-mask::", "")
-	_ = stdoutNoMask
-
-	state, _ := os.ReadFile(files["GITHUB_STATE"])
-	// Post stage: the runner turns GITHUB_STATE into STATE_ variables.
-	lines := strings.Split(string(state), "\n")
-	require.GreaterOrEqual(t, len(lines), 3)
-	env["STATE_jobtoken"] = lines[1]
+	assert.Contains(t, out.String(), "::add-mask::"+tok+"\n")
+	r.carryState()
 	out.Reset()
-	code = cli.Main(context.Background(), &out, &errb, nil, []string{"/jobtoken-post"}, testutil.Getenv(env))
-	t.Log(out.String())
+	code = cli.Main(context.Background(), &out, &errb, nil, []string{"/jobtoken-post"}, testutil.Getenv(r.env))
 	require.Equal(t, 0, code)
-	assert.Empty(t, fake.Live())
+	assert.Empty(t, r.fake.Live())
+	assert.Contains(t, out.String(), "::add-mask::"+tok+"\n")
+	assert.Contains(t, out.String(), "Revoked github token sha256:")
 }

@@ -97,7 +97,7 @@ func ParseCommon(v inputs.Values, providers map[string]provider.Provider) (Commo
 	case c.Provider == "":
 		ps.Add(inputs.Provider, "is required; set it to one of %s", strings.Join(names, ", "))
 	case providers[c.Provider] == nil:
-		ps.Add(inputs.Provider, "unknown provider %q%s; valid providers are %s", c.Provider, inputs.DidYouMean(c.Provider, names), strings.Join(names, ", "))
+		ps.Add(inputs.Provider, "unknown provider %q (valid: %s)%s", c.Provider, strings.Join(names, ", "), inputs.DidYouMean(c.Provider, names))
 	}
 	c.Permissions = inputs.List(v.Get(inputs.Permissions))
 	lt := v.Get(inputs.Lifetime)
@@ -376,7 +376,7 @@ func PrintPlan(h host.Host, p *Prepared) {
 	if len(pl.Resources) > 0 {
 		h.Infof("  resources:   %s", strings.Join(pl.Resources, ", "))
 	}
-	h.Infof("  lifetime:    %s", pl.Lifetime)
+	h.Infof("  lifetime:    %s", FormatDuration(pl.Lifetime))
 	if p.Common.ExportEnv != "" {
 		h.Infof("  publish:     output token, env %s", p.Common.ExportEnv)
 	} else {
@@ -390,4 +390,16 @@ func PrintPlan(h host.Host, p *Prepared) {
 	for _, n := range pl.Notes {
 		h.Infof("  note:        %s", n)
 	}
+}
+
+// FormatDuration prints 1h rather than 1h0m0s.
+func FormatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

@@ -62,6 +62,8 @@ type Server struct {
 	Grant func(t *Token)
 	// LongTokens makes tokens like GitHub's newer ~520-character ones with dots.
 	LongTokens bool
+	// TokenFunc, when set, makes token values (golden tests need fixed ones).
+	TokenFunc func() string
 }
 
 // New starts a fake with one App and the given installations.
@@ -323,6 +325,9 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) newToken() string {
+	if s.TokenFunc != nil {
+		return s.TokenFunc()
+	}
 	b := make([]byte, 18)
 	_, _ = rand.Read(b)
 	if !s.LongTokens {

@@ -470,8 +470,8 @@ func (m *minter) explainMintError(ctx context.Context, id int64, err error) erro
 		if len(lacking) > 0 {
 			why = append(why, "the installation lacks "+strings.Join(lacking, ", ")+"; add them in the App's permissions and accept them on the installation, or ask for less")
 		}
-		if len(m.repos) > 0 && inst.RepositorySelection == "selected" {
-			why = append(why, "the installation covers selected repositories only; check that "+strings.Join(m.repos, ", ")+" are among them (installation settings → Repository access)")
+		if len(lacking) == 0 && len(m.repos) > 0 && inst.RepositorySelection == "selected" {
+			why = append(why, "the installation covers selected repositories only; check that "+m.owner+"/"+strings.Join(m.repos, ", "+m.owner+"/")+" exist and are among them (installation settings → Repository access)")
 		}
 	}
 	if len(why) == 0 {
