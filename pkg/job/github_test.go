@@ -256,7 +256,10 @@ func TestGitHubGoldenPostCases(t *testing.T) {
 		_, ok := r.stage("main")
 		require.True(t, ok)
 		r.carryState()
-		r.fake.Before = func(w http.ResponseWriter, _ *http.Request) bool { w.WriteHeader(http.StatusServiceUnavailable); return true }
+		r.fake.Before = func(w http.ResponseWriter, _ *http.Request) bool {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return true
+		}
 		before := r.fake.Requests()
 		out, ok := r.stage("post")
 		assert.True(t, ok, "a failed revocation warns but does not fail the job")
