@@ -182,8 +182,16 @@ func (e *Env) stage(ctx context.Context, stage string) int {
 	if stage == "post" {
 		run = job.Post
 	}
-	if err := run(ctx, je); err != nil {
+	err := run(ctx, je)
+	if f, ok := je.Host.(finisher); ok {
+		f.Finish(err != nil)
+	}
+	if err != nil {
 		return 1
 	}
 	return 0
 }
+
+// finisher is a host that reports the end of a stage itself (Azure Pipelines
+// sets the step result once with task.complete, however many errors it logged).
+type finisher interface{ Finish(failed bool) }
