@@ -1,0 +1,65 @@
+package secret_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/jobtoken/jobtoken/pkg/secret"
+)
+
+func TestWriterRedacts(t *testing.T) {
+	set := &secret.Set{}
+	set.Add("ghs_supersecret", "abc") // too short to be treated as a secret
+	var out bytes.Buffer
+	w := secret.NewWriter(&out, set)
+	_, _ = w.Write([]byte("token ghs_supersecret here, abc stays\n"))
+	assert.Equal(t, "token *** here, abc stays\n", out.String())
+}
+
+func TestWriterCatchesSecretSplitAcrossWrites(t *testing.T) {
+	set := &secret.Set{}
+	set.Add("ghs_supersecret")
+	var out bytes.Buffer
+	w := secret.NewWriter(&out, set)
+	_, _ = w.Write([]byte("a ghs_sup"))
+	_, _ = w.Write([]byte("ersecret b"))
+	assert.Empty(t, out.String(), "an incomplete line is held back")
+	_, _ = w.Write([]byte("\n"))
+	assert.Equal(t, "a *** b\n", out.String())
+	_, _ = w.Write([]byte("tail ghs_supersecret"))
+	assert.NoError(t, w.Flush())
+	assert.Equal(t, "a *** b\ntail ***", out.String())
+}
+
+func TestWriteRawCarriesTheSecret(t *testing.T) {
+	set := &secret.Set{}
+	set.Add("ghs_supersecret")
+	var out bytes.Buffer
+	w := secret.NewWriter(&out, set)
+	_, _ = w.Write([]byte("held ghs_supersecret"))
+	assert.NoError(t, w.WriteRaw("::add-mask::ghs_supersecret\n"))
+	assert.Equal(t, "held ***::add-mask::ghs_supersecret\n", out.String())
+}
+
+func TestMultiLineSecretRegistersLines(t *testing.T) {
+	set := &secret.Set{}
+	key := "-----BEGIN KEY-----\nline-one-secret\nline-two-secret\n-----END KEY-----"
+	added := set.Add(key)
+	assert.Equal(t, []string{"line-one-secret", "line-two-secret"}, added, "armour lines are not secret")
+	assert.Equal(t, "x *** y", set.Redact("x "+key+" y"))
+	assert.Equal(t, "*** only", set.Redact("line-two-secret only"))
+}
+
+func TestLongestFirst(t *testing.T) {
+	set := &secret.Set{}
+	set.Add("secret1", "secret1-longer")
+	assert.Equal(t, "***", set.Redact("secret1-longer"))
+}
+
+func TestBasicAuth(t *testing.T) {
+	assert.Equal(t, "eC1hY2Nlc3MtdG9rZW46dA==", secret.BasicAuth("x-access-token", "t"))
+	assert.True(t, strings.HasPrefix(secret.BasicAuth("", "pat"), "OnBhdA"))
+}
