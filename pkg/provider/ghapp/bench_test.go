@@ -61,4 +61,3 @@ func BenchmarkMintRevoke(b *testing.B) {
 		})
 	}
 }
-
