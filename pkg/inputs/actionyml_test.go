@@ -50,3 +50,13 @@ func TestActionYAMLShape(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmeTablesInSync keeps the README's inputs and outputs tables equal to
+// the catalog.
+func TestReadmeTablesInSync(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	require.NoError(t, err)
+	want, err := inputs.UpdateReadme(string(b))
+	require.NoError(t, err)
+	assert.Equal(t, want, string(b), "README.md tables are stale: run go generate ./pkg/inputs")
+}

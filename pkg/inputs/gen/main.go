@@ -17,6 +17,16 @@ func main() {
 	}
 	files := map[string]func() ([]byte, error){
 		"action.yml": inputs.ActionYAML,
+		"task.json":  inputs.TaskJSON,
+	}
+	readme := filepath.Join(root, "README.md")
+	files["README.md"] = func() ([]byte, error) {
+		b, err := os.ReadFile(readme)
+		if err != nil {
+			return nil, err
+		}
+		s, err := inputs.UpdateReadme(string(b))
+		return []byte(s), err
 	}
 	for name, gen := range files {
 		b, err := gen()
