@@ -1,0 +1,180 @@
+package inputs_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/jobtoken/jobtoken/pkg/inputs"
+)
+
+// TestTaskJSONInSync fails when task.json was edited by hand or the catalog
+// changed without `go generate ./pkg/inputs`.
+func TestTaskJSONInSync(t *testing.T) {
+	want, err := inputs.TaskJSON()
+	require.NoError(t, err)
+	got, err := os.ReadFile(filepath.Join("..", "..", "task.json"))
+	require.NoError(t, err)
+	assert.Equal(t, string(want), string(got), "task.json is stale: run go generate ./pkg/inputs")
+}
+
+type taskInput struct {
+	Name         string            `json:"name"`
+	Type         string            `json:"type"`
+	Label        string            `json:"label"`
+	DefaultValue string            `json:"defaultValue"`
+	Required     bool              `json:"required"`
+	HelpMarkDown string            `json:"helpMarkDown"`
+	GroupName    string            `json:"groupName"`
+	VisibleRule  string            `json:"visibleRule"`
+	Options      map[string]string `json:"options"`
+}
+
+type taskDoc struct {
+	ID                  string `json:"id"`
+	Name                string `json:"name"`
+	FriendlyName        string `json:"friendlyName"`
+	MinimumAgentVersion string `json:"minimumAgentVersion"`
+	InstanceNameFormat  string `json:"instanceNameFormat"`
+	Version             struct{ Major, Minor, Patch int }
+	Groups              []struct {
+		Name        string `json:"name"`
+		VisibleRule string `json:"visibleRule"`
+	} `json:"groups"`
+	Inputs          []taskInput `json:"inputs"`
+	OutputVariables []struct {
+		Name        string `json:"name"`
+		Description string `json:"description"`
+	} `json:"outputVariables"`
+	Execution        map[string]struct{ Target string } `json:"execution"`
+	PostJobExecution map[string]struct{ Target string } `json:"postjobexecution"`
+}
+
+func loadTask(t *testing.T) taskDoc {
+	t.Helper()
+	b, err := inputs.TaskJSON()
+	require.NoError(t, err)
+	var doc taskDoc
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	require.NoError(t, dec.Decode(&doc))
+	return doc
+}
+
+// version compares dotted versions numerically.
+func versionAtLeast(t *testing.T, have, want string) bool {
+	t.Helper()
+	h, w := strings.Split(have, "."), strings.Split(want, ".")
+	for i := range w {
+		a, err := strconv.Atoi(h[i])
+		require.NoError(t, err)
+		b, _ := strconv.Atoi(w[i])
+		if a != b {
+			return a > b
+		}
+	}
+	return true
+}
+
+func TestTaskJSONShape(t *testing.T) {
+	doc := loadTask(t)
+	// tasks.schema.json patterns and limits.
+	assert.Regexp(t, `^[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12}$`, doc.ID)
+	assert.Equal(t, "JobToken", doc.Name, "pipelines say - task: JobToken@1")
+	assert.Equal(t, 1, doc.Version.Major)
+	assert.LessOrEqual(t, len(doc.FriendlyName), 40)
+	assert.True(t, versionAtLeast(t, doc.MinimumAgentVersion, "3.232.1"), "Node20_1 needs agent 3.232.1, got %s", doc.MinimumAgentVersion)
+	assert.NotEmpty(t, doc.InstanceNameFormat)
+
+	for _, h := range []string{"Node20_1", "Node24"} {
+		assert.Equal(t, "main.js", doc.Execution[h].Target, h)
+		assert.Equal(t, "post.js", doc.PostJobExecution[h].Target, h)
+	}
+	assert.Len(t, doc.Execution, 2, "only Node handlers: Process gets no inputs")
+
+	groups := map[string]string{}
+	for _, g := range doc.Groups {
+		groups[g.Name] = g.VisibleRule
+	}
+	namePattern := regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]*$`)
+	byName := map[string]taskInput{}
+	for _, in := range doc.Inputs {
+		assert.Regexp(t, namePattern, in.Name)
+		assert.NotEmpty(t, in.Label, in.Name)
+		assert.NotEmpty(t, in.HelpMarkDown, in.Name)
+		byName[in.Name] = in
+	}
+	for _, c := range inputs.Catalog {
+		in, ok := byName[c.Azure]
+		if c.GitHubOnly {
+			assert.False(t, ok, "GitHub-only input %s leaked into task.json", c.Azure)
+			continue
+		}
+		require.True(t, ok, "input %s missing", c.Azure)
+		assert.Equal(t, c.Kind, in.Type, c.Azure)
+		assert.Equal(t, c.Required, in.Required, c.Azure)
+		assert.Equal(t, c.Default, in.DefaultValue, c.Azure)
+		if c.Group == inputs.GroupCommon {
+			assert.Empty(t, in.GroupName, c.Azure)
+			assert.Empty(t, in.VisibleRule, c.Azure)
+			continue
+		}
+		assert.Equal(t, c.Group, in.GroupName, c.Azure)
+		assert.Contains(t, groups, in.GroupName, "group of %s is declared", c.Azure)
+		assert.Equal(t, "provider = "+c.Group, groups[in.GroupName])
+		assert.True(t, strings.HasPrefix(in.VisibleRule, "provider = "+c.Group), "%s is shown only for its provider: %q", c.Azure, in.VisibleRule)
+		// Help text names inputs as the user types them on Azure.
+		for _, other := range inputs.Catalog {
+			if other.Key != other.Azure {
+				assert.NotContains(t, in.HelpMarkDown, "`"+other.Key+"`", "%s help names %s in GitHub spelling", c.Azure, other.Key)
+			}
+		}
+	}
+	assert.Equal(t, "connectedService:AzureRM", byName["azureServiceConnection"].Type)
+	assert.Equal(t, "provider = azure-devops && azureCredential = entra", byName["azureServiceConnection"].VisibleRule)
+	assert.Equal(t, map[string]string{"github": "github", "azure-devops": "azure-devops", "anaconda": "anaconda"}, byName["provider"].Options)
+
+	var outs []string
+	for _, o := range doc.OutputVariables {
+		assert.Regexp(t, namePattern, o.Name)
+		assert.NotEmpty(t, o.Description)
+		outs = append(outs, o.Name)
+	}
+	var want []string
+	for _, o := range inputs.Outputs {
+		want = append(want, o.Azure)
+	}
+	assert.Equal(t, want, outs)
+}
+
+func TestTaskJSONKeepsOptionOrder(t *testing.T) {
+	b, err := inputs.TaskJSON()
+	require.NoError(t, err)
+	s := string(b)
+	// The picker lists providers in catalog order, not sorted.
+	assert.Less(t, strings.Index(s, `"github": "github"`), strings.Index(s, `"azure-devops": "azure-devops"`))
+	assert.Less(t, strings.Index(s, `"azure-devops": "azure-devops"`), strings.Index(s, `"anaconda": "anaconda"`))
+}
+
+func TestLabel(t *testing.T) {
+	for key, want := range map[string]string{
+		"github-api-url":            "GitHub API URL",
+		"client-id":                 "Client ID",
+		"azure-devops-organization": "Azure DevOps organization",
+		"export-env":                "Export environment variable",
+		"provider":                  "Provider",
+	} {
+		assert.Equal(t, want, inputs.Label(key), key)
+	}
+}
+
+func TestAzureText(t *testing.T) {
+	assert.Equal(t, "use `clientId` (or `appId`); leave empty for `azureCredential: entra`",
+		inputs.AzureText("use `client-id` (or `app-id`); leave empty for `azure-credential: entra`"))
+}
