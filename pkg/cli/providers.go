@@ -2,6 +2,7 @@ package cli
 
 import (
 	"github.com/jobtoken/jobtoken/pkg/provider"
+	"github.com/jobtoken/jobtoken/pkg/provider/anaconda"
 	"github.com/jobtoken/jobtoken/pkg/provider/ghapp"
 )
 
@@ -9,5 +10,6 @@ import (
 func providerList() []provider.Provider {
 	return []provider.Provider{
 		ghapp.New(),
+		anaconda.New(),
 	}
 }

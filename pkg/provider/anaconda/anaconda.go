@@ -1,0 +1,485 @@
+// Package anaconda mints anaconda.org tokens limited to named scopes and a
+// max-age, owned by the parent credential's account or an organization, and
+// revokes them with the token itself.
+package anaconda
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jobtoken/jobtoken/pkg/inputs"
+	"github.com/jobtoken/jobtoken/pkg/provider"
+)
+
+// Name is the provider's input value.
+const Name = "anaconda"
+
+// DefaultAPIURL is anaconda.org's API.
+const DefaultAPIURL = "https://api.anaconda.org"
+
+// CondaURL is where channel URLs embed tokens as /t/<token>/<channel>.
+const CondaURL = "https://conda.anaconda.org"
+
+// BinstarEnv is read by anaconda-client before ANACONDA_API_TOKEN, so it is
+// exported beside export-env: a stale value there would shadow the new token.
+const BinstarEnv = "BINSTAR_API_TOKEN"
+
+// Lifetime bounds. A token is revoked in the post step anyway; the lifetime is
+// the backstop when that step never runs, so it stays short: 1m to 24h, and up
+// to MaxLifetime only with allow-broad-scopes (the same deliberate opt-in as a
+// full-access scope).
+const (
+	MinLifetime     = time.Minute
+	DefaultLifetime = 24 * time.Hour
+	MaxLifetime     = 7 * 24 * time.Hour
+)
+
+// slack absorbs the seconds between the server computing an expiry and our
+// reading its Date header.
+const slack = time.Minute
+
+var orgRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
+
+// Provider is the anaconda provider.
+type Provider struct {
+	// suffix makes the note unique per step; tests fix it.
+	suffix func() string
+}
+
+// New returns the provider.
+func New() *Provider { return &Provider{} }
+
+var _ provider.Provider = (*Provider)(nil)
+
+// Name implements provider.Provider.
+func (*Provider) Name() string { return Name }
+
+type minter struct {
+	req    provider.Request
+	naming inputs.Naming
+	cred   Credential
+	scopes []string
+	org    string
+	api    string
+	note   string
+	maxAge int64
+	plan   provider.Plan
+}
+
+var (
+	_ provider.Minter  = (*minter)(nil)
+	_ provider.Checker = (*minter)(nil)
+)
+
+// namingFor says how the host spells inputs, for messages that name another
+// input than the one at fault.
+func namingFor(host string) inputs.Naming {
+	switch host {
+	case "azure":
+		return inputs.AzureNames
+	case "local":
+		return inputs.FlagNames
+	}
+	return inputs.GitHubNames
+}
+
+func randomSuffix() string {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Prepare implements provider.Provider.
+func (p *Provider) Prepare(req provider.Request) (provider.Minter, inputs.Problems) {
+	var ps inputs.Problems
+	in := req.Inputs
+	m := &minter{req: req, naming: namingFor(req.Host)}
+
+	c, err := ParseCredential(in.Get(inputs.AnacondaCredential), m.now())
+	if err != nil {
+		ps.Add(inputs.AnacondaCredential, "%s", err)
+	}
+	m.cred = c
+
+	scopes, sp := ParseScopes(req.Permissions, req.AllowBroad, m.naming)
+	ps = append(ps, sp...)
+	m.scopes = scopes
+
+	maxAge, lp := CheckLifetime(req.Lifetime, req.AllowBroad, m.naming)
+	ps.AddP(lp)
+	m.maxAge = maxAge
+
+	m.org = in.Get(inputs.AnacondaOrganization)
+	if m.org != "" && !orgRE.MatchString(m.org) {
+		ps.Add(inputs.AnacondaOrganization, "%q is not an anaconda.org organization name; use the name as in https://anaconda.org/<name>", m.org)
+	}
+
+	m.api = strings.TrimRight(in.Get(inputs.AnacondaAPIURL), "/")
+	if m.api == "" {
+		m.api = DefaultAPIURL
+	}
+	if u, err := url.Parse(m.api); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
+		ps.Add(inputs.AnacondaAPIURL, "%q is not an http(s) URL; use e.g. %s", m.api, DefaultAPIURL)
+	}
+
+	suffix := p.suffix
+	if suffix == nil {
+		suffix = randomSuffix
+	}
+	// Traceable (repository and run) and unique per step: reruns and matrix
+	// jobs share the label, and anaconda.org refuses a second token with the
+	// same note.
+	m.note = req.Run.Label() + " " + suffix()
+	m.plan = m.makePlan()
+	return m, ps
+}
+
+// CheckLifetime turns the lifetime into anaconda.org's max-age in seconds.
+// Accepted: 1m to 24h; up to 168h only with allowBroad.
+func CheckLifetime(d time.Duration, allowBroad bool, n inputs.Naming) (int64, *inputs.Problem) {
+	bad := func(format string, args ...any) (int64, *inputs.Problem) {
+		return 0, &inputs.Problem{Key: inputs.Lifetime, Msg: fmt.Sprintf(format, args...)}
+	}
+	switch {
+	case d < MinLifetime:
+		return bad("%s is shorter than a minute, too short for a job to use the token; use 1m to 24h (e.g. 30m)", d)
+	case d%time.Second != 0:
+		return bad("%s is not a whole number of seconds, which anaconda.org's max-age counts; use e.g. 30m", d)
+	case d > MaxLifetime:
+		return bad("%s is longer than 168h, jobtoken's ceiling for anaconda tokens; use 24h or less (the post step revokes the token when the job ends)", d)
+	case d > DefaultLifetime && !allowBroad:
+		return bad("%s is longer than a day; use 1m to 24h, or set %s to true to permit up to 168h", d, n.Name(inputs.AllowBroadScopes))
+	}
+	return int64(d / time.Second), nil
+}
+
+func (m *minter) now() time.Time {
+	if m.req.Now != nil {
+		return m.req.Now()
+	}
+	return time.Now()
+}
+
+func (m *minter) name(key string) string { return m.naming.Name(key) }
+
+func (m *minter) client() client { return client{hc: m.req.HTTP, api: m.api} }
+
+func (m *minter) owner() string {
+	if m.org != "" {
+		return "organization " + m.org
+	}
+	return "the credential's own account"
+}
+
+func (m *minter) makePlan() provider.Plan {
+	parent := fmt.Sprintf("%s from %s (sent as Authorization: %s)", m.cred.Kind, m.name(inputs.AnacondaCredential), m.cred.Kind.Scheme())
+	if !m.cred.Expires.IsZero() {
+		parent += ", valid until " + m.cred.Expires.Format(time.RFC3339)
+	}
+	notes := []string{
+		"token note (its name, the token-id output): " + m.note,
+		"the token is masked with its channel-URL forms (/t/<token>/)",
+	}
+	if m.req.Inputs.Get(inputs.ExportEnv) != "" {
+		notes = append(notes, "export-env also exports "+BinstarEnv+", which anaconda-client reads first")
+	}
+	return provider.Plan{
+		Provider:   Name,
+		Parent:     parent,
+		Scopes:     m.scopes,
+		Resources:  []string{m.owner()},
+		Lifetime:   m.req.Lifetime,
+		Revocation: "DELETE /authentications with the token itself, in the post step (if that fails, DELETE by name with the parent credential)",
+		Revocable:  true,
+		Notes:      notes,
+		Details:    map[string]string{"api": m.api, "note": m.note, "max-age": strconv.FormatInt(m.maxAge, 10)},
+		Secrets:    []string{m.cred.Value},
+	}
+}
+
+// Plan implements provider.Minter.
+func (m *minter) Plan() provider.Plan { return m.plan }
+
+// createRequest is POST /authentications as anaconda-client sends it.
+type createRequest struct {
+	Scopes       []string `json:"scopes"`
+	Note         string   `json:"note"`
+	MaxAge       int64    `json:"max-age"`
+	Strength     string   `json:"strength"`
+	FailIfExists bool     `json:"fail-if-exists"`
+	User         string   `json:"user,omitempty"`
+}
+
+// authInfo is what anaconda.org says of a token, on creation or from GET
+// /authentication. Only token is certain; scopes and expires are read when
+// present so that the grant can be checked.
+type authInfo struct {
+	Token   string          `json:"token"`
+	Scopes  json.RawMessage `json:"scopes"`
+	Expires string          `json:"expires"`
+}
+
+// grantedScopes decodes scopes given as a list or a space-separated string;
+// ok is false when the answer did not say.
+func (a authInfo) grantedScopes() (scopes []string, ok bool) {
+	if len(a.Scopes) == 0 || string(a.Scopes) == "null" {
+		return nil, false
+	}
+	var list []string
+	if json.Unmarshal(a.Scopes, &list) != nil {
+		var s string
+		if json.Unmarshal(a.Scopes, &s) != nil {
+			return nil, false
+		}
+		list = inputs.List(s)
+	}
+	for _, s := range list {
+		s = strings.ToLower(strings.TrimSpace(s))
+		if s != "" && !slices.Contains(scopes, s) {
+			scopes = append(scopes, s)
+		}
+	}
+	return scopes, true
+}
+
+// Mint implements provider.Minter.
+func (m *minter) Mint(ctx context.Context) (*provider.Token, error) {
+	body := createRequest{Scopes: m.scopes, Note: m.note, MaxAge: m.maxAge, Strength: "strong", FailIfExists: true, User: m.org}
+	var created authInfo
+	resp, err := m.client().do(ctx, http.MethodPost, "/authentications", m.cred.Header(), body, &created, http.StatusOK, http.StatusCreated)
+	if err != nil {
+		return nil, m.explainMintError(ctx, err)
+	}
+	if created.Token == "" {
+		return nil, errors.New("failed to mint: anaconda.org answered without a token")
+	}
+	info, infoResp, confirmed := created, resp, true
+	if _, ok := created.grantedScopes(); !ok {
+		// The creation answer did not list the grant: ask the token itself.
+		var got authInfo
+		r, err := m.client().do(ctx, http.MethodGet, "/authentication", "token "+created.Token, nil, &got, http.StatusOK)
+		if _, ok := got.grantedScopes(); err == nil && ok {
+			info, infoResp = got, r
+		} else {
+			confirmed = false
+			why := "it did not list them"
+			if err != nil {
+				why = err.Error()
+			}
+			m.req.Log.Warningf("anaconda.org did not confirm the scopes of token %s (%s); they are taken as asked", m.note, why)
+		}
+	}
+	granted := m.scopes
+	if g, ok := info.grantedScopes(); ok {
+		granted = g
+	}
+	tok := m.token(created.Token, granted, confirmed, m.expiry(info))
+	return tok, m.verify(granted, info, infoResp)
+}
+
+// serverNow is the server's clock from the Date header, or ours.
+func (m *minter) serverNow(resp *http.Response) time.Time {
+	if resp != nil {
+		if d, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
+			return d
+		}
+	}
+	return m.now()
+}
+
+// expiry is the token's end as anaconda.org said it, or now + max-age.
+func (m *minter) expiry(info authInfo) time.Time {
+	if t, ok := parseTime(info.Expires); ok {
+		return t.UTC()
+	}
+	return m.now().Add(time.Duration(m.maxAge) * time.Second).UTC().Truncate(time.Second)
+}
+
+// parseTime reads the ISO 8601 forms anaconda.org's Python API writes.
+func parseTime(s string) (time.Time, bool) {
+	s = strings.TrimSpace(s)
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999", "2006-01-02 15:04:05.999999Z07:00", "2006-01-02 15:04:05.999999"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// verify compares the grant with the request: scopes, and the life measured
+// on the server's clock so that skew between the machines does not count.
+func (m *minter) verify(granted []string, info authInfo, resp *http.Response) error {
+	broader, narrower := compareScopes(m.scopes, granted)
+	if exp, ok := parseTime(info.Expires); ok {
+		life := exp.Sub(m.serverNow(resp))
+		asked := time.Duration(m.maxAge) * time.Second
+		switch {
+		case life > asked+slack:
+			broader = append(broader, fmt.Sprintf("a life of %s (asked max-age %s)", life.Round(time.Second), asked))
+		case life < asked-slack:
+			narrower = append(narrower, fmt.Sprintf("a life of %s (asked max-age %s)", life.Round(time.Second), asked))
+		}
+	}
+	switch {
+	case len(broader) > 0:
+		return fmt.Errorf("anaconda.org granted more than asked: %s; the token was revoked. Ask for the scopes the job needs and report this to Anaconda if it persists", strings.Join(broader, "; "))
+	case len(narrower) > 0:
+		return fmt.Errorf("anaconda.org granted less than asked: %s; the token was revoked. A token cannot carry more than its parent: check the scopes of %s, or ask for less", strings.Join(narrower, "; "), m.name(inputs.AnacondaCredential))
+	}
+	return nil
+}
+
+func (m *minter) token(value string, granted []string, confirmed bool, exp time.Time) *provider.Token {
+	org := m.org
+	if org == "" {
+		org = "— (the credential's own account)"
+	}
+	scopes := strings.Join(granted, " ")
+	if !confirmed {
+		scopes += " (as asked; anaconda.org did not confirm)"
+	}
+	return &provider.Token{
+		Value:     value,
+		ID:        m.note,
+		ExpiresAt: exp,
+		Granted:   strings.Join(granted, " "),
+		Secrets:   ChannelForms(m.api, value),
+		Env:       ExportNames,
+		State:     map[string]string{"api_url": m.api, "note": m.note, "org": m.org},
+		Summary: [][2]string{
+			{"Scopes", scopes},
+			{"Organization", org},
+			{"Note", m.note},
+			{"Parent credential", fmt.Sprintf("%s (Authorization: %s)", m.cred.Kind, m.cred.Kind.Scheme())},
+		},
+		Revocable: true,
+	}
+}
+
+// ExportNames is the list of variables export-env sets: the one named, and
+// BINSTAR_API_TOKEN, which anaconda-client reads first.
+func ExportNames(name string) []string {
+	if name == BinstarEnv {
+		return []string{name}
+	}
+	return []string{name, BinstarEnv}
+}
+
+var apiLabelRE = regexp.MustCompile(`([./])api([./]|$)`)
+
+// ChannelForms are the ways a job writes the token into channel URLs, masked
+// with it: /t/<token>/ and the conda host's https://conda…/t/<token>, derived
+// from the API URL the way conda derives it (first "api" label → "conda").
+func ChannelForms(api, tok string) []string {
+	forms := []string{"/t/" + tok + "/", CondaURL + "/t/" + tok}
+	if c := apiLabelRE.ReplaceAllString(api, "${1}conda${2}"); c != api && c+"/t/"+tok != forms[1] {
+		forms = append(forms, c+"/t/"+tok)
+	}
+	return forms
+}
+
+func (m *minter) explainMintError(ctx context.Context, err error) error {
+	var ae *APIError
+	if !errors.As(err, &ae) {
+		return fmt.Errorf("failed to mint: %w", err)
+	}
+	cred := m.name(inputs.AnacondaCredential)
+	orgIn := m.name(inputs.AnacondaOrganization)
+	switch {
+	case ae.Status == http.StatusUnauthorized:
+		fix := fmt.Sprintf("check that the token exists, has not expired and carries a scope that may create tokens (such as all); if it is an anaconda.com API key, prefix it with %q", "Bearer ")
+		if m.cred.Kind == APIKey {
+			fix = fmt.Sprintf("check that the API key is current and its account can reach anaconda.org; if it is an anaconda.org token, prefix it with %q", "token ")
+		}
+		return fmt.Errorf("failed to mint: anaconda.org rejected %s as an %s (sent as Authorization: %s): %s; %s", cred, m.cred.Kind, m.cred.Kind.Scheme(), ae, fix)
+	case ae.Status == http.StatusBadRequest && strings.Contains(strings.ToLower(ae.Msg), "exist"):
+		return m.duplicateNote(ctx, ae)
+	case ae.Status == http.StatusBadRequest:
+		return fmt.Errorf("failed to mint: anaconda.org refused the request (%s); check the scopes in %s (valid: %s) and %s", ae, m.name(inputs.Permissions), strings.Join(ScopeNames(), ", "), m.name(inputs.Lifetime))
+	case (ae.Status == http.StatusForbidden || ae.Status == http.StatusNotFound) && m.org != "":
+		return fmt.Errorf("failed to mint: anaconda.org refused a token owned by organization %s (%s); check that %s names an existing organization whose owners include the account of %s, or leave %s empty", m.org, ae, orgIn, cred, orgIn)
+	case ae.Status == http.StatusForbidden:
+		return fmt.Errorf("failed to mint: anaconda.org refused (%s); the account of %s may not create tokens with these scopes", ae, cred)
+	}
+	return fmt.Errorf("failed to mint: %w", err)
+}
+
+// duplicateNote handles "a token with this note exists". The note is unique
+// to this step, so the token is ours: an earlier try whose answer was lost
+// (the transport retried) had minted it. Its value never reached us, so it
+// is revoked by name at once.
+func (m *minter) duplicateNote(ctx context.Context, ae *APIError) error {
+	_, err := m.client().do(ctx, http.MethodDelete, namePath(m.org, m.note), m.cred.Header(), nil, nil, http.StatusCreated, http.StatusOK, http.StatusNoContent)
+	if err != nil {
+		return fmt.Errorf("failed to mint: anaconda.org says a token named %q already exists (%s), most likely minted by a retried request whose answer was lost, and revoking it by name failed (%s); remove it in anaconda.org's settings → access, then rerun", m.note, ae, err)
+	}
+	return fmt.Errorf("failed to mint: anaconda.org says a token named %q already exists (%s), most likely minted by a retried request whose answer was lost; it was revoked by name. Rerun the step", m.note, ae)
+}
+
+// namePath is the revoke-by-name path, for the credential's own account or an
+// organization.
+func namePath(org, note string) string {
+	if org != "" {
+		return "/authentications/org/" + url.PathEscape(org) + "/name/" + url.PathEscape(note)
+	}
+	return "/authentications/name/" + url.PathEscape(note)
+}
+
+// Check implements provider.Checker with read-only calls: who the parent
+// credential is, whether the organization exists, and whether anaconda.org
+// knows every scope asked.
+func (m *minter) Check(ctx context.Context) ([]string, error) {
+	c := m.client()
+	var user struct {
+		Login    string `json:"login"`
+		UserType string `json:"user_type"`
+	}
+	if _, err := c.do(ctx, http.MethodGet, "/user", m.cred.Header(), nil, &user, http.StatusOK); err != nil {
+		if statusOf(err) == http.StatusUnauthorized {
+			return nil, fmt.Errorf("anaconda.org rejected %s as an %s (sent as Authorization: %s): %s", m.name(inputs.AnacondaCredential), m.cred.Kind, m.cred.Kind.Scheme(), err)
+		}
+		return nil, fmt.Errorf("failed to check %s: %w", m.name(inputs.AnacondaCredential), err)
+	}
+	out := []string{fmt.Sprintf("%s authenticated as %s (Authorization: %s)", m.cred.Kind, user.Login, m.cred.Kind.Scheme())}
+	if m.org != "" {
+		var org struct {
+			Login    string `json:"login"`
+			UserType string `json:"user_type"`
+		}
+		_, err := c.do(ctx, http.MethodGet, "/user/"+url.PathEscape(m.org), "", nil, &org, http.StatusOK)
+		switch {
+		case statusOf(err) == http.StatusNotFound:
+			return out, fmt.Errorf("organization %s does not exist on anaconda.org; check %s", m.org, m.name(inputs.AnacondaOrganization))
+		case err != nil:
+			return out, fmt.Errorf("failed to look up organization %s: %w", m.org, err)
+		case org.UserType != "" && org.UserType != "org":
+			return out, fmt.Errorf("%s is a %s account, not an organization; leave %s empty to own the token with %s", m.org, org.UserType, m.name(inputs.AnacondaOrganization), user.Login)
+		}
+		out = append(out, "organization "+m.org+" exists")
+	}
+	var known map[string]any
+	if _, err := c.do(ctx, http.MethodGet, "/scopes", "", nil, &known, http.StatusOK); err != nil {
+		return out, fmt.Errorf("failed to list anaconda.org's scopes: %w", err)
+	}
+	var unknown []string
+	for _, s := range m.scopes {
+		if _, ok := known[s]; !ok {
+			unknown = append(unknown, s)
+		}
+	}
+	if len(unknown) > 0 {
+		return out, fmt.Errorf("anaconda.org does not know the scopes %s; ask for others in %s", strings.Join(unknown, ", "), m.name(inputs.Permissions))
+	}
+	return append(out, "anaconda.org knows every scope asked"), nil
+}

@@ -1,0 +1,55 @@
+package anaconda
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/jobtoken/jobtoken/pkg/inputs"
+	"github.com/jobtoken/jobtoken/pkg/provider"
+)
+
+// Revoke implements provider.Provider: DELETE /authentications with the token
+// itself (201). A 401 means the token no longer works. Any other failure
+// falls back to revoking it by name with the parent credential from the post
+// stage's inputs.
+func (*Provider) Revoke(ctx context.Context, req provider.Request, saved provider.Saved) error {
+	api := saved.State["api_url"]
+	if api == "" {
+		api = DefaultAPIURL
+	}
+	c := client{hc: req.HTTP, api: api}
+	_, err := c.do(ctx, http.MethodDelete, "/authentications", "token "+saved.Token, nil, nil, http.StatusCreated, http.StatusOK, http.StatusNoContent)
+	switch {
+	case err == nil:
+		return nil
+	case statusOf(err) == http.StatusUnauthorized:
+		// "Authentication token has expired" or no longer valid: gone.
+		return provider.ErrAlreadyRevoked
+	}
+	now := time.Now
+	if req.Now != nil {
+		now = req.Now
+	}
+	credName := namingFor(req.Host).Name(inputs.AnacondaCredential)
+	parent, _ := ParseCredential(req.Inputs.Get(inputs.AnacondaCredential), now())
+	if parent.Value == "" {
+		return fmt.Errorf("failed to revoke with the token itself (%s), and the post step has no %s to revoke it by name", err, credName)
+	}
+	note := saved.State["note"]
+	if note == "" {
+		note = saved.ID
+	}
+	_, ferr := c.do(ctx, http.MethodDelete, namePath(saved.State["org"], note), parent.Header(), nil, nil, http.StatusCreated, http.StatusOK, http.StatusNoContent)
+	switch {
+	case ferr == nil:
+		if req.Log != nil {
+			req.Log.Infof("revoking token %s with itself failed (%s); revoked it by name with %s", note, err, credName)
+		}
+		return nil
+	case statusOf(ferr) == http.StatusNotFound:
+		return provider.ErrAlreadyRevoked
+	}
+	return fmt.Errorf("failed to revoke with the token itself (%s) or by name with %s (%s)", err, credName, ferr)
+}
