@@ -222,6 +222,10 @@ func (e *Env) revokeNow(ctx context.Context, p *Prepared, tok *provider.Token) {
 		return
 	}
 	saved := savedFrom(p, tok)
+	// The step may be failing because it was cancelled; the token must
+	// still die, so revoke outside that cancellation, within a bound.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
+	defer cancel()
 	switch err := p.Provider.Revoke(ctx, p.Request, saved); {
 	case err == nil || errors.Is(err, provider.ErrAlreadyRevoked):
 		e.Host.Infof("revoked token %s before exiting", tok.ID)
