@@ -88,11 +88,9 @@ func ParseCommon(v inputs.Values, providers map[string]provider.Provider) (Commo
 	var c Common
 	var ps inputs.Problems
 	c.Provider = strings.ToLower(v.Get(inputs.Provider))
-	names := make([]string, 0, len(providers))
-	for n := range providers {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	// Name the providers the documentation names, in its order.
+	pin, _ := inputs.Lookup(inputs.Provider)
+	names := pin.Options
 	switch {
 	case c.Provider == "":
 		ps.Add(inputs.Provider, "is required; set it to one of %s", strings.Join(names, ", "))
