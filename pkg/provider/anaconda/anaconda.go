@@ -203,7 +203,7 @@ func (m *minter) makePlan() provider.Plan {
 		Revocation: "DELETE /authentications with the token itself, in the post step (if that fails, DELETE by name with the parent credential)",
 		Revocable:  true,
 		Notes:      notes,
-		Details:    map[string]string{"api": m.api, "note": m.note, "max-age": strconv.FormatInt(m.maxAge, 10)},
+		Details:    map[string]string{"api": m.api, "max-age": strconv.FormatInt(m.maxAge, 10)},
 		Secrets:    []string{m.cred.Value},
 	}
 }
@@ -326,16 +326,16 @@ func (m *minter) verify(granted []string, info authInfo, resp *http.Response) er
 		asked := time.Duration(m.maxAge) * time.Second
 		switch {
 		case life > asked+slack:
-			broader = append(broader, fmt.Sprintf("a life of %s (asked max-age %s)", life.Round(time.Second), asked))
+			broader = append(broader, fmt.Sprintf("a life of %s (asked max-age %s)", life.Round(time.Minute), asked))
 		case life < asked-slack:
-			narrower = append(narrower, fmt.Sprintf("a life of %s (asked max-age %s)", life.Round(time.Second), asked))
+			narrower = append(narrower, fmt.Sprintf("a life of %s (asked max-age %s)", life.Round(time.Minute), asked))
 		}
 	}
 	switch {
 	case len(broader) > 0:
 		return fmt.Errorf("anaconda.org granted more than asked: %s; the token was revoked. Ask for the scopes the job needs and report this to Anaconda if it persists", strings.Join(broader, "; "))
 	case len(narrower) > 0:
-		return fmt.Errorf("anaconda.org granted less than asked: %s; the token was revoked. A token cannot carry more than its parent: check the scopes of %s, or ask for less", strings.Join(narrower, "; "), m.name(inputs.AnacondaCredential))
+		return fmt.Errorf("anaconda.org granted less than asked: %s; the token was revoked. A token cannot outrank or outlive its parent: check the scopes and expiry of %s, or ask for less", strings.Join(narrower, "; "), m.name(inputs.AnacondaCredential))
 	}
 	return nil
 }

@@ -62,7 +62,7 @@ func ParseScopes(items []string, allowBroad bool, n inputs.Naming) ([]string, in
 		case Scopes[s] == "":
 			ps.Add(inputs.Permissions, "unknown anaconda scope %q%s; valid scopes are %s", item, inputs.DidYouMean(s, ScopeNames()), strings.Join(ScopeNames(), ", "))
 		case slices.Contains(Broad, s) && !allowBroad:
-			ps.Add(inputs.Permissions, "%s grants %s; name narrower scopes (e.g. api:read, conda:download, pypi:upload) or set %s to true", s, strings.ToLower(Scopes[s]), n.Name(inputs.AllowBroadScopes))
+			ps.Add(inputs.Permissions, "%s is a full-access scope (%s); name narrower scopes (e.g. api:read, conda:download, pypi:upload) or set %s to true", s, Scopes[s], n.Name(inputs.AllowBroadScopes))
 		case slices.Contains(out, s):
 			// A repeat asks for nothing more; keep one.
 		default:

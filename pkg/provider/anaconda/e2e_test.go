@@ -1,0 +1,373 @@
+package anaconda_test
+
+// End-to-end: the main and post stages through cli.Main, as the GitHub runner
+// and the Azure Pipelines agent run them, against the fake anaconda.org.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/jobtoken/jobtoken/pkg/cli"
+	"github.com/jobtoken/jobtoken/pkg/fake/anacondafake"
+	"github.com/jobtoken/jobtoken/pkg/host/azpipelines"
+	"github.com/jobtoken/jobtoken/pkg/testutil"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+func newFake(t *testing.T) (*anacondafake.Server, string) {
+	t.Helper()
+	f := anacondafake.New(&anacondafake.Account{Login: "ana"}, &anacondafake.Account{Login: "conda-org", Org: true, Owners: []string{"ana"}})
+	t.Cleanup(f.Close)
+	// A fixed expiry keeps the plan golden stable.
+	return f, f.AddAPIKey("ana", time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC))
+}
+
+// run runs jobtoken as argv0 with args and env, and returns the exit code and
+// streams. The GitHub runner starts the image's entrypoint (main) or its
+// "-post" path; the Azure task's shim passes "main" or "post".
+func run(t *testing.T, argv0 string, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := cli.Main(context.Background(), &out, &errb, nil, append([]string{argv0}, args...), testutil.Getenv(env))
+	return code, out.String(), errb.String()
+}
+
+// heredocs parses file-command entries (name<<DELIM / value / DELIM) and
+// returns the values by name and the file without the value lines.
+func heredocs(t *testing.T, text string) (map[string]string, string) {
+	t.Helper()
+	vals := map[string]string{}
+	var rest []string
+	lines := strings.Split(text, "\n")
+	for i := 0; i < len(lines); i++ {
+		name, delim, ok := strings.Cut(lines[i], "<<")
+		if !ok {
+			rest = append(rest, lines[i])
+			continue
+		}
+		rest = append(rest, lines[i])
+		var v []string
+		for i++; i < len(lines) && lines[i] != delim; i++ {
+			v = append(v, lines[i])
+		}
+		require.Less(t, i, len(lines), "heredoc %s is not closed", name)
+		rest = append(rest, lines[i])
+		vals[name] = strings.Join(v, "\n")
+	}
+	return vals, strings.Join(rest, "\n")
+}
+
+func githubEnv(t *testing.T, fake *anacondafake.Server, key string) (map[string]string, map[string]string) {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]string{}
+	for _, n := range []string{"OUTPUT", "ENV", "STATE", "STEP_SUMMARY"} {
+		files["GITHUB_"+n] = filepath.Join(dir, strings.ToLower(n))
+		require.NoError(t, os.WriteFile(files["GITHUB_"+n], nil, 0o600))
+	}
+	// The runner passes every input, defaults filled in.
+	env := map[string]string{
+		"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "octo/app", "GITHUB_RUN_ID": "9", "GITHUB_RUN_ATTEMPT": "1",
+		"INPUT_PROVIDER": "anaconda", "INPUT_PERMISSIONS": "api:write\npypi:upload", "INPUT_LIFETIME": "1h",
+		"INPUT_REVOKE": "true", "INPUT_ALLOW-BROAD-SCOPES": "false", "INPUT_DRY-RUN": "false",
+		"INPUT_EXPORT-ENV": "ANACONDA_API_TOKEN", "INPUT_ANACONDA-CREDENTIAL": key,
+		"INPUT_ANACONDA-API-URL": fake.URL, "INPUT_ANACONDA-ORGANIZATION": "conda-org",
+	}
+	for k, v := range files {
+		env[k] = v
+	}
+	return env, files
+}
+
+func read(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return string(b)
+}
+
+// withoutMasks drops the lines whose job is to carry a secret to the runner.
+func withoutMasks(s string) string {
+	var keep []string
+	for _, l := range strings.Split(s, "\n") {
+		if !strings.HasPrefix(l, "::add-mask::") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
+}
+
+func TestGitHubMainThenPost(t *testing.T) {
+	fake, key := newFake(t)
+	env, files := githubEnv(t, fake, key)
+
+	code, stdout, stderr := run(t, "/jobtoken", env)
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	live := fake.Live()
+	require.Len(t, live, 1)
+	ft := live[0]
+	tok := ft.Value
+	assert.Equal(t, "conda-org", ft.Owner)
+	assert.Equal(t, int64(3600), ft.MaxAge)
+	assert.Equal(t, []string{"api:write", "pypi:upload"}, ft.Scopes)
+	assert.Regexp(t, `^jobtoken octo/app run 9\.1 [0-9a-f]{6}$`, ft.Note)
+
+	// Masked before anything else: the token, its channel-URL forms and the
+	// parent credential.
+	for _, m := range []string{key, tok, "/t/" + tok + "/", "https://conda.anaconda.org/t/" + tok} {
+		assert.Contains(t, stdout, "::add-mask::"+m+"\n")
+	}
+	assert.Less(t, strings.Index(stdout, "::add-mask::"+tok), strings.Index(stdout, "minted anaconda token"))
+
+	outputs, outRest := heredocs(t, read(t, files["GITHUB_OUTPUT"]))
+	assert.Equal(t, tok, outputs["token"])
+	assert.Equal(t, ft.Note, outputs["token-id"])
+	assert.Equal(t, "api:write pypi:upload", outputs["permissions"])
+	exp, err := time.Parse(time.RFC3339, outputs["expires-at"])
+	require.NoError(t, err)
+	assert.WithinDuration(t, ft.ExpiresAt, exp, time.Second)
+
+	exported, envRest := heredocs(t, read(t, files["GITHUB_ENV"]))
+	assert.Equal(t, map[string]string{"ANACONDA_API_TOKEN": tok, "BINSTAR_API_TOKEN": tok}, exported)
+
+	summary := read(t, files["GITHUB_STEP_SUMMARY"])
+	assert.Contains(t, summary, "| Organization | conda-org |")
+	assert.Contains(t, summary, "| Note | "+ft.Note+" |")
+
+	secrets := []string{key, tok}
+	testutil.AssertNoSecret(t, "stdout", withoutMasks(stdout), secrets...)
+	testutil.AssertNoSecret(t, "stderr", stderr, secrets...)
+	testutil.AssertNoSecret(t, "summary", summary, secrets...)
+	testutil.AssertNoSecret(t, "env file outside its values", envRest, secrets...)
+	testutil.AssertNoSecret(t, "output file outside its values", outRest, secrets...)
+
+	// Post: the runner hands GITHUB_STATE back as STATE_jobtoken.
+	state, _ := heredocs(t, read(t, files["GITHUB_STATE"]))
+	require.Contains(t, state, "jobtoken")
+	env["STATE_jobtoken"] = state["jobtoken"]
+	code, stdout, stderr = run(t, "/jobtoken-post", env)
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	assert.Empty(t, fake.Live())
+	assert.Equal(t, "self", ft.RevokedBy, "revoked with the token itself")
+	assert.Contains(t, stdout, "Revoked anaconda token "+ft.Note)
+	testutil.AssertNoSecret(t, "post stdout", withoutMasks(stdout), secrets...)
+	testutil.AssertNoSecret(t, "post stderr", stderr, secrets...)
+
+	// A second post run (a re-run of the post step) finds it gone: a notice.
+	code, stdout, _ = run(t, "/jobtoken-post", env)
+	require.Equal(t, 0, code)
+	assert.Contains(t, stdout, "was already revoked or expired")
+}
+
+func TestGitHubBroaderGrantRevokedAtOnce(t *testing.T) {
+	fake, key := newFake(t)
+	fake.Grant = func(tk *anacondafake.Token) { tk.Scopes = append(tk.Scopes, "all") }
+	env, files := githubEnv(t, fake, key)
+
+	code, stdout, stderr := run(t, "/jobtoken", env)
+	require.Equal(t, 1, code)
+	require.Len(t, fake.Minted(), 1)
+	tok := fake.Minted()[0].Value
+	assert.Empty(t, fake.Live(), "a broader grant is revoked before exiting")
+	assert.Contains(t, stdout, "::error::anaconda.org granted more than asked: all (not asked); the token was revoked")
+	assert.Empty(t, read(t, files["GITHUB_OUTPUT"]))
+	assert.Empty(t, read(t, files["GITHUB_STATE"]))
+	testutil.AssertNoSecret(t, "stdout", withoutMasks(stdout), key, tok)
+	testutil.AssertNoSecret(t, "stderr", stderr, key, tok)
+}
+
+func TestGitHubBadInputFailsBeforeAnyCall(t *testing.T) {
+	fake, key := newFake(t)
+	env, _ := githubEnv(t, fake, key)
+	env["INPUT_PERMISSIONS"] = "conda:downlaod all"
+	env["INPUT_LIFETIME"] = "30s"
+	code, stdout, _ := run(t, "/jobtoken", env)
+	require.Equal(t, 1, code)
+	assert.Empty(t, fake.Requests())
+	assert.Contains(t, stdout, `::error::input permissions: unknown anaconda scope "conda:downlaod"; did you mean "conda:download"?`)
+	assert.Contains(t, stdout, "::error::input permissions: all is a full-access scope (Allow all operations); name narrower scopes (e.g. api:read, conda:download, pypi:upload) or set allow-broad-scopes to true\n")
+	assert.Contains(t, stdout, "::error::input lifetime: 30s is shorter than a minute, too short for a job to use the token; use 1m to 24h (e.g. 30m)\n")
+}
+
+var noteRE = regexp.MustCompile(`(run \d+\.\d+) [0-9a-f]{6}`)
+
+// normalize replaces what changes from run to run in a golden text.
+func normalize(s, key, url string) string {
+	s = strings.ReplaceAll(s, key, "<api-key>")
+	s = strings.ReplaceAll(s, url, "<api-url>")
+	return noteRE.ReplaceAllString(s, "$1 <suffix>")
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "run go test -update to create %s", path)
+	assert.Equal(t, string(want), got)
+}
+
+func TestGitHubDryRunGolden(t *testing.T) {
+	fake, key := newFake(t)
+	env, files := githubEnv(t, fake, key)
+	env["INPUT_DRY-RUN"] = "true"
+	code, stdout, stderr := run(t, "/jobtoken", env)
+	require.Equal(t, 0, code, stderr)
+	assert.Empty(t, fake.Requests(), "a dry run makes no call")
+	assert.Empty(t, read(t, files["GITHUB_OUTPUT"]))
+	golden(t, "dryrun-github.golden", normalize(stdout, key, fake.URL))
+}
+
+func TestAzureDryRunGolden(t *testing.T) {
+	fake, key := newFake(t)
+	env := azureEnv(t, fake, key)
+	env["INPUT_DRYRUN"] = "true"
+	code, stdout, stderr := run(t, "/jobtoken", env, "main")
+	require.Equal(t, 0, code, stderr)
+	assert.Empty(t, fake.Requests(), "a dry run makes no call")
+	golden(t, "dryrun-azure.golden", normalize(stdout, key, fake.URL))
+}
+
+func TestAzureBadInputNamesAzureInputs(t *testing.T) {
+	fake, key := newFake(t)
+	env := azureEnv(t, fake, key)
+	env["INPUT_PERMISSIONS"] = "api"
+	env["INPUT_LIFETIME"] = "36h"
+	code, stdout, _ := run(t, "/jobtoken", env, "main")
+	require.Equal(t, 1, code)
+	assert.Empty(t, fake.Requests())
+	golden(t, "badinput-azure.golden", normalize(stdout, key, fake.URL))
+}
+
+// azureEnv is what the agent gives the task: INPUT_<camelCase upper-cased>.
+func azureEnv(t *testing.T, fake *anacondafake.Server, key string) map[string]string {
+	t.Helper()
+	return map[string]string{
+		"TF_BUILD": "True", "AGENT_TEMPDIRECTORY": t.TempDir(),
+		"BUILD_REPOSITORY_NAME": "octo/app", "BUILD_REPOSITORY_PROVIDER": "GitHub", "BUILD_BUILDID": "42", "SYSTEM_JOBATTEMPT": "1",
+		"INPUT_PROVIDER": "anaconda", "INPUT_PERMISSIONS": "conda:download, pypi:upload", "INPUT_LIFETIME": "45m",
+		"INPUT_REVOKE": "true", "INPUT_ALLOWBROADSCOPES": "false", "INPUT_DRYRUN": "false",
+		"INPUT_EXPORTENV": "ANACONDA_API_TOKEN", "INPUT_ANACONDACREDENTIAL": key,
+		"INPUT_ANACONDAAPIURL": fake.URL, "INPUT_ANACONDAORGANIZATION": "conda-org",
+	}
+}
+
+// carriesSecret says whether the agent consumes a command line without
+// printing it: it is the one kind of line allowed to hold a secret.
+func carriesSecret(c azpipelines.Command) bool {
+	switch c.Name {
+	case "task.setsecret":
+		return true
+	case "task.setvariable", "task.settaskvariable":
+		return c.Prop("issecret") == "true"
+	}
+	return false
+}
+
+func TestAzureMainThenPost(t *testing.T) {
+	fake, key := newFake(t)
+	env := azureEnv(t, fake, key)
+
+	code, stdout, stderr := run(t, "/jobtoken", env, "main")
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	live := fake.Live()
+	require.Len(t, live, 1)
+	ft := live[0]
+	tok := ft.Value
+	assert.Equal(t, int64(45*60), ft.MaxAge)
+	assert.Equal(t, "conda-org", ft.Owner)
+	assert.Regexp(t, `^jobtoken octo/app run 42\.1 [0-9a-f]{6}$`, ft.Note)
+
+	masks := map[string]bool{}
+	vars := map[string]azpipelines.Command{}
+	var state string
+	var plain []string
+	for _, line := range azpipelines.Lines(stdout) {
+		c, ok := azpipelines.Parse(line)
+		switch {
+		case ok && c.Name == "task.setsecret":
+			masks[c.Data] = true
+			continue
+		case ok && c.Name == "task.setvariable":
+			vars[c.Prop("variable")] = c
+		case ok && c.Name == "task.settaskvariable" && c.Prop("variable") == "jobtoken":
+			assert.Equal(t, "true", c.Prop("issecret"))
+			state = c.Data
+		}
+		if !ok || !carriesSecret(c) {
+			plain = append(plain, line)
+		}
+	}
+	for _, m := range []string{key, tok, "/t/" + tok + "/", "https://conda.anaconda.org/t/" + tok} {
+		assert.True(t, masks[m], "task.setsecret for %.10s…", m)
+	}
+	assert.Equal(t, tok, vars["token"].Data)
+	assert.Equal(t, "true", vars["token"].Prop("issecret"))
+	assert.Equal(t, "true", vars["token"].Prop("isoutput"))
+	assert.Equal(t, ft.Note, vars["tokenId"].Data)
+	for _, n := range []string{"ANACONDA_API_TOKEN", "BINSTAR_API_TOKEN"} {
+		assert.Equal(t, tok, vars[n].Data, n)
+		assert.Equal(t, "true", vars[n].Prop("issecret"), n)
+	}
+	var saved struct {
+		Token string            `json:"token"`
+		State map[string]string `json:"state"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(state), &saved))
+	assert.Equal(t, tok, saved.Token)
+	assert.Equal(t, map[string]string{"api_url": fake.URL, "note": ft.Note, "org": "conda-org"}, saved.State)
+
+	secrets := []string{key, tok}
+	testutil.AssertNoSecret(t, "stdout outside secret-carrying commands", strings.Join(plain, "\n"), secrets...)
+	testutil.AssertNoSecret(t, "stderr", stderr, secrets...)
+	sums, _ := filepath.Glob(filepath.Join(env["AGENT_TEMPDIRECTORY"], "*.md"))
+	require.Len(t, sums, 1)
+	summary := read(t, sums[0])
+	assert.Contains(t, summary, "| Organization | conda-org |")
+	testutil.AssertNoSecret(t, "summary", summary, secrets...)
+
+	// Post: the agent hands the secret task variable back.
+	env["VSTS_TASKVARIABLE_JOBTOKEN"] = state
+	code, stdout, stderr = run(t, "/jobtoken", env, "post")
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	assert.Empty(t, fake.Live())
+	assert.Equal(t, "self", ft.RevokedBy)
+	assert.Contains(t, stdout, "Revoked anaconda token "+ft.Note)
+	var postPlain []string
+	for _, line := range azpipelines.Lines(stdout) {
+		if c, ok := azpipelines.Parse(line); !ok || !carriesSecret(c) {
+			postPlain = append(postPlain, line)
+		}
+	}
+	testutil.AssertNoSecret(t, "post stdout", strings.Join(postPlain, "\n"), secrets...)
+	testutil.AssertNoSecret(t, "post stderr", stderr, secrets...)
+}
+
+func TestPlanCheckLocal(t *testing.T) {
+	fake, key := newFake(t)
+	keyFile := filepath.Join(t.TempDir(), "key")
+	require.NoError(t, os.WriteFile(keyFile, []byte(key+"\n"), 0o600))
+	code, stdout, stderr := run(t, "jobtoken", map[string]string{}, "plan", "--check", "--repository", "octo/app",
+		"--provider", "anaconda", "--permissions", "repos conda:download", "--lifetime", "20m",
+		"--anaconda-api-url", fake.URL, "--anaconda-organization", "conda-org", "--anaconda-credential-file", keyFile)
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	assert.Contains(t, stdout, "anaconda.com API key authenticated as ana (Authorization: Bearer)")
+	assert.Contains(t, stdout, "organization conda-org exists")
+	assert.Empty(t, fake.Minted(), "a check mints nothing")
+	testutil.AssertNoSecret(t, "stdout", stdout, key)
+	testutil.AssertNoSecret(t, "stderr", stderr, key)
+}
