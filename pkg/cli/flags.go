@@ -1,0 +1,227 @@
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/jobtoken/jobtoken/pkg/host"
+	"github.com/jobtoken/jobtoken/pkg/host/local"
+	"github.com/jobtoken/jobtoken/pkg/inputs"
+)
+
+// flags is one command's flag set. Its help is generated: the command's own
+// flags as declared, then every input of the catalog with its description,
+// default and INPUT_* variable, so that help, flags and the CI inputs cannot
+// drift apart.
+type flags struct {
+	fs       *flag.FlagSet
+	name     string
+	synopsis string
+	about    string
+	own      []flagHelp
+	in       *inputFlags
+}
+
+type flagHelp struct{ name, arg, usage string }
+
+func newFlags(name, synopsis, about string) *flags {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return &flags{fs: fs, name: name, synopsis: synopsis, about: about}
+}
+
+func (f *flags) String(name, arg, usage string) *string {
+	f.own = append(f.own, flagHelp{name, arg, usage})
+	return f.fs.String(name, "", usage)
+}
+
+func (f *flags) Bool(name, usage string) *bool {
+	f.own = append(f.own, flagHelp{name, "", usage})
+	return f.fs.Bool(name, false, usage)
+}
+
+// inputFlags are the catalog's inputs as flags, named like the GitHub inputs.
+type inputFlags struct {
+	given inputs.Values
+	// files maps a credential input to the file it is read from
+	// (--private-key-file): a credential on the command line would be in the
+	// shell history and the process list.
+	files map[string]string
+}
+
+// Inputs adds one flag per catalog input, plus --KEY-file for credentials.
+func (f *flags) Inputs() *inputFlags {
+	in := &inputFlags{given: inputs.Values{}, files: map[string]string{}}
+	for _, c := range inputs.Catalog {
+		key := c.Key
+		set := func(s string) error { in.given[key] = s; return nil }
+		if c.Kind == inputs.KindBool {
+			f.fs.Var(boolFlag(set), key, c.Description)
+		} else {
+			f.fs.Func(key, c.Description, set)
+		}
+		if c.Secret {
+			f.fs.Func(key+"-file", "read "+key+" from this file", func(s string) error { in.files[key] = s; return nil })
+		}
+	}
+	f.in = in
+	return in
+}
+
+// boolFlag lets `--allow-broad-scopes` stand alone, as boolean flags do.
+type boolFlag func(string) error
+
+func (b boolFlag) Set(s string) error { return b(s) }
+func (boolFlag) String() string       { return "" }
+func (boolFlag) IsBoolFlag() bool     { return true }
+
+// parse parses args. done means the command should return code now: help
+// was printed, or the command line was wrong.
+func (f *flags) parse(e *Env, args []string) (code int, done bool) {
+	err := f.fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		f.help(e.Stdout)
+		return 0, true
+	case err != nil:
+		fmt.Fprintf(e.Stderr, "jobtoken %s: %s\nrun jobtoken %s --help for the flags\n", f.name, err, f.name)
+		return 2, true
+	case f.fs.NArg() > 0:
+		fmt.Fprintf(e.Stderr, "jobtoken %s: unexpected argument %q; every value is given with a flag (jobtoken %s --help)\n", f.name, f.fs.Arg(0), f.name)
+		return 2, true
+	}
+	return 0, false
+}
+
+// usageError reports a wrong command line and returns its exit code.
+func (f *flags) usageError(e *Env, format string, args ...any) int {
+	fmt.Fprintf(e.Stderr, "jobtoken %s: %s\n", f.name, fmt.Sprintf(format, args...))
+	return 2
+}
+
+// values merges the inputs: INPUT_* variables, then flags over them, then
+// credential files. Every credential is registered as a secret at once.
+func (in *inputFlags) values(e *Env) (inputs.Values, error) {
+	v := local.FromEnv(e.Getenv)
+	for k, s := range in.given {
+		if s = strings.TrimSpace(s); s != "" {
+			v[k] = s
+		} else {
+			delete(v, k)
+		}
+	}
+	for _, k := range sortedKeys(in.files) {
+		b, err := os.ReadFile(in.files[k])
+		if err != nil {
+			return nil, fmt.Errorf("failed to read --%s-file: %w", k, err)
+		}
+		v[k] = strings.TrimSpace(string(b))
+	}
+	for _, c := range inputs.Catalog {
+		if c.Secret && v.Given(c.Key) {
+			e.Secrets.Add(v[c.Key])
+		}
+	}
+	return v, nil
+}
+
+// run describes the terminal's run: the repository comes from --repository
+// or GITHUB_REPOSITORY, as a runner would set it.
+func (e *Env) localRun(repository string) host.Run {
+	if repository == "" {
+		repository = e.Getenv("GITHUB_REPOSITORY")
+	}
+	return host.Run{Repository: repository, RepoName: repository, APIURL: e.Getenv("GITHUB_API_URL"), CI: "local"}
+}
+
+func (f *flags) help(w io.Writer) {
+	b := &strings.Builder{}
+	fmt.Fprintf(b, "usage: jobtoken %s %s\n\n%s\n", f.name, f.synopsis, wrap(f.about, 0))
+	if len(f.own) > 0 {
+		fmt.Fprintf(b, "\nflags:\n")
+		for _, o := range f.own {
+			writeFlag(b, o.name, o.arg, o.usage)
+		}
+	}
+	if f.in != nil {
+		fmt.Fprintf(b, "\ninputs (the action's inputs, as flags; each is also read from INPUT_<NAME>, e.g. INPUT_CLIENT_ID):\n")
+		group := ""
+		for _, c := range inputs.Catalog {
+			if c.Group != group {
+				group = c.Group
+				fmt.Fprintf(b, "\n  %s:\n", group)
+			}
+			arg := "VALUE"
+			switch {
+			case c.Kind == inputs.KindBool:
+				arg = ""
+			case len(c.Options) > 0:
+				arg = strings.Join(c.Options, "|")
+			case c.Kind == inputs.KindMultiLine && !c.Secret:
+				arg = "LIST"
+			}
+			usage := plain(c.Description)
+			var extra []string
+			if c.Required {
+				extra = append(extra, "required")
+			}
+			if c.Default != "" {
+				extra = append(extra, "default "+c.Default)
+			}
+			if c.AzureOnly {
+				extra = append(extra, "Azure Pipelines only")
+			}
+			// The spelling a shell can export.
+			extra = append(extra, "INPUT_"+strings.ToUpper(strings.ReplaceAll(c.Key, "-", "_")))
+			usage += " (" + strings.Join(extra, "; ") + ")"
+			writeFlag(b, c.Key, arg, usage)
+			if c.Secret {
+				writeFlag(b, c.Key+"-file", "FILE", "Read "+c.Key+" from FILE, which keeps it out of the shell history and the process list.")
+			}
+		}
+	}
+	_, _ = io.WriteString(w, b.String())
+}
+
+func writeFlag(b *strings.Builder, name, arg, usage string) {
+	head := "  --" + name
+	if arg != "" {
+		head += " " + arg
+	}
+	fmt.Fprintf(b, "%s\n%s\n", head, wrap(usage, 8))
+}
+
+// plain turns the catalog's markdown into terminal text.
+func plain(s string) string {
+	return strings.NewReplacer("`", "", "**", "").Replace(s)
+}
+
+// wrap folds s at 80 columns with indent spaces before each line.
+func wrap(s string, indent int) string {
+	pad := strings.Repeat(" ", indent)
+	var lines []string
+	line := ""
+	for _, w := range strings.Fields(s) {
+		if line != "" && len(pad)+len(line)+1+len(w) > 80 {
+			lines = append(lines, pad+line)
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += w
+	}
+	if line != "" {
+		lines = append(lines, pad+line)
+	}
+	return strings.Join(lines, "\n")
+}
+
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

@@ -1,0 +1,134 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/jobtoken/jobtoken/pkg/host/local"
+	"github.com/jobtoken/jobtoken/pkg/inputs"
+	"github.com/jobtoken/jobtoken/pkg/job"
+	"github.com/jobtoken/jobtoken/pkg/plan"
+)
+
+func init() {
+	commands["plan"] = command{"validate a step offline and print what it would mint (mints nothing)", runPlan}
+}
+
+func runPlan(ctx context.Context, e *Env, args []string) int {
+	f := newFlags("plan", "[--workflow FILE | --pipeline FILE] [--step ID] [--json] [--check] [input flags]",
+		"Validate a jobtoken step offline and print what it would mint: the provider, the parent credential, "+
+			"the scopes and repositories of the child token, its lifetime, how it is published and how it is revoked. "+
+			"Inputs come from a workflow or pipeline file, or from flags and INPUT_* variables. Values only known at "+
+			"run time (${{ secrets.X }}, $(VAR)) are shown as such and are not errors. Exit status 0 when every step "+
+			"is valid, 1 otherwise, with every problem listed.")
+	workflow := f.String("workflow", "FILE", "Plan the jobtoken steps (uses: <owner>/jobtoken@<ref>) of this GitHub Actions workflow.")
+	pipeline := f.String("pipeline", "FILE", "Plan the jobtoken steps (task: JobToken@1) of this Azure Pipelines file.")
+	stepName := f.String("step", "ID", "Plan only the step with this id or name (workflow), or name or displayName (pipeline).")
+	repository := f.String("repository", "OWNER/NAME", "The repository the workflow runs in (default GITHUB_REPOSITORY; else shown as the current repository, known at run time).")
+	asJSON := f.Bool("json", "Print the plan as JSON.")
+	check := f.Bool("check", "Also make read-only calls with the real parent credentials (App authentication and installation lookup, the Azure token's identity, the Anaconda parent's identity). Mints nothing.")
+	in := f.Inputs()
+	if code, done := f.parse(e, args); done {
+		return code
+	}
+	if *workflow != "" && *pipeline != "" {
+		return f.usageError(e, "give --workflow or --pipeline, not both")
+	}
+	given, err := in.values(e)
+	if err != nil {
+		return f.usageError(e, "%s", err)
+	}
+
+	kind, source, path := plan.Flags, "inputs from flags and INPUT_* variables", ""
+	switch {
+	case *workflow != "":
+		kind, source, path = plan.Workflow, *workflow, *workflow
+	case *pipeline != "":
+		kind, source, path = plan.Pipeline, *pipeline, *pipeline
+	}
+	run := e.localRun(*repository)
+	if kind == plan.Pipeline && *repository == "" {
+		// An Azure agent knows no GitHub repository to default to.
+		run.Repository, run.RepoName = "", ""
+	}
+	h := local.New(local.Options{Values: given, Run: run, Getenv: e.Getenv, Stderr: e.Stderr, Secrets: e.Secrets})
+	je := &job.Env{Host: h, Providers: Providers(), Transport: e.Transport, Retry: e.Retry, Now: e.Now, Secrets: e.Secrets}
+	opts := plan.Options{Providers: je.Providers, Kind: kind, Run: run, Request: je.Request, Secrets: e.Secrets}
+
+	var report *plan.Report
+	if path == "" {
+		if *stepName != "" {
+			return f.usageError(e, "--step needs --workflow or --pipeline")
+		}
+		report = plan.Build(opts, source, []plan.Step{{Label: "command line", Values: given}})
+	} else {
+		report = planFile(e, opts, path, *stepName, given)
+	}
+	if *check {
+		report.Check(ctx)
+	}
+	if *asJSON {
+		err = report.JSON(e.Stdout)
+	} else {
+		err = report.Text(e.Stdout)
+	}
+	if err != nil {
+		fmt.Fprintf(e.Stderr, "jobtoken plan: failed to print the plan: %s\n", err)
+		return 1
+	}
+	if !report.Valid {
+		return 1
+	}
+	return 0
+}
+
+// planFile plans the jobtoken steps of a workflow or pipeline file. Inputs
+// given on the command line stand in for the values the file leaves to run
+// time (so that --check can use real credentials); they never replace what
+// the file says.
+func planFile(e *Env, o plan.Options, path, stepName string, given inputs.Values) *plan.Report {
+	report := plan.NewReport(path, o.Kind)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		report.AddProblem(inputs.Problem{Msg: fmt.Sprintf("failed to read the %s file: %s", o.Kind, pathError(err))})
+		return report
+	}
+	parse := plan.ParseWorkflow
+	if o.Kind == plan.Pipeline {
+		parse = plan.ParsePipeline
+	}
+	steps, err := parse(data)
+	if err == nil && len(steps) > 0 {
+		steps, err = plan.Select(steps, stepName)
+	}
+	if err != nil {
+		report.AddProblem(inputs.Problem{Msg: err.Error()})
+		return report
+	}
+	used := map[string]bool{}
+	for i := range steps {
+		s := &steps[i]
+		for k := range s.RunTime {
+			if given.Given(k) {
+				s.Values[k] = given[k]
+				delete(s.RunTime, k)
+				used[k] = true
+			}
+		}
+	}
+	for _, k := range sortedKeys(given) {
+		if !used[k] {
+			fmt.Fprintf(e.Stderr, "jobtoken plan: ignoring %s: the %s file sets it (or leaves it out), and the plan shows the file as it is\n", inputs.FlagNames.Name(k), o.Kind)
+		}
+	}
+	return plan.Build(o, path, steps)
+}
+
+// pathError drops the "open PATH:" prefix the path error repeats.
+func pathError(err error) string {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}

@@ -1,0 +1,189 @@
+package cli_test
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/jobtoken/jobtoken/pkg/inputs"
+	"github.com/jobtoken/jobtoken/pkg/testutil"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden/plan")
+
+// td is a path under testdata as the test passes it; outputs are compared
+// with the repository root cut off, so golden files read like a run from it.
+func td(parts ...string) string { return testutil.Testdata(parts...) }
+
+func rel(s string) string {
+	return strings.ReplaceAll(s, testutil.Root()+string(filepath.Separator), "")
+}
+
+// golden compares got with testdata/golden/plan/name, or rewrites it.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := testutil.Testdata("golden", "plan", name)
+	if *update {
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
+		return
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "missing golden file; run go test ./pkg/cli -run TestPlanGolden -update")
+	assert.Equal(t, string(want), got, "golden file %s differs; if the change is intended, run with -update", name)
+}
+
+type planCase struct {
+	name string
+	args []string
+	env  map[string]string
+	code int
+}
+
+var keyFile = td("keys", "app-pkcs1.pem")
+
+func planCases() []planCase {
+	return []planCase{
+		// github, from a workflow.
+		{name: "github", args: []string{"--workflow", td("workflows", "github.yml")}},
+		{name: "github-repository", args: []string{"--workflow", td("workflows", "github.yml"), "--repository", "octo/app"}},
+		{name: "github-env-repository", args: []string{"--workflow", td("workflows", "github.yml"), "--step", "token"}, env: map[string]string{"GITHUB_REPOSITORY": "octo/app"}},
+		{name: "github-errors", args: []string{"--workflow", td("workflows", "github-errors.yml")}, code: 1},
+		{name: "github-runtime", args: []string{"--workflow", td("workflows", "runtime.yml")}},
+		{name: "no-step", args: []string{"--workflow", td("workflows", "no-step.yml")}, code: 1},
+		{name: "invalid-yaml", args: []string{"--workflow", td("workflows", "invalid-yaml.yml")}, code: 1},
+		{name: "missing-file", args: []string{"--workflow", td("workflows", "does-not-exist.yml")}, code: 1},
+		{name: "unknown-step", args: []string{"--workflow", td("workflows", "github.yml"), "--step", "doc"}, code: 1},
+		// github, from flags and INPUT_* variables.
+		{name: "flags-github", args: []string{"--provider", "github", "--client-id", "Iv23liEXAMPLE", "--private-key-file", keyFile,
+			"--repository", "octo/app", "--repositories", "app, docs", "--permissions", "contents:read, pull-requests:write", "--export-env", "GH_TOKEN"}},
+		{name: "flags-env-github", env: map[string]string{"INPUT_PROVIDER": "github", "INPUT_APP_ID": "4242", "INPUT_PRIVATE-KEY": "${{ not an expression here }}",
+			"INPUT_OWNER": "octo", "INPUT_REPOSITORIES": "*", "INPUT_PERMISSIONS": "issues:write", "INPUT_REVOKE": "false"}, code: 1},
+		{name: "flags-ec-key", args: []string{"--provider", "github", "--client-id", "Iv23liEXAMPLE", "--private-key-file", td("keys", "ec.pem"),
+			"--repository", "octo/app", "--permissions", "contents:read"}, code: 1},
+		{name: "flags-nothing", code: 1},
+	}
+}
+
+// TestPlanGolden runs jobtoken plan on every example and compares its text
+// and JSON with the golden files.
+func TestPlanGolden(t *testing.T) {
+	for _, c := range planCases() {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			env := c.env
+			if env == nil {
+				env = map[string]string{}
+			}
+			stdout, stderr, code := runCLI(env, "", append([]string{"plan"}, c.args...)...)
+			assert.Equal(t, c.code, code, "exit status; stderr: %s", stderr)
+			assert.Empty(t, stderr)
+			golden(t, c.name+".txt", rel(stdout))
+
+			stdout, _, code = runCLI(env, "", append([]string{"plan", "--json"}, c.args...)...)
+			assert.Equal(t, c.code, code, "exit status with --json")
+			var report struct {
+				Valid bool `json:"valid"`
+			}
+			require.NoError(t, json.Unmarshal([]byte(stdout), &report), "--json must print JSON")
+			assert.Equal(t, c.code == 0, report.Valid)
+			golden(t, c.name+".json", rel(stdout))
+		})
+	}
+}
+
+// TestPlanNeverPrintsSecrets: a key given in a file, on the command line or
+// literally in a workflow is never printed, in text or JSON.
+func TestPlanNeverPrintsSecrets(t *testing.T) {
+	key := testutil.AppKeyPEM(t)
+	literal := "THISISNOTAREALKEYBUTITISWRITTENLITERALLYINTHEWORKFLOWFILE"
+	for _, args := range [][]string{
+		{"--provider", "github", "--client-id", "Iv23liEXAMPLE", "--private-key-file", keyFile, "--repository", "octo/app", "--permissions", "contents:read"},
+		{"--provider", "github", "--client-id", "Iv23liEXAMPLE", "--private-key", key, "--repository", "octo/app", "--permissions", "contents:read"},
+		// An invalid plan prints more; still no key.
+		{"--provider", "github", "--client-id", "Iv23 bad", "--private-key-file", keyFile, "--permissions", "contens:read", "--lifetime", "9h"},
+		{"--workflow", td("workflows", "github-errors.yml")},
+		{"--workflow", td("workflows", "github.yml"), "--private-key-file", keyFile, "--client-id", "Iv23liEXAMPLE"},
+	} {
+		for _, format := range []string{"", "--json"} {
+			a := append([]string{"plan"}, args...)
+			if format != "" {
+				a = append(a, format)
+			}
+			stdout, stderr, _ := runCLI(map[string]string{}, "", a...)
+			require.NotEmpty(t, stdout)
+			testutil.AssertNoSecret(t, "plan "+strings.Join(args[:2], " ")+" "+format, stdout+stderr, key, literal)
+		}
+	}
+}
+
+// TestPlanFillsRunTimeValuesFromFlags: flags stand in for what a workflow
+// leaves to run time, never for what it says.
+func TestPlanFillsRunTimeValuesFromFlags(t *testing.T) {
+	stdout, stderr, code := runCLI(map[string]string{}, "", "plan", "--workflow", td("workflows", "github.yml"), "--step", "docs",
+		"--client-id", "Iv23liEXAMPLE", "--private-key-file", keyFile, "--owner", "someone-else")
+	assert.Equal(t, 0, code, stdout)
+	assert.Contains(t, stdout, "parent:       GitHub App Iv23liEXAMPLE (")
+	assert.NotContains(t, stdout, "at run time:  client-id")
+	assert.Contains(t, stdout, "octo-org/docs")
+	assert.Equal(t, "jobtoken plan: ignoring --owner: the workflow file sets it (or leaves it out), and the plan shows the file as it is\n", stderr)
+}
+
+func TestPlanUsageErrors(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--workflow", "a.yml", "--pipeline", "b.yml"}, "give --workflow or --pipeline, not both"},
+		{[]string{"--step", "x"}, "--step needs --workflow or --pipeline"},
+		{[]string{"--provider"}, "flag needs an argument: -provider"},
+		{[]string{"--no-such-flag"}, "flag provided but not defined: -no-such-flag"},
+		{[]string{"extra"}, `unexpected argument "extra"`},
+		{[]string{"--private-key-file", "/does/not/exist"}, "failed to read --private-key-file"},
+	} {
+		stdout, stderr, code := runCLI(map[string]string{}, "", append([]string{"plan"}, c.args...)...)
+		assert.Equal(t, 2, code, c.args)
+		assert.Empty(t, stdout)
+		assert.Contains(t, stderr, c.want)
+	}
+}
+
+// TestHelpIsGeneratedFromTheCatalog: every input has its flag, described as
+// in the catalog, in the help of every command that takes inputs.
+func TestHelpIsGeneratedFromTheCatalog(t *testing.T) {
+	for _, cmd := range []string{"plan", "mint", "revoke"} {
+		for _, args := range [][]string{{cmd, "--help"}, {"help", cmd}} {
+			stdout, stderr, code := runCLI(map[string]string{}, "", args...)
+			require.Equal(t, 0, code, stderr)
+			assert.Contains(t, stdout, "usage: jobtoken "+cmd)
+			flat := strings.Join(strings.Fields(stdout), " ")
+			for _, in := range inputs.Catalog {
+				assert.Regexp(t, `\n  --`+regexp.QuoteMeta(in.Key)+`[ \n]`, stdout, "%s help lacks --%s", cmd, in.Key)
+				words := strings.Fields(strings.NewReplacer("`", "", "**", "").Replace(in.Description))
+				assert.Contains(t, flat, strings.Join(words[:min(6, len(words))], " "), "%s help lacks the description of %s", cmd, in.Key)
+			}
+			assert.Contains(t, stdout, "--private-key-file FILE")
+		}
+	}
+	stdout, _, code := runCLI(map[string]string{}, "", "plan", "--help")
+	require.Equal(t, 0, code)
+	assert.Contains(t, stdout, "INPUT_CLIENT_ID")
+}
+
+func TestNoSubcommand(t *testing.T) {
+	_, stderr, code := runCLI(map[string]string{}, "")
+	assert.Equal(t, 2, code, "outside CI without a command: help and exit 2")
+	for _, cmd := range []string{"plan", "mint", "revoke", "version", "help"} {
+		assert.Contains(t, stderr, "jobtoken "+cmd)
+	}
+	stdout, _, code := runCLI(map[string]string{}, "", "version")
+	assert.Equal(t, 0, code)
+	assert.True(t, strings.HasPrefix(stdout, "jobtoken "), stdout)
+}

@@ -1,0 +1,301 @@
+package plan
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/jobtoken/jobtoken/pkg/inputs"
+)
+
+// Kind is where a step's inputs were written.
+type Kind int
+
+const (
+	// Flags are command-line flags and INPUT_* variables.
+	Flags Kind = iota
+	// Workflow is a GitHub Actions workflow file.
+	Workflow
+	// Pipeline is an Azure Pipelines YAML file.
+	Pipeline
+)
+
+// Naming is how problems name inputs for this kind of source: as the user
+// wrote them.
+func (k Kind) Naming() inputs.Naming {
+	switch k {
+	case Workflow:
+		return inputs.GitHubNames
+	case Pipeline:
+		return inputs.AzureNames
+	}
+	return inputs.FlagNames
+}
+
+// Host is the host the step will run on.
+func (k Kind) Host() string {
+	switch k {
+	case Workflow:
+		return "github"
+	case Pipeline:
+		return "azure"
+	}
+	return "local"
+}
+
+func (k Kind) String() string {
+	switch k {
+	case Workflow:
+		return "workflow"
+	case Pipeline:
+		return "pipeline"
+	}
+	return "flags"
+}
+
+// Step is one jobtoken step found in a file (or given on the command line).
+type Step struct {
+	Label string // where it is: jobs.build.steps[1]
+	ID    string // workflow `id`, pipeline `name`
+	Name  string // workflow `name`, pipeline `displayName`
+	Line  int
+	// Values are the literal inputs.
+	Values inputs.Values
+	// RunTime are inputs whose value only exists at run time, keyed by input
+	// key, holding the expression as written.
+	RunTime map[string]string
+	// Problems found while reading the step (unknown inputs, literal secrets).
+	Problems inputs.Problems
+}
+
+var (
+	// A GitHub expression: ${{ secrets.X }}, ${{ vars.X }}, ${{ inputs.x }}…
+	githubExpr = regexp.MustCompile(`\$\{\{.*?\}\}`)
+	// Azure macro $(X), template ${{ x }} and runtime $[ x ] expressions.
+	azureExpr = regexp.MustCompile(`\$\(([^)]*)\)|\$\{\{.*?\}\}|\$\[.*?\]`)
+)
+
+// ErrNoStep means a file holds no jobtoken step.
+var ErrNoStep = errors.New("no jobtoken step found")
+
+// ParseWorkflow finds the jobtoken steps (`uses: <owner>/jobtoken@<ref>`) of a
+// GitHub Actions workflow.
+func ParseWorkflow(data []byte) ([]Step, error) {
+	return parse(data, Workflow)
+}
+
+// ParsePipeline finds the jobtoken steps (`task: JobToken@<n>`) of an Azure
+// Pipelines file.
+func ParsePipeline(data []byte) ([]Step, error) {
+	return parse(data, Pipeline)
+}
+
+func parse(data []byte, kind Kind) ([]Step, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("failed to read the %s file: %w", kind, err)
+	}
+	if len(doc.Content) == 0 {
+		return nil, fmt.Errorf("failed to read the %s file: it is empty", kind)
+	}
+	var steps []Step
+	walk(doc.Content[0], "", false, func(n *yaml.Node, path string) {
+		if s, ok := readStep(n, path, kind); ok {
+			steps = append(steps, s)
+		}
+	})
+	return steps, nil
+}
+
+// walk visits every mapping that is an item of a `steps:` sequence, wherever
+// it is nested (jobs, stages, deployment strategies, templates).
+func walk(n *yaml.Node, path string, inSteps bool, visit func(*yaml.Node, string)) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		if inSteps {
+			visit(n, path)
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i].Value, n.Content[i+1]
+			p := k
+			if path != "" {
+				p = path + "." + k
+			}
+			walk(v, p, k == "steps", visit)
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			walk(c, fmt.Sprintf("%s[%d]", path, i), inSteps, visit)
+		}
+	case yaml.AliasNode:
+		if n.Alias != nil {
+			walk(n.Alias, path, inSteps, visit)
+		}
+	}
+}
+
+func get(m *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+func scalar(m *yaml.Node, key string) string {
+	if n := get(m, key); n != nil && n.Kind == yaml.ScalarNode {
+		return n.Value
+	}
+	return ""
+}
+
+// IsAction reports whether a `uses:` value names the jobtoken action:
+// owner/jobtoken@ref or owner/jobtoken/path@ref.
+func IsAction(uses string) bool {
+	ref, _, ok := strings.Cut(uses, "@")
+	if !ok {
+		return false
+	}
+	parts := strings.Split(ref, "/")
+	return len(parts) >= 2 && strings.EqualFold(parts[1], "jobtoken")
+}
+
+var taskRE = regexp.MustCompile(`(?i)^(?:[\w-]+\.)*jobtoken@\d+$`)
+
+// IsTask reports whether a `task:` value names the jobtoken task: JobToken@1,
+// or its fully qualified publisher.extension.JobToken@1 form.
+func IsTask(task string) bool { return taskRE.MatchString(strings.TrimSpace(task)) }
+
+func readStep(m *yaml.Node, path string, kind Kind) (Step, bool) {
+	s := Step{Label: path, Line: m.Line, Values: inputs.Values{}, RunTime: map[string]string{}}
+	var withKey string
+	switch kind {
+	case Workflow:
+		if !IsAction(scalar(m, "uses")) {
+			return s, false
+		}
+		s.ID, s.Name, withKey = scalar(m, "id"), scalar(m, "name"), "with"
+	case Pipeline:
+		if !IsTask(scalar(m, "task")) {
+			return s, false
+		}
+		s.ID, s.Name, withKey = scalar(m, "name"), scalar(m, "displayName"), "inputs"
+	}
+	with := get(m, withKey)
+	if with == nil {
+		return s, true
+	}
+	if with.Kind != yaml.MappingNode {
+		s.Problems.Add("", "%s: `%s:` must be a mapping of input names to values", s.Label, withKey)
+		return s, true
+	}
+	for i := 0; i+1 < len(with.Content); i += 2 {
+		name, vn := with.Content[i].Value, with.Content[i+1]
+		in, ok := lookupName(name, kind)
+		if !ok {
+			s.Problems.Add("", "unknown input %q%s", name, inputs.DidYouMean(name, knownNames(kind)))
+			continue
+		}
+		if vn.Kind != yaml.ScalarNode {
+			s.Problems.Add(in.Key, "must be a string, not a YAML %s", kindName(vn.Kind))
+			continue
+		}
+		v := strings.TrimSpace(vn.Value)
+		if v == "" {
+			continue
+		}
+		if isRunTime(v, kind) {
+			s.RunTime[in.Key] = v
+			continue
+		}
+		s.Values[in.Key] = v
+		if in.Secret {
+			s.Problems.Add(in.Key, "%s", literalSecret(kind))
+		}
+	}
+	return s, true
+}
+
+func literalSecret(kind Kind) string {
+	if kind == Pipeline {
+		return "is a credential written literally in the pipeline file; store it as a secret variable (or in a variable group) and pass it as $(NAME)"
+	}
+	return "is a credential written literally in the workflow file; store it as a repository or environment secret and pass it as ${{ secrets.NAME }}"
+}
+
+func kindName(k yaml.Kind) string {
+	switch k {
+	case yaml.MappingNode:
+		return "mapping"
+	case yaml.SequenceNode:
+		return "list"
+	}
+	return "value"
+}
+
+func isRunTime(v string, kind Kind) bool {
+	if kind == Pipeline {
+		return azureExpr.MatchString(v)
+	}
+	return githubExpr.MatchString(v)
+}
+
+// lookupName finds an input by the name used in kind's files. Both CI
+// systems compare input names without regard to case.
+func lookupName(name string, kind Kind) (inputs.Input, bool) {
+	for _, in := range inputs.Catalog {
+		switch kind {
+		case Pipeline:
+			if !in.GitHubOnly && strings.EqualFold(in.Azure, name) {
+				return in, true
+			}
+		default:
+			if !in.AzureOnly && strings.EqualFold(in.Key, name) {
+				return in, true
+			}
+		}
+	}
+	return inputs.Input{}, false
+}
+
+func knownNames(kind Kind) []string {
+	var names []string
+	for _, in := range inputs.Catalog {
+		switch {
+		case kind == Pipeline && !in.GitHubOnly:
+			names = append(names, in.Azure)
+		case kind != Pipeline && !in.AzureOnly:
+			names = append(names, in.Key)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Select keeps the step whose id or name is want; every step when want is "".
+func Select(steps []Step, want string) ([]Step, error) {
+	if want == "" {
+		return steps, nil
+	}
+	var names []string
+	for _, s := range steps {
+		if s.ID == want || s.Name == want {
+			return []Step{s}, nil
+		}
+		switch {
+		case s.ID != "":
+			names = append(names, s.ID)
+		case s.Name != "":
+			names = append(names, s.Name)
+		}
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("no jobtoken step is named %q; the file's jobtoken steps have no id or name", want)
+	}
+	return nil, fmt.Errorf("no jobtoken step is named %q (the file's are %s)%s", want, strings.Join(names, ", "), inputs.DidYouMean(want, names))
+}
