@@ -3,6 +3,7 @@ package cli
 import (
 	"github.com/jobtoken/jobtoken/pkg/provider"
 	"github.com/jobtoken/jobtoken/pkg/provider/anaconda"
+	"github.com/jobtoken/jobtoken/pkg/provider/azdo"
 	"github.com/jobtoken/jobtoken/pkg/provider/ghapp"
 )
 
@@ -11,5 +12,6 @@ func providerList() []provider.Provider {
 	return []provider.Provider{
 		ghapp.New(),
 		anaconda.New(),
+		azdo.New(),
 	}
 }

@@ -1,0 +1,151 @@
+// Package azdo mints Azure DevOps credentials: a PAT narrowed to vso.* scopes
+// and a short validTo, created through the PAT lifecycle API with a signed-in
+// user's Microsoft Entra token and revoked in the post step (azure-credential:
+// pat), or a service principal's Entra token obtained through workload
+// identity federation, which can be neither narrowed nor revoked
+// (azure-credential: entra).
+package azdo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/jobtoken/jobtoken/pkg/inputs"
+	"github.com/jobtoken/jobtoken/pkg/provider"
+)
+
+// Name is the provider's input value.
+const Name = "azure-devops"
+
+// Credential kinds (the azure-credential input).
+const (
+	KindPAT   = "pat"
+	KindEntra = "entra"
+)
+
+// Provider is the Azure DevOps provider.
+type Provider struct{}
+
+// New returns the provider.
+func New() *Provider { return &Provider{} }
+
+var _ provider.Provider = (*Provider)(nil)
+
+// Name implements provider.Provider.
+func (*Provider) Name() string { return Name }
+
+// Prepare implements provider.Provider.
+func (*Provider) Prepare(req provider.Request) (provider.Minter, inputs.Problems) {
+	var ps inputs.Problems
+	kind := strings.ToLower(req.Inputs.Get(inputs.AzureCredential))
+	switch kind {
+	case KindPAT:
+		return preparePAT(req)
+	case KindEntra:
+		return prepareEntra(req)
+	}
+	ps.Add(inputs.AzureCredential, "unknown credential kind %q%s; use pat (a scoped, revocable PAT) or entra (workload identity)", kind, inputs.DidYouMean(kind, []string{KindPAT, KindEntra}))
+	return nil, ps
+}
+
+// orgRE is Azure DevOps' rule for organization names: letters, digits and
+// hyphens, starting and ending with a letter or digit, at most 50 characters.
+var orgRE = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,48}[A-Za-z0-9])?$`)
+
+// ParseOrganization accepts an organization name, an https://dev.azure.com/{org}
+// URL or an https://{org}.visualstudio.com URL, and returns the name.
+func ParseOrganization(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if !strings.Contains(s, "/") && !strings.Contains(s, ":") {
+		if !orgRE.MatchString(s) {
+			return "", fmt.Errorf("%q is not an organization name (letters, digits and hyphens); use the name or https://dev.azure.com/{org}", s)
+		}
+		return s, nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return "", fmt.Errorf("%q is neither an organization name nor an https://dev.azure.com/{org} URL", s)
+	}
+	host := strings.ToLower(u.Hostname())
+	path := strings.Trim(u.Path, "/")
+	var org string
+	switch {
+	case host == "dev.azure.com":
+		org, _, _ = strings.Cut(path, "/")
+		if strings.Contains(path, "/") {
+			return "", fmt.Errorf("%q names more than an organization; use https://dev.azure.com/%s", s, org)
+		}
+	case strings.HasSuffix(host, ".visualstudio.com"):
+		org = strings.TrimSuffix(host, ".visualstudio.com")
+		if path != "" && !strings.EqualFold(path, "DefaultCollection") {
+			return "", fmt.Errorf("%q names more than an organization; use https://%s.visualstudio.com", s, org)
+		}
+	default:
+		return "", fmt.Errorf("%q is not an Azure DevOps organization URL; use the name or https://dev.azure.com/{org}", s)
+	}
+	if !orgRE.MatchString(org) {
+		return "", fmt.Errorf("%q does not name an organization; use https://dev.azure.com/{org}", s)
+	}
+	return org, nil
+}
+
+// organization reads the organization input; on Azure Pipelines it defaults
+// to the organization the pipeline runs in.
+func organization(req provider.Request, required bool, ps *inputs.Problems) string {
+	raw := req.Inputs.Get(inputs.AzureOrganization)
+	if raw == "" && req.Host == "azure" && req.Getenv != nil {
+		raw = req.Getenv("SYSTEM_COLLECTIONURI")
+	}
+	if raw == "" {
+		if required {
+			ps.Add(inputs.AzureOrganization, "is required for azure-devops PATs; set it to the organization name or https://dev.azure.com/{org}")
+		}
+		return ""
+	}
+	org, err := ParseOrganization(raw)
+	if err != nil {
+		ps.Add(inputs.AzureOrganization, "%s", err.Error())
+	}
+	return org
+}
+
+// apiURL reads azure-devops-api-url. Plain http is accepted only for loopback
+// addresses (tests), because the parent token travels in the request.
+func apiURL(req provider.Request, ps *inputs.Problems) string {
+	raw := strings.TrimRight(req.Inputs.Get(inputs.AzureAPIURL), "/")
+	if raw == "" {
+		raw = DefaultAPIURL
+	}
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		ps.Add(inputs.AzureAPIURL, "%q is not an https URL; use e.g. %s", raw, DefaultAPIURL)
+	case u.Scheme == "http" && !loopback(u.Hostname()):
+		ps.Add(inputs.AzureAPIURL, "%q sends the parent token unencrypted; use https", raw)
+	case u.RawQuery != "" || u.Fragment != "":
+		ps.Add(inputs.AzureAPIURL, "%q has a query or fragment; use the host only, e.g. %s", raw, DefaultAPIURL)
+	}
+	return raw
+}
+
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Revoke implements provider.Provider.
+func (*Provider) Revoke(ctx context.Context, req provider.Request, saved provider.Saved) error {
+	if saved.State["kind"] == KindEntra || !saved.Revocable {
+		// Entra tokens cannot be revoked; job.Post says so before calling.
+		return errors.New("entra tokens cannot be revoked; they expire on their own")
+	}
+	return revokePAT(ctx, req, saved)
+}

@@ -1,0 +1,464 @@
+package azdo
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
+	"github.com/jobtoken/jobtoken/pkg/inputs"
+	"github.com/jobtoken/jobtoken/pkg/provider"
+	"github.com/jobtoken/jobtoken/pkg/secret"
+)
+
+// DefaultAuthorityHost is Microsoft Entra's public cloud authority.
+const DefaultAuthorityHost = "https://login.microsoftonline.com/"
+
+// Audience is what Entra expects in a federated assertion.
+const Audience = "api://AzureADTokenExchange"
+
+// Environment variables read through req.Getenv.
+const (
+	envAuthorityHost   = "AZURE_AUTHORITY_HOST"
+	envGitHubOIDCURL   = "ACTIONS_ID_TOKEN_REQUEST_URL"
+	envGitHubOIDCToken = "ACTIONS_ID_TOKEN_REQUEST_TOKEN"
+	envPipelinesOIDC   = "SYSTEM_OIDCREQUESTURI"
+	envJobToken        = "ENDPOINT_AUTH_PARAMETER_SYSTEMVSSCONNECTION_ACCESSTOKEN"
+)
+
+var (
+	guidRE   = regexp.MustCompile(`^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$`)
+	tenantRE = regexp.MustCompile(`^[A-Za-z0-9.-]+$`)
+)
+
+type entraMinter struct {
+	req       provider.Request
+	org       string
+	authority string
+	custom    bool // authority is not the public cloud's: skip instance discovery
+	clientID  string
+	tenantID  string
+	// GitHub Actions
+	ghURL, ghToken string
+	// Azure Pipelines
+	connID, oidcURI, jobToken string
+	plan                      provider.Plan
+}
+
+func prepareEntra(req provider.Request) (provider.Minter, inputs.Problems) {
+	var ps inputs.Problems
+	m := &entraMinter{req: req}
+	getenv := req.Getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	if len(req.Permissions) > 0 {
+		ps.Add(inputs.Permissions, "must be empty with azure-credential: entra: an Entra token carries everything its identity may do in Azure DevOps and cannot be narrowed to vso.* scopes; for a narrowed, revocable token use azure-credential: pat")
+	}
+	if req.Inputs.Given(inputs.Lifetime) {
+		ps.Add(inputs.Lifetime, "cannot be applied to Entra tokens, whose life Microsoft Entra sets (about an hour); remove it, or use azure-credential: pat for a PAT that lives exactly this long")
+	}
+	if req.Inputs.Given(inputs.AzureAccessToken) {
+		ps.Add(inputs.AzureAccessToken, "is used only with azure-credential: pat; remove it (entra needs no secret)")
+	}
+	if req.Inputs.Given(inputs.AzureOrganization) {
+		m.org = organization(req, false, &ps)
+	}
+
+	m.authority = strings.TrimSpace(getenv(envAuthorityHost))
+	if m.authority == "" {
+		m.authority = DefaultAuthorityHost
+	}
+	if u, err := url.Parse(m.authority); err != nil || u.Scheme != "https" || u.Host == "" {
+		ps.Add(inputs.AzureCredential, "entra needs an https authority, but AZURE_AUTHORITY_HOST is %q; unset it or use e.g. %s", m.authority, DefaultAuthorityHost)
+	}
+	if !strings.HasSuffix(m.authority, "/") {
+		m.authority += "/"
+	}
+	m.custom = !strings.EqualFold(m.authority, DefaultAuthorityHost)
+
+	switch req.Host {
+	case "github":
+		m.clientID = req.Inputs.Get(inputs.AzureClientID)
+		m.tenantID = req.Inputs.Get(inputs.AzureTenantID)
+		switch {
+		case m.clientID == "":
+			ps.Add(inputs.AzureClientID, "is required for azure-credential: entra; set it to the client ID of the app registration or managed identity that trusts this workflow")
+		case !guidRE.MatchString(m.clientID):
+			ps.Add(inputs.AzureClientID, "%q is not a client ID (a GUID); copy the Application (client) ID", m.clientID)
+		}
+		switch {
+		case m.tenantID == "":
+			ps.Add(inputs.AzureTenantID, "is required for azure-credential: entra; set it to the Microsoft Entra tenant ID")
+		case !tenantRE.MatchString(m.tenantID):
+			ps.Add(inputs.AzureTenantID, "%q is not a tenant ID; use the Directory (tenant) ID GUID", m.tenantID)
+		}
+		m.ghURL, m.ghToken = getenv(envGitHubOIDCURL), getenv(envGitHubOIDCToken)
+		if m.ghURL == "" || m.ghToken == "" {
+			missing := envGitHubOIDCURL
+			if m.ghURL != "" {
+				missing = envGitHubOIDCToken
+			}
+			ps.Add(inputs.AzureCredential, "entra needs the job's OIDC token, but %s is not set: give the job `permissions: id-token: write` (workflows run from a fork's pull request never get one)", missing)
+		}
+	case "azure":
+		m.connID = req.Inputs.Get(inputs.AzureServiceConnection)
+		m.prepareServiceConnection(getenv, &ps)
+	default:
+		ps.Add(inputs.AzureCredential, "entra uses workload identity, which only GitHub Actions and Azure Pipelines provide; locally, use azure-credential: pat (it uses your Azure CLI login)")
+	}
+	m.plan = m.makePlan()
+	return m, ps
+}
+
+// prepareServiceConnection reads the AzureRM service connection the agent
+// exposes as ENDPOINT_* variables.
+func (m *entraMinter) prepareServiceConnection(getenv func(string) string, ps *inputs.Problems) {
+	if m.connID == "" {
+		ps.Add(inputs.AzureServiceConnection, "is required for azure-credential: entra; choose an Azure Resource Manager service connection that uses workload identity federation")
+		return
+	}
+	// The agent names the variables after the connection's ID as it prints a
+	// GUID (lower case), with the parameter name upper-cased.
+	param := func(name string) string {
+		for _, id := range []string{m.connID, strings.ToLower(m.connID), strings.ToUpper(m.connID)} {
+			if v := getenv("ENDPOINT_AUTH_PARAMETER_" + id + "_" + name); v != "" {
+				return v
+			}
+		}
+		return ""
+	}
+	scheme := ""
+	for _, id := range []string{m.connID, strings.ToLower(m.connID), strings.ToUpper(m.connID)} {
+		if v := getenv("ENDPOINT_AUTH_SCHEME_" + id); v != "" {
+			scheme = v
+			break
+		}
+	}
+	m.clientID, m.tenantID = param("SERVICEPRINCIPALID"), param("TENANTID")
+	switch {
+	case m.clientID == "" && scheme == "":
+		ps.Add(inputs.AzureServiceConnection, "service connection %s is not available to this job; check the name or ID and that the pipeline is authorized to use it", m.connID)
+		return
+	case scheme != "" && !strings.EqualFold(scheme, "WorkloadIdentityFederation"):
+		ps.Add(inputs.AzureServiceConnection, "service connection %s uses %s authentication; jobtoken needs workload identity federation (convert the connection in Project settings → Service connections)", m.connID, scheme)
+		return
+	case m.clientID == "" || m.tenantID == "":
+		ps.Add(inputs.AzureServiceConnection, "service connection %s does not name a service principal and tenant; recreate it with workload identity federation", m.connID)
+		return
+	}
+	m.oidcURI, m.jobToken = getenv(envPipelinesOIDC), getenv(envJobToken)
+	if m.oidcURI == "" {
+		ps.Add(inputs.AzureServiceConnection, "entra needs the pipeline's OIDC endpoint, but %s is not set; run on an agent that supports workload identity federation (agent 3.227 or later)", envPipelinesOIDC)
+	}
+	if m.jobToken == "" {
+		ps.Add(inputs.AzureServiceConnection, "entra needs the job's access token (System.AccessToken), which the agent did not provide to this task")
+	}
+}
+
+func (m *entraMinter) identity() string {
+	switch m.req.Host {
+	case "azure":
+		return fmt.Sprintf("service principal %s of service connection %s (tenant %s)", m.clientID, m.connID, m.tenantID)
+	}
+	return fmt.Sprintf("app %s (tenant %s) trusting this workflow's OIDC token", m.clientID, m.tenantID)
+}
+
+func (m *entraMinter) makePlan() provider.Plan {
+	var secrets []string
+	for _, s := range []string{m.ghToken, m.jobToken} {
+		if s != "" {
+			secrets = append(secrets, s)
+		}
+	}
+	res := []string{"every Azure DevOps organization the identity belongs to"}
+	if m.org != "" {
+		res = []string{"organization " + m.org + " (the token itself is not limited to it)"}
+	}
+	details := map[string]string{"credential": KindEntra, "authority": m.authority}
+	if m.custom {
+		details["instance_discovery"] = "disabled (custom authority)"
+	}
+	return provider.Plan{
+		Provider:   Name,
+		Parent:     "workload identity federation: " + m.identity(),
+		Scopes:     []string{Scope},
+		Resources:  res,
+		Lifetime:   time.Hour,
+		Revocation: "cannot be revoked: Microsoft Entra tokens expire on their own (about an hour)",
+		Revocable:  false,
+		Notes: []string{
+			"an Entra token cannot be narrowed: it carries everything the identity may do in Azure DevOps; use azure-credential: pat for vso.* scopes",
+			"Microsoft Entra sets the token's life; the lifetime input does not apply",
+		},
+		Details: details,
+		Secrets: secrets,
+	}
+}
+
+// Plan implements provider.Minter.
+func (m *entraMinter) Plan() provider.Plan { return m.plan }
+
+// assertion fetches the CI system's OIDC token for Entra's audience.
+func (m *entraMinter) assertion(ctx context.Context) (string, error) {
+	if m.req.Host == "azure" {
+		return pipelinesOIDC(ctx, m.req.HTTP, m.oidcURI, m.connID, m.jobToken)
+	}
+	return githubOIDC(ctx, m.req.HTTP, m.ghURL, m.ghToken)
+}
+
+// entraToken exchanges the CI system's OIDC token for an Entra access token
+// for Azure DevOps. It returns the assertion too, so it can be masked.
+//
+// On Azure Pipelines this is what azidentity.AzurePipelinesCredential does,
+// but that credential reads SYSTEM_OIDCREQUESTURI from the process
+// environment (os.Getenv) and puts the OIDC endpoint's raw answer in its
+// errors; jobtoken reads the environment through req.Getenv and summarises
+// errors, so it fetches the assertion itself and hands it to
+// ClientAssertionCredential, which is the credential AzurePipelinesCredential
+// wraps.
+func (m *entraMinter) entraToken(ctx context.Context) (azcore.AccessToken, string, error) {
+	var mu sync.Mutex
+	var assertion string
+	var assertErr error
+	get := func(ctx context.Context) (string, error) {
+		a, err := m.assertion(ctx)
+		mu.Lock()
+		defer mu.Unlock()
+		assertion, assertErr = a, err
+		return a, err
+	}
+	opts := &azidentity.ClientAssertionCredentialOptions{
+		ClientOptions: azcore.ClientOptions{
+			// Set explicitly so azidentity never reads AZURE_AUTHORITY_HOST
+			// from the process environment itself.
+			Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: m.authority},
+			Transport: m.req.HTTP,
+			// req.HTTP already retries; azcore retrying too would multiply.
+			Retry: policy.RetryOptions{MaxRetries: -1},
+		},
+		DisableInstanceDiscovery: m.custom,
+	}
+	cred, err := azidentity.NewClientAssertionCredential(m.tenantID, m.clientID, get, opts)
+	if err != nil {
+		return azcore.AccessToken{}, "", fmt.Errorf("failed to set up workload identity: %s", err)
+	}
+	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{Scope}})
+	mu.Lock()
+	defer mu.Unlock()
+	if err != nil {
+		if assertErr != nil {
+			return tok, assertion, assertErr
+		}
+		return tok, assertion, fmt.Errorf("Microsoft Entra refused the token exchange: %s", entraSummary(err))
+	}
+	return tok, assertion, nil
+}
+
+// Mint implements provider.Minter.
+func (m *entraMinter) Mint(ctx context.Context) (*provider.Token, error) {
+	at, assertion, err := m.entraToken(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("failed to get an Entra token: %w", err)
+	}
+	sum := sha256.Sum256([]byte(at.Token))
+	secrets := []string{secret.BasicAuth("", at.Token)}
+	if assertion != "" {
+		secrets = append(secrets, assertion)
+	}
+	who := m.identity()
+	if c, err := decodeClaims(at.Token); err == nil && c.Oid != "" {
+		who += ", object " + c.Oid
+	}
+	return &provider.Token{
+		Value:     at.Token,
+		ID:        "sha256:" + hex.EncodeToString(sum[:])[:12],
+		ExpiresAt: at.ExpiresOn.UTC(),
+		Granted:   Scope,
+		Secrets:   secrets,
+		State:     map[string]string{"kind": KindEntra},
+		Summary: [][2]string{
+			{"Credential", "Microsoft Entra token (azure-credential: entra)"},
+			{"Identity", who},
+			{"Narrowing", "none: carries everything the identity may do in Azure DevOps"},
+		},
+		Revocable: false,
+	}, nil
+}
+
+// Check implements provider.Checker: one token exchange, whose token is
+// dropped, proves the federation is set up.
+func (m *entraMinter) Check(ctx context.Context) ([]string, error) {
+	at, _, err := m.entraToken(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return []string{fmt.Sprintf("workload identity federation works for %s (token dropped; it would expire %s)", m.identity(), at.ExpiresOn.UTC().Format(time.RFC3339))}, nil
+}
+
+// entraSummary turns an azidentity error into status + Entra's short
+// description (the AADSTS code and sentence), without the response dump.
+func entraSummary(err error) string {
+	var afe *azidentity.AuthenticationFailedError
+	if !errors.As(err, &afe) || afe.RawResponse == nil {
+		msg := err.Error()
+		if i := strings.Index(msg, "To troubleshoot"); i > 0 {
+			msg = msg[:i]
+		}
+		return shorten(msg)
+	}
+	status := afe.RawResponse.StatusCode
+	body, _ := runtime.Payload(afe.RawResponse)
+	var e struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+	}
+	_ = json.Unmarshal(body, &e)
+	desc := e.Description
+	if i := strings.Index(desc, " Trace ID"); i > 0 {
+		desc = desc[:i]
+	}
+	desc = strings.TrimRight(shortenTo(desc, 320), ".")
+	if desc == "" {
+		desc = e.Error
+	}
+	s := fmt.Sprintf("%d %s", status, http.StatusText(status))
+	if desc != "" {
+		s += ": " + desc
+	}
+	return s + entraHint(desc)
+}
+
+// entraHint names the likely fix for the usual AADSTS codes.
+func entraHint(desc string) string {
+	switch {
+	case strings.Contains(desc, "AADSTS700213"), strings.Contains(desc, "AADSTS7002138"):
+		return "; the federated credential's subject must match the token's exactly (case-sensitive; branch, environment or pull_request)"
+	case strings.Contains(desc, "AADSTS700211"):
+		return "; add a federated credential with this issuer to the app registration"
+	case strings.Contains(desc, "AADSTS700212"):
+		return "; the federated credential's audience must be " + Audience
+	case strings.Contains(desc, "AADSTS70021"):
+		return "; add a federated credential matching this workflow (issuer, subject, audience) to the app registration"
+	case strings.Contains(desc, "AADSTS700016"):
+		return "; check azure-client-id and azure-tenant-id"
+	case strings.Contains(desc, "AADSTS90002"):
+		return "; check azure-tenant-id"
+	case strings.Contains(desc, "AADSTS700024"):
+		return "; the OIDC token expired or this machine's clock is off"
+	}
+	return ""
+}
+
+// githubOIDC fetches the job's OIDC token from GitHub Actions, as
+// @actions/core getIDToken does: GET the request URL with audience added,
+// authenticated by the request token; the answer is {"value": jwt}.
+func githubOIDC(ctx context.Context, hc *http.Client, rawURL, reqToken string) (string, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "", fmt.Errorf("%s is not a URL", envGitHubOIDCURL)
+	}
+	q := u.Query()
+	q.Set("audience", Audience)
+	u.RawQuery = q.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Authorization", "Bearer "+reqToken)
+	req.Header.Set("Accept", "application/json")
+	var out struct {
+		Value string `json:"value"`
+	}
+	if err := oidcCall(hc, req, "GitHub's OIDC token endpoint", &out); err != nil {
+		if statusOf(err) == http.StatusUnauthorized || statusOf(err) == http.StatusForbidden {
+			return "", fmt.Errorf("%w; the job's %s was refused: check the job has `permissions: id-token: write`", err, envGitHubOIDCToken)
+		}
+		return "", err
+	}
+	if out.Value == "" {
+		return "", errors.New("GitHub's OIDC token endpoint answered without a token")
+	}
+	return out.Value, nil
+}
+
+// pipelinesOIDC fetches the OIDC token of a service connection from Azure
+// Pipelines, as azidentity.AzurePipelinesCredential does: POST to
+// SYSTEM_OIDCREQUESTURI with api-version 7.1 and the connection's ID,
+// authenticated by the job's access token; the answer is {"oidcToken": jwt}.
+func pipelinesOIDC(ctx context.Context, hc *http.Client, uri, connID, jobToken string) (string, error) {
+	u, err := url.Parse(uri)
+	if err != nil {
+		return "", fmt.Errorf("%s is not a URL", envPipelinesOIDC)
+	}
+	q := u.Query()
+	q.Set("api-version", "7.1")
+	q.Set("serviceConnectionId", connID)
+	u.RawQuery = q.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), nil)
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Authorization", "Bearer "+jobToken)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Content-Type", "application/json")
+	// Answer 401 rather than redirect to a sign-in page.
+	req.Header.Set("X-TFS-FedAuthRedirect", "Suppress")
+	var out struct {
+		OIDCToken string `json:"oidcToken"`
+	}
+	if err := oidcCall(hc, req, "the Azure Pipelines OIDC endpoint", &out); err != nil {
+		switch statusOf(err) {
+		case http.StatusUnauthorized, http.StatusForbidden:
+			return "", fmt.Errorf("%w; the job's access token was refused", err)
+		case http.StatusBadRequest, http.StatusNotFound:
+			return "", fmt.Errorf("%w; check azureServiceConnection names a workload identity service connection this pipeline is authorized to use", err)
+		}
+		return "", err
+	}
+	if out.OIDCToken == "" {
+		return "", errors.New("the Azure Pipelines OIDC endpoint answered without a token")
+	}
+	return out.OIDCToken, nil
+}
+
+func oidcCall(hc *http.Client, req *http.Request, what string, out any) error {
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("failed to reach %s: %s", what, netSummary(err))
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return fmt.Errorf("failed to read %s's answer: %s", what, netSummary(err))
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e struct {
+			Message string `json:"message"`
+		}
+		_ = json.Unmarshal(data, &e)
+		return &apiError{Who: what, Status: resp.StatusCode, Message: strings.TrimRight(shorten(e.Message), ".")}
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("%s answered something other than JSON", what)
+	}
+	return nil
+}

@@ -1,0 +1,204 @@
+package azdo_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/jobtoken/jobtoken/pkg/fake/azfake"
+	"github.com/jobtoken/jobtoken/pkg/inputs"
+	"github.com/jobtoken/jobtoken/pkg/provider"
+	"github.com/jobtoken/jobtoken/pkg/provider/azdo"
+	"github.com/jobtoken/jobtoken/pkg/secret"
+)
+
+const (
+	clientID = "6f1c2a0e-7b4d-4c8e-9a51-3d2e1f0a9b8c"
+	connID   = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+)
+
+type entraWorld struct {
+	tenant *azfake.Tenant
+	entra  *azfake.Entra
+	gh     *azfake.GitHubOIDC
+	pipes  *azfake.PipelinesOIDC
+}
+
+func newEntraWorld(t *testing.T) *entraWorld {
+	t.Helper()
+	w := &entraWorld{tenant: azfake.NewTenant()}
+	w.entra = azfake.NewEntra(w.tenant)
+	w.gh = azfake.NewGitHubOIDC("octo/app")
+	w.pipes = azfake.NewPipelinesOIDC("contoso", "web")
+	w.pipes.Connections[connID] = "deploy-conn"
+	t.Cleanup(func() { w.entra.Close(); w.gh.Close(); w.pipes.Close() })
+	return w
+}
+
+func (w *entraWorld) githubEnv() map[string]string {
+	return map[string]string{
+		"ACTIONS_ID_TOKEN_REQUEST_URL":   w.gh.RequestURL(),
+		"ACTIONS_ID_TOKEN_REQUEST_TOKEN": w.gh.RequestToken,
+		"AZURE_AUTHORITY_HOST":           w.entra.AuthorityHost(),
+	}
+}
+
+func (w *entraWorld) azureEnv() map[string]string {
+	return map[string]string{
+		"ENDPOINT_AUTH_SCHEME_" + connID:                            "WorkloadIdentityFederation",
+		"ENDPOINT_AUTH_PARAMETER_" + connID + "_SERVICEPRINCIPALID": clientID,
+		"ENDPOINT_AUTH_PARAMETER_" + connID + "_TENANTID":           w.tenant.ID,
+		"ENDPOINT_AUTH_PARAMETER_SYSTEMVSSCONNECTION_ACCESSTOKEN":   w.pipes.JobToken,
+		"SYSTEM_OIDCREQUESTURI":                                     w.pipes.RequestURI(),
+		"AZURE_AUTHORITY_HOST":                                      w.entra.AuthorityHost(),
+	}
+}
+
+func (w *entraWorld) githubInputs() inputs.Values {
+	return inputs.Values{inputs.Provider: "azure-devops", inputs.AzureCredential: "entra",
+		inputs.AzureClientID: clientID, inputs.AzureTenantID: w.tenant.ID}
+}
+
+func mintEntra(t *testing.T, req provider.Request) (*provider.Token, error) {
+	t.Helper()
+	m, ps := azdo.New().Prepare(req)
+	require.Empty(t, ps, "problems: %v", ps)
+	pl := m.Plan()
+	assert.False(t, pl.Revocable)
+	assert.Equal(t, []string{azdo.Scope}, pl.Scopes)
+	assert.Contains(t, pl.Revocation, "cannot be revoked")
+	return m.Mint(context.Background())
+}
+
+func TestEntraOnGitHub(t *testing.T) {
+	t.Parallel()
+	w := newEntraWorld(t)
+	w.entra.Trust(clientID, w.gh.Federated())
+	req := request("github", w.githubInputs(), w.githubEnv(), w.entra.Client().Transport)
+
+	tok, err := mintEntra(t, req)
+	require.NoError(t, err)
+	issued := w.entra.Issued()
+	require.Len(t, issued, 1)
+	assert.Equal(t, issued[0], tok.Value)
+	assert.False(t, tok.Revocable)
+	assert.Equal(t, azdo.Scope, tok.Granted)
+	assert.True(t, strings.HasPrefix(tok.ID, "sha256:"))
+	assert.WithinDuration(t, time.Now().Add(time.Hour), tok.ExpiresAt, 2*time.Minute)
+	// The assertion and the basic-auth form are masked with the token.
+	require.Len(t, w.gh.Issued(), 1)
+	assert.Contains(t, tok.Secrets, w.gh.Issued()[0])
+	assert.Contains(t, tok.Secrets, secret.BasicAuth("", tok.Value))
+	// The custom authority skipped instance discovery: only the tenant's own
+	// endpoints were asked.
+	for _, r := range w.entra.Requests() {
+		assert.True(t, strings.HasPrefix(r, "GET /"+w.tenant.ID+"/") || strings.HasPrefix(r, "POST /"+w.tenant.ID+"/"), r)
+	}
+}
+
+func TestEntraOnAzurePipelines(t *testing.T) {
+	t.Parallel()
+	w := newEntraWorld(t)
+	w.entra.Trust(clientID, w.pipes.Federated("deploy-conn"))
+	in := inputs.Values{inputs.Provider: "azure-devops", inputs.AzureCredential: "entra", inputs.AzureServiceConnection: connID}
+	req := request("azure", in, w.azureEnv(), w.entra.Client().Transport)
+
+	tok, err := mintEntra(t, req)
+	require.NoError(t, err)
+	require.Len(t, w.entra.Issued(), 1)
+	assert.Equal(t, w.entra.Issued()[0], tok.Value)
+	assert.Contains(t, tok.Secrets, w.pipes.Issued()[0])
+	// The job token is masked before any call.
+	m, _ := azdo.New().Prepare(req)
+	assert.Contains(t, m.Plan().Secrets, w.pipes.JobToken)
+}
+
+func TestEntraFailures(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name    string
+		setup   func(w *entraWorld, env map[string]string)
+		host    string
+		want    []string
+		wantNot []string
+	}{
+		{name: "subject does not match", host: "github", setup: func(w *entraWorld, _ map[string]string) {
+			f := w.gh.Federated()
+			f.Subject = "repo:octo/app:environment:prod"
+			w.entra.Trust(clientID, f)
+		}, want: []string{"AADSTS700213", "repo:octo/app:ref:refs/heads/main", "case-sensitive"}},
+		{name: "subject differs in case only", host: "github", setup: func(w *entraWorld, _ map[string]string) {
+			f := w.gh.Federated()
+			f.Subject = "repo:Octo/App:ref:refs/heads/main"
+			w.entra.Trust(clientID, f)
+		}, want: []string{"AADSTS7002138"}},
+		{name: "issuer not trusted", host: "github", setup: func(w *entraWorld, _ map[string]string) {
+			w.entra.Trust(clientID, w.pipes.Federated("deploy-conn"))
+		}, want: []string{"AADSTS700211", "add a federated credential"}},
+		{name: "wrong audience", host: "github", setup: func(w *entraWorld, _ map[string]string) {
+			f := w.gh.Federated()
+			f.Audience = "api://something-else"
+			w.entra.Trust(clientID, f)
+		}, want: []string{"AADSTS700212", azdo.Audience}},
+		{name: "assertion signed by another key", host: "github", setup: func(w *entraWorld, _ map[string]string) {
+			f := w.gh.Federated()
+			f.Key = &azfake.NewIssuer(azfake.GitHubIssuerURL).Key.PublicKey
+			w.entra.Trust(clientID, f)
+		}, want: []string{"AADSTS50027"}},
+		{name: "unknown app", host: "github", setup: func(*entraWorld, map[string]string) {}, want: []string{"AADSTS700016", "azure-client-id"}},
+		{name: "job request token refused", host: "github", setup: func(w *entraWorld, env map[string]string) {
+			w.entra.Trust(clientID, w.gh.Federated())
+			env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"] = "stale"
+		}, want: []string{"GitHub's OIDC token endpoint answered 401", "id-token: write"}},
+		{name: "pipeline job token refused", host: "azure", setup: func(w *entraWorld, env map[string]string) {
+			w.entra.Trust(clientID, w.pipes.Federated("deploy-conn"))
+			env["ENDPOINT_AUTH_PARAMETER_SYSTEMVSSCONNECTION_ACCESSTOKEN"] = "stale-job-token"
+		}, want: []string{"Azure Pipelines OIDC endpoint answered 401", "job's access token"}},
+		{name: "pipeline connection unknown to the endpoint", host: "azure", setup: func(w *entraWorld, _ map[string]string) {
+			w.entra.Trust(clientID, w.pipes.Federated("deploy-conn"))
+			delete(w.pipes.Connections, connID)
+		}, want: []string{"404", "azureServiceConnection"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			w := newEntraWorld(t)
+			env := w.githubEnv()
+			in := w.githubInputs()
+			if tc.host == "azure" {
+				env = w.azureEnv()
+				in = inputs.Values{inputs.Provider: "azure-devops", inputs.AzureCredential: "entra", inputs.AzureServiceConnection: connID}
+			}
+			tc.setup(w, env)
+			tok, err := mintEntra(t, request(tc.host, in, env, w.entra.Client().Transport))
+			require.Error(t, err)
+			t.Log(err)
+			assert.Nil(t, tok)
+			for _, s := range tc.want {
+				assert.Contains(t, err.Error(), s)
+			}
+			// Summarised: no raw response dump, no trace IDs, no secrets.
+			for _, s := range append(tc.wantNot, "error_codes", "Trace ID", "----", w.gh.RequestToken, w.pipes.JobToken) {
+				assert.NotContains(t, err.Error(), s)
+			}
+			assert.Empty(t, w.entra.Issued())
+		})
+	}
+}
+
+func TestEntraCheck(t *testing.T) {
+	t.Parallel()
+	w := newEntraWorld(t)
+	w.entra.Trust(clientID, w.gh.Federated())
+	m, ps := azdo.New().Prepare(request("github", w.githubInputs(), w.githubEnv(), w.entra.Client().Transport))
+	require.Empty(t, ps)
+	lines, err := m.(provider.Checker).Check(context.Background())
+	require.NoError(t, err)
+	require.Len(t, lines, 1)
+	assert.Contains(t, lines[0], "workload identity federation works")
+	assert.NotContains(t, lines[0], w.entra.Issued()[0])
+}

@@ -1,0 +1,80 @@
+package azdo_test
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jobtoken/jobtoken/pkg/host"
+	"github.com/jobtoken/jobtoken/pkg/inputs"
+	"github.com/jobtoken/jobtoken/pkg/provider"
+	"github.com/jobtoken/jobtoken/pkg/retry"
+)
+
+// logger records what a provider logs.
+type logger struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logger) add(kind, f string, a ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, kind+": "+fmt.Sprintf(f, a...))
+}
+func (l *logger) Infof(f string, a ...any)    { l.add("info", f, a...) }
+func (l *logger) Warningf(f string, a ...any) { l.add("warning", f, a...) }
+func (l *logger) Debugf(f string, a ...any)   { l.add("debug", f, a...) }
+func (l *logger) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n")
+}
+
+// instant retries without sleeping.
+var instant = retry.Policy{Attempts: 3, Base: time.Millisecond, Max: time.Millisecond, Deadline: 10 * time.Second,
+	Sleep: func(context.Context, time.Duration) error { return nil }}
+
+// noNetwork fails the test on any request: Prepare must stay offline.
+type noNetwork struct{ t testing.TB }
+
+func (n noNetwork) RoundTrip(r *http.Request) (*http.Response, error) {
+	n.t.Errorf("unexpected request %s %s during offline validation", r.Method, r.URL)
+	return nil, fmt.Errorf("no network")
+}
+
+// request builds a provider request; base is the transport under the retries.
+func request(hostName string, in inputs.Values, env map[string]string, base http.RoundTripper) provider.Request {
+	v := inputs.Values{}
+	for k, s := range in {
+		v[k] = s
+	}
+	lt := time.Hour
+	if s := v.Get(inputs.Lifetime); s != "" {
+		if d, err := time.ParseDuration(s); err == nil {
+			lt = d
+		}
+	}
+	allow, _ := v.Bool(inputs.AllowBroadScopes)
+	return provider.Request{
+		Inputs:      v,
+		Run:         host.Run{Repository: "octo/app", RepoName: "octo/app", RunID: "9", Attempt: "1", CI: hostName},
+		Host:        hostName,
+		Permissions: inputs.List(v.Get(inputs.Permissions)),
+		Lifetime:    lt,
+		AllowBroad:  allow,
+		Getenv:      func(k string) string { return env[k] },
+		HTTP:        retry.Client(base, instant),
+		Now:         time.Now,
+		Log:         &logger{},
+	}
+}
+
+func decodeSegment(s string) ([]byte, error) {
+	return base64.RawURLEncoding.DecodeString(s)
+}

@@ -1,0 +1,127 @@
+package azdo
+
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/jobtoken/jobtoken/pkg/inputs"
+)
+
+// scopes.json lists the documented PAT scope names (Azure DevOps docs,
+// "Scopes"); app_token is full access.
+//
+//go:embed scopes.json
+var scopesJSON []byte
+
+var catalog = func() struct {
+	FullAccess []string `json:"full_access"`
+	Scopes     []string `json:"scopes"`
+} {
+	var c struct {
+		FullAccess []string `json:"full_access"`
+		Scopes     []string `json:"scopes"`
+	}
+	if err := json.Unmarshal(scopesJSON, &c); err != nil {
+		panic("azdo: bad embedded scopes.json: " + err.Error())
+	}
+	return c
+}()
+
+// ScopeNames returns every scope a PAT may ask for, full access included.
+func ScopeNames() []string {
+	out := append(slices.Clone(catalog.Scopes), catalog.FullAccess...)
+	sort.Strings(out)
+	return out
+}
+
+func isFullAccess(s string) bool { return slices.Contains(catalog.FullAccess, s) }
+
+// ParseScopes validates the permissions input for a PAT against the catalog,
+// offline. Scope names are case-insensitive for the user; Azure DevOps spells
+// them in lower case.
+func ParseScopes(raw []string, allowBroad bool) ([]string, inputs.Problems) {
+	var ps inputs.Problems
+	if len(raw) == 0 {
+		ps.Add(inputs.Permissions, "is required for azure-devops PATs; list vso.* scopes such as vso.code vso.packaging (see README, Azure DevOps)")
+		return nil, ps
+	}
+	names := ScopeNames()
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range raw {
+		s = strings.ToLower(strings.TrimSpace(s))
+		switch {
+		case s == "":
+			continue
+		case !slices.Contains(names, s):
+			ps.Add(inputs.Permissions, "unknown Azure DevOps PAT scope %q%s", s, inputs.DidYouMean(s, names))
+			continue
+		case isFullAccess(s) && !allowBroad:
+			ps.Add(inputs.Permissions, "%s is full access to everything the user can reach; list the vso.* scopes the job needs, or set allow-broad-scopes: true", s)
+			continue
+		}
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	for _, s := range out {
+		if isFullAccess(s) && len(out) > 1 {
+			ps.Add(inputs.Permissions, "%s already includes every other scope; use it alone", s)
+			break
+		}
+	}
+	return out, ps
+}
+
+// implied reports whether scope e is implied by asked scope a: Azure DevOps
+// names the read scope of a family vso.X and its wider levels vso.X_write,
+// vso.X_manage…, so vso.code_write carries vso.code. A grant that lists such an
+// implied scope beside the asked one is not broader than asked.
+func implied(e, a string) bool { return strings.HasPrefix(a, e+"_") }
+
+// compareScopes compares the granted scope string with what was asked.
+func compareScopes(asked []string, granted string) (broader, narrower []string) {
+	got := strings.Fields(strings.ToLower(granted))
+	want := map[string]bool{}
+	for _, a := range asked {
+		want[a] = true
+	}
+	has := map[string]bool{}
+	for _, g := range got {
+		has[g] = true
+		if want[g] {
+			continue
+		}
+		ok := false
+		for _, a := range asked {
+			if implied(g, a) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			broader = append(broader, g)
+		}
+	}
+	for _, a := range asked {
+		if !has[a] {
+			narrower = append(narrower, a)
+		}
+	}
+	return broader, narrower
+}
+
+func scopeMismatch(broader, narrower []string) error {
+	switch {
+	case len(broader) > 0:
+		return fmt.Errorf("Azure DevOps granted more than asked: the PAT also carries %s; it was revoked. Report this: jobtoken asked for exactly the listed scopes", strings.Join(broader, " "))
+	case len(narrower) > 0:
+		return fmt.Errorf("Azure DevOps granted less than asked: the PAT lacks %s; it was revoked. Check the organization's PAT policies, or ask for less", strings.Join(narrower, " "))
+	}
+	return nil
+}
