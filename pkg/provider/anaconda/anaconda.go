@@ -277,7 +277,9 @@ func (m *minter) Mint(ctx context.Context) (*provider.Token, error) {
 			if err != nil {
 				why = err.Error()
 			}
-			m.req.Log.Warningf("anaconda.org did not confirm the scopes of token %s (%s); they are taken as asked", m.note, why)
+			if m.req.Log != nil {
+				m.req.Log.Warningf("anaconda.org did not confirm the scopes of token %s (%s); they are taken as asked", m.note, why)
+			}
 		}
 	}
 	granted := m.scopes
