@@ -22,8 +22,12 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // with the repository root cut off, so golden files read like a run from it.
 func td(parts ...string) string { return testutil.Testdata(parts...) }
 
+// randomSuffix is the random part providers add to token names.
+var randomSuffix = regexp.MustCompile(`(run \S+\.\S+) [0-9a-f]{6}\b`)
+
 func rel(s string) string {
-	return strings.ReplaceAll(s, testutil.Root()+string(filepath.Separator), "")
+	s = strings.ReplaceAll(s, testutil.Root()+string(filepath.Separator), "")
+	return randomSuffix.ReplaceAllString(s, "$1 {random}")
 }
 
 // golden compares got with testdata/golden/plan/name, or rewrites it.
@@ -60,6 +64,13 @@ func planCases() []planCase {
 		{name: "no-step", args: []string{"--workflow", td("workflows", "no-step.yml")}, code: 1},
 		{name: "invalid-yaml", args: []string{"--workflow", td("workflows", "invalid-yaml.yml")}, code: 1},
 		{name: "missing-file", args: []string{"--workflow", td("workflows", "does-not-exist.yml")}, code: 1},
+		// anaconda, from a workflow and a pipeline.
+		{name: "anaconda", args: []string{"--workflow", td("workflows", "anaconda.yml")}},
+		{name: "anaconda-errors", args: []string{"--workflow", td("workflows", "anaconda-errors.yml")}, code: 1},
+		{name: "pipeline-anaconda", args: []string{"--pipeline", td("pipelines", "anaconda.yml")}},
+		// github from a pipeline, and mistakes in pipelines.
+		{name: "pipeline-github", args: []string{"--pipeline", td("pipelines", "github.yml")}},
+		{name: "pipeline-errors", args: []string{"--pipeline", td("pipelines", "errors.yml")}, code: 1},
 		{name: "unknown-step", args: []string{"--workflow", td("workflows", "github.yml"), "--step", "doc"}, code: 1},
 		// github, from flags and INPUT_* variables.
 		{name: "flags-github", args: []string{"--provider", "github", "--client-id", "Iv23liEXAMPLE", "--private-key-file", keyFile,

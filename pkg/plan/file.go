@@ -198,7 +198,7 @@ func readStep(m *yaml.Node, path string, kind Kind) (Step, bool) {
 		name, vn := with.Content[i].Value, with.Content[i+1]
 		in, ok := lookupName(name, kind)
 		if !ok {
-			s.Problems.Add("", "unknown input %q%s", name, inputs.DidYouMean(name, knownNames(kind)))
+			s.Problems.Add("", "%s", unknownInput(name, kind))
 			continue
 		}
 		if vn.Kind != yaml.ScalarNode {
@@ -261,6 +261,24 @@ func lookupName(name string, kind Kind) (inputs.Input, bool) {
 		}
 	}
 	return inputs.Input{}, false
+}
+
+// unknownInput explains a name the step's system does not know: the other
+// system's spelling, an input of the other system only, or a typo.
+func unknownInput(name string, kind Kind) string {
+	for _, in := range inputs.Catalog {
+		switch {
+		case kind == Pipeline && in.GitHubOnly && (strings.EqualFold(in.Azure, name) || strings.EqualFold(in.Key, name)):
+			return fmt.Sprintf("input %q is for GitHub workflows only; on Azure Pipelines use %s", name, inputs.AzureNames.Name(inputs.AzureServiceConnection))
+		case kind == Workflow && in.AzureOnly && (strings.EqualFold(in.Azure, name) || strings.EqualFold(in.Key, name)):
+			return fmt.Sprintf("input %q is for Azure Pipelines only; on GitHub use %s and %s", name, inputs.AzureClientID, inputs.AzureTenantID)
+		case kind == Pipeline && strings.EqualFold(in.Key, name):
+			return fmt.Sprintf("unknown input %q; Azure Pipelines names inputs in camelCase: %s", name, in.Azure)
+		case kind == Workflow && strings.EqualFold(in.Azure, name):
+			return fmt.Sprintf("unknown input %q; GitHub names inputs in kebab-case: %s", name, in.Key)
+		}
+	}
+	return fmt.Sprintf("unknown input %q%s", name, inputs.DidYouMean(name, knownNames(kind)))
 }
 
 func knownNames(kind Kind) []string {

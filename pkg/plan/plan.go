@@ -129,6 +129,9 @@ func Build(o Options, source string, steps []Step) *Report {
 		}
 		sr.Valid = len(sr.Problems) == 0
 		if !sr.Valid {
+			// A plan built from invalid inputs would describe a token
+			// nobody gets; the problems are the plan now.
+			sr.clear()
 			r.Valid = false
 		}
 		r.Steps = append(r.Steps, sr)
@@ -203,6 +206,13 @@ func build(o Options, s Step) (StepReport, inputs.Problems) {
 
 	run := o.Run
 	run.CI = o.Kind.Host()
+	if o.Kind != Flags && run.RunID == "" {
+		// Providers name tokens after the run (display names, notes).
+		run.RunID, run.Attempt = "{run id}", "{attempt}"
+	}
+	if o.Kind == Pipeline && run.RepoName == "" {
+		run.RepoName = "{repository}"
+	}
 	placeholder := false
 	if run.Repository == "" && o.Kind != Pipeline {
 		run.Repository, placeholder = PlaceholderRepository, true
@@ -282,6 +292,12 @@ next:
 	return out
 }
 
+func (sr *StepReport) clear() {
+	sr.Parent, sr.Scopes, sr.Resources, sr.Lifetime = "", nil, nil, ""
+	sr.Publish, sr.Revocation, sr.Revocable, sr.Details, sr.Notes = nil, "", false, nil, nil
+	sr.minter = nil
+}
+
 func (sr *StepReport) addRunTime(n inputs.Naming, key, expr string) {
 	if sr.RunTime == nil {
 		sr.RunTime = map[string]string{}
@@ -319,7 +335,7 @@ func (sr *StepReport) fill(pl provider.Plan, c job.Common, s Step, kind Kind, pl
 		sr.Lifetime = job.FormatDuration(pl.Lifetime)
 	}
 	sr.Revocable = pl.Revocable
-	sr.Revocation = pl.Revocation
+	sr.Revocation = words(pl.Revocation)
 	_, rtRevoke := s.RunTime[inputs.Revoke]
 	switch {
 	case !pl.Revocable:
@@ -331,7 +347,9 @@ func (sr *StepReport) fill(pl provider.Plan, c job.Common, s Step, kind Kind, pl
 			sr.Revocation += ", " + sr.Lifetime + " after minting"
 		}
 	}
-	sr.Notes = append(sr.Notes, pl.Notes...)
+	for _, n := range pl.Notes {
+		sr.Notes = append(sr.Notes, words(n))
+	}
 	if placeholder && usesCurrentRepository(pl) {
 		sr.Notes = append(sr.Notes, "the current repository is the one the workflow runs in; plan with --repository owner/name (or GITHUB_REPOSITORY) to name it")
 	}

@@ -1,0 +1,153 @@
+package cli_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/jobtoken/jobtoken/pkg/fake/ghfake"
+	"github.com/jobtoken/jobtoken/pkg/testutil"
+)
+
+func ghArgs(fake *ghfake.Server, more ...string) []string {
+	return append([]string{"--provider", "github", "--client-id", fake.ClientID, "--private-key-file", keyFile,
+		"--github-api-url", fake.URL, "--repository", "octo/app"}, more...)
+}
+
+// TestPlanCheck: --check authenticates as the App and looks the installation
+// up with read-only calls, and mints nothing.
+func TestPlanCheck(t *testing.T) {
+	t.Run("installation grants what is asked", func(t *testing.T) {
+		fake := exampleFake()
+		defer fake.Close()
+		stdout, stderr, code := runCLI(map[string]string{}, "", append([]string{"plan", "--check"}, ghArgs(fake, "--permissions", "contents:read")...)...)
+		require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+		assert.Contains(t, stdout, "  check:        App authenticated; installation 77 (jobtoken-test) on octo, repository access: selected\n")
+		assert.Contains(t, stdout, "  check:        installation grants every permission asked\n")
+		assert.Empty(t, fake.Minted(), "a check mints nothing")
+		assert.Positive(t, fake.Requests())
+	})
+	t.Run("installation lacks a permission", func(t *testing.T) {
+		fake := exampleFake()
+		defer fake.Close()
+		stdout, _, code := runCLI(map[string]string{}, "", append([]string{"plan", "--check"}, ghArgs(fake, "--permissions", "issues:write")...)...)
+		assert.Equal(t, 1, code)
+		assert.Contains(t, stdout, `check failed: the installation lacks issues:write (installation has ""); add them to the App and accept them on the installation, or ask for less`)
+		assert.Empty(t, fake.Minted())
+	})
+	t.Run("App not installed on the repository", func(t *testing.T) {
+		fake := exampleFake()
+		defer fake.Close()
+		stdout, _, code := runCLI(map[string]string{}, "", append([]string{"plan", "--check"}, ghArgs(fake, "--permissions", "contents:read", "--repositories", "elsewhere")...)...)
+		assert.Equal(t, 1, code)
+		assert.Contains(t, stdout, "is not installed on repository octo/elsewhere")
+	})
+	t.Run("invalid steps are not checked", func(t *testing.T) {
+		fake := exampleFake()
+		defer fake.Close()
+		_, _, code := runCLI(map[string]string{}, "", append([]string{"plan", "--check"}, ghArgs(fake, "--permissions", "contens:read")...)...)
+		assert.Equal(t, 1, code)
+		assert.Zero(t, fake.Requests(), "no network call before the inputs are valid")
+	})
+	t.Run("run-time values and the current repository are not guessed", func(t *testing.T) {
+		fake := exampleFake()
+		defer fake.Close()
+		env := map[string]string{"GITHUB_API_URL": fake.URL}
+		stdout, _, code := runCLI(env, "", "plan", "--check", "--workflow", td("workflows", "github.yml"))
+		assert.Equal(t, 0, code)
+		assert.Contains(t, stdout, "check:        not checked: --client-id, --private-key only exist at run time; give them on the command line (or as INPUT_* variables) to check")
+		stdout, _, code = runCLI(env, "", "plan", "--check", "--workflow", td("workflows", "github.yml"), "--step", "token",
+			"--client-id", fake.ClientID, "--private-key-file", keyFile)
+		assert.Equal(t, 0, code)
+		assert.Contains(t, stdout, "check:        not checked: the current repository is only known at run time; give it with --repository owner/name")
+		stdout, _, code = runCLI(env, "", "plan", "--check", "--workflow", td("workflows", "github.yml"), "--step", "token",
+			"--client-id", fake.ClientID, "--private-key-file", keyFile, "--repository", "octo/app")
+		assert.Equal(t, 0, code, stdout)
+		assert.Contains(t, stdout, "check:        App authenticated; installation 77")
+		assert.Empty(t, fake.Minted())
+	})
+}
+
+func TestMintFailures(t *testing.T) {
+	fake := exampleFake()
+	defer fake.Close()
+	t.Run("bad inputs: every problem, no call, nothing on stdout", func(t *testing.T) {
+		stdout, stderr, code := runCLI(map[string]string{}, "", append([]string{"mint"}, ghArgs(fake, "--permissions", "contens:read", "--lifetime", "2h")...)...)
+		assert.Equal(t, 1, code)
+		assert.Empty(t, stdout)
+		assert.Contains(t, stderr, `error: input --permissions: unknown GitHub App permission "contens"`)
+		assert.Contains(t, stderr, "error: input --lifetime: 2h0m0s is longer than GitHub's fixed 1h")
+		assert.Zero(t, fake.Requests())
+	})
+	t.Run("refused by GitHub: nothing on stdout", func(t *testing.T) {
+		stdout, stderr, code := runCLI(map[string]string{}, "", append([]string{"mint"}, ghArgs(fake, "--permissions", "issues:write")...)...)
+		assert.Equal(t, 1, code)
+		assert.Empty(t, stdout)
+		assert.Contains(t, stderr, "error: failed to mint: GitHub refused the request")
+	})
+	t.Run("broader grant: revoked before exit, nothing on stdout", func(t *testing.T) {
+		fake.Grant = func(tok *ghfake.Token) { tok.Permissions["issues"] = "write" }
+		defer func() { fake.Grant = nil }()
+		stdout, stderr, code := runCLI(map[string]string{}, "", append([]string{"mint"}, ghArgs(fake, "--permissions", "contents:read")...)...)
+		assert.Equal(t, 1, code)
+		assert.Empty(t, stdout)
+		assert.Contains(t, stderr, "GitHub granted more than asked")
+		assert.Empty(t, fake.Live(), "the broader token was revoked")
+		testutil.AssertNoSecret(t, "stderr", stderr, fakeToken, testutil.AppKeyPEM(t))
+	})
+}
+
+func TestMintLeaksNothingButTheToken(t *testing.T) {
+	fake := exampleFake()
+	defer fake.Close()
+	key := testutil.AppKeyPEM(t)
+	// The key from INPUT_PRIVATE_KEY (as a shell can export it), debug on.
+	env := map[string]string{"INPUT_PRIVATE_KEY": key, "JOBTOKEN_DEBUG": "1"}
+	stdout, stderr, code := runCLI(env, "", "mint", "--provider", "github", "--client-id", fake.ClientID, "--github-api-url", fake.URL,
+		"--repository", "octo/app", "--permissions", "contents:read", "--export-env", "GH_TOKEN")
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, fakeToken+"\n", stdout)
+	testutil.AssertNoSecret(t, "stderr", stderr, fakeToken, key)
+	assert.Contains(t, stderr, `export-env GH_TOKEN: a command cannot set variables in its parent shell; use GH_TOKEN="$(jobtoken mint …)"`)
+}
+
+func TestRevokeUsage(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		args  []string
+		stdin string
+		want  string
+	}{
+		{"no provider", []string{"--token-stdin"}, "ghs_x", "--provider is required; one of anaconda"},
+		{"unknown provider", []string{"--provider", "githb", "--token-stdin"}, "ghs_x", `unknown provider "githb"; did you mean "github"?`},
+		{"github without the token", []string{"--provider", "github", "--token-id", "sha256:abc"}, "", "--token-stdin is required: GitHub revokes an installation token with the token itself"},
+		{"empty stdin", []string{"--provider", "github", "--token-stdin"}, "\n", "--token-stdin: stdin was empty"},
+		{"anaconda without the token", []string{"--provider", "anaconda", "--token-id", "note"}, "", "--token-stdin is required: anaconda.org revokes a token with the token itself"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			stdout, stderr, code := runCLI(map[string]string{}, c.stdin, append([]string{"revoke"}, c.args...)...)
+			assert.Equal(t, 2, code)
+			assert.Empty(t, stdout)
+			assert.Contains(t, stderr, c.want)
+		})
+	}
+}
+
+func TestRevokeFailureIsReported(t *testing.T) {
+	fake := exampleFake()
+	defer fake.Close()
+	fake.Before = func(w http.ResponseWriter, r *http.Request) bool {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte(`{"message":"Resource not accessible by integration"}`))
+		return true
+	}
+	stdout, stderr, code := runCLI(map[string]string{"GITHUB_API_URL": fake.URL}, fakeToken, "revoke", "--provider", "github", "--token-stdin")
+	assert.Equal(t, 1, code)
+	assert.Empty(t, stdout)
+	assert.Equal(t, "error: failed to revoke github token sha256:df4eb8ac8c0a: failed to revoke: GitHub answered 403 Forbidden: Resource not accessible by integration\n", stderr)
+	assert.False(t, strings.Contains(stderr, fakeToken))
+}

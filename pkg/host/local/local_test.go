@@ -1,0 +1,58 @@
+package local
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/jobtoken/jobtoken/pkg/inputs"
+	"github.com/jobtoken/jobtoken/pkg/secret"
+	"github.com/jobtoken/jobtoken/pkg/testutil"
+)
+
+func TestEnvNames(t *testing.T) {
+	in, _ := inputs.Lookup(inputs.ClientID)
+	assert.Equal(t, []string{"INPUT_CLIENT-ID", "INPUT_CLIENT_ID", "INPUT_CLIENTID"}, EnvNames(in))
+	in, _ = inputs.Lookup(inputs.Provider)
+	assert.Equal(t, []string{"INPUT_PROVIDER"}, EnvNames(in))
+}
+
+func TestFromEnv(t *testing.T) {
+	v := FromEnv(testutil.Getenv(map[string]string{
+		"INPUT_CLIENT-ID":    "runner-spelling",
+		"INPUT_CLIENT_ID":    "shell-spelling",
+		"INPUT_PRIVATE_KEY":  "key",
+		"INPUT_EXPORTENV":    "AGENT_SPELLING",
+		"INPUT_PERMISSIONS":  "  contents:read  ",
+		"INPUT_OWNER":        "",
+		"INPUT_NOT_AN_INPUT": "ignored",
+	}))
+	assert.Equal(t, inputs.Values{
+		inputs.ClientID:    "runner-spelling", // the runner's spelling wins
+		inputs.PrivateKey:  "key",
+		inputs.ExportEnv:   "AGENT_SPELLING",
+		inputs.Permissions: "contents:read",
+	}, v)
+}
+
+func TestOutputs(t *testing.T) {
+	var out, errb bytes.Buffer
+	set := &secret.Set{}
+	h := New(Options{Stdout: secret.NewWriter(&out, set), Stderr: secret.NewWriter(&errb, set), Secrets: set})
+	h.Mask("ghs_secretvalue")
+	require.NoError(t, h.SetOutput(inputs.OutToken, "ghs_secretvalue", true))
+	require.NoError(t, h.SetOutput(inputs.OutTokenID, "sha256:abc", false))
+	require.NoError(t, h.SetOutput(inputs.OutAppSlug, "", false))
+	h.Infof("the token is ghs_secretvalue")
+	h.Debugf("hidden unless JOBTOKEN_DEBUG is set")
+	require.NoError(t, h.SaveState("jobtoken", "{}"))
+	v, ok := h.State("jobtoken")
+	assert.True(t, ok)
+	assert.Equal(t, "{}", v)
+	assert.Equal(t, "ghs_secretvalue\n", out.String(), "stdout holds the token and nothing else")
+	assert.Equal(t, "token-id: sha256:abc\nthe token is ***\n", errb.String(), "Mask registers the value with the redacting writers")
+	assert.Equal(t, "local", h.Run().CI)
+	assert.Equal(t, inputs.FlagNames, h.Naming())
+}

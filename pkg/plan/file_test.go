@@ -1,0 +1,184 @@
+package plan
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/jobtoken/jobtoken/pkg/inputs"
+)
+
+func TestIsAction(t *testing.T) {
+	for uses, want := range map[string]bool{
+		"jobtoken/jobtoken@v1":            true,
+		"my-fork/JobToken@0123abc":        true,
+		"jobtoken/jobtoken/sub/path@main": true,
+		"jobtoken/jobtoken":               false, // GitHub requires a ref
+		"actions/checkout@v4":             false,
+		"jobtoken/jobtoken-extra@v1":      false,
+		"./":                              false,
+		"docker://jobtoken/jobtoken:v1":   false,
+	} {
+		assert.Equal(t, want, IsAction(uses), uses)
+	}
+}
+
+func TestIsTask(t *testing.T) {
+	for task, want := range map[string]bool{
+		"JobToken@1":                        true,
+		"jobtoken@2":                        true,
+		"publisher.extension.JobToken@1":    true,
+		"JobToken":                          false,
+		"JobTokenPlus@1":                    false,
+		"PowerShell@2":                      false,
+		"publisher.extension.NotJobToken@1": false,
+	} {
+		assert.Equal(t, want, IsTask(task), task)
+	}
+}
+
+func TestParseWorkflow(t *testing.T) {
+	steps, err := ParseWorkflow([]byte(`
+on: push
+jobs:
+  a:
+    steps:
+      - uses: actions/checkout@v4
+      - id: one
+        name: First
+        uses: jobtoken/jobtoken@v1
+        with:
+          Provider: github
+          permissions: contents:read
+          revoke: false
+          lifetime: 30m
+          private-key: ${{ secrets.KEY }}
+          repositories: "${{ inputs.repo }}, docs"
+          azure-service-connection: not-on-github
+          permisions: typo
+          clientId: azure-spelling
+          owner: [not, a, string]
+          export-env: ""
+  b:
+    uses: jobtoken/jobtoken/.github/workflows/reusable.yml@v1
+  c:
+    steps:
+      - uses: jobtoken/jobtoken@v1
+`))
+	require.NoError(t, err)
+	require.Len(t, steps, 2, "a job-level uses: is a reusable workflow, not a step")
+
+	s := steps[0]
+	assert.Equal(t, "jobs.a.steps[1]", s.Label)
+	assert.Equal(t, "one", s.ID)
+	assert.Equal(t, "First", s.Name)
+	assert.Equal(t, 7, s.Line)
+	assert.Equal(t, inputs.Values{"provider": "github", "permissions": "contents:read", "revoke": "false", "lifetime": "30m"}, s.Values,
+		"names match without regard to case; YAML booleans read as the runner passes them; empty values are not given")
+	assert.Equal(t, map[string]string{"private-key": "${{ secrets.KEY }}", "repositories": "${{ inputs.repo }}, docs"}, s.RunTime,
+		"a value holding any expression is only known at run time")
+	assert.Equal(t, []string{
+		`input "azure-service-connection" is for Azure Pipelines only; on GitHub use azure-client-id and azure-tenant-id`,
+		`unknown input "permisions"; did you mean "permissions"?`,
+		`unknown input "clientId"; GitHub names inputs in kebab-case: client-id`,
+		`input owner: must be a string, not a YAML list`,
+	}, texts(s.Problems, inputs.GitHubNames))
+
+	assert.Equal(t, "jobs.c.steps[0]", steps[1].Label)
+	assert.Empty(t, steps[1].Values)
+}
+
+func TestParsePipeline(t *testing.T) {
+	steps, err := ParsePipeline([]byte(`
+stages:
+  - stage: s
+    jobs:
+      - job: j
+        steps:
+          - task: JobToken@1
+            name: tok
+            displayName: Token
+            inputs:
+              provider: azure-devops
+              azureDevOpsOrganization: contoso
+              azureaccesstoken: $(AZ_TOKEN)
+              permissions: ${{ parameters.scopes }}
+              lifetime: $[ variables.life ]
+              exportEnv: AZURE_DEVOPS_EXT_PAT
+              azure-client-id: github-name
+              azureClientId: github-only
+              client-id: kebab
+      - deployment: d
+        strategy:
+          runOnce:
+            deploy:
+              steps:
+                - task: JobToken@1
+                  inputs:
+                    anacondaCredential: literal-value-here
+                    azureServiceConnection: my-connection
+`))
+	require.NoError(t, err)
+	require.Len(t, steps, 2)
+	s := steps[0]
+	assert.Equal(t, "stages[0].jobs[0].steps[0]", s.Label)
+	assert.Equal(t, "tok", s.ID)
+	assert.Equal(t, "Token", s.Name)
+	assert.Equal(t, inputs.Values{"provider": "azure-devops", "azure-devops-organization": "contoso", "export-env": "AZURE_DEVOPS_EXT_PAT"}, s.Values)
+	assert.Equal(t, map[string]string{"azure-access-token": "$(AZ_TOKEN)", "permissions": "${{ parameters.scopes }}", "lifetime": "$[ variables.life ]"}, s.RunTime)
+	assert.Equal(t, []string{
+		`input "azure-client-id" is for GitHub workflows only; on Azure Pipelines use azureServiceConnection`,
+		`input "azureClientId" is for GitHub workflows only; on Azure Pipelines use azureServiceConnection`,
+		`unknown input "client-id"; Azure Pipelines names inputs in camelCase: clientId`,
+	}, texts(s.Problems, inputs.AzureNames), "GitHub names and GitHub-only inputs are unknown to the task")
+
+	s = steps[1]
+	assert.Equal(t, "stages[0].jobs[1].strategy.runOnce.deploy.steps[0]", s.Label)
+	assert.Equal(t, "my-connection", s.Values.Get(inputs.AzureServiceConnection))
+	assert.Equal(t, []string{
+		"input anacondaCredential: is a credential written literally in the pipeline file; store it as a secret variable (or in a variable group) and pass it as $(NAME)",
+	}, texts(s.Problems, inputs.AzureNames))
+}
+
+func TestRunTimeSyntaxIsPerSystem(t *testing.T) {
+	// $(VAR) means nothing to GitHub: it is passed literally.
+	steps, err := ParseWorkflow([]byte("jobs: {a: {steps: [{uses: x/jobtoken@v1, with: {permissions: $(PERMS)}}]}}"))
+	require.NoError(t, err)
+	assert.Equal(t, "$(PERMS)", steps[0].Values.Get(inputs.Permissions))
+}
+
+func TestParseErrors(t *testing.T) {
+	_, err := ParseWorkflow([]byte("jobs: [\n"))
+	assert.ErrorContains(t, err, "failed to read the workflow file: yaml: line")
+	_, err = ParsePipeline([]byte(""))
+	assert.EqualError(t, err, "failed to read the pipeline file: it is empty")
+	steps, err := ParseWorkflow([]byte("jobs: {a: {steps: [{uses: x/jobtoken@v1, with: [a]}]}}"))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"jobs.a.steps[0]: `with:` must be a mapping of input names to values"}, texts(steps[0].Problems, inputs.GitHubNames))
+}
+
+func TestSelect(t *testing.T) {
+	steps := []Step{{ID: "a", Name: "First"}, {Name: "Second"}, {}}
+	got, err := Select(steps, "")
+	require.NoError(t, err)
+	assert.Len(t, got, 3)
+	got, err = Select(steps, "Second")
+	require.NoError(t, err)
+	assert.Equal(t, "Second", got[0].Name)
+	got, err = Select(steps, "a")
+	require.NoError(t, err)
+	assert.Equal(t, "First", got[0].Name)
+	_, err = Select(steps, "Secnd")
+	assert.EqualError(t, err, `no jobtoken step is named "Secnd" (the file's are a, Second); did you mean "Second"?`)
+	_, err = Select([]Step{{}}, "x")
+	assert.EqualError(t, err, `no jobtoken step is named "x"; the file's jobtoken steps have no id or name`)
+}
+
+func texts(ps inputs.Problems, n inputs.Naming) []string {
+	out := []string{}
+	for _, p := range ps {
+		out = append(out, p.Format(n))
+	}
+	return out
+}
