@@ -41,7 +41,7 @@ const BinstarEnv = "BINSTAR_API_TOKEN"
 // full-access scope).
 const (
 	MinLifetime     = time.Minute
-	DefaultLifetime = 24 * time.Hour
+	MaxNormalLifetime = 24 * time.Hour
 	MaxLifetime     = 7 * 24 * time.Hour
 )
 
@@ -158,7 +158,7 @@ func CheckLifetime(d time.Duration, allowBroad bool, n inputs.Naming) (int64, *i
 		return bad("%s is not a whole number of seconds, which anaconda.org's max-age counts; use e.g. 30m", d)
 	case d > MaxLifetime:
 		return bad("%s is longer than 168h, jobtoken's ceiling for anaconda tokens; use 24h or less (the post step revokes the token when the job ends)", d)
-	case d > DefaultLifetime && !allowBroad:
+	case d > MaxNormalLifetime && !allowBroad:
 		return bad("%s is longer than a day; use 1m to 24h, or set %s to true to permit up to 168h", d, n.Name(inputs.AllowBroadScopes))
 	}
 	return int64(d / time.Second), nil
@@ -191,7 +191,7 @@ func (m *minter) makePlan() provider.Plan {
 		"token note (its name, the token-id output): " + m.note,
 		"the token is masked with its channel-URL forms (/t/<token>/)",
 	}
-	if m.req.Inputs.Get(inputs.ExportEnv) != "" {
+	if e := m.req.Inputs.Get(inputs.ExportEnv); e != "" && e != BinstarEnv {
 		notes = append(notes, "export-env also exports "+BinstarEnv+", which anaconda-client reads first")
 	}
 	return provider.Plan{
