@@ -40,9 +40,9 @@ const BinstarEnv = "BINSTAR_API_TOKEN"
 // to MaxLifetime only with allow-broad-scopes (the same deliberate opt-in as a
 // full-access scope).
 const (
-	MinLifetime     = time.Minute
+	MinLifetime       = time.Minute
 	MaxNormalLifetime = 24 * time.Hour
-	MaxLifetime     = 7 * 24 * time.Hour
+	MaxLifetime       = 7 * 24 * time.Hour
 )
 
 // slack absorbs the seconds between the server computing an expiry and our
