@@ -2,12 +2,15 @@ package cli_test
 
 import (
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/jobtoken/jobtoken/pkg/fake/azfake"
 	"github.com/jobtoken/jobtoken/pkg/fake/ghfake"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
@@ -150,4 +153,50 @@ func TestRevokeFailureIsReported(t *testing.T) {
 	assert.Empty(t, stdout)
 	assert.Equal(t, "error: failed to revoke github token sha256:df4eb8ac8c0a: failed to revoke: GitHub answered 403 Forbidden: Resource not accessible by integration\n", stderr)
 	assert.False(t, strings.Contains(stderr, fakeToken))
+}
+
+func TestRevokeAzureDevOpsUsage(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--provider", "azure-devops", "--azure-devops-organization", "contoso"}, "--token-id is required: Azure DevOps revokes a PAT by its authorizationId"},
+		{[]string{"--provider", "azure-devops", "--token-id", "8f1c"}, "input --azure-devops-organization: is required to revoke a PAT"},
+		{[]string{"--provider", "azure-devops", "--token-id", "8f1c", "--azure-devops-organization", "https://dev.azure.com/contoso/project"}, `input --azure-devops-organization: "https://dev.azure.com/contoso/project" names more than an organization`},
+	} {
+		stdout, stderr, code := runCLI(map[string]string{}, "", append([]string{"revoke"}, c.args...)...)
+		assert.Equal(t, 2, code, c.args)
+		assert.Empty(t, stdout)
+		assert.Contains(t, stderr, c.want)
+	}
+}
+
+// TestMintRevokeAzureDevOpsPAT: the revoke command rebuilds what the main
+// stage would have saved (organization, API URL, authorizationId) well
+// enough for the provider to revoke the PAT.
+func TestMintRevokeAzureDevOpsPAT(t *testing.T) {
+	tenant := azfake.NewTenant()
+	tenant.Now = func() time.Time { return fixedNow }
+	api := azfake.NewPATs(tenant, "contoso")
+	api.Now = tenant.Now
+	defer api.Close()
+	parent := tenant.UserToken("alice@contoso.com", time.Hour)
+	env := map[string]string{"INPUT_AZURE_ACCESS_TOKEN": parent}
+	common := []string{"--provider", "azure-devops", "--azure-devops-organization", "https://dev.azure.com/contoso", "--azure-devops-api-url", api.URL}
+	stdout, stderr, code := runCLI(env, "", append([]string{"mint", "--permissions", "vso.code", "--lifetime", "10m"}, common...)...)
+	require.Equal(t, 0, code, stderr)
+	live := api.Live()
+	require.Len(t, live, 1)
+	assert.Equal(t, live[0].Token+"\n", stdout)
+	id := regexp.MustCompile(`(?m)^token-id: (\S+)$`).FindStringSubmatch(stderr)
+	require.NotNil(t, id, stderr)
+	assert.Equal(t, live[0].AuthorizationID, id[1])
+	assert.Contains(t, stderr, "to revoke it: jobtoken revoke --provider azure-devops --token-id "+id[1]+" --azure-devops-organization contoso\n")
+	testutil.AssertNoSecret(t, "stderr", stderr, parent, live[0].Token)
+
+	stdout, stderr, code = runCLI(env, "", append([]string{"revoke", "--token-id", id[1]}, common...)...)
+	assert.Equal(t, 0, code, stderr)
+	assert.Empty(t, stdout)
+	assert.Equal(t, "revoked azure-devops token "+id[1]+"\n", stderr)
+	assert.Empty(t, api.Live())
 }

@@ -68,6 +68,11 @@ func planCases() []planCase {
 		{name: "anaconda", args: []string{"--workflow", td("workflows", "anaconda.yml")}},
 		{name: "anaconda-errors", args: []string{"--workflow", td("workflows", "anaconda-errors.yml")}, code: 1},
 		{name: "pipeline-anaconda", args: []string{"--pipeline", td("pipelines", "anaconda.yml")}},
+		// azure-devops: PAT and Entra, from workflows and pipelines.
+		{name: "azure-devops", args: []string{"--workflow", td("workflows", "azure-devops.yml")}},
+		{name: "azure-devops-errors", args: []string{"--workflow", td("workflows", "azure-devops-errors.yml")}, code: 1},
+		{name: "pipeline-azure-devops-pat", args: []string{"--pipeline", td("pipelines", "azure-devops-pat.yml")}},
+		{name: "pipeline-azure-devops-entra", args: []string{"--pipeline", td("pipelines", "azure-devops-entra.yml")}},
 		// github from a pipeline, and mistakes in pipelines.
 		{name: "pipeline-github", args: []string{"--pipeline", td("pipelines", "github.yml")}},
 		{name: "pipeline-errors", args: []string{"--pipeline", td("pipelines", "errors.yml")}, code: 1},

@@ -70,6 +70,10 @@ type Step struct {
 	RunTime map[string]string
 	// Problems found while reading the step (unknown inputs, literal secrets).
 	Problems inputs.Problems
+	// IDToken says whether a workflow job may request an OIDC token
+	// (`permissions: id-token: write`): "write", "none", or "" when only the
+	// run can tell (a reusable workflow inherits its caller's).
+	IDToken string
 }
 
 var (
@@ -102,13 +106,90 @@ func parse(data []byte, kind Kind) ([]Step, error) {
 	if len(doc.Content) == 0 {
 		return nil, fmt.Errorf("failed to read the %s file: it is empty", kind)
 	}
+	root := doc.Content[0]
 	var steps []Step
-	walk(doc.Content[0], "", false, func(n *yaml.Node, path string) {
-		if s, ok := readStep(n, path, kind); ok {
-			steps = append(steps, s)
+	if kind == Pipeline || root.Kind != yaml.MappingNode {
+		walk(root, "", false, func(n *yaml.Node, path string) {
+			if s, ok := readStep(n, path, kind); ok {
+				steps = append(steps, s)
+			}
+		})
+		return steps, nil
+	}
+	// A workflow: one job at a time, for the job's token permissions.
+	jobs := get(root, "jobs")
+	if jobs == nil || jobs.Kind != yaml.MappingNode {
+		return nil, nil
+	}
+	for i := 0; i+1 < len(jobs.Content); i += 2 {
+		name, job := jobs.Content[i].Value, jobs.Content[i+1]
+		if job.Kind != yaml.MappingNode {
+			continue
 		}
-	})
+		idToken := idTokenOf(get(job, "permissions"))
+		if idToken == "?" {
+			idToken = idTokenOf(get(root, "permissions"))
+		}
+		if idToken == "?" {
+			// GitHub's default token permissions never include id-token;
+			// a reusable workflow gets its caller's.
+			idToken = "none"
+			if triggers(get(root, "on"))["workflow_call"] {
+				idToken = ""
+			}
+		}
+		walk(job, "jobs."+name, false, func(n *yaml.Node, path string) {
+			if s, ok := readStep(n, path, kind); ok {
+				s.IDToken = idToken
+				steps = append(steps, s)
+			}
+		})
+	}
 	return steps, nil
+}
+
+// idTokenOf reads id-token from a `permissions:` node: "write", "none", ""
+// for an expression, or "?" when the node is absent.
+func idTokenOf(n *yaml.Node) string {
+	switch {
+	case n == nil:
+		return "?"
+	case n.Kind == yaml.ScalarNode && githubExpr.MatchString(n.Value):
+		return ""
+	case n.Kind == yaml.ScalarNode && n.Value == "write-all":
+		return "write"
+	case n.Kind == yaml.MappingNode:
+		// Naming any permission sets every other one to none.
+		v := scalar(n, "id-token")
+		if githubExpr.MatchString(v) {
+			return ""
+		}
+		if v == "write" {
+			return "write"
+		}
+	}
+	return "none"
+}
+
+// triggers lists the events of an `on:` node, in any of its three forms.
+func triggers(n *yaml.Node) map[string]bool {
+	out := map[string]bool{}
+	if n == nil {
+		return out
+	}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		out[n.Value] = true
+	case yaml.SequenceNode:
+		for _, c := range n.Content {
+			out[c.Value] = true
+		}
+	case yaml.MappingNode:
+		for i := 0; i < len(n.Content); i += 2 {
+			out[n.Content[i].Value] = true
+		}
+	}
+	return out
 }
 
 // walk visits every mapping that is an item of a `steps:` sequence, wherever

@@ -182,3 +182,28 @@ func texts(ps inputs.Problems, n inputs.Naming) []string {
 	}
 	return out
 }
+
+// TestIDToken: a workflow job may ask for an OIDC token only with
+// `permissions: id-token: write` (job level, else workflow level); GitHub's
+// default token permissions never include it; a reusable workflow gets its
+// caller's.
+func TestIDToken(t *testing.T) {
+	step := "steps: [{uses: x/jobtoken@v1}]"
+	for _, c := range []struct {
+		name, yaml, want string
+	}{
+		{"no permissions anywhere", "on: push\njobs: {a: {" + step + "}}", "none"},
+		{"workflow grants it", "on: push\npermissions: {id-token: write}\njobs: {a: {" + step + "}}", "write"},
+		{"job narrows what the workflow grants", "on: push\npermissions: write-all\njobs: {a: {permissions: {contents: read}, " + step + "}}", "none"},
+		{"job grants it", "on: push\npermissions: {}\njobs: {a: {permissions: {id-token: write}, " + step + "}}", "write"},
+		{"read-all does not grant it", "on: push\njobs: {a: {permissions: read-all, " + step + "}}", "none"},
+		{"write-all grants it", "on: push\njobs: {a: {permissions: write-all, " + step + "}}", "write"},
+		{"reusable workflow: the caller decides", "on: [workflow_call]\njobs: {a: {" + step + "}}", ""},
+		{"expression: the run decides", "on: push\njobs: {a: {permissions: {id-token: '${{ inputs.oidc }}'}, " + step + "}}", ""},
+	} {
+		steps, err := ParseWorkflow([]byte(c.yaml))
+		require.NoError(t, err, c.name)
+		require.Len(t, steps, 1, c.name)
+		assert.Equal(t, c.want, steps[0].IDToken, c.name)
+	}
+}

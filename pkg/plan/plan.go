@@ -185,7 +185,7 @@ func build(o Options, s Step) (StepReport, inputs.Problems) {
 			}
 			continue
 		}
-		st := k + "-at-run-time"
+		st := k + atRunTime
 		v[k] = st
 		standIns[st] = expr
 	}
@@ -222,6 +222,11 @@ func build(o Options, s Step) (StepReport, inputs.Problems) {
 	}
 	req := o.Request(v)
 	req.Run, req.Host = run, o.Kind.Host()
+	if o.Kind != Flags {
+		// What the runner or agent will set is not this machine's
+		// environment.
+		req.Getenv = runnerEnv(o.Kind, s)
+	}
 	req.Permissions, req.Lifetime, req.AllowBroad = common.Permissions, common.Lifetime, common.AllowBroad
 	if req.Lifetime == 0 {
 		req.Lifetime = time.Hour // already reported; keeps provider checks quiet
@@ -234,7 +239,7 @@ func build(o Options, s Step) (StepReport, inputs.Problems) {
 	pl := m.Plan()
 	if o.Secrets != nil {
 		for _, sec := range pl.Secrets {
-			if !isExpression(sec, s.RunTime) {
+			if !isExpression(sec, s.RunTime) && !strings.HasSuffix(sec, atRunTime) {
 				o.Secrets.Add(sec)
 			}
 		}
@@ -254,8 +259,59 @@ func build(o Options, s Step) (StepReport, inputs.Problems) {
 	return sr, ps
 }
 
+// atRunTime ends every stand-in value.
+const atRunTime = "-at-run-time"
+
+// Stand-ins for what the runner or agent provides.
+const (
+	runnerOrganization     = "current-organization" + atRunTime
+	runnerServicePrincipal = "service-principal" + atRunTime
+	runnerTenant           = "tenant" + atRunTime
+)
+
+// runnerWords render the runner's stand-ins for a reader.
+var runnerWords = []string{
+	runnerOrganization, "{the pipeline's organization}",
+	runnerServicePrincipal, "{the connection's service principal}",
+	runnerTenant, "{its tenant}",
+}
+
+// runnerEnv is the environment the step will see, as far as it is known
+// offline: the CI contract says which variables the runner or agent sets.
+// Workflows get the OIDC request variables only when the job may ask for an
+// OIDC token (`permissions: id-token: write`), as on GitHub.
+func runnerEnv(kind Kind, s Step) func(string) string {
+	env := map[string]string{}
+	switch kind {
+	case Workflow:
+		if s.IDToken != "none" {
+			env["ACTIONS_ID_TOKEN_REQUEST_URL"] = "https://oidc-request-url" + atRunTime
+			env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"] = "oidc-request-token" + atRunTime
+		}
+	case Pipeline:
+		env["SYSTEM_COLLECTIONURI"] = "https://dev.azure.com/" + runnerOrganization + "/"
+		env["SYSTEM_OIDCREQUESTURI"] = "https://oidc-request-uri" + atRunTime
+		env["ENDPOINT_AUTH_PARAMETER_SYSTEMVSSCONNECTION_ACCESSTOKEN"] = "job-access-token" + atRunTime
+	}
+	return func(k string) string {
+		if kind == Pipeline {
+			// Whatever service connection the step names, the agent
+			// describes it; a plan assumes it is the kind jobtoken needs.
+			switch {
+			case strings.HasPrefix(k, "ENDPOINT_AUTH_SCHEME_"):
+				return "WorkloadIdentityFederation"
+			case strings.HasPrefix(k, "ENDPOINT_AUTH_PARAMETER_") && strings.HasSuffix(k, "_SERVICEPRINCIPALID"):
+				return runnerServicePrincipal
+			case strings.HasPrefix(k, "ENDPOINT_AUTH_PARAMETER_") && strings.HasSuffix(k, "_TENANTID"):
+				return runnerTenant
+			}
+		}
+		return env[k]
+	}
+}
+
 func usesCurrentRepository(pl provider.Plan) bool {
-	for _, s := range append(append([]string{pl.Parent}, pl.Resources...), slices.Collect(maps.Values(pl.Details))...) {
+	for _, s := range append([]string{pl.Parent}, pl.Resources...) {
 		if strings.Contains(s, placeholderOwner) {
 			return true
 		}
@@ -311,7 +367,7 @@ var providerOutputs = map[string][]string{
 }
 
 func (sr *StepReport) fill(pl provider.Plan, c job.Common, s Step, kind Kind, placeholder bool, standIns map[string]string) {
-	var pairs []string
+	pairs := append([]string{}, runnerWords...)
 	if placeholder {
 		pairs = append(pairs, PlaceholderRepository, "{current owner}/{current repository}", placeholderOwner, "{current owner}")
 	}
