@@ -371,3 +371,26 @@ func TestPlanCheckLocal(t *testing.T) {
 	testutil.AssertNoSecret(t, "stdout", stdout, key)
 	testutil.AssertNoSecret(t, "stderr", stderr, key)
 }
+
+func TestLocalMintThenRevoke(t *testing.T) {
+	fake, key := newFake(t)
+	// The credential comes from the environment, as a person would pass it.
+	env := map[string]string{"INPUT_ANACONDA_CREDENTIAL": key}
+	var out, errb bytes.Buffer
+	code := cli.Main(context.Background(), &out, &errb, nil, []string{"jobtoken", "mint", "--provider", "anaconda",
+		"--permissions", "conda:download", "--lifetime", "5m", "--anaconda-api-url", fake.URL + "/"}, testutil.Getenv(env))
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out.String(), errb.String())
+	require.Len(t, fake.Live(), 1)
+	tok := fake.Live()[0].Value
+	assert.Equal(t, tok+"\n", out.String(), "only the token goes to stdout")
+	assert.Equal(t, int64(300), fake.Live()[0].MaxAge)
+	testutil.AssertNoSecret(t, "stderr", errb.String(), key, tok)
+
+	out.Reset()
+	errb.Reset()
+	code = cli.Main(context.Background(), &out, &errb, strings.NewReader(tok+"\n"), []string{"jobtoken", "revoke", "--provider", "anaconda",
+		"--token-stdin", "--anaconda-api-url", fake.URL + "/"}, testutil.Getenv(nil))
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out.String(), errb.String())
+	assert.Empty(t, fake.Live())
+	testutil.AssertNoSecret(t, "revoke output", out.String()+errb.String(), key, tok)
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/jobtoken/jobtoken/pkg/inputs"
@@ -15,7 +16,7 @@ import (
 // falls back to revoking it by name with the parent credential from the post
 // stage's inputs.
 func (*Provider) Revoke(ctx context.Context, req provider.Request, saved provider.Saved) error {
-	api := saved.State["api_url"]
+	api := strings.TrimRight(saved.State["api_url"], "/")
 	if api == "" {
 		api = DefaultAPIURL
 	}
