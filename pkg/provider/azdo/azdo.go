@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/jobtoken/jobtoken/pkg/inputs"
@@ -43,14 +44,69 @@ func (*Provider) Name() string { return Name }
 func (*Provider) Prepare(req provider.Request) (provider.Minter, inputs.Problems) {
 	var ps inputs.Problems
 	kind := strings.ToLower(req.Inputs.Get(inputs.AzureCredential))
+	var m provider.Minter
 	switch kind {
 	case KindPAT:
-		return preparePAT(req)
+		m, ps = preparePAT(req)
 	case KindEntra:
-		return prepareEntra(req)
+		m, ps = prepareEntra(req)
+	default:
+		ps.Add(inputs.AzureCredential, "unknown credential kind %q%s; use pat (a scoped, revocable PAT) or entra (workload identity)", kind, inputs.DidYouMean(kind, []string{KindPAT, KindEntra}))
 	}
-	ps.Add(inputs.AzureCredential, "unknown credential kind %q%s; use pat (a scoped, revocable PAT) or entra (workload identity)", kind, inputs.DidYouMean(kind, []string{KindPAT, KindEntra}))
-	return nil, ps
+	for i := range ps {
+		ps[i].Msg = localizeText(req.Host, ps[i].Msg)
+	}
+	return m, ps
+}
+
+// localizeText renames the inputs a message mentions to the host's spelling
+// (camelCase on Azure Pipelines), so the fix names what the user types.
+func localizeText(hostName, s string) string {
+	if hostName != "azure" {
+		return s
+	}
+	return azureRenamer.Replace(s)
+}
+
+var azureRenamer = func() *strings.Replacer {
+	var pairs []string
+	for _, in := range inputs.Catalog {
+		if in.Key != in.Azure && strings.Contains(in.Key, "-") {
+			pairs = append(pairs, in.Key, in.Azure)
+		}
+	}
+	// Longest first, so a long key is not cut short by a shorter one.
+	return strings.NewReplacer(longestFirst(pairs)...)
+}()
+
+func longestFirst(pairs []string) []string {
+	type kv struct{ k, v string }
+	var list []kv
+	for i := 0; i+1 < len(pairs); i += 2 {
+		list = append(list, kv{pairs[i], pairs[i+1]})
+	}
+	sort.SliceStable(list, func(i, j int) bool { return len(list[i].k) > len(list[j].k) })
+	out := make([]string, 0, len(pairs))
+	for _, p := range list {
+		out = append(out, p.k, p.v)
+	}
+	return out
+}
+
+// localizedError is err with its text in the host's input names.
+type localizedError struct {
+	msg string
+	err error
+}
+
+func (e *localizedError) Error() string { return e.msg }
+func (e *localizedError) Unwrap() error { return e.err }
+
+func localize(hostName string, err error) error {
+	if err == nil || hostName != "azure" || errors.Is(err, provider.ErrAlreadyRevoked) {
+		return err
+	}
+	return &localizedError{msg: localizeText(hostName, err.Error()), err: err}
 }
 
 // orgRE is Azure DevOps' rule for organization names: letters, digits and
@@ -147,5 +203,5 @@ func (*Provider) Revoke(ctx context.Context, req provider.Request, saved provide
 		// Entra tokens cannot be revoked; job.Post says so before calling.
 		return errors.New("entra tokens cannot be revoked; they expire on their own")
 	}
-	return revokePAT(ctx, req, saved)
+	return localize(req.Host, revokePAT(ctx, req, saved))
 }

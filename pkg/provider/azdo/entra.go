@@ -70,8 +70,10 @@ func prepareEntra(req provider.Request) (provider.Minter, inputs.Problems) {
 	if len(req.Permissions) > 0 {
 		ps.Add(inputs.Permissions, "must be empty with azure-credential: entra: an Entra token carries everything its identity may do in Azure DevOps and cannot be narrowed to vso.* scopes; for a narrowed, revocable token use azure-credential: pat")
 	}
-	if req.Inputs.Given(inputs.Lifetime) {
-		ps.Add(inputs.Lifetime, "cannot be applied to Entra tokens, whose life Microsoft Entra sets (about an hour); remove it, or use azure-credential: pat for a PAT that lives exactly this long")
+	// The runner and the agent pass the default (1h) as if it were given, so
+	// only another value is refused.
+	if req.Inputs.Given(inputs.Lifetime) && req.Lifetime != time.Hour {
+		ps.Add(inputs.Lifetime, "%s cannot be applied to Entra tokens, whose life Microsoft Entra sets (about an hour); remove it, or use azure-credential: pat for a PAT that lives exactly this long", req.Lifetime)
 	}
 	if req.Inputs.Given(inputs.AzureAccessToken) {
 		ps.Add(inputs.AzureAccessToken, "is used only with azure-credential: pat; remove it (entra needs no secret)")
@@ -274,7 +276,7 @@ func (m *entraMinter) entraToken(ctx context.Context) (azcore.AccessToken, strin
 func (m *entraMinter) Mint(ctx context.Context) (*provider.Token, error) {
 	at, assertion, err := m.entraToken(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("failed to get an Entra token: %w", err)
+		return nil, localize(m.req.Host, fmt.Errorf("failed to get an Entra token: %w", err))
 	}
 	sum := sha256.Sum256([]byte(at.Token))
 	secrets := []string{secret.BasicAuth("", at.Token)}
@@ -306,7 +308,7 @@ func (m *entraMinter) Mint(ctx context.Context) (*provider.Token, error) {
 func (m *entraMinter) Check(ctx context.Context) ([]string, error) {
 	at, _, err := m.entraToken(ctx)
 	if err != nil {
-		return nil, err
+		return nil, localize(m.req.Host, err)
 	}
 	return []string{fmt.Sprintf("workload identity federation works for %s (token dropped; it would expire %s)", m.identity(), at.ExpiresOn.UTC().Format(time.RFC3339))}, nil
 }

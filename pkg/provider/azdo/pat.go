@@ -151,6 +151,11 @@ func (m *patMinter) parentToken(ctx context.Context) (string, error) {
 
 // Mint implements provider.Minter.
 func (m *patMinter) Mint(ctx context.Context) (*provider.Token, error) {
+	tok, err := m.mint(ctx)
+	return tok, localize(m.req.Host, err)
+}
+
+func (m *patMinter) mint(ctx context.Context) (*provider.Token, error) {
 	parent, err := m.parentToken(ctx)
 	if err != nil {
 		return nil, err
@@ -249,6 +254,11 @@ func (m *patMinter) dropDuplicates(ctx context.Context, c *tokensClient, keep st
 // Check implements provider.Checker: decode the parent and list one PAT, a
 // read-only call that proves the PAT lifecycle API accepts the parent.
 func (m *patMinter) Check(ctx context.Context) ([]string, error) {
+	out, err := m.check(ctx)
+	return out, localize(m.req.Host, err)
+}
+
+func (m *patMinter) check(ctx context.Context) ([]string, error) {
 	parent, err := m.parentToken(ctx)
 	if err != nil {
 		return nil, err

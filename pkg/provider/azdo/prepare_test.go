@@ -86,7 +86,7 @@ func TestPrepareProblems(t *testing.T) {
 		{"entra input with pat", "github", pat(func(v inputs.Values) { v[inputs.AzureClientID] = clientID }), nil, inputs.AzureClientID, "is used only with azure-credential: entra"},
 
 		{"entra with scopes", "github", entraIn(func(v inputs.Values) { v[inputs.Permissions] = "vso.code" }), ghEnv, inputs.Permissions, "must be empty with azure-credential: entra: an Entra token carries everything its identity may do in Azure DevOps and cannot be narrowed to vso.* scopes; for a narrowed, revocable token use azure-credential: pat"},
-		{"entra with lifetime", "github", entraIn(func(v inputs.Values) { v[inputs.Lifetime] = "10m" }), ghEnv, inputs.Lifetime, "cannot be applied to Entra tokens"},
+		{"entra with lifetime", "github", entraIn(func(v inputs.Values) { v[inputs.Lifetime] = "10m" }), ghEnv, inputs.Lifetime, "10m0s cannot be applied to Entra tokens"},
 		{"entra with a parent token", "github", entraIn(func(v inputs.Values) { v[inputs.AzureAccessToken] = user }), ghEnv, inputs.AzureAccessToken, "entra needs no secret"},
 		{"entra without id-token permission", "github", entraIn(nil), nil, inputs.AzureCredential, "ACTIONS_ID_TOKEN_REQUEST_URL is not set: give the job `permissions: id-token: write` (workflows run from a fork's pull request never get one)"},
 		{"entra without request token", "github", entraIn(nil), with(ghEnv, "ACTIONS_ID_TOKEN_REQUEST_TOKEN", ""), inputs.AzureCredential, "ACTIONS_ID_TOKEN_REQUEST_TOKEN is not set"},
@@ -95,7 +95,7 @@ func TestPrepareProblems(t *testing.T) {
 		{"entra without tenant", "github", entraIn(func(v inputs.Values) { delete(v, inputs.AzureTenantID) }), ghEnv, inputs.AzureTenantID, "is required"},
 		{"entra locally", "local", entraIn(nil), nil, inputs.AzureCredential, "only GitHub Actions and Azure Pipelines provide"},
 		{"entra with http authority", "github", entraIn(nil), with(ghEnv, "AZURE_AUTHORITY_HOST", "http://login.example.com/"), inputs.AzureCredential, "needs an https authority"},
-		{"entra on azure without connection", "azure", inputs.Values{inputs.AzureCredential: "entra"}, azEnv, inputs.AzureServiceConnection, "is required for azure-credential: entra"},
+		{"entra on azure without connection", "azure", inputs.Values{inputs.AzureCredential: "entra"}, azEnv, inputs.AzureServiceConnection, "is required for azureCredential: entra"},
 		{"entra on azure, connection not available", "azure", inputs.Values{inputs.AzureCredential: "entra", inputs.AzureServiceConnection: "99999999-9999-4999-8999-999999999999"}, azEnv, inputs.AzureServiceConnection, "is not available to this job"},
 		{"entra on azure, secret-based connection", "azure", inputs.Values{inputs.AzureCredential: "entra", inputs.AzureServiceConnection: connID}, with(azEnv, "ENDPOINT_AUTH_SCHEME_"+connID, "ServicePrincipal"), inputs.AzureServiceConnection, "uses ServicePrincipal authentication; jobtoken needs workload identity federation"},
 		{"entra on azure without OIDC endpoint", "azure", inputs.Values{inputs.AzureCredential: "entra", inputs.AzureServiceConnection: connID}, with(azEnv, "SYSTEM_OIDCREQUESTURI", ""), inputs.AzureServiceConnection, "SYSTEM_OIDCREQUESTURI is not set"},

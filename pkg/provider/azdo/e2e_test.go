@@ -1,0 +1,482 @@
+package azdo_test
+
+// End-to-end: the main and post stages through the CLI entry point, as the
+// GitHub runner and the Azure Pipelines agent run them, against the fakes.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/jobtoken/jobtoken/pkg/cli"
+	"github.com/jobtoken/jobtoken/pkg/fake/azfake"
+	"github.com/jobtoken/jobtoken/pkg/host/azpipelines"
+	"github.com/jobtoken/jobtoken/pkg/secret"
+	"github.com/jobtoken/jobtoken/pkg/testutil"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// stage runs jobtoken as argv0 with args. cli.Main is the real entry point;
+// the Entra path needs the TLS fake's transport and some tests move the clock,
+// so those go through cli.Env, which Main fills the same way.
+type stage struct {
+	env       map[string]string
+	transport http.RoundTripper
+	now       func() time.Time
+}
+
+func (s stage) run(t *testing.T, argv0 string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	argv := append([]string{argv0}, args...)
+	if s.transport == nil && s.now == nil {
+		code := cli.Main(context.Background(), &out, &errb, nil, argv, testutil.Getenv(s.env))
+		return code, out.String(), errb.String()
+	}
+	set := &secret.Set{}
+	o, e := secret.NewWriter(&out, set), secret.NewWriter(&errb, set)
+	env := &cli.Env{Args: argv, Getenv: testutil.Getenv(s.env), Stdout: o, Stderr: e, RawStdout: o, RawStderr: e,
+		Secrets: set, Transport: s.transport, Retry: &instant, Now: s.now}
+	code := env.Run(context.Background())
+	_ = o.Flush()
+	_ = e.Flush()
+	return code, out.String(), errb.String()
+}
+
+func read(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return string(b)
+}
+
+// heredocs parses file-command entries (name<<DELIM / value / DELIM) and
+// returns the values by name and the file without the value lines.
+func heredocs(t *testing.T, text string) (map[string]string, string) {
+	t.Helper()
+	vals := map[string]string{}
+	var rest []string
+	lines := strings.Split(text, "\n")
+	for i := 0; i < len(lines); i++ {
+		name, delim, ok := strings.Cut(lines[i], "<<")
+		rest = append(rest, lines[i])
+		if !ok {
+			continue
+		}
+		var v []string
+		for i++; i < len(lines) && lines[i] != delim; i++ {
+			v = append(v, lines[i])
+		}
+		require.Less(t, i, len(lines), "heredoc %s is not closed", name)
+		rest = append(rest, lines[i])
+		vals[name] = strings.Join(v, "\n")
+	}
+	return vals, strings.Join(rest, "\n")
+}
+
+func withoutMasks(s string) string {
+	var keep []string
+	for _, l := range strings.Split(s, "\n") {
+		if !strings.HasPrefix(l, "::add-mask::") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
+}
+
+// githubEnv is what the runner gives the action: every input, defaults filled.
+func githubEnv(t *testing.T, extra map[string]string) (map[string]string, map[string]string) {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]string{}
+	for _, n := range []string{"OUTPUT", "ENV", "STATE", "STEP_SUMMARY"} {
+		files["GITHUB_"+n] = filepath.Join(dir, strings.ToLower(n))
+		require.NoError(t, os.WriteFile(files["GITHUB_"+n], nil, 0o600))
+	}
+	env := map[string]string{
+		"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "octo/app", "GITHUB_RUN_ID": "9", "GITHUB_RUN_ATTEMPT": "1",
+		"INPUT_PROVIDER": "azure-devops", "INPUT_LIFETIME": "1h", "INPUT_REVOKE": "true", "INPUT_ALLOW-BROAD-SCOPES": "false",
+		"INPUT_DRY-RUN": "false", "INPUT_AZURE-CREDENTIAL": "pat", "INPUT_AZURE-DEVOPS-API-URL": "https://vssps.dev.azure.com",
+	}
+	for k, v := range files {
+		env[k] = v
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	return env, files
+}
+
+func TestGitHubPATMainThenPost(t *testing.T) {
+	w := newPATWorld(t)
+	env, files := githubEnv(t, map[string]string{
+		"INPUT_PERMISSIONS": "vso.code_write\nvso.packaging", "INPUT_LIFETIME": "30m",
+		"INPUT_AZURE-DEVOPS-ORGANIZATION": "contoso", "INPUT_AZURE-DEVOPS-API-URL": w.api.URL,
+		"INPUT_AZURE-ACCESS-TOKEN": w.parent, "INPUT_EXPORT-ENV": "AZURE_DEVOPS_EXT_PAT",
+	})
+	code, stdout, stderr := stage{env: env}.run(t, "/jobtoken")
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	live := w.api.Live()
+	require.Len(t, live, 1)
+	p := live[0]
+	pat := p.Token
+	basic := secret.BasicAuth("", pat)
+	assert.Regexp(t, `^jobtoken octo/app run 9\.1 [0-9a-f]{6}$`, p.DisplayName)
+
+	// Masked before use: the parent, the PAT and its basic-auth form.
+	for _, m := range []string{w.parent, pat, basic} {
+		assert.Contains(t, stdout, "::add-mask::"+m+"\n")
+	}
+	assert.Less(t, strings.Index(stdout, "::add-mask::"+pat), strings.Index(stdout, "minted azure-devops token"))
+
+	outputs, outRest := heredocs(t, read(t, files["GITHUB_OUTPUT"]))
+	assert.Equal(t, pat, outputs["token"])
+	assert.Equal(t, p.AuthorizationID, outputs["token-id"])
+	assert.Equal(t, "vso.code_write vso.packaging", outputs["permissions"])
+	exp, err := time.Parse(time.RFC3339, outputs["expires-at"])
+	require.NoError(t, err)
+	assert.WithinDuration(t, p.ValidTo, exp, time.Second)
+
+	exported, envRest := heredocs(t, read(t, files["GITHUB_ENV"]))
+	assert.Equal(t, map[string]string{"AZURE_DEVOPS_EXT_PAT": pat}, exported)
+
+	summary := read(t, files["GITHUB_STEP_SUMMARY"])
+	assert.Contains(t, summary, "| Organization | contoso |")
+	assert.Contains(t, summary, "| Token ID | `"+p.AuthorizationID+"` |")
+	assert.Contains(t, summary, "| Revocation | in the post step |")
+
+	secrets := []string{w.parent, pat, basic}
+	testutil.AssertNoSecret(t, "stdout", withoutMasks(stdout), secrets...)
+	testutil.AssertNoSecret(t, "stderr", stderr, secrets...)
+	testutil.AssertNoSecret(t, "summary", summary, secrets...)
+	testutil.AssertNoSecret(t, "env file outside its values", envRest, secrets...)
+	testutil.AssertNoSecret(t, "output file outside its values", outRest, secrets...)
+
+	state, _ := heredocs(t, read(t, files["GITHUB_STATE"]))
+	env["STATE_jobtoken"] = state["jobtoken"]
+	code, stdout, stderr = stage{env: env}.run(t, "/jobtoken-post")
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	assert.Empty(t, w.api.Live(), "the PAT is revoked")
+	assert.Contains(t, stdout, "Revoked azure-devops token "+p.AuthorizationID)
+	testutil.AssertNoSecret(t, "post stdout", withoutMasks(stdout), secrets...)
+	testutil.AssertNoSecret(t, "post stderr", stderr, secrets...)
+
+	// A re-run of the post step: still fine.
+	code, _, _ = stage{env: env}.run(t, "/jobtoken-post")
+	require.Equal(t, 0, code)
+}
+
+func TestGitHubPATBroaderGrantRevokedAtOnce(t *testing.T) {
+	w := newPATWorld(t)
+	w.api.Grant = func(p *azfake.PAT) { p.Scope += " vso.build_execute" }
+	env, files := githubEnv(t, map[string]string{
+		"INPUT_PERMISSIONS": "vso.code", "INPUT_AZURE-DEVOPS-ORGANIZATION": "https://dev.azure.com/contoso",
+		"INPUT_AZURE-DEVOPS-API-URL": w.api.URL, "INPUT_AZURE-ACCESS-TOKEN": w.parent,
+	})
+	code, stdout, stderr := stage{env: env}.run(t, "/jobtoken")
+	require.Equal(t, 1, code)
+	all := w.api.All()
+	require.Len(t, all, 1)
+	assert.True(t, all[0].Revoked, "a broader grant is revoked before exiting")
+	assert.Contains(t, stdout, "::error::Azure DevOps granted more than asked: the PAT also carries vso.build_execute; it was revoked")
+	assert.Empty(t, read(t, files["GITHUB_OUTPUT"]))
+	testutil.AssertNoSecret(t, "stdout", withoutMasks(stdout), w.parent, all[0].Token)
+	testutil.AssertNoSecret(t, "stderr", stderr, w.parent, all[0].Token)
+}
+
+func TestGitHubPATParentExpiredBeforePost(t *testing.T) {
+	w := newPATWorld(t)
+	w.parent = w.tenant.UserToken("alice@contoso.com", 20*time.Minute)
+	env, files := githubEnv(t, map[string]string{
+		"INPUT_PERMISSIONS": "vso.code", "INPUT_AZURE-DEVOPS-ORGANIZATION": "contoso",
+		"INPUT_AZURE-DEVOPS-API-URL": w.api.URL, "INPUT_AZURE-ACCESS-TOKEN": w.parent,
+	})
+	code, stdout, _ := stage{env: env}.run(t, "/jobtoken")
+	require.Equal(t, 0, code, stdout)
+	state, _ := heredocs(t, read(t, files["GITHUB_STATE"]))
+	env["STATE_jobtoken"] = state["jobtoken"]
+
+	// The job ran 40 minutes: the parent is gone, the PAT is not.
+	later := func() time.Time { return time.Now().Add(40 * time.Minute) }
+	code, stdout, _ = stage{env: env, now: later}.run(t, "/jobtoken-post")
+	require.Equal(t, 0, code, "a failed revocation warns, it does not fail the job")
+	assert.Regexp(t, `::warning::Failed to revoke token [0-9a-f-]{36}: the parent azure-access-token expired at \S+, so Azure DevOps would refuse the revocation; keep lifetime short, or revoke the PAT by hand \(User settings → Personal access tokens\); it stays valid until \S+`, stdout)
+	assert.Len(t, w.api.Live(), 1)
+}
+
+func TestGitHubEntraMainThenPost(t *testing.T) {
+	ew := newEntraWorld(t)
+	ew.entra.Trust(clientID, ew.gh.Federated())
+	extra := ew.githubEnv()
+	extra["INPUT_AZURE-CREDENTIAL"] = "entra"
+	extra["INPUT_AZURE-CLIENT-ID"] = clientID
+	extra["INPUT_AZURE-TENANT-ID"] = ew.tenant.ID
+	extra["INPUT_EXPORT-ENV"] = "AZURE_DEVOPS_TOKEN"
+	env, files := githubEnv(t, extra)
+	st := stage{env: env, transport: ew.entra.Client().Transport}
+
+	code, stdout, stderr := st.run(t, "/jobtoken")
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	require.Len(t, ew.entra.Issued(), 1)
+	tok := ew.entra.Issued()[0]
+	assertion := ew.gh.Issued()[0]
+	for _, m := range []string{tok, secret.BasicAuth("", tok), assertion, ew.gh.RequestToken} {
+		assert.Contains(t, stdout, "::add-mask::"+m+"\n")
+	}
+	outputs, _ := heredocs(t, read(t, files["GITHUB_OUTPUT"]))
+	assert.Equal(t, tok, outputs["token"])
+	assert.Equal(t, "499b84ac-1321-427f-aa17-267ca6975798/.default", outputs["permissions"])
+	summary := read(t, files["GITHUB_STEP_SUMMARY"])
+	assert.Contains(t, summary, "| Revocation | cannot be revoked; it expires at ")
+	assert.Contains(t, summary, "| Narrowing | none: carries everything the identity may do in Azure DevOps |")
+	secrets := []string{tok, assertion, ew.gh.RequestToken}
+	testutil.AssertNoSecret(t, "stdout", withoutMasks(stdout), secrets...)
+	testutil.AssertNoSecret(t, "summary", summary, secrets...)
+
+	state, _ := heredocs(t, read(t, files["GITHUB_STATE"]))
+	env["STATE_jobtoken"] = state["jobtoken"]
+	code, stdout, _ = st.run(t, "/jobtoken-post")
+	require.Equal(t, 0, code)
+	assert.Regexp(t, `::notice::Token sha256:[0-9a-f]{12} cannot be revoked; expires at \S+`, stdout)
+	testutil.AssertNoSecret(t, "post stdout", withoutMasks(stdout), secrets...)
+}
+
+func TestGitHubBadInputFailsBeforeAnyCall(t *testing.T) {
+	w := newPATWorld(t)
+	env, _ := githubEnv(t, map[string]string{
+		"INPUT_PERMISSIONS": "vso.cod app_token", "INPUT_AZURE-DEVOPS-ORGANIZATION": "contoso",
+		"INPUT_AZURE-DEVOPS-API-URL": w.api.URL, "INPUT_AZURE-ACCESS-TOKEN": w.tenant.AppToken(clientID, time.Hour, true),
+	})
+	code, stdout, _ := stage{env: env}.run(t, "/jobtoken")
+	require.Equal(t, 1, code)
+	assert.Empty(t, w.api.Requests())
+	golden(t, "badinput-github.golden", normalize(withoutMasks(stdout), w.api.URL))
+}
+
+func TestGitHubEntraWithoutIDTokenPermission(t *testing.T) {
+	ew := newEntraWorld(t)
+	env, _ := githubEnv(t, map[string]string{
+		"INPUT_AZURE-CREDENTIAL": "entra", "INPUT_AZURE-CLIENT-ID": clientID, "INPUT_AZURE-TENANT-ID": ew.tenant.ID,
+		"INPUT_PERMISSIONS": "vso.code",
+	})
+	code, stdout, _ := stage{env: env, transport: ew.entra.Client().Transport}.run(t, "/jobtoken")
+	require.Equal(t, 1, code)
+	assert.Empty(t, ew.entra.Requests())
+	assert.Contains(t, stdout, "::error::input azure-credential: entra needs the job's OIDC token, but ACTIONS_ID_TOKEN_REQUEST_URL is not set: give the job `permissions: id-token: write` (workflows run from a fork's pull request never get one)\n")
+	assert.Contains(t, stdout, "::error::input permissions: must be empty with azure-credential: entra")
+}
+
+var (
+	suffixRE = regexp.MustCompile(`(run \d+\.\d+) [0-9a-f]{6}`)
+	timeRE   = regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`)
+)
+
+// normalize replaces what changes from run to run in a golden text.
+func normalize(s, url string) string {
+	s = strings.ReplaceAll(s, url, "<api-url>")
+	s = suffixRE.ReplaceAllString(s, "$1 <suffix>")
+	return timeRE.ReplaceAllString(s, "<time>")
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		require.NoError(t, os.MkdirAll("testdata", 0o755))
+		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "run go test -update to create %s", path)
+	assert.Equal(t, string(want), got)
+}
+
+func TestGitHubDryRunGolden(t *testing.T) {
+	w := newPATWorld(t)
+	env, files := githubEnv(t, map[string]string{
+		"INPUT_PERMISSIONS": "vso.code vso.packaging_write", "INPUT_AZURE-DEVOPS-ORGANIZATION": "contoso",
+		"INPUT_AZURE-DEVOPS-API-URL": w.api.URL, "INPUT_AZURE-ACCESS-TOKEN": w.parent, "INPUT_DRY-RUN": "true",
+	})
+	code, stdout, stderr := stage{env: env}.run(t, "/jobtoken")
+	require.Equal(t, 0, code, stderr)
+	assert.Empty(t, w.api.Requests(), "a dry run makes no call")
+	assert.Empty(t, read(t, files["GITHUB_OUTPUT"]))
+	golden(t, "dryrun-github-pat.golden", normalize(withoutMasks(stdout), w.api.URL))
+
+	ew := newEntraWorld(t)
+	extra := ew.githubEnv()
+	extra["INPUT_AZURE-CREDENTIAL"] = "entra"
+	extra["INPUT_AZURE-CLIENT-ID"] = clientID
+	extra["INPUT_AZURE-TENANT-ID"] = "11111111-2222-4333-8444-555555555555"
+	extra["INPUT_DRY-RUN"] = "true"
+	env, _ = githubEnv(t, extra)
+	code, stdout, stderr = stage{env: env}.run(t, "/jobtoken")
+	require.Equal(t, 0, code, stderr)
+	assert.Empty(t, ew.entra.Requests())
+	golden(t, "dryrun-github-entra.golden", normalize(withoutMasks(stdout), ew.entra.URL))
+}
+
+// azureEnv is what the agent gives the task: INPUT_<camelCase upper-cased>.
+func azureEnv(t *testing.T, extra map[string]string) map[string]string {
+	t.Helper()
+	env := map[string]string{
+		"TF_BUILD": "True", "AGENT_TEMPDIRECTORY": t.TempDir(),
+		"BUILD_REPOSITORY_NAME": "octo/app", "BUILD_REPOSITORY_PROVIDER": "TfsGit", "BUILD_BUILDID": "42", "SYSTEM_JOBATTEMPT": "1",
+		"SYSTEM_COLLECTIONURI": "https://dev.azure.com/contoso/",
+		"INPUT_PROVIDER":       "azure-devops", "INPUT_LIFETIME": "1h", "INPUT_REVOKE": "true", "INPUT_ALLOWBROADSCOPES": "false",
+		"INPUT_DRYRUN": "false", "INPUT_AZURECREDENTIAL": "pat", "INPUT_AZUREDEVOPSAPIURL": "https://vssps.dev.azure.com",
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	return env
+}
+
+// carriesSecret: the agent consumes these lines without printing them.
+func carriesSecret(c azpipelines.Command) bool {
+	switch c.Name {
+	case "task.setsecret":
+		return true
+	case "task.setvariable", "task.settaskvariable":
+		return c.Prop("issecret") == "true"
+	}
+	return false
+}
+
+type azureRun struct {
+	masks map[string]bool
+	vars  map[string]azpipelines.Command
+	state string
+	plain string
+}
+
+func parseAzure(t *testing.T, stdout string) azureRun {
+	t.Helper()
+	r := azureRun{masks: map[string]bool{}, vars: map[string]azpipelines.Command{}}
+	var plain []string
+	for _, line := range azpipelines.Lines(stdout) {
+		c, ok := azpipelines.Parse(line)
+		switch {
+		case ok && c.Name == "task.setsecret":
+			r.masks[c.Data] = true
+		case ok && c.Name == "task.setvariable":
+			r.vars[c.Prop("variable")] = c
+		case ok && c.Name == "task.settaskvariable" && c.Prop("variable") == "jobtoken":
+			assert.Equal(t, "true", c.Prop("issecret"))
+			r.state = c.Data
+		}
+		if !ok || !carriesSecret(c) {
+			plain = append(plain, line)
+		}
+	}
+	r.plain = strings.Join(plain, "\n")
+	return r
+}
+
+func TestAzurePATMainThenPost(t *testing.T) {
+	w := newPATWorld(t)
+	env := azureEnv(t, map[string]string{
+		"INPUT_PERMISSIONS": "vso.code, vso.build_execute", "INPUT_LIFETIME": "45m",
+		"INPUT_AZUREDEVOPSAPIURL": w.api.URL, "INPUT_AZUREACCESSTOKEN": w.parent, "INPUT_EXPORTENV": "AZURE_DEVOPS_EXT_PAT",
+	})
+	code, stdout, stderr := stage{env: env}.run(t, "/jobtoken", "main")
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	live := w.api.Live()
+	require.Len(t, live, 1)
+	p := live[0]
+	pat := p.Token
+	assert.Equal(t, "contoso", p.Org, "the organization defaults to the pipeline's")
+	assert.Regexp(t, `^jobtoken octo/app run 42\.1 [0-9a-f]{6}$`, p.DisplayName)
+	assert.WithinDuration(t, time.Now().Add(45*time.Minute), p.ValidTo, 10*time.Second)
+
+	r := parseAzure(t, stdout)
+	for _, m := range []string{w.parent, pat, secret.BasicAuth("", pat)} {
+		assert.True(t, r.masks[m], "task.setsecret for %.10s…", m)
+	}
+	assert.Equal(t, pat, r.vars["token"].Data)
+	assert.Equal(t, "true", r.vars["token"].Prop("issecret"))
+	assert.Equal(t, "true", r.vars["token"].Prop("isoutput"))
+	assert.Equal(t, p.AuthorizationID, r.vars["tokenId"].Data)
+	assert.Equal(t, pat, r.vars["AZURE_DEVOPS_EXT_PAT"].Data)
+	assert.Equal(t, "true", r.vars["AZURE_DEVOPS_EXT_PAT"].Prop("issecret"))
+	var saved struct {
+		Token string            `json:"token"`
+		ID    string            `json:"id"`
+		State map[string]string `json:"state"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.state), &saved))
+	assert.Equal(t, p.AuthorizationID, saved.ID)
+	assert.Equal(t, map[string]string{"kind": "pat", "organization": "contoso", "api_url": w.api.URL}, saved.State)
+
+	secrets := []string{w.parent, pat, secret.BasicAuth("", pat)}
+	testutil.AssertNoSecret(t, "stdout outside secret-carrying commands", r.plain, secrets...)
+	testutil.AssertNoSecret(t, "stderr", stderr, secrets...)
+	sums, _ := filepath.Glob(filepath.Join(env["AGENT_TEMPDIRECTORY"], "*.md"))
+	require.Len(t, sums, 1)
+	summary := read(t, sums[0])
+	assert.Contains(t, summary, "| Organization | contoso |")
+	testutil.AssertNoSecret(t, "summary", summary, secrets...)
+
+	env["VSTS_TASKVARIABLE_JOBTOKEN"] = r.state
+	code, stdout, stderr = stage{env: env}.run(t, "/jobtoken", "post")
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	assert.Empty(t, w.api.Live(), "the PAT is revoked")
+	assert.Contains(t, stdout, "Revoked azure-devops token "+p.AuthorizationID)
+	testutil.AssertNoSecret(t, "post stdout", parseAzure(t, stdout).plain, secrets...)
+	testutil.AssertNoSecret(t, "post stderr", stderr, secrets...)
+}
+
+func TestAzureEntraMainThenPost(t *testing.T) {
+	ew := newEntraWorld(t)
+	ew.entra.Trust(clientID, ew.pipes.Federated("deploy-conn"))
+	extra := ew.azureEnv()
+	extra["INPUT_AZURECREDENTIAL"] = "entra"
+	extra["INPUT_AZURESERVICECONNECTION"] = connID
+	env := azureEnv(t, extra)
+	st := stage{env: env, transport: ew.entra.Client().Transport}
+
+	code, stdout, stderr := st.run(t, "/jobtoken", "main")
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	require.Len(t, ew.entra.Issued(), 1)
+	tok := ew.entra.Issued()[0]
+	r := parseAzure(t, stdout)
+	for _, m := range []string{tok, ew.pipes.Issued()[0], ew.pipes.JobToken} {
+		assert.True(t, r.masks[m], "task.setsecret for %.10s…", m)
+	}
+	assert.Equal(t, tok, r.vars["token"].Data)
+	secrets := []string{tok, ew.pipes.Issued()[0], ew.pipes.JobToken}
+	testutil.AssertNoSecret(t, "stdout outside secret-carrying commands", r.plain, secrets...)
+	testutil.AssertNoSecret(t, "stderr", stderr, secrets...)
+
+	env["VSTS_TASKVARIABLE_JOBTOKEN"] = r.state
+	code, stdout, _ = st.run(t, "/jobtoken", "post")
+	require.Equal(t, 0, code)
+	assert.Regexp(t, `Token sha256:[0-9a-f]{12} cannot be revoked; expires at \S+`, stdout)
+	testutil.AssertNoSecret(t, "post stdout", parseAzure(t, stdout).plain, secrets...)
+}
+
+func TestAzureBadInputNamesAzureInputs(t *testing.T) {
+	ew := newEntraWorld(t)
+	extra := ew.azureEnv()
+	extra["INPUT_AZURECREDENTIAL"] = "entra"
+	extra["INPUT_PERMISSIONS"] = "vso.code"
+	extra["INPUT_LIFETIME"] = "15m"
+	extra["ENDPOINT_AUTH_SCHEME_"+connID] = "ServicePrincipal"
+	extra["INPUT_AZURESERVICECONNECTION"] = connID
+	env := azureEnv(t, extra)
+	code, stdout, _ := stage{env: env, transport: ew.entra.Client().Transport}.run(t, "/jobtoken", "main")
+	require.Equal(t, 1, code)
+	assert.Empty(t, ew.entra.Requests())
+	golden(t, "badinput-azure.golden", normalize(stdout, ew.entra.URL))
+}
