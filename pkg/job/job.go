@@ -372,7 +372,7 @@ func Post(ctx context.Context, e *Env) error {
 // PrintPlan logs the plan of a prepared step, for dry runs.
 func PrintPlan(h host.Host, p *Prepared) {
 	pl := p.Minter.Plan()
-	h.Infof("dry run: would mint a %s token", pl.Provider)
+	h.Infof("dry run: would mint one %s token", pl.Provider)
 	h.Infof("  parent:      %s", pl.Parent)
 	h.Infof("  scopes:      %s", strings.Join(pl.Scopes, ", "))
 	if len(pl.Resources) > 0 {
