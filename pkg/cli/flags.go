@@ -141,6 +141,19 @@ func (e *Env) localRun(repository string) host.Run {
 	return host.Run{Repository: repository, RepoName: repository, APIURL: e.Getenv("GITHUB_API_URL"), CI: "local"}
 }
 
+// ciMask is, inside a CI job, the CI system's mask command written to
+// stderr (both runners read commands from a step's stderr too), so that
+// stdout carries the token alone; nil outside CI.
+func (e *Env) ciMask() func(string) {
+	mk := hostFactories[e.ciHost()]
+	if mk == nil || e.RawStderr == nil {
+		return nil
+	}
+	ce := *e
+	ce.RawStdout = e.RawStderr
+	return mk(&ce).Mask
+}
+
 func (f *flags) help(w io.Writer) {
 	b := &strings.Builder{}
 	fmt.Fprintf(b, "usage: jobtoken %s %s\n\n%s\n", f.name, f.synopsis, wrap(f.about, 0))

@@ -200,3 +200,22 @@ func TestMintRevokeAzureDevOpsPAT(t *testing.T) {
 	assert.Equal(t, "revoked azure-devops token "+id[1]+"\n", stderr)
 	assert.Empty(t, api.Live())
 }
+
+// TestMintInsideCI: run by hand in a CI step, jobtoken mint also asks the CI
+// system to mask the token (on stderr, so stdout stays the token alone).
+func TestMintInsideCI(t *testing.T) {
+	fake := exampleFake()
+	defer fake.Close()
+	for ci, mask := range map[string]string{"GITHUB_ACTIONS": "::add-mask::" + fakeToken + "\n", "TF_BUILD": "##vso[task.setsecret]" + fakeToken + "\n"} {
+		env := map[string]string{ci: "true"}
+		stdout, stderr, code := runCLI(env, "", append([]string{"mint"}, ghArgs(fake, "--permissions", "contents:read")...)...)
+		require.Equal(t, 0, code, stderr)
+		assert.Equal(t, fakeToken+"\n", stdout)
+		assert.True(t, strings.HasPrefix(stderr, mask), "%s: the mask command comes before anything else:\n%s", ci, stderr)
+		assert.Equal(t, 1, strings.Count(stderr, fakeToken), "only the mask command carries the token")
+	}
+	// Outside CI there is nothing to tell.
+	_, stderr, _ := runCLI(map[string]string{}, "", append([]string{"mint"}, ghArgs(fake, "--permissions", "contents:read")...)...)
+	assert.NotContains(t, stderr, fakeToken)
+	assert.NotContains(t, stderr, "add-mask")
+}

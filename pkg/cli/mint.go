@@ -28,7 +28,7 @@ func runMint(ctx context.Context, e *Env, args []string) int {
 	if err != nil {
 		return f.usageError(e, "%s", err)
 	}
-	h := local.New(local.Options{Values: values, Run: e.localRun(*repository), Getenv: e.Getenv, Stdout: e.RawStdout, Stderr: e.Stderr, Secrets: e.Secrets})
+	h := local.New(local.Options{Values: values, Run: e.localRun(*repository), Getenv: e.Getenv, Stdout: e.RawStdout, Stderr: e.Stderr, Secrets: e.Secrets, CIMask: e.ciMask()})
 	je := &job.Env{Host: h, Providers: Providers(), Transport: e.Transport, Retry: e.Retry, Now: e.Now, Secrets: e.Secrets}
 	if err := job.Main(ctx, je); err != nil {
 		return 1

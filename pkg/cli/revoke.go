@@ -148,7 +148,10 @@ func runRevoke(ctx context.Context, e *Env, args []string) int {
 		label = "(no token-id given)"
 	}
 	saved := provider.Saved{Provider: name, Token: token, ID: id, Revoke: true, Revocable: true, State: state}
-	h := local.New(local.Options{Values: values, Run: e.localRun(""), Getenv: e.Getenv, Stderr: e.Stderr, Secrets: e.Secrets})
+	h := local.New(local.Options{Values: values, Run: e.localRun(""), Getenv: e.Getenv, Stderr: e.Stderr, Secrets: e.Secrets, CIMask: e.ciMask()})
+	if token != "" {
+		h.Mask(token)
+	}
 	je := &job.Env{Host: h, Providers: provs, Transport: e.Transport, Retry: e.Retry, Now: e.Now, Secrets: e.Secrets}
 	switch err := prov.Revoke(ctx, je.Request(values), saved); {
 	case err == nil:

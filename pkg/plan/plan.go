@@ -81,12 +81,12 @@ type StepReport struct {
 	Valid      bool              `json:"valid"`
 	Provider   string            `json:"provider,omitempty"`
 	Parent     string            `json:"parent,omitempty"`
-	Scopes     []string          `json:"scopes"`
+	Scopes     []string          `json:"scopes,omitempty"`
 	Resources  []string          `json:"resources,omitempty"`
 	Lifetime   string            `json:"lifetime,omitempty"`
 	Publish    *Publish          `json:"publish,omitempty"`
 	Revocation string            `json:"revocation,omitempty"`
-	Revocable  bool              `json:"revocable"`
+	Revocable  *bool             `json:"revocable,omitempty"` // unset when the step is invalid
 	RunTime    map[string]string `json:"provided_at_run_time,omitempty"` // input name → expression
 	Details    map[string]string `json:"details,omitempty"`
 	Notes      []string          `json:"notes,omitempty"`
@@ -350,7 +350,7 @@ next:
 
 func (sr *StepReport) clear() {
 	sr.Parent, sr.Scopes, sr.Resources, sr.Lifetime = "", nil, nil, ""
-	sr.Publish, sr.Revocation, sr.Revocable, sr.Details, sr.Notes = nil, "", false, nil, nil
+	sr.Publish, sr.Revocation, sr.Revocable, sr.Details, sr.Notes = nil, "", nil, nil, nil
 	sr.minter = nil
 }
 
@@ -390,7 +390,7 @@ func (sr *StepReport) fill(pl provider.Plan, c job.Common, s Step, kind Kind, pl
 	if _, rt := s.RunTime[inputs.Lifetime]; !rt && pl.Lifetime > 0 {
 		sr.Lifetime = job.FormatDuration(pl.Lifetime)
 	}
-	sr.Revocable = pl.Revocable
+	sr.Revocable = &pl.Revocable
 	sr.Revocation = words(pl.Revocation)
 	_, rtRevoke := s.RunTime[inputs.Revoke]
 	switch {

@@ -27,6 +27,7 @@ type Host struct {
 	stdout  *secret.Writer
 	stderr  io.Writer
 	secrets *secret.Set
+	ciMask  func(string)
 
 	mu    sync.Mutex
 	state map[string]string
@@ -42,6 +43,10 @@ type Options struct {
 	Stdout  *secret.Writer // the token, and nothing else
 	Stderr  io.Writer      // everything else; should redact
 	Secrets *secret.Set
+	// CIMask, when jobtoken runs by hand inside a CI job (a `run:` or
+	// `script:` step), also asks that CI system to mask a value, so that
+	// a token printed on stdout does not reach the job log in clear.
+	CIMask func(string)
 }
 
 // New returns a terminal host.
@@ -59,7 +64,7 @@ func New(o Options) *Host {
 		o.Values = inputs.Values{}
 	}
 	o.Run.CI = "local"
-	return &Host{values: o.Values, run: o.Run, getenv: o.Getenv, stdout: o.Stdout, stderr: o.Stderr, secrets: o.Secrets, state: map[string]string{}}
+	return &Host{values: o.Values, run: o.Run, getenv: o.Getenv, stdout: o.Stdout, stderr: o.Stderr, secrets: o.Secrets, ciMask: o.CIMask, state: map[string]string{}}
 }
 
 // EnvNames are the environment variables that can carry input in, first
@@ -105,8 +110,14 @@ func (h *Host) Run() host.Run { return h.run }
 // Getenv implements host.Host.
 func (h *Host) Getenv(k string) string { return h.getenv(k) }
 
-// Mask implements host.Host: no CI system to tell, only the redacting writers.
-func (h *Host) Mask(v string) { h.secrets.Add(v) }
+// Mask implements host.Host: it registers v with the redacting writers, and
+// tells the CI system only when there is one (Options.CIMask).
+func (h *Host) Mask(v string) {
+	h.secrets.Add(v)
+	if h.ciMask != nil {
+		h.ciMask(v)
+	}
+}
 
 // SetOutput implements host.Host. The token is the only thing on stdout, so
 // that `TOKEN=$(jobtoken mint …)` works; other outputs go to stderr.
