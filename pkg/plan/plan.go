@@ -86,7 +86,7 @@ type StepReport struct {
 	Lifetime   string            `json:"lifetime,omitempty"`
 	Publish    *Publish          `json:"publish,omitempty"`
 	Revocation string            `json:"revocation,omitempty"`
-	Revocable  *bool             `json:"revocable,omitempty"` // unset when the step is invalid
+	Revocable  *bool             `json:"revocable,omitempty"`            // unset when the step is invalid
 	RunTime    map[string]string `json:"provided_at_run_time,omitempty"` // input name → expression
 	Details    map[string]string `json:"details,omitempty"`
 	Notes      []string          `json:"notes,omitempty"`
