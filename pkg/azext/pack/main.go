@@ -89,10 +89,9 @@ func run(args []string, stdout io.Writer) error {
 	}
 	vsix := filepath.Join(outDir, "jobtoken-"+*version+".vsix")
 	_ = os.Remove(vsix)
-	cmd := exec.Command(tfx, "extension", "create", "--root", stage, "--manifest-globs", "vss-extension.json", "--output-path", vsix, "--no-prompt")
+	cmd := exec.Command(tfx, "extension", "create", "--root", stage, "--manifest-globs", "vss-extension.json", "--output-path", vsix, "--no-prompt", "--no-color")
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log
-	cmd.Env = append(os.Environ(), "NO_COLOR=1")
 	err = cmd.Run()
 	_, _ = stdout.Write(log.Bytes())
 	if err != nil {
