@@ -121,7 +121,10 @@ func checkParent(tok string, now time.Time) (*claims, error) {
 		if who == "" {
 			who = c.Azp
 		}
-		return c, fmt.Errorf("is an app-only token (service principal or managed identity %s); Microsoft does not let service principals or managed identities create or revoke PATs. Use a signed-in user's Entra token, or set azure-credential: entra to use the service principal's own Entra token", who)
+		if who != "" {
+			who = " " + who
+		}
+		return c, fmt.Errorf("is an app-only token (service principal or managed identity%s); Microsoft does not let service principals or managed identities create or revoke PATs. Use a signed-in user's Entra token, or set azure-credential: entra to use the service principal's own Entra token", who)
 	}
 	if !c.forAzureDevOps() {
 		return c, fmt.Errorf("is for audience %s, not Azure DevOps; get one with `az account get-access-token --resource %s`", strings.Join(c.Aud, " "), ResourceID)

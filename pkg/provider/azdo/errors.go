@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/microsoft/azure-devops-go-api/azuredevops/v7"
 )
@@ -104,6 +105,9 @@ func shorten(s string) string { return shortenTo(s, 200) }
 func shortenTo(s string, n int) string {
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > n {
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
 		s = s[:n] + "…"
 	}
 	return s
