@@ -111,3 +111,18 @@ type Provider interface {
 	// inputs (a parent credential may be needed again).
 	Revoke(ctx context.Context, req Request, saved Saved) error
 }
+
+// Naming is how the host of this request spells input names, for messages
+// that mention an input other than the one a Problem is about.
+func (r Request) Naming() inputs.Naming {
+	switch r.Host {
+	case "azure":
+		return inputs.AzureNames
+	case "local":
+		return inputs.FlagNames
+	}
+	return inputs.GitHubNames
+}
+
+// Name spells the input key as the user types it on this request's host.
+func (r Request) Name(key string) string { return r.Naming().Name(key) }

@@ -85,13 +85,7 @@ var (
 // namingFor says how the host spells inputs, for messages that name another
 // input than the one at fault.
 func namingFor(host string) inputs.Naming {
-	switch host {
-	case "azure":
-		return inputs.AzureNames
-	case "local":
-		return inputs.FlagNames
-	}
-	return inputs.GitHubNames
+	return provider.Request{Host: host}.Naming()
 }
 
 func randomSuffix() string {

@@ -2,6 +2,7 @@ package anaconda
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -21,13 +22,18 @@ func (*Provider) Revoke(ctx context.Context, req provider.Request, saved provide
 		api = DefaultAPIURL
 	}
 	c := client{hc: req.HTTP, api: api}
-	_, err := c.do(ctx, http.MethodDelete, "/authentications", "token "+saved.Token, nil, nil, http.StatusCreated, http.StatusOK, http.StatusNoContent)
-	switch {
-	case err == nil:
-		return nil
-	case statusOf(err) == http.StatusUnauthorized:
-		// "Authentication token has expired" or no longer valid: gone.
-		return provider.ErrAlreadyRevoked
+	// Without the token (jobtoken revoke --token-id), go straight to the
+	// by-name revocation with the parent.
+	err := errors.New("the token itself was not given")
+	if saved.Token != "" {
+		_, err = c.do(ctx, http.MethodDelete, "/authentications", "token "+saved.Token, nil, nil, http.StatusCreated, http.StatusOK, http.StatusNoContent)
+		switch {
+		case err == nil:
+			return nil
+		case statusOf(err) == http.StatusUnauthorized:
+			// "Authentication token has expired" or no longer valid: gone.
+			return provider.ErrAlreadyRevoked
+		}
 	}
 	now := time.Now
 	if req.Now != nil {

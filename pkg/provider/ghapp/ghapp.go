@@ -75,12 +75,12 @@ func (*Provider) Prepare(req provider.Request) (provider.Minter, inputs.Problems
 		m.issuer = in.Get(inputs.AppID)
 		if m.issuer != "" {
 			if _, err := strconv.ParseUint(m.issuer, 10, 64); err != nil {
-				ps.Add(inputs.AppID, "%q is not a numeric App ID; use the App ID from the App's settings, or set client-id instead", m.issuer)
+				ps.Add(inputs.AppID, "%q is not a numeric App ID; use the App ID from the App's settings, or set %s instead", m.issuer, req.Name(inputs.ClientID))
 			}
 		}
 	}
 	if m.issuer == "" {
-		ps.Add(inputs.ClientID, "is required for github; set client-id (or app-id) to the GitHub App's client ID")
+		ps.Add(inputs.ClientID, "is required for github; set %s (or %s) to the GitHub App's client ID", req.Name(inputs.ClientID), req.Name(inputs.AppID))
 	} else if strings.ContainsAny(m.issuer, " \t\r\n") {
 		ps.Add(inputs.ClientID, "contains whitespace; copy the client ID from the App's settings")
 	}
@@ -141,7 +141,7 @@ func (m *minter) parseRepositories(ps *inputs.Problems) {
 		return
 	case all:
 		if m.owner == "" {
-			ps.Add(inputs.Owner, "is required with repositories: *; set it to the account the App is installed on")
+			ps.Add(inputs.Owner, "is required with %s: *; set it to the account the App is installed on", m.req.Name(inputs.Repositories))
 		}
 		return
 	case len(list) == 0:
@@ -150,7 +150,7 @@ func (m *minter) parseRepositories(ps *inputs.Problems) {
 			return
 		}
 		if !strings.EqualFold(m.owner, curOwner) {
-			ps.Add(inputs.Repositories, "is required when owner (%s) is not the current repository's owner (%s); name the repositories or use *", m.owner, curOwner)
+			ps.Add(inputs.Repositories, "is required when %s (%s) is not the current repository's owner (%s); name the repositories or use *", m.req.Name(inputs.Owner), m.owner, curOwner)
 			return
 		}
 		list = []string{curRepo}
@@ -201,7 +201,7 @@ func (m *minter) makePlan() provider.Plan {
 	}
 	return provider.Plan{
 		Provider:   Name,
-		Parent:     fmt.Sprintf("GitHub App %s (RS256 JWT signed with private-key)", m.issuer),
+		Parent:     fmt.Sprintf("GitHub App %s (RS256 JWT signed with %s)", m.issuer, m.req.Name(inputs.PrivateKey)),
 		Scopes:     scopes,
 		Resources:  res,
 		Lifetime:   TokenLife,
@@ -433,7 +433,7 @@ func (m *minter) lookup(ctx context.Context) (*installation, error) {
 		if len(m.repos) > 0 {
 			where = "repository " + m.owner + "/" + m.repos[0]
 		}
-		return nil, fmt.Errorf("failed to find the installation: the GitHub App %s is not installed on %s; install it there (App settings → Install App) and give it access to the repository, or set installation-id", m.issuer, where)
+		return nil, fmt.Errorf("failed to find the installation: the GitHub App %s is not installed on %s; install it there (App settings → Install App) and give it access to the repository, or set %s", m.issuer, where, m.req.Name(inputs.InstallationID))
 	}
 	return nil, fmt.Errorf("failed to find the installation: %s", summarize(err))
 }
@@ -441,7 +441,7 @@ func (m *minter) lookup(ctx context.Context) (*installation, error) {
 func (m *minter) explainMintError(ctx context.Context, id int64, err error) error {
 	switch status(err) {
 	case http.StatusNotFound:
-		return fmt.Errorf("failed to mint: installation %d does not exist for App %s; check installation-id (or leave it empty to look it up)", id, m.issuer)
+		return fmt.Errorf("failed to mint: installation %d does not exist for App %s; check %s (or leave it empty to look it up)", id, m.issuer, m.req.Name(inputs.InstallationID))
 	case http.StatusUnprocessableEntity:
 	default:
 		return fmt.Errorf("failed to mint: %s", summarize(err))
@@ -509,7 +509,7 @@ func (m *minter) Check(ctx context.Context) ([]string, error) {
 	}
 	if err != nil {
 		if status(err) == http.StatusUnauthorized {
-			return nil, fmt.Errorf("GitHub refused the App JWT (%s): check client-id/app-id and that private-key belongs to that App", summarize(err))
+			return nil, fmt.Errorf("GitHub refused the App JWT (%s): check %s/%s and that %s belongs to that App", summarize(err), m.req.Name(inputs.ClientID), m.req.Name(inputs.AppID), m.req.Name(inputs.PrivateKey))
 		}
 		return nil, err
 	}

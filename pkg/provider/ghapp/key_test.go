@@ -83,6 +83,7 @@ func TestParsePermissions(t *testing.T) {
 		{in: "contents:read, pull-requests:write", want: map[string]string{"contents": "read", "pull_requests": "write"}},
 		{in: "contents:read pull_requests:write\nissues:read", want: map[string]string{"contents": "read", "pull_requests": "write", "issues": "read"}},
 		{in: "Contents:READ", want: map[string]string{"contents": "read"}},
+		{in: "contents: read, pull-requests: write", want: map[string]string{"contents": "read", "pull_requests": "write"}},
 		{in: "repository_projects:admin", want: map[string]string{"repository_projects": "admin"}},
 		{in: "workflows:write", want: map[string]string{"workflows": "write"}},
 		{in: "organization_plan:read", want: map[string]string{"organization_plan": "read"}},

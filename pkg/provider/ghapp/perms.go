@@ -50,7 +50,13 @@ func ParsePermissions(raw []string) (map[string]string, inputs.Problems) {
 		ps.Add(inputs.Permissions, "is required for github; list name:level pairs such as contents:read, pull-requests:write")
 		return nil, ps
 	}
-	for _, item := range raw {
+	for i := 0; i < len(raw); i++ {
+		item := raw[i]
+		// YAML habit: "contents: read" splits into "contents:" and "read".
+		if strings.HasSuffix(item, ":") && i+1 < len(raw) && !strings.Contains(raw[i+1], ":") {
+			item += raw[i+1]
+			i++
+		}
 		name, level, ok := strings.Cut(item, ":")
 		name = strings.ReplaceAll(strings.ToLower(strings.TrimSpace(name)), "-", "_")
 		level = strings.ToLower(strings.TrimSpace(level))
