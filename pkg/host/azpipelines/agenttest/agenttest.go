@@ -4,6 +4,9 @@
 package agenttest
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -138,4 +141,40 @@ func (o Output) AssertNoLeak(t testing.TB, secrets ...string) {
 		}
 		testutil.AssertNoSecret(t, "output line "+strconv.Itoa(i+1), l.Text, secrets...)
 	}
+}
+
+// InputEnv maps the committed task.json's inputs to INPUT_* variables the way
+// the agent does for a step: the value given in the pipeline (keyed by the
+// Azure input name), else the input's default, else "".
+func InputEnv(t testing.TB, given map[string]string) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(testutil.Root(), "task.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var task struct {
+		Inputs []struct {
+			Name         string `json:"name"`
+			DefaultValue string `json:"defaultValue"`
+		} `json:"inputs"`
+	}
+	if err := json.Unmarshal(b, &task); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{}
+	known := map[string]bool{}
+	for _, in := range task.Inputs {
+		known[in.Name] = true
+		v, ok := given[in.Name]
+		if !ok {
+			v = in.DefaultValue
+		}
+		env["INPUT_"+azpipelines.EnvName(in.Name)] = v
+	}
+	for name := range given {
+		if !known[name] {
+			t.Fatalf("input %s is not in task.json", name)
+		}
+	}
+	return env
 }
