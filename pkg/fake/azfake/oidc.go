@@ -142,7 +142,8 @@ func (p *PipelinesOIDC) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if tok, ok := bearer(r); !ok || tok != p.JobToken {
 		if r.Header.Get("X-TFS-FedAuthRedirect") != "Suppress" {
-			w.Header().Set("Location", "https://spsprodweu5.vssps.visualstudio.com/_signin")
+			// The real service redirects to its sign-in page; this one stays local.
+			w.Header().Set("Location", "/_signin")
 			w.WriteHeader(http.StatusFound)
 			return
 		}
