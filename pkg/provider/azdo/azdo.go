@@ -154,8 +154,9 @@ func ParseOrganization(s string) (string, error) {
 // to the organization the pipeline runs in.
 func organization(req provider.Request, required bool, ps *inputs.Problems) string {
 	raw := req.Inputs.Get(inputs.AzureOrganization)
+	from := ""
 	if raw == "" && req.Host == "azure" && req.Getenv != nil {
-		raw = req.Getenv("SYSTEM_COLLECTIONURI")
+		raw, from = req.Getenv("SYSTEM_COLLECTIONURI"), " (taken from the pipeline's System.CollectionUri; set it explicitly)"
 	}
 	if raw == "" {
 		if required {
@@ -165,7 +166,7 @@ func organization(req provider.Request, required bool, ps *inputs.Problems) stri
 	}
 	org, err := ParseOrganization(raw)
 	if err != nil {
-		ps.Add(inputs.AzureOrganization, "%s", err.Error())
+		ps.Add(inputs.AzureOrganization, "%s%s", err.Error(), from)
 	}
 	return org
 }
