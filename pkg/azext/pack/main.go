@@ -104,7 +104,13 @@ func run(args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("tfx reported success but wrote no %s: %w", vsix, err)
 	}
-	fmt.Fprintf(stdout, "%s: %d bytes (%.1f MiB of the Marketplace's 25 MiB)\n", vsix, st.Size(), float64(st.Size())/(1<<20))
+	shown := vsix
+	if wd, err := os.Getwd(); err == nil {
+		if rel, err := filepath.Rel(wd, vsix); err == nil && !strings.HasPrefix(rel, "..") {
+			shown = rel
+		}
+	}
+	fmt.Fprintf(stdout, "%s: %d bytes (%.1f MiB of the Marketplace's 25 MiB)\n", shown, st.Size(), float64(st.Size())/(1<<20))
 	if st.Size() >= maxVSIX {
 		return fmt.Errorf("%s is %d bytes, over the Marketplace's 25 MiB limit", vsix, st.Size())
 	}
