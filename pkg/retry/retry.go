@@ -22,12 +22,16 @@ type Policy struct {
 	Base     time.Duration // first backoff
 	Max      time.Duration // cap of one backoff (and of an honoured Retry-After)
 	Deadline time.Duration // total time budget for all tries
+	// AttemptTimeout bounds one try, its answer's body included, so that a
+	// server that stops answering (or stalls mid-body) costs one try, not
+	// the whole Deadline. Zero means no bound of its own.
+	AttemptTimeout time.Duration
 	// Sleep waits for d or until ctx ends; tests replace it to run instantly.
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 // Default is the policy used by every provider.
-var Default = Policy{Attempts: 5, Base: 500 * time.Millisecond, Max: 20 * time.Second, Deadline: 90 * time.Second}
+var Default = Policy{Attempts: 5, Base: 500 * time.Millisecond, Max: 20 * time.Second, Deadline: 90 * time.Second, AttemptTimeout: 30 * time.Second}
 
 // Transport is an http.RoundTripper that retries per Policy.
 type Transport struct {
@@ -89,13 +93,18 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		body = b
 	}
 	for attempt := 1; ; attempt++ {
-		r := req.Clone(ctx)
+		actx, acancel := ctx, context.CancelFunc(func() {})
+		if p.AttemptTimeout > 0 {
+			actx, acancel = context.WithTimeout(ctx, p.AttemptTimeout)
+		}
+		r := req.Clone(actx)
 		switch {
 		case body != nil:
 			r.Body = io.NopCloser(bytes.NewReader(body))
 		case req.GetBody != nil && attempt > 1:
 			b, err := req.GetBody()
 			if err != nil {
+				acancel()
 				return nil, err
 			}
 			r.Body = b
@@ -113,6 +122,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 				resp.Body = io.NopCloser(bytes.NewReader(data))
 			}
 		}
+		if err != nil && errors.Is(actx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
+			err = &attemptTimeoutError{d: p.AttemptTimeout}
+		}
+		acancel()
 		reason, wait := classify(resp, err)
 		if reason == "" || attempt >= p.Attempts || ctx.Err() != nil {
 			if err != nil && ctx.Err() != nil && req.Context().Err() == nil {
@@ -133,6 +146,15 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 }
+
+// attemptTimeoutError is one try that got no (complete) answer in time.
+type attemptTimeoutError struct{ d time.Duration }
+
+func (e *attemptTimeoutError) Error() string {
+	return "no complete answer within " + e.d.String()
+}
+func (e *attemptTimeoutError) Timeout() bool { return true }
+func (e *attemptTimeoutError) Unwrap() error { return context.DeadlineExceeded }
 
 // classify says whether a response or error is worth retrying, and any wait the
 // server asked for.

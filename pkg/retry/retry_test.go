@@ -171,3 +171,60 @@ func TestCanceledContextStops(t *testing.T) {
 		assert.True(t, errors.Is(err, context.Canceled))
 	}
 }
+
+// TestAttemptTimeoutBoundsOneTry: a server that stops answering, before the
+// headers or in the middle of the body, costs one try, and the next try gets
+// the answer; without AttemptTimeout the first try would use up Deadline.
+func TestAttemptTimeoutBoundsOneTry(t *testing.T) {
+	for _, stall := range []string{"before the headers", "mid-body"} {
+		t.Run(stall, func(t *testing.T) {
+			var n atomic.Int32
+			release := make(chan struct{})
+			defer close(release)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if n.Add(1) > 1 {
+					_, _ = io.WriteString(w, `{"ok":true}`)
+					return
+				}
+				if stall == "mid-body" {
+					w.Header().Set("Content-Length", "11")
+					_, _ = io.WriteString(w, `{"ok"`)
+					w.(http.Flusher).Flush()
+				}
+				select {
+				case <-release:
+				case <-r.Context().Done():
+				}
+			}))
+			defer srv.Close()
+			var waits []time.Duration
+			p := instant(&waits)
+			p.AttemptTimeout = 250 * time.Millisecond
+			resp, err := retry.Client(nil, p).Get(srv.URL)
+			require.NoError(t, err)
+			b, _ := io.ReadAll(resp.Body)
+			assert.Equal(t, `{"ok":true}`, string(b))
+			assert.Equal(t, int32(2), n.Load())
+			assert.Len(t, waits, 1)
+		})
+	}
+	t.Run("every try stalls: one clear error", func(t *testing.T) {
+		release := make(chan struct{})
+		defer close(release)
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}))
+		defer srv.Close()
+		var waits []time.Duration
+		p := instant(&waits)
+		p.Attempts = 2
+		p.AttemptTimeout = 20 * time.Millisecond
+		_, err := retry.Client(nil, p).Get(srv.URL)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "no complete answer within 20ms")
+		assert.Len(t, waits, 1)
+	})
+}
