@@ -301,3 +301,12 @@ func TestGitHubThroughCLI(t *testing.T) {
 	assert.Contains(t, out.String(), "::add-mask::"+tok+"\n")
 	assert.Contains(t, out.String(), "Revoked github token sha256:")
 }
+
+func TestUndefinedPipelineVariableIsNamed(t *testing.T) {
+	r := newGHRun(t, map[string]string{"permissions": "contents:read", "private-key": "$(APP_PRIVATE_KEY)"})
+	out, ok := r.stage("main")
+	assert.False(t, ok)
+	assert.Contains(t, out, "::error::input private-key: is the literal text $(APP_PRIVATE_KEY): the pipeline variable APP_PRIVATE_KEY is not defined here")
+	assert.NotContains(t, out, "PEM", "the key-format problem is noise once the variable is known to be undefined")
+	assert.Zero(t, r.fake.Requests())
+}

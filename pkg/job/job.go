@@ -121,12 +121,31 @@ func ParseCommon(v inputs.Values, providers map[string]provider.Provider) (Commo
 		switch {
 		case !envNameRE.MatchString(c.ExportEnv):
 			ps.Add(inputs.ExportEnv, "%q is not an environment variable name; use letters, digits and _ such as GH_TOKEN", c.ExportEnv)
-		case strings.HasPrefix(up, "GITHUB_") || strings.HasPrefix(up, "RUNNER_") || up == "NODE_OPTIONS" || up == "PATH":
-			ps.Add(inputs.ExportEnv, "%q is reserved by the runner; choose another name such as GH_TOKEN", c.ExportEnv)
+		case reservedEnv(up):
+			ps.Add(inputs.ExportEnv, "%q is reserved by the runner or agent; choose another name such as GH_TOKEN", c.ExportEnv)
 		}
 	}
 	return c, ps
 }
+
+// reservedEnv lists names the GitHub runner refuses or the Azure agent owns;
+// exporting the token under them would break the job or leak it to the agent.
+func reservedEnv(up string) bool {
+	for _, p := range []string{"GITHUB_", "RUNNER_", "ACTIONS_", "SYSTEM_", "AGENT_", "BUILD_", "ENDPOINT_", "INPUT_", "SECRET_", "VSTS_", "STATE_"} {
+		if strings.HasPrefix(up, p) {
+			return true
+		}
+	}
+	switch up {
+	case "NODE_OPTIONS", "PATH", "TF_BUILD", "HOME":
+		return true
+	}
+	return false
+}
+
+// unexpandedRE matches a pipeline variable reference the agent left as is
+// because the variable is not defined (or is a secret not mapped).
+var unexpandedRE = regexp.MustCompile(`^\$\(([A-Za-z0-9_.\-]+)\)$`)
 
 // Prepared is a validated request ready to mint.
 type Prepared struct {
@@ -141,13 +160,24 @@ type Prepared struct {
 func (e *Env) Prepare() (*Prepared, inputs.Problems) {
 	v := e.Host.Inputs()
 	for _, in := range inputs.Catalog {
-		if in.Secret && v.Given(in.Key) {
+		// "$(NAME)" is an undefined variable's name, not a secret.
+		if in.Secret && v.Given(in.Key) && !unexpandedRE.MatchString(v[in.Key]) {
 			e.Mask(v.Get(in.Key))
 		}
 	}
 	c, ps := ParseCommon(v, e.Providers)
+	// An undefined pipeline variable reaches us as "$(NAME)"; say that rather
+	// than "not a PEM key", and drop the other problems of that input.
+	var unexpanded inputs.Problems
+	undefined := map[string]bool{}
+	for _, in := range inputs.Catalog {
+		if m := unexpandedRE.FindStringSubmatch(v[in.Key]); m != nil {
+			undefined[in.Key] = true
+			unexpanded.Add(in.Key, "is the literal text $(%s): the pipeline variable %s is not defined here; define it (for a secret, in a variable group or as a secret variable mapped to this job)", m[1], m[1])
+		}
+	}
 	if len(ps) > 0 && (c.Provider == "" || e.Providers[c.Provider] == nil) {
-		return nil, ps
+		return nil, append(unexpanded, ps...)
 	}
 	prov := e.Providers[c.Provider]
 	req := e.Request(v)
@@ -157,6 +187,15 @@ func (e *Env) Prepare() (*Prepared, inputs.Problems) {
 	}
 	m, pps := prov.Prepare(req)
 	ps = append(ps, pps...)
+	if len(unexpanded) > 0 {
+		kept := unexpanded
+		for _, p := range ps {
+			if !undefined[p.Key] {
+				kept = append(kept, p)
+			}
+		}
+		ps = kept
+	}
 	if len(ps) > 0 {
 		return nil, ps
 	}
