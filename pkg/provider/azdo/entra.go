@@ -267,7 +267,13 @@ func (m *entraMinter) entraToken(ctx context.Context) (azcore.AccessToken, strin
 		if assertErr != nil {
 			return tok, assertion, assertErr
 		}
-		return tok, assertion, fmt.Errorf("Microsoft Entra refused the token exchange: %s", entraSummary(err))
+		var afe *azidentity.AuthenticationFailedError
+		if errors.As(err, &afe) && afe.RawResponse != nil {
+			return tok, assertion, fmt.Errorf("Microsoft Entra refused the token exchange: %s", entraSummary(err))
+		}
+		// No answer from Entra (network, timeout) or one that could not be
+		// read: not a refusal.
+		return tok, assertion, fmt.Errorf("failed to exchange the OIDC token with Microsoft Entra: %s", entraSummary(err))
 	}
 	return tok, assertion, nil
 }
@@ -318,11 +324,7 @@ func (m *entraMinter) Check(ctx context.Context) ([]string, error) {
 func entraSummary(err error) string {
 	var afe *azidentity.AuthenticationFailedError
 	if !errors.As(err, &afe) || afe.RawResponse == nil {
-		msg := err.Error()
-		if i := strings.Index(msg, "To troubleshoot"); i > 0 {
-			msg = msg[:i]
-		}
-		return shorten(msg)
+		return entraText(err.Error())
 	}
 	status := afe.RawResponse.StatusCode
 	body, _ := runtime.Payload(afe.RawResponse)
@@ -344,6 +346,29 @@ func entraSummary(err error) string {
 		s += ": " + desc
 	}
 	return s + entraHint(desc)
+}
+
+var (
+	// MSAL's errors quote the request URL and, for an answer it cannot
+	// decode, the raw body: neither belongs in a log.
+	quotedURLRE = regexp.MustCompile(`(?:Get|Post|GET|POST) "[^"]*": `)
+	rawBodyRE   = regexp.MustCompile(`(?s)\s*(raw message was|json message bytes were):.*$`)
+)
+
+// entraText summarises an error that carries no Entra answer: its cause,
+// without the URL, the raw body, or azidentity's troubleshooting link.
+func entraText(msg string) string {
+	if i := strings.Index(msg, "To troubleshoot"); i > 0 {
+		msg = msg[:i]
+	}
+	if strings.Contains(msg, "json decode error") {
+		return "Microsoft Entra's answer was not the expected JSON"
+	}
+	msg = rawBodyRE.ReplaceAllString(msg, "")
+	msg = quotedURLRE.ReplaceAllString(msg, "")
+	msg = strings.TrimPrefix(strings.TrimSpace(msg), "ClientAssertionCredential: ")
+	msg = strings.ReplaceAll(msg, "server response error: ", "")
+	return shorten(msg)
 }
 
 // entraHint names the likely fix for the usual AADSTS codes.

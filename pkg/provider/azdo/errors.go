@@ -139,6 +139,10 @@ func netSummary(err error) string {
 func explainAuth(err error) error {
 	switch statusOf(err) {
 	case http.StatusUnauthorized, http.StatusForbidden:
+		if strings.Contains(strings.ToLower(err.Error()), "rate limit") {
+			// Throttled, not refused: the credential is not the cause.
+			return err
+		}
 		return fmt.Errorf("%w. The PAT lifecycle API accepts only a signed-in user's Microsoft Entra token for Azure DevOps (not a PAT, service principal or managed identity); check azure-access-token is such a token, is fresh, and that the user belongs to the organization", err)
 	case http.StatusNonAuthoritativeInfo:
 		return fmt.Errorf("Azure DevOps answered with a sign-in page: it did not accept azure-access-token; pass a fresh signed-in user's Entra token")

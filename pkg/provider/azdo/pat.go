@@ -169,6 +169,12 @@ func (m *patMinter) mint(ctx context.Context) (*provider.Token, error) {
 		AllOrgs:     false,
 	})
 	if err != nil {
+		if mayHaveCreated(err) {
+			// The answer was lost or unreadable, not a refusal: Azure DevOps
+			// may have created PATs nobody holds. They carry this step's
+			// display name, so find and revoke them now.
+			m.dropDuplicates(ctx, c, "")
+		}
 		return nil, fmt.Errorf("failed to create the PAT: %w", explainAuth(err))
 	}
 	tok := m.token(pt, parent)
@@ -223,6 +229,17 @@ func (m *patMinter) verify(pt *patToken, validTo time.Time) error {
 	return nil
 }
 
+// mayHaveCreated reports whether a failed create may still have created a
+// PAT: anything but a refusal (a patTokenError or a 4xx answer).
+func mayHaveCreated(err error) bool {
+	var pe *patError
+	if errors.As(err, &pe) {
+		return false
+	}
+	s := statusOf(err)
+	return s == 0 || s >= 500
+}
+
 // dropDuplicates revokes any other active PAT with this run's display name:
 // the create call is retried on 5xx and network errors, and a first try that
 // reached Azure DevOps before failing may have created a PAT nobody holds.
@@ -236,17 +253,17 @@ func (m *patMinter) dropDuplicates(ctx context.Context, c *tokensClient, keep st
 		return
 	}
 	for _, p := range list {
-		if p.DisplayName != m.displayName || strings.EqualFold(p.AuthorizationID, keep) {
+		if p.DisplayName != m.displayName || (keep != "" && strings.EqualFold(p.AuthorizationID, keep)) {
 			continue
 		}
 		if err := c.revoke(ctx, p.AuthorizationID); err != nil {
 			if m.req.Log != nil {
-				m.req.Log.Warningf("failed to revoke duplicate PAT %s left by a retried request: %s; revoke it by hand (User settings → Personal access tokens)", p.AuthorizationID, err)
+				m.req.Log.Warningf("failed to revoke PAT %s, created by a request whose answer was lost: %s; run jobtoken sweep, or revoke it by hand (User settings → Personal access tokens)", p.AuthorizationID, err)
 			}
 			continue
 		}
 		if m.req.Log != nil {
-			m.req.Log.Infof("revoked duplicate PAT %s left by a retried request", p.AuthorizationID)
+			m.req.Log.Infof("revoked PAT %s, created by a request whose answer was lost", p.AuthorizationID)
 		}
 	}
 }
