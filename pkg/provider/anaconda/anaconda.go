@@ -252,11 +252,28 @@ func (m *minter) Mint(ctx context.Context) (*provider.Token, error) {
 	body := createRequest{Scopes: m.scopes, Note: m.note, MaxAge: m.maxAge, Strength: "strong", FailIfExists: true, User: m.org}
 	var created authInfo
 	resp, err := m.client().do(ctx, http.MethodPost, "/authentications", m.cred.Header(), body, &created, http.StatusOK, http.StatusCreated)
-	if err != nil {
-		return nil, m.explainMintError(ctx, err)
+	if isDuplicate(err) {
+		// The note is unique to this step, so the token is ours, minted by
+		// an earlier try whose answer was lost (the transport retried). Its
+		// value never reached us: revoke it by name, then mint once more.
+		if rerr := m.revokeByName(ctx); rerr == nil {
+			if m.req.Log != nil {
+				m.req.Log.Infof("revoked token %s, minted by a request whose answer was lost; minting it again", m.note)
+			}
+			created = authInfo{}
+			resp, err = m.client().do(ctx, http.MethodPost, "/authentications", m.cred.Header(), body, &created, http.StatusOK, http.StatusCreated)
+		}
 	}
-	if created.Token == "" {
-		return nil, errors.New("failed to mint: anaconda.org answered without a token")
+	if err == nil && created.Token == "" {
+		err = errors.New("anaconda.org answered without a token")
+	}
+	if err != nil {
+		if mayHaveMinted(err) {
+			// The answer was lost or unreadable, not a refusal: a token
+			// nobody holds may exist under this step's note.
+			m.dropLost(ctx)
+		}
+		return nil, m.explainMintError(ctx, err)
 	}
 	info, infoResp, confirmed := created, resp, true
 	if _, ok := created.grantedScopes(); !ok {
@@ -411,13 +428,44 @@ func (m *minter) explainMintError(ctx context.Context, err error) error {
 	return fmt.Errorf("failed to mint: %w", err)
 }
 
+// isDuplicate recognises anaconda.org's "a token with this note exists".
+func isDuplicate(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && ae.Status == http.StatusBadRequest && strings.Contains(strings.ToLower(ae.Msg), "exist")
+}
+
+// mayHaveMinted reports whether a failed creation may still have minted a
+// token: anything but a refusal (a 4xx answer).
+func mayHaveMinted(err error) bool {
+	s := statusOf(err)
+	return s == 0 || s >= 500
+}
+
+// revokeByName revokes this step's token by its note, with the parent.
+func (m *minter) revokeByName(ctx context.Context) error {
+	_, err := m.client().do(ctx, http.MethodDelete, namePath(m.org, m.note), m.cred.Header(), nil, nil, http.StatusCreated, http.StatusOK, http.StatusNoContent)
+	return err
+}
+
+// dropLost revokes, by name, a token that a creation whose answer was lost
+// may have minted. Best effort: 404 means there is none.
+func (m *minter) dropLost(ctx context.Context) {
+	err := m.revokeByName(ctx)
+	switch {
+	case m.req.Log == nil, statusOf(err) == http.StatusNotFound:
+	case err == nil:
+		m.req.Log.Infof("revoked token %s, minted by a request whose answer was lost", m.note)
+	default:
+		m.req.Log.Warningf("could not make sure no token named %s was minted by a request whose answer was lost (%s); run jobtoken sweep --provider anaconda, or check anaconda.org's settings → access", m.note, err)
+	}
+}
+
 // duplicateNote handles "a token with this note exists". The note is unique
 // to this step, so the token is ours: an earlier try whose answer was lost
 // (the transport retried) had minted it. Its value never reached us, so it
 // is revoked by name at once.
 func (m *minter) duplicateNote(ctx context.Context, ae *APIError) error {
-	_, err := m.client().do(ctx, http.MethodDelete, namePath(m.org, m.note), m.cred.Header(), nil, nil, http.StatusCreated, http.StatusOK, http.StatusNoContent)
-	if err != nil {
+	if err := m.revokeByName(ctx); err != nil {
 		return fmt.Errorf("failed to mint: anaconda.org says a token named %q already exists (%s), most likely minted by a retried request whose answer was lost, and revoking it by name failed (%s); remove it in anaconda.org's settings → access, then rerun", m.note, ae, err)
 	}
 	return fmt.Errorf("failed to mint: anaconda.org says a token named %q already exists (%s), most likely minted by a retried request whose answer was lost; it was revoked by name. Rerun the step", m.note, ae)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -164,30 +165,73 @@ func TestMintWrongSchemeSaysWhichKindWasTried(t *testing.T) {
 
 func TestMintDuplicateNote(t *testing.T) {
 	w := newWorld(t)
-	req, _ := w.request(t, inputs.Values{inputs.AnacondaCredential: w.orgTok, inputs.Permissions: "repos"})
+	req, log := w.request(t, inputs.Values{inputs.AnacondaCredential: w.orgTok, inputs.Permissions: "repos"})
 	first, err := prepare(t, fixed("aaaaaa"), req).Mint(context.Background())
 	require.NoError(t, err)
 
-	// The same note again: anaconda.org answers 400 {"error": …}. The token
-	// by that name is revoked, because a unique note can only be ours.
-	_, err = prepare(t, fixed("aaaaaa"), req).Mint(context.Background())
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), `anaconda.org says a token named "jobtoken octo/app run 9.2 aaaaaa" already exists (anaconda.org answered 400 Bad Request: Token with name "jobtoken octo/app run 9.2 aaaaaa" already exists)`)
+	// The same note again: anaconda.org answers 400 {"error": …}. A unique
+	// note can only be ours, so the token by that name is revoked and the
+	// mint tried once more.
+	second, err := prepare(t, fixed("aaaaaa"), req).Mint(context.Background())
+	require.NoError(t, err)
 	assert.Equal(t, "name", w.fake.Lookup(first.Value).RevokedBy)
-	assert.Empty(t, w.fake.Live())
+	require.Len(t, w.fake.Live(), 1)
+	assert.Equal(t, second.Value, w.fake.Live()[0].Value)
+	assert.Contains(t, log.String(), "revoked token jobtoken octo/app run 9.2 aaaaaa, minted by a request whose answer was lost; minting it again")
 }
 
 func TestMintAnswerLostThenRetried(t *testing.T) {
 	w := newWorld(t)
 	w.fake.LoseMintAnswers = 1
-	req, log := w.request(t, inputs.Values{inputs.AnacondaCredential: w.apiKey, inputs.Permissions: "conda:download", inputs.AnacondaOrganization: "conda-org"})
+	req, _ := w.request(t, inputs.Values{inputs.AnacondaCredential: w.apiKey, inputs.Permissions: "conda:download", inputs.AnacondaOrganization: "conda-org"})
+	tok, err := prepare(t, New(), req).Mint(context.Background())
+	require.NoError(t, err)
+	// The first try minted a token whose answer was lost; the retry was told
+	// the note exists, revoked that token by name and minted again.
+	require.Len(t, w.fake.Minted(), 2)
+	require.Len(t, w.fake.Live(), 1, "the token whose value never reached us must not stay alive")
+	assert.Equal(t, tok.Value, w.fake.Live()[0].Value)
+	for _, m := range w.fake.Minted() {
+		if m.Value != tok.Value {
+			assert.Equal(t, "name", m.RevokedBy)
+		}
+	}
+}
+
+func TestMintAnswersAlwaysLost(t *testing.T) {
+	w := newWorld(t)
+	w.fake.LoseMintAnswers = 100
+	req, _ := w.request(t, inputs.Values{inputs.AnacondaCredential: w.apiKey, inputs.Permissions: "conda:download"})
 	_, err := prepare(t, New(), req).Mint(context.Background())
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "most likely minted by a retried request whose answer was lost; it was revoked by name. Rerun the step")
+	assert.NotEmpty(t, w.fake.Minted())
+	assert.Empty(t, w.fake.Live(), "no token whose value never reached us stays alive")
+}
+
+func TestMintAnswerUnreadable(t *testing.T) {
+	w := newWorld(t)
+	inner := false
+	w.fake.Before = func(rw http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodPost || inner {
+			return false
+		}
+		// Mint, then answer something that is not JSON (a proxy rewrote it).
+		inner = true
+		rec := httptest.NewRecorder()
+		w.fake.Config.Handler.ServeHTTP(rec, r)
+		inner = false
+		rw.WriteHeader(http.StatusOK)
+		_, _ = rw.Write([]byte("<html>upstream</html>"))
+		return true
+	}
+	req, log := w.request(t, inputs.Values{inputs.AnacondaCredential: w.apiKey, inputs.Permissions: "conda:download"})
+	_, err := prepare(t, New(), req).Mint(context.Background())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "failed to mint: anaconda.org answered 200 with a body that is not the expected JSON")
 	require.Len(t, w.fake.Minted(), 1)
-	assert.Empty(t, w.fake.Live(), "the token whose value never reached us must not stay alive")
-	assert.Equal(t, "name", w.fake.Minted()[0].RevokedBy)
-	assert.Empty(t, log.String())
+	assert.Empty(t, w.fake.Live(), "a token minted by a request whose answer was unreadable is revoked by name")
+	assert.Contains(t, log.String(), "minted by a request whose answer was lost")
 }
 
 func TestMintUnknownScopeOnServer(t *testing.T) {
