@@ -7,8 +7,10 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -579,6 +581,13 @@ func summarize(err error) string {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		return "network error: " + ue.Err.Error()
+	}
+	// go-github returns the decoder's error for an answer that is not JSON
+	// (a proxy's page, a body cut short): name it for what it is.
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &se) || errors.As(err, &te) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return "GitHub's answer was not the expected JSON"
 	}
 	return err.Error()
 }
