@@ -8,6 +8,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/sethvargo/go-githubactions"
 
@@ -105,8 +107,10 @@ func Heredoc(name, value string, delim func() string) (string, error) {
 		delim = randomDelimiter
 	}
 	for range 10 {
+		// The runner reads the delimiter up to the line end: one with a line
+		// break in it could never be matched.
 		d := delim()
-		if !strings.Contains(value, d) && !strings.Contains(name, d) {
+		if d != "" && !strings.ContainsAny(d, "\r\n") && !strings.Contains(value, d) && !strings.Contains(name, d) {
 			return name + "<<" + d + "\n" + value + "\n" + d, nil
 		}
 	}
@@ -173,17 +177,58 @@ func (h *Host) Infof(f string, a ...any) {
 	_, _ = fmt.Fprintln(h.out, Neutralize(fmt.Sprintf(f, a...)))
 }
 
-// Neutralize makes text safe to print as plain log lines: a line whose start
-// is "::" (after spaces), or that holds "##[", would be parsed as a command.
+// Neutralize makes text safe to print as plain log lines. The runner reads
+// a line as a command when, after .NET's TrimStart (every Unicode space, not
+// only " " and "\t"), it starts with "::", or when it holds "##[" anywhere;
+// its StartsWith/IndexOf are culture-aware and may skip zero-width
+// characters, so those are skipped here too. A leading ":" becomes "%3A" and
+// the "[" of "##[" becomes "%5B"; a CR (a line end to the runner) is dropped.
 func Neutralize(s string) string {
 	s = strings.ReplaceAll(s, "\r", "")
 	lines := strings.Split(s, "\n")
 	for i, l := range lines {
-		l = strings.ReplaceAll(l, "##[", "##%5B")
-		if t := strings.TrimLeft(l, " \t"); strings.HasPrefix(t, "::") {
-			l = l[:len(l)-len(t)] + "%3A" + t[1:]
-		}
-		lines[i] = l
+		lines[i] = neutralizeLine(l)
 	}
 	return strings.Join(lines, "\n")
+}
+
+func neutralizeLine(l string) string {
+	var b strings.Builder
+	leading := true // still in the part TrimStart and collation would skip
+	hashes := 0     // '#' just before, ignorable characters skipped
+	for i := 0; i < len(l); {
+		r, size := utf8.DecodeRuneInString(l[i:])
+		raw := l[i : i+size] // written as is, so invalid UTF-8 stays byte-exact
+		i += size
+		switch {
+		case ignorable(r) || (leading && unicode.IsSpace(r)):
+			b.WriteString(raw)
+			continue
+		case leading && r == ':':
+			b.WriteString("%3A")
+		case r == '[' && hashes >= 2:
+			b.WriteString("%5B")
+		default:
+			b.WriteString(raw)
+		}
+		leading = false
+		if r == '#' {
+			hashes++
+		} else {
+			hashes = 0
+		}
+	}
+	return b.String()
+}
+
+// ignorable reports characters that a culture-aware .NET comparison may
+// treat as absent: controls that are not spaces, format characters
+// (soft hyphen, zero-width space and joiners, BOM), variation selectors and
+// other default-ignorable code points.
+func ignorable(r rune) bool {
+	return (unicode.IsControl(r) && !unicode.IsSpace(r)) ||
+		unicode.Is(unicode.Cf, r) ||
+		unicode.Is(unicode.Variation_Selector, r) ||
+		unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r) ||
+		r == '\u034f'
 }
