@@ -127,6 +127,12 @@ func (m *minter) parseRepositories(ps *inputs.Problems) {
 	in := m.req.Inputs
 	curOwner, curRepo, _ := strings.Cut(m.req.Run.Repository, "/")
 	m.owner = in.Get(inputs.Owner)
+	if m.owner != "" && !ownerRE.MatchString(m.owner) {
+		// Checked first: the messages below show the owner, and one with a
+		// line break would split the one-line error.
+		ps.Add(inputs.Owner, "%q is not a GitHub account name", m.owner)
+		return
+	}
 	if m.owner == "" {
 		m.owner = curOwner
 	}
