@@ -4,6 +4,8 @@
 package host
 
 import (
+	"regexp"
+
 	"github.com/jobtoken/jobtoken/pkg/inputs"
 )
 
@@ -71,4 +73,25 @@ type Host interface {
 	Warningf(format string, args ...any)
 	// Errorf reports the failure of the step; the caller then exits non-zero.
 	Errorf(format string, args ...any)
+}
+
+// RunLabel is what a token's name says of the run that minted it.
+type RunLabel struct {
+	Repo    string
+	RunID   string
+	Attempt string
+	Suffix  string // the random suffix that makes the name unique per step
+}
+
+var labelRE = regexp.MustCompile(`^jobtoken (.+) run ([^ .]+)\.([^ .]+) ([0-9a-f]{6})$`)
+
+// ParseLabel reads a token name made from Run.Label plus a random suffix (how
+// the azure-devops and anaconda providers name tokens); ok is false for any
+// other name, so that tokens jobtoken did not mint are never touched.
+func ParseLabel(name string) (RunLabel, bool) {
+	m := labelRE.FindStringSubmatch(name)
+	if m == nil {
+		return RunLabel{}, false
+	}
+	return RunLabel{Repo: m[1], RunID: m[2], Attempt: m[3], Suffix: m[4]}, true
 }

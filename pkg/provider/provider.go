@@ -126,3 +126,26 @@ func (r Request) Naming() inputs.Naming {
 
 // Name spells the input key as the user types it on this request's host.
 func (r Request) Name(key string) string { return r.Naming().Name(key) }
+
+// Listed is a token jobtoken minted, as the provider lists it (jobtoken
+// sweep). Its value is never part of a listing.
+type Listed struct {
+	ID      string    // what RevokeListed needs: authorizationId, anaconda note
+	Name    string    // display name or note: "jobtoken <repo> run <id>.<attempt> <hex>"
+	Created time.Time // zero when the provider does not say
+	Expires time.Time // zero when the provider does not say
+	Scopes  string
+}
+
+// Sweeper is implemented by providers that can list, with the parent
+// credential, the live tokens jobtoken minted, and revoke them: tokens left
+// behind when a runner died before its post step. GitHub installation tokens
+// cannot be listed, so the github provider is no Sweeper.
+type Sweeper interface {
+	// Minted lists the live tokens of req's parent credential whose name
+	// says jobtoken minted them (host.ParseLabel). Bad inputs come back as
+	// inputs.Problems.
+	Minted(ctx context.Context, req Request) ([]Listed, error)
+	// RevokeListed revokes one of them with the parent credential.
+	RevokeListed(ctx context.Context, req Request, t Listed) error
+}

@@ -115,6 +115,7 @@ func New(accounts ...*Account) *Server {
 	mux.HandleFunc("GET /user/{login}", s.userByLogin)
 	mux.HandleFunc("POST /authentications", s.create)
 	mux.HandleFunc("GET /authentication", s.current)
+	mux.HandleFunc("GET /authentications", s.list)
 	mux.HandleFunc("DELETE /authentications", s.revokeSelf)
 	mux.HandleFunc("DELETE /authentications/name/{name}", s.revokeByName)
 	mux.HandleFunc("DELETE /authentications/org/{org}/name/{name}", s.revokeByName)
@@ -423,6 +424,48 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 		resp = map[string]any{"token": t.Value}
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// list is GET /authentications: the tokens the caller's account owns that
+// still exist (a revoked token is deleted; an expired one is listed until
+// removed), as anaconda-client's `auth --list` shows them. Values are never
+// listed.
+func (s *Server) list(w http.ResponseWriter, r *http.Request) {
+	login, ok := s.parent(w, r)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	var out []map[string]any
+	for _, t := range s.tokens {
+		if strings.EqualFold(t.Owner, login) && !t.Revoked {
+			m := tokenJSON(t)
+			m["remote_addr"], m["hostname"] = "127.0.0.1", "runner"
+			out = append(out, m)
+		}
+	}
+	s.mu.Unlock()
+	slices.SortFunc(out, func(a, b map[string]any) int { return strings.Compare(a["id"].(string), b["id"].(string)) })
+	if out == nil {
+		out = []map[string]any{}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// Seed stores a token made outside the API (a token another tool minted,
+// or one a dead runner left behind) and returns it.
+func (s *Server) Seed(t Token) *Token {
+	if t.Value == "" {
+		t.Value = newTokenValue()
+	}
+	if t.ID == "" {
+		t.ID = random(12)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := t
+	s.tokens[c.Value] = &c
+	return &c
 }
 
 // current is GET /authentication: what the calling token is.

@@ -106,7 +106,13 @@ func (s *PATs) All() []*PAT {
 		c := *p
 		out = append(out, &c)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ValidFrom.Before(out[j].ValidFrom) })
+	// A total order (ID breaks ties), so that pages never overlap.
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].ValidFrom.Equal(out[j].ValidFrom) {
+			return out[i].ValidFrom.Before(out[j].ValidFrom)
+		}
+		return out[i].AuthorizationID < out[j].AuthorizationID
+	})
 	return out
 }
 
@@ -382,14 +388,32 @@ func (s *PATs) list(w http.ResponseWriter, r *http.Request, who *caller, org str
 			out[i], out[j] = out[j], out[i]
 		}
 	}
+	// Pages: the continuation token is opaque to clients; here it is the
+	// offset of the next page.
+	off := 0
+	if ct := q.Get("continuationToken"); ct != "" {
+		n, err := strconv.Atoi(ct)
+		if err != nil || n < 0 || n > len(out) {
+			vssError(w, http.StatusBadRequest, "ArgumentException", "The continuation token is not valid.")
+			return
+		}
+		off = n
+	}
+	out = out[off:]
+	next := ""
 	if len(out) > top {
 		out = out[:top]
+		next = strconv.Itoa(off + top)
 	}
+	s.writePage(w, out, next)
+}
+
+func (s *PATs) writePage(w http.ResponseWriter, out []*PAT, next string) {
 	list := make([]map[string]any, 0, len(out))
 	for _, p := range out {
 		list = append(list, patJSON(p, false))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"continuationToken": "", "patTokens": list})
+	writeJSON(w, http.StatusOK, map[string]any{"continuationToken": next, "patTokens": list})
 }
 
 func (s *PATs) revoke(w http.ResponseWriter, r *http.Request, who *caller, org string) {

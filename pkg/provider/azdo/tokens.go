@@ -190,3 +190,27 @@ func (t *tokensClient) list(ctx context.Context, top int) ([]patToken, error) {
 	}
 	return res.PatTokens, nil
 }
+
+// listAll is Pats - List over every page of active PATs, following
+// continuationToken; maxPages bounds a server that never stops paging.
+func (t *tokensClient) listAll(ctx context.Context) ([]patToken, error) {
+	const maxPages = 100
+	var all []patToken
+	next := ""
+	for range maxPages {
+		q := url.Values{"displayFilterOption": {"active"}, "$top": {"100"}}
+		if next != "" {
+			q.Set("continuationToken", next)
+		}
+		var res pagedPatTokens
+		if err := t.do(ctx, http.MethodGet, q, nil, &res); err != nil {
+			return nil, err
+		}
+		all = append(all, res.PatTokens...)
+		if res.ContinuationToken == "" || res.ContinuationToken == next {
+			return all, nil
+		}
+		next = res.ContinuationToken
+	}
+	return all, fmt.Errorf("Azure DevOps kept paging after %d pages of PATs", maxPages)
+}

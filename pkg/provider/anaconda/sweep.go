@@ -1,0 +1,109 @@
+package anaconda
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jobtoken/jobtoken/pkg/host"
+	"github.com/jobtoken/jobtoken/pkg/inputs"
+	"github.com/jobtoken/jobtoken/pkg/provider"
+)
+
+var _ provider.Sweeper = (*Provider)(nil)
+
+// listedToken is one entry of GET /authentications, as anaconda-client's
+// `anaconda auth --list` reads it. It carries no creation time.
+type listedToken struct {
+	ID          string `json:"id"`
+	Application string `json:"application"`
+	Expires     string `json:"expires"`
+	Scopes      any    `json:"scopes"`
+}
+
+func sweepSetup(req provider.Request) (client, Credential, error) {
+	var ps inputs.Problems
+	now := time.Now
+	if req.Now != nil {
+		now = req.Now
+	}
+	cred, err := ParseCredential(req.Inputs.Get(inputs.AnacondaCredential), now())
+	if err != nil {
+		ps.Add(inputs.AnacondaCredential, "%s", err)
+	}
+	api := strings.TrimRight(req.Inputs.Get(inputs.AnacondaAPIURL), "/")
+	if api == "" {
+		api = DefaultAPIURL
+	}
+	if u, err := url.Parse(api); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
+		ps.Add(inputs.AnacondaAPIURL, "%q is not an http(s) URL; use e.g. %s", api, DefaultAPIURL)
+	}
+	if len(ps) > 0 {
+		return client{}, Credential{}, ps
+	}
+	return client{hc: req.HTTP, api: api}, cred, nil
+}
+
+// Minted implements provider.Sweeper: GET /authentications with the parent
+// credential lists its account's tokens; those named by jobtoken and not
+// expired are returned. anaconda.org does not say when a token was created,
+// so Created stays zero.
+func (*Provider) Minted(ctx context.Context, req provider.Request) ([]provider.Listed, error) {
+	c, cred, err := sweepSetup(req)
+	if err != nil {
+		return nil, err
+	}
+	var list []listedToken
+	if _, err := c.do(ctx, http.MethodGet, "/authentications", cred.Header(), nil, &list, http.StatusOK); err != nil {
+		return nil, fmt.Errorf("failed to list tokens: %w", err)
+	}
+	now := time.Now
+	if req.Now != nil {
+		now = req.Now
+	}
+	var out []provider.Listed
+	for _, t := range list {
+		if _, ok := host.ParseLabel(t.Application); !ok {
+			continue
+		}
+		exp, ok := parseTime(t.Expires)
+		if ok && !now().Before(exp) {
+			continue
+		}
+		out = append(out, provider.Listed{ID: t.Application, Name: t.Application, Expires: exp.UTC(), Scopes: scopesText(t.Scopes)})
+	}
+	return out, nil
+}
+
+func scopesText(v any) string {
+	switch s := v.(type) {
+	case string:
+		return s
+	case []any:
+		var parts []string
+		for _, p := range s {
+			parts = append(parts, fmt.Sprint(p))
+		}
+		return strings.Join(parts, " ")
+	}
+	return ""
+}
+
+// RevokeListed implements provider.Sweeper: DELETE by name with the parent.
+func (*Provider) RevokeListed(ctx context.Context, req provider.Request, t provider.Listed) error {
+	c, cred, err := sweepSetup(req)
+	if err != nil {
+		return err
+	}
+	_, err = c.do(ctx, http.MethodDelete, namePath("", t.ID), cred.Header(), nil, nil, http.StatusCreated, http.StatusOK, http.StatusNoContent)
+	switch {
+	case err == nil:
+		return nil
+	case statusOf(err) == http.StatusNotFound:
+		return provider.ErrAlreadyRevoked
+	}
+	return fmt.Errorf("failed to revoke: %w", err)
+}
