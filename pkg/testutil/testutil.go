@@ -49,9 +49,16 @@ func Getenv(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
 }
 
+// Reporter is the part of testing.TB the assertions need, so that checks
+// running in goroutines can collect failures and report them later.
+type Reporter interface {
+	Helper()
+	Errorf(format string, args ...any)
+}
+
 // AssertNoSecret fails when text holds any secret, or any line of a
 // multi-line secret.
-func AssertNoSecret(t testing.TB, where, text string, secrets ...string) {
+func AssertNoSecret(t Reporter, where, text string, secrets ...string) {
 	t.Helper()
 	for _, s := range secrets {
 		for _, part := range append([]string{s}, strings.Split(s, "\n")...) {

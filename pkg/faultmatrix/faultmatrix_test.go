@@ -1,0 +1,653 @@
+package faultmatrix_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/jobtoken/jobtoken/pkg/cli"
+	"github.com/jobtoken/jobtoken/pkg/fake/anacondafake"
+	"github.com/jobtoken/jobtoken/pkg/fake/azfake"
+	"github.com/jobtoken/jobtoken/pkg/fake/ghfake"
+	"github.com/jobtoken/jobtoken/pkg/host/azpipelines"
+	"github.com/jobtoken/jobtoken/pkg/provider/ghapp"
+	"github.com/jobtoken/jobtoken/pkg/retry"
+	"github.com/jobtoken/jobtoken/pkg/secret"
+	"github.com/jobtoken/jobtoken/pkg/testutil"
+)
+
+const (
+	clientID = "6f1c2a0e-7b4d-4c8e-9a51-3d2e1f0a9b8c"
+	connID   = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+	// faultsPerTransientCell: a transient fault hits the first two tries;
+	// the third, the last the policy allows, gets through.
+	faultsPerTransientCell = 2
+)
+
+// policy retries instantly; the attempt timeout makes a stalled server cost
+// one try, as retry.Default's 30s does, without making the test slow.
+var policy = retry.Policy{
+	Attempts: faultsPerTransientCell + 1, Base: time.Millisecond, Max: time.Millisecond,
+	Deadline: 60 * time.Second, AttemptTimeout: 750 * time.Millisecond,
+	Sleep: func(context.Context, time.Duration) error { return nil },
+}
+
+// world is one provider's fakes and the step's environment.
+type world struct {
+	host      string // "github" or "azure"
+	env       map[string]string
+	files     map[string]string // GitHub file commands
+	transport http.RoundTripper // base transport (the Entra fake is TLS)
+	parents   []string          // parent credentials and other secrets given to the step
+	minted    func() []string   // every token the fakes handed out (and derived forms)
+	live      func() []string   // tokens the fakes would still accept
+	issued    func() int        // Entra tokens issued
+	// revocable is false for Entra tokens, which cannot be revoked: the
+	// matrix says so instead of counting them live.
+	revocable bool
+	// sweep is the provider's name when jobtoken sweep can clean up what a
+	// failed revocation left live.
+	sweep string
+	close func()
+}
+
+// call is one API call jobtoken makes: a row of the matrix.
+type call struct {
+	name   string
+	method string
+	path   func(string) bool
+	stage  string // the stage that makes the call
+	mints  bool   // the call creates a token
+	revoke bool   // the call revokes a token
+	// bestEffort calls do not fail the step (listing PATs for duplicates).
+	bestEffort bool
+	// fallback: a persistent fault is routed around (anaconda falls back to
+	// revoking by name when revoking with the token itself fails).
+	fallback bool
+	world    func() *world
+	// background faults always present in this row's world (e.g. the
+	// self-revocation failing, so that the by-name fallback is exercised).
+	background []testutil.Rule
+}
+
+func githubWorld(key string) func() *world {
+	parsed, err := ghapp.ParsePrivateKey(key)
+	if err != nil {
+		panic(err)
+	}
+	return func() *world {
+		fake := ghfake.New(parsed, &ghfake.Installation{ID: 77, Account: "octo", Permissions: map[string]string{"contents": "write", "metadata": "read"}, Repos: []string{"app", "docs"}})
+		w := ghWorld(map[string]string{
+			"INPUT_PROVIDER": "github", "INPUT_CLIENT-ID": fake.ClientID, "INPUT_PRIVATE-KEY": key,
+			"INPUT_GITHUB-API-URL": fake.URL, "INPUT_PERMISSIONS": "contents:read",
+		})
+		w.parents = []string{key}
+		w.minted = func() []string {
+			var out []string
+			for _, t := range fake.Minted() {
+				out = append(out, t.Value, secret.BasicAuth("x-access-token", t.Value))
+			}
+			return out
+		}
+		w.live = func() []string {
+			var out []string
+			for _, t := range fake.Live() {
+				out = append(out, t.Value)
+			}
+			return out
+		}
+		w.revocable = true
+		w.close = fake.Close
+		return w
+	}
+}
+
+func patWorld() *world {
+	tenant := azfake.NewTenant()
+	api := azfake.NewPATs(tenant, "contoso")
+	parent := tenant.UserToken("alice@contoso.com", time.Hour)
+	w := ghWorld(map[string]string{
+		"INPUT_PROVIDER": "azure-devops", "INPUT_AZURE-CREDENTIAL": "pat", "INPUT_PERMISSIONS": "vso.code",
+		"INPUT_AZURE-DEVOPS-ORGANIZATION": "contoso", "INPUT_AZURE-DEVOPS-API-URL": api.URL, "INPUT_AZURE-ACCESS-TOKEN": parent,
+	})
+	w.parents = []string{parent}
+	w.minted = func() []string {
+		var out []string
+		for _, p := range api.All() {
+			out = append(out, p.Token, secret.BasicAuth("", p.Token))
+		}
+		return out
+	}
+	w.live = func() []string {
+		var out []string
+		for _, p := range api.Live() {
+			out = append(out, p.Token)
+		}
+		return out
+	}
+	w.revocable, w.sweep, w.close = true, "azure-devops", api.Close
+	return w
+}
+
+func entraWorld(onAzure bool) func() *world {
+	return func() *world {
+		tenant := azfake.NewTenant()
+		entra := azfake.NewEntra(tenant)
+		gh := azfake.NewGitHubOIDC("octo/app")
+		pipes := azfake.NewPipelinesOIDC("contoso", "web")
+		pipes.Connections[connID] = "deploy-conn"
+		var w *world
+		if onAzure {
+			entra.Trust(clientID, pipes.Federated("deploy-conn"))
+			w = azWorld(map[string]string{
+				"INPUT_PROVIDER": "azure-devops", "INPUT_AZURECREDENTIAL": "entra", "INPUT_AZURESERVICECONNECTION": connID,
+				"ENDPOINT_AUTH_SCHEME_" + connID:                            "WorkloadIdentityFederation",
+				"ENDPOINT_AUTH_PARAMETER_" + connID + "_SERVICEPRINCIPALID": clientID,
+				"ENDPOINT_AUTH_PARAMETER_" + connID + "_TENANTID":           tenant.ID,
+				"ENDPOINT_AUTH_PARAMETER_SYSTEMVSSCONNECTION_ACCESSTOKEN":   pipes.JobToken,
+				"SYSTEM_OIDCREQUESTURI":                                     pipes.RequestURI(),
+				"AZURE_AUTHORITY_HOST":                                      entra.AuthorityHost(),
+			})
+			w.parents = []string{pipes.JobToken}
+		} else {
+			entra.Trust(clientID, gh.Federated())
+			w = ghWorld(map[string]string{
+				"INPUT_PROVIDER": "azure-devops", "INPUT_AZURE-CREDENTIAL": "entra",
+				"INPUT_AZURE-CLIENT-ID": clientID, "INPUT_AZURE-TENANT-ID": tenant.ID,
+				"ACTIONS_ID_TOKEN_REQUEST_URL": gh.RequestURL(), "ACTIONS_ID_TOKEN_REQUEST_TOKEN": gh.RequestToken,
+				"AZURE_AUTHORITY_HOST": entra.AuthorityHost(),
+			})
+			w.parents = []string{gh.RequestToken}
+		}
+		w.transport = entra.Client().Transport
+		w.minted = func() []string {
+			var out []string
+			for _, t := range entra.Issued() {
+				out = append(out, t, secret.BasicAuth("", t))
+			}
+			// The OIDC assertions are secrets too.
+			return append(append(out, gh.Issued()...), pipes.Issued()...)
+		}
+		w.live = func() []string { return nil }
+		w.issued = func() int { return len(entra.Issued()) }
+		w.close = func() { entra.Close(); gh.Close(); pipes.Close() }
+		return w
+	}
+}
+
+func anacondaWorld() *world {
+	fake := anacondafake.New(&anacondafake.Account{Login: "ana"})
+	key := fake.AddAPIKey("ana", time.Now().Add(24*time.Hour))
+	w := ghWorld(map[string]string{
+		"INPUT_PROVIDER": "anaconda", "INPUT_PERMISSIONS": "conda:download",
+		"INPUT_ANACONDA-API-URL": fake.URL, "INPUT_ANACONDA-CREDENTIAL": key,
+	})
+	w.parents = []string{key}
+	w.minted = func() []string {
+		var out []string
+		for _, t := range fake.Minted() {
+			out = append(out, t.Value)
+		}
+		return out
+	}
+	w.live = func() []string {
+		var out []string
+		for _, t := range fake.Live() {
+			out = append(out, t.Value)
+		}
+		return out
+	}
+	w.revocable, w.sweep, w.close = true, "anaconda", fake.Close
+	return w
+}
+
+// ghWorld is a GitHub job's environment: every input with its default, the
+// run, and the file-command files.
+func ghWorld(with map[string]string) *world {
+	dir, err := os.MkdirTemp("", "faultmatrix")
+	if err != nil {
+		panic(err)
+	}
+	w := &world{host: "github", files: map[string]string{}, env: map[string]string{
+		"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "octo/app", "GITHUB_RUN_ID": "9", "GITHUB_RUN_ATTEMPT": "1",
+		"INPUT_LIFETIME": "1h", "INPUT_REVOKE": "true", "INPUT_ALLOW-BROAD-SCOPES": "false", "INPUT_DRY-RUN": "false",
+		"INPUT_AZURE-CREDENTIAL": "pat", "INPUT_AZURE-DEVOPS-API-URL": "https://vssps.dev.azure.com",
+	}}
+	for _, n := range []string{"OUTPUT", "ENV", "STATE", "STEP_SUMMARY"} {
+		w.files[n] = filepath.Join(dir, strings.ToLower(n))
+		if err := os.WriteFile(w.files[n], nil, 0o600); err != nil {
+			panic(err)
+		}
+		w.env["GITHUB_"+n] = w.files[n]
+	}
+	for k, v := range with {
+		w.env[k] = v
+	}
+	return w
+}
+
+// azWorld is an Azure Pipelines job's environment.
+func azWorld(with map[string]string) *world {
+	dir, err := os.MkdirTemp("", "faultmatrix")
+	if err != nil {
+		panic(err)
+	}
+	w := &world{host: "azure", env: map[string]string{
+		"TF_BUILD": "True", "AGENT_TEMPDIRECTORY": dir, "BUILD_REPOSITORY_NAME": "octo/app", "BUILD_REPOSITORY_PROVIDER": "TfsGit",
+		"BUILD_BUILDID": "42", "SYSTEM_JOBATTEMPT": "1", "SYSTEM_COLLECTIONURI": "https://dev.azure.com/contoso/",
+		"INPUT_LIFETIME": "1h", "INPUT_REVOKE": "true", "INPUT_ALLOWBROADSCOPES": "false", "INPUT_DRYRUN": "false",
+		"INPUT_AZUREDEVOPSAPIURL": "https://vssps.dev.azure.com",
+	}}
+	for k, v := range with {
+		w.env[k] = v
+	}
+	return w
+}
+
+func calls(key string) []call {
+	gh := githubWorld(key)
+	return []call{
+		{name: "github: installation lookup", method: "GET", path: testutil.PathSuffix("/repos/octo/app/installation"), stage: "main", world: gh},
+		{name: "github: mint", method: "POST", path: testutil.PathSuffix("/access_tokens"), stage: "main", mints: true, world: gh},
+		{name: "github: revoke", method: "DELETE", path: testutil.PathSuffix("/installation/token"), stage: "post", revoke: true, world: gh},
+		{name: "azure-devops pat: create", method: "POST", path: testutil.PathSuffix("/_apis/tokens/pats"), stage: "main", mints: true, world: patWorld},
+		{name: "azure-devops pat: list", method: "GET", path: testutil.PathSuffix("/_apis/tokens/pats"), stage: "main", bestEffort: true, world: patWorld},
+		{name: "azure-devops pat: revoke", method: "DELETE", path: testutil.PathSuffix("/_apis/tokens/pats"), stage: "post", revoke: true, world: patWorld},
+		{name: "entra (github): OIDC request", method: "GET", path: testutil.PathSuffix("/idtoken"), stage: "main", world: entraWorld(false)},
+		{name: "entra (github): discovery", method: "GET", path: testutil.PathSuffix("/openid-configuration"), stage: "main", world: entraWorld(false)},
+		{name: "entra (github): token exchange", method: "POST", path: testutil.PathSuffix("/oauth2/v2.0/token"), stage: "main", mints: true, world: entraWorld(false)},
+		{name: "entra (azure): OIDC request", method: "POST", path: testutil.PathSuffix("/oidctoken"), stage: "main", world: entraWorld(true)},
+		{name: "entra (azure): token exchange", method: "POST", path: testutil.PathSuffix("/oauth2/v2.0/token"), stage: "main", mints: true, world: entraWorld(true)},
+		{name: "anaconda: create", method: "POST", path: func(p string) bool { return p == "/authentications" }, stage: "main", mints: true, world: anacondaWorld},
+		{name: "anaconda: revoke (self)", method: "DELETE", path: func(p string) bool { return p == "/authentications" }, stage: "post", revoke: true, fallback: true, world: anacondaWorld},
+		{name: "anaconda: revoke (by name)", method: "DELETE", path: testutil.PathContains("/authentications/name/"), stage: "post", revoke: true, world: anacondaWorld,
+			background: []testutil.Rule{{Name: "background", Method: "DELETE", Path: func(p string) bool { return p == "/authentications" }, Fault: testutil.Status503}}},
+	}
+}
+
+// outcome is what one cell did.
+type outcome struct {
+	kind     string // "ok", "error" or "warn"
+	tries    int    // requests that reached the faulted call
+	errText  string // the one error (or warning) line
+	orphans  int    // tokens left live that jobtoken cannot reach (github)
+	unrevoc  int    // Entra tokens issued beyond the one handed over
+	leftLive int    // live after main+post, before any sweep
+	swept    bool   // jobtoken sweep revoked what was left live
+	problems []string
+}
+
+// Helper and Errorf make outcome a testutil.Reporter and assert.TestingT: cells run concurrently and
+// report their failures through the parent test.
+func (*outcome) Helper() {}
+
+func (o *outcome) Errorf(format string, args ...any) {
+	o.problems = append(o.problems, fmt.Sprintf(format, args...))
+}
+
+// expectation is what a cell must do; documented exceptions are spelt out.
+type expectation struct {
+	kind string
+	// orphansOK: GitHub installation tokens minted by a request whose answer
+	// was lost cannot be found (they cannot be listed) and so cannot be
+	// revoked: they die within the hour GitHub gives them.
+	orphansOK bool
+	// liveOK: a revocation that keeps failing leaves the token live until it
+	// expires; the post step warns, naming it and its expiry.
+	liveOK bool
+}
+
+func expect(c call, f testutil.Fault, transient bool) expectation {
+	githubMint := c.mints && strings.HasPrefix(c.name, "github:")
+	switch {
+	case f == testutil.Malformed:
+		// Never retried: a well-formed request got an answer that cannot be
+		// read. Calls that read nothing from the body do not care.
+		if c.revoke || c.bestEffort {
+			return expectation{kind: "ok"}
+		}
+		return expectation{kind: "error", orphansOK: githubMint}
+	case transient:
+		return expectation{kind: "ok", orphansOK: githubMint && f.AfterService()}
+	case c.bestEffort || c.fallback:
+		return expectation{kind: "ok"}
+	case c.revoke && f.AfterService():
+		// The first try revoked the token; its answer, and every later
+		// one, was lost: the post step cannot confirm, and warns.
+		return expectation{kind: "warn"}
+	case c.revoke:
+		return expectation{kind: "warn", liveOK: true}
+	}
+	return expectation{kind: "error", orphansOK: githubMint && f.AfterService()}
+}
+
+// run runs jobtoken once, as the runner or agent does, with the fault
+// transport under the retries.
+func run(w *world, ft http.RoundTripper, argv ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	set := &secret.Set{}
+	o, e := secret.NewWriter(&out, set), secret.NewWriter(&errb, set)
+	p := policy
+	env := &cli.Env{Args: argv, Getenv: testutil.Getenv(w.env), Stdout: o, Stderr: e, RawStdout: o, RawStderr: e,
+		Secrets: set, Transport: ft, Retry: &p}
+	code := env.Run(context.Background())
+	_ = o.Flush()
+	_ = e.Flush()
+	return code, out.String(), errb.String()
+}
+
+// logLines splits a stage's stdout into the lines that may carry a secret
+// (mask commands, secret variables) and the rest, and picks the errors and
+// warnings out of the rest.
+func logLines(hostName, stdout string) (plain string, errs, warns []string) {
+	var keep []string
+	if hostName == "github" {
+		for _, l := range strings.Split(stdout, "\n") {
+			switch {
+			case strings.HasPrefix(l, "::add-mask::"):
+				continue
+			case strings.HasPrefix(l, "::error::"):
+				errs = append(errs, strings.TrimPrefix(l, "::error::"))
+			case strings.HasPrefix(l, "::warning::"):
+				warns = append(warns, strings.TrimPrefix(l, "::warning::"))
+			}
+			keep = append(keep, l)
+		}
+		return strings.Join(keep, "\n"), errs, warns
+	}
+	for _, l := range azpipelines.Lines(stdout) {
+		c, ok := azpipelines.Parse(l)
+		if ok && (c.Name == "task.setsecret" || c.Prop("issecret") == "true") {
+			continue
+		}
+		if ok && c.Name == "task.logissue" && c.Prop("type") == "error" {
+			errs = append(errs, c.Data)
+		}
+		if ok && c.Name == "task.logissue" && c.Prop("type") == "warning" {
+			warns = append(warns, c.Data)
+		}
+		keep = append(keep, l)
+	}
+	return strings.Join(keep, "\n"), errs, warns
+}
+
+// state returns what the main stage left for the post stage, as the runner
+// or agent hands it over.
+func (w *world) carryState(stdout string) {
+	if w.host == "github" {
+		b, _ := os.ReadFile(w.files["STATE"])
+		vals, _ := testutil.Heredocs(&outcome{}, string(b))
+		w.env["STATE_jobtoken"] = vals["jobtoken"]
+		return
+	}
+	for _, l := range azpipelines.Lines(stdout) {
+		if c, ok := azpipelines.Parse(l); ok && c.Name == "task.settaskvariable" && c.Prop("variable") == "jobtoken" {
+			w.env["VSTS_TASKVARIABLE_JOBTOKEN"] = c.Data
+		}
+	}
+}
+
+func (w *world) argv(stage string) []string {
+	if w.host == "github" {
+		if stage == "post" {
+			return []string{"/jobtoken-post"}
+		}
+		return []string{"/jobtoken"}
+	}
+	return []string{"/jobtoken", stage}
+}
+
+var htmlRE = regexp.MustCompile(`(?i)<\s*(html|body|title|h1)`)
+
+// runCell runs main then post with one fault on one call, and checks it.
+func runCell(c call, f testutil.Fault, transient bool) *outcome {
+	o := &outcome{}
+	w := c.world()
+	defer w.close()
+	ft := &testutil.FaultTransport{Base: w.transport}
+	times := 0
+	if transient {
+		times = faultsPerTransientCell
+	}
+	ft.Add(testutil.Rule{Name: "fault", Method: c.method, Path: c.path, Fault: f, Times: times})
+	for _, b := range c.background {
+		ft.Add(b)
+	}
+
+	code, stdout, stderr := run(w, ft, w.argv("main")...)
+	plain, errs, warns := logLines(w.host, stdout)
+	outs := []string{plain, stderr}
+	mainOK := code == 0
+	var postErrs []string
+	if mainOK {
+		w.carryState(stdout)
+		pcode, pstdout, pstderr := run(w, ft, w.argv("post")...)
+		pplain, perrs, pwarns := logLines(w.host, pstdout)
+		outs = append(outs, pplain, pstderr)
+		postErrs = perrs
+		warns = append(warns, pwarns...)
+		assert.Equal(o, 0, pcode, "the post stage never fails the job:\n%s", pstdout)
+	}
+	o.tries, _ = ft.Seen("fault")
+	switch {
+	case !mainOK:
+		o.kind = "error"
+		if len(errs) > 0 {
+			o.errText = errs[0]
+		}
+		assert.Len(o, errs, 1, "a failed main stage reports one error:\n%s", stdout)
+		assert.Equal(o, 1, code)
+	case len(warns) > 0:
+		o.kind = "warn"
+		o.errText = warns[0]
+	default:
+		o.kind = "ok"
+	}
+	assert.Empty(o, postErrs, "the post stage reports failures as warnings")
+	if w.host == "azure" && !mainOK {
+		assert.Equal(o, 1, strings.Count(stdout, "##vso[task.complete result=Failed"), "one task.complete for a failed step")
+	}
+
+	// One clear error: one line, summarised, no raw body.
+	for _, m := range append(append([]string{}, errs...), warns...) {
+		assert.NotRegexp(o, htmlRE, m, "an error echoes a raw body")
+		assert.NotContains(o, m, "%0A", "an error spans lines")
+		assert.Less(o, len(m), 700, "an error is a summary, not a dump: %s", m)
+	}
+
+	// No secret in any output: stdout outside the commands that must carry
+	// one, stderr, the summary, and the file commands outside their values.
+	secrets := append(append([]string{}, w.parents...), w.minted()...)
+	for i, text := range outs {
+		testutil.AssertNoSecret(o, fmt.Sprintf("output %d", i), text, secrets...)
+	}
+	if w.host == "github" {
+		for _, n := range []string{"OUTPUT", "ENV", "STATE", "STEP_SUMMARY"} {
+			b, _ := os.ReadFile(w.files[n])
+			_, rest := testutil.Heredocs(o, string(b))
+			testutil.AssertNoSecret(o, n, rest, secrets...)
+		}
+	} else {
+		sums, _ := filepath.Glob(filepath.Join(w.env["AGENT_TEMPDIRECTORY"], "*.md"))
+		for _, s := range sums {
+			b, _ := os.ReadFile(s)
+			testutil.AssertNoSecret(o, "summary", string(b), secrets...)
+		}
+	}
+
+	// Nothing left alive.
+	o.leftLive = len(w.live())
+	if o.leftLive > 0 && w.sweep != "" {
+		// What a failed revocation left live is what jobtoken sweep is
+		// for: a maintainer names the run, from a terminal, once the
+		// network has healed.
+		ft.Clear()
+		term := map[string]string{}
+		for k, v := range w.env {
+			if strings.HasPrefix(k, "INPUT_") {
+				term[k] = v
+			}
+		}
+		tw := &world{host: "local", env: term}
+		code, out, errOut := run(tw, ft, "jobtoken", "sweep", "--provider", w.sweep, "--run", w.runID(), "--revoke")
+		assert.Equal(o, 0, code, "sweep:\n%s%s", out, errOut)
+		testutil.AssertNoSecret(o, "sweep output", out+errOut, append(append([]string{}, w.parents...), w.minted()...)...)
+		o.swept = len(w.live()) == 0
+		assert.True(o, o.swept, "jobtoken sweep revokes what the post step could not:\n%s%s", out, errOut)
+	}
+	if !w.revocable {
+		// Entra tokens cannot be revoked: count those a lost answer made
+		// beyond the one handed over.
+		o.unrevoc = w.issued()
+		if mainOK {
+			o.unrevoc--
+		}
+	}
+	return o
+}
+
+func (w *world) runID() string {
+	if w.host == "azure" {
+		return w.env["BUILD_BUILDID"]
+	}
+	return w.env["GITHUB_RUN_ID"]
+}
+
+func TestFaultMatrix(t *testing.T) {
+	key := testutil.AppKeyPEM(t)
+	rows := calls(key)
+	type cellKey struct {
+		row       int
+		fault     testutil.Fault
+		transient bool
+	}
+	results := map[cellKey]*outcome{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 12)
+	for i, c := range rows {
+		for _, f := range testutil.Faults {
+			for _, transient := range []bool{true, false} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					sem <- struct{}{}
+					defer func() { <-sem }()
+					o := runCell(c, f, transient)
+					mu.Lock()
+					results[cellKey{i, f, transient}] = o
+					mu.Unlock()
+				}()
+			}
+		}
+	}
+	wg.Wait()
+
+	for _, transient := range []bool{true, false} {
+		mode := "persistent (every try fails)"
+		if transient {
+			mode = fmt.Sprintf("transient (the first %d tries fail)", faultsPerTransientCell)
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "\nfault matrix, %s; cell = outcome/requests that reached the call\n", mode)
+		fmt.Fprintf(&b, "%-31s", "call")
+		for _, f := range testutil.Faults {
+			fmt.Fprintf(&b, " | %-10s", f)
+		}
+		b.WriteString("\n")
+		msgs := map[string]bool{}
+		for i, c := range rows {
+			fmt.Fprintf(&b, "%-31s", c.name)
+			for _, f := range testutil.Faults {
+				o := results[cellKey{i, f, transient}]
+				fmt.Fprintf(&b, " | %-10s", o.cell())
+				if o.errText != "" {
+					msgs[c.name+": "+runIDs.ReplaceAllString(o.errText, "<…>")] = true
+				}
+			}
+			b.WriteString("\n")
+		}
+		b.WriteString(legend)
+		var ms []string
+		for m := range msgs {
+			ms = append(ms, m)
+		}
+		sort.Strings(ms)
+		b.WriteString("errors and warnings, one per failed cell:\n  " + strings.Join(ms, "\n  ") + "\n")
+		t.Log(b.String())
+	}
+
+	for i, c := range rows {
+		for _, f := range testutil.Faults {
+			for _, transient := range []bool{true, false} {
+				o := results[cellKey{i, f, transient}]
+				mode := "persistent"
+				if transient {
+					mode = "transient"
+				}
+				t.Run(c.name+"/"+string(f)+"/"+mode, func(t *testing.T) {
+					for _, p := range o.problems {
+						t.Error(p)
+					}
+					want := expect(c, f, transient)
+					assert.Equal(t, want.kind, o.kind, "outcome (%s)", o.errText)
+					switch {
+					case f == testutil.Malformed:
+						assert.Equal(t, 1, o.tries, "an unreadable answer is not retried")
+					case !f.AfterService() || !c.mints:
+						assert.Equal(t, policy.Attempts, o.tries, "retried up to the policy's attempts")
+					}
+					switch {
+					case o.leftLive == 0:
+					case want.orphansOK:
+						t.Logf("documented: %d GitHub token(s) minted by tries whose answer was lost stay live until GitHub expires them (1h)", o.leftLive)
+					case want.liveOK:
+						assert.Contains(t, o.errText, "it stays valid until", "the warning names the token's expiry")
+					default:
+						t.Errorf("%d token(s) left live after main and post", o.leftLive)
+					}
+				})
+			}
+		}
+	}
+}
+
+var runIDs = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|run 9\.1 [0-9a-f]{6}|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`)
+
+const legend = `ok = main and post succeeded; error = the main stage failed with one error; warn = the post stage warned
+L1§ = a revocation that kept failing left the token live (the post step warns with its expiry); jobtoken sweep --run revoked it
+L1¶ = as §, for a GitHub token: it cannot be listed, so it stays live until it expires (1h)
++N† = GitHub tokens minted by tries whose answer was lost: they cannot be listed or revoked and expire within 1h (documented exception)
++N‡ = Entra tokens issued to tries whose answer was lost (and the one handed over, if any, is not counted): Entra tokens cannot be revoked
+`
+
+// cell is one matrix cell's text.
+func (o *outcome) cell() string {
+	s := fmt.Sprintf("%s/%d", o.kind, o.tries)
+	switch {
+	case o.leftLive > 0 && o.swept:
+		s += fmt.Sprintf(" L%d§", o.leftLive)
+	case o.leftLive > 0 && o.kind == "warn":
+		s += fmt.Sprintf(" L%d¶", o.leftLive)
+	case o.leftLive > 0:
+		s += fmt.Sprintf(" +%d†", o.leftLive)
+	}
+	if o.unrevoc > 0 {
+		s += fmt.Sprintf(" +%d‡", o.unrevoc)
+	}
+	if len(o.problems) > 0 {
+		s += " FAIL"
+	}
+	return s
+}

@@ -1,0 +1,43 @@
+package testutil
+
+import "strings"
+
+// Heredocs parses GitHub file-command entries (name<<DELIM / value / DELIM)
+// and returns the values by name and the text without the value lines, which
+// is where a secret must never appear.
+func Heredocs(t Reporter, text string) (values map[string]string, rest string) {
+	t.Helper()
+	values = map[string]string{}
+	var keep []string
+	lines := strings.Split(text, "\n")
+	for i := 0; i < len(lines); i++ {
+		name, delim, ok := strings.Cut(lines[i], "<<")
+		keep = append(keep, lines[i])
+		if !ok {
+			continue
+		}
+		var v []string
+		for i++; i < len(lines) && lines[i] != delim; i++ {
+			v = append(v, lines[i])
+		}
+		if i >= len(lines) {
+			t.Errorf("heredoc %s is not closed", name)
+			break
+		}
+		keep = append(keep, lines[i])
+		values[name] = strings.Join(v, "\n")
+	}
+	return values, strings.Join(keep, "\n")
+}
+
+// WithoutGitHubMasks drops the ::add-mask:: lines, the only lines of a
+// GitHub step's log that must carry a secret.
+func WithoutGitHubMasks(s string) string {
+	var keep []string
+	for _, l := range strings.Split(s, "\n") {
+		if !strings.HasPrefix(l, "::add-mask::") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
+}
