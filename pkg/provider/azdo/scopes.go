@@ -45,8 +45,9 @@ func isFullAccess(s string) bool { return slices.Contains(catalog.FullAccess, s)
 // them in lower case.
 func ParseScopes(raw []string, allowBroad bool) ([]string, inputs.Problems) {
 	var ps inputs.Problems
+	const required = "is required for azure-devops PATs; list vso.* scopes such as vso.code vso.packaging (see README, Azure DevOps)"
 	if len(raw) == 0 {
-		ps.Add(inputs.Permissions, "is required for azure-devops PATs; list vso.* scopes such as vso.code vso.packaging (see README, Azure DevOps)")
+		ps.Add(inputs.Permissions, required)
 		return nil, ps
 	}
 	names := ScopeNames()
@@ -68,6 +69,11 @@ func ParseScopes(raw []string, allowBroad bool) ([]string, inputs.Problems) {
 			seen[s] = true
 			out = append(out, s)
 		}
+	}
+	if len(out) == 0 && len(ps) == 0 {
+		// Items that are only spaces List does not split on (form feed,
+		// no-break space) name no scope: still nothing asked.
+		ps.Add(inputs.Permissions, required)
 	}
 	for _, s := range out {
 		if isFullAccess(s) && len(out) > 1 {
