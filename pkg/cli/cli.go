@@ -75,18 +75,29 @@ func Providers() map[string]provider.Provider {
 // Main runs jobtoken and returns the exit code. Panics are recovered and
 // reported through the redacting writer, so even they cannot print a secret.
 func Main(ctx context.Context, stdout, stderr io.Writer, stdin io.Reader, args []string, getenv func(string) string) (code int) {
+	return MainEnv(ctx, &Env{Args: args, Getenv: getenv, Stdin: stdin}, stdout, stderr)
+}
+
+// MainEnv is Main for an Env that already holds the process (Args, Getenv,
+// Stdin) and what tests inject (Transport, Retry, Now): it puts the
+// redacting writers, over stdout and stderr, under everything the run
+// prints, and recovers panics through them.
+func MainEnv(ctx context.Context, e *Env, stdout, stderr io.Writer) (code int) {
 	set := &secret.Set{}
 	out := secret.NewWriter(stdout, set)
 	errw := secret.NewWriter(stderr, set)
 	defer func() {
 		if r := recover(); r != nil {
-			fmt.Fprintf(errw, "jobtoken: internal error: %v\n", r)
+			// One line: a panic value could hold line breaks or a
+			// workflow command; the writer redacts the secrets in it.
+			msg := strings.NewReplacer("\r", " ", "\n", " ", "##", "# #", "::", ": :").Replace(fmt.Sprint(r))
+			fmt.Fprintf(errw, "jobtoken: internal error: %s\n", msg)
 			code = 2
 		}
 		_ = out.Flush()
 		_ = errw.Flush()
 	}()
-	e := &Env{Args: args, Getenv: getenv, Stdin: stdin, Stdout: out, Stderr: errw, RawStdout: out, RawStderr: errw, Secrets: set}
+	e.Stdout, e.Stderr, e.RawStdout, e.RawStderr, e.Secrets = out, errw, out, errw, set
 	return e.Run(ctx)
 }
 

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jobtoken/jobtoken/pkg/host"
@@ -33,6 +34,12 @@ type Env struct {
 	Retry   *retry.Policy
 	Now     func() time.Time
 	Secrets *secret.Set
+
+	// redactOnly holds values a provider registered through Request.Redact
+	// that no mask command has carried yet: if they later turn out to be
+	// handed to the job (Token.Secrets), Mask still tells the CI system.
+	mu         sync.Mutex
+	redactOnly map[string]bool
 }
 
 func (e *Env) now() time.Time {
@@ -65,8 +72,30 @@ func (e *Env) HTTPClient() *http.Client {
 // Mask registers values as secrets and asks the host to mask them. It must
 // run before a value is written anywhere.
 func (e *Env) Mask(values ...string) {
-	for _, v := range e.secrets().Add(values...) {
+	added := e.secrets().Add(values...)
+	e.mu.Lock()
+	for _, v := range values {
+		if e.redactOnly[v] {
+			delete(e.redactOnly, v)
+			added = append(added, v)
+		}
+	}
+	e.mu.Unlock()
+	for _, v := range added {
 		e.Host.Mask(v)
+	}
+}
+
+// redact registers values with the redacting writers only (Request.Redact).
+func (e *Env) redact(values ...string) {
+	added := e.secrets().Add(values...)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.redactOnly == nil {
+		e.redactOnly = map[string]bool{}
+	}
+	for _, v := range added {
+		e.redactOnly[v] = true
 	}
 }
 
@@ -213,6 +242,7 @@ func (e *Env) Request(v inputs.Values) provider.Request {
 		HTTP:   e.HTTPClient(),
 		Now:    e.now,
 		Log:    e.Host,
+		Redact: e.redact,
 	}
 }
 

@@ -26,6 +26,12 @@ type Request struct {
 	HTTP        *http.Client
 	Now         func() time.Time
 	Log         Logger
+	// Redact, when set, registers credentials a provider derives at run time
+	// (an App JWT, an OIDC assertion, the Azure CLI's token) with the
+	// redacting writers, so that no error or log line can print them. It
+	// sends no mask command to the CI system: these values are never
+	// handed to the job.
+	Redact func(values ...string)
 }
 
 // Logger is the part of a host a provider may talk to.

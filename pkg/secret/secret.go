@@ -144,10 +144,15 @@ func (w *Writer) Write(p []byte) (int, error) {
 }
 
 // WriteRaw writes text that must carry a secret verbatim, such as the
-// ::add-mask:: command itself, after flushing what is held.
+// ::add-mask:: command itself, after flushing what is held. A held partial
+// line is ended first: a command glued to the end of another line is not a
+// command to the runner, and would print its secret.
 func (w *Writer) WriteRaw(text string) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if len(w.hold) > 0 {
+		w.hold = append(w.hold, '\n')
+	}
 	if err := w.flushLocked(); err != nil {
 		return err
 	}

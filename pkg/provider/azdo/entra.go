@@ -240,6 +240,9 @@ func (m *entraMinter) entraToken(ctx context.Context) (azcore.AccessToken, strin
 	var assertErr error
 	get := func(ctx context.Context) (string, error) {
 		a, err := m.assertion(ctx)
+		if a != "" && m.req.Redact != nil {
+			m.req.Redact(a)
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		assertion, assertErr = a, err

@@ -143,6 +143,9 @@ func (m *patMinter) parentToken(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if m.req.Redact != nil {
+		m.req.Redact(tok)
+	}
 	if _, err := checkParent(tok, now(m.req)); err != nil {
 		return tok, fmt.Errorf("the Azure CLI login's token %s", err)
 	}
@@ -311,6 +314,9 @@ func revokePAT(ctx context.Context, req provider.Request, saved provider.Saved) 
 		tok, err := azureCLIToken(ctx)
 		if err != nil {
 			return err
+		}
+		if req.Redact != nil {
+			req.Redact(tok)
 		}
 		parent = tok
 	}

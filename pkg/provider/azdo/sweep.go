@@ -34,6 +34,9 @@ func sweepClient(ctx context.Context, req provider.Request) (*tokensClient, erro
 		if err != nil {
 			return nil, err
 		}
+		if req.Redact != nil {
+			req.Redact(tok)
+		}
 		parent = tok
 	}
 	if _, err := checkParent(parent, now(req)); err != nil {

@@ -280,6 +280,10 @@ func (m *minter) appJWT() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("failed to sign the App JWT: %w", err)
 	}
+	if m.req.Redact != nil {
+		// For ten minutes it can mint tokens: never let a log print it.
+		m.req.Redact(s)
+	}
 	return s, nil
 }
 
