@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -32,6 +33,16 @@ type Policy struct {
 
 // Default is the policy used by every provider.
 var Default = Policy{Attempts: 5, Base: 500 * time.Millisecond, Max: 20 * time.Second, Deadline: 90 * time.Second, AttemptTimeout: 30 * time.Second}
+
+type triesKey struct{}
+
+// Track returns a context whose requests record how many times the transport
+// sent them. A caller whose non-idempotent request (a token creation) was sent
+// more than once knows an earlier try may have taken effect.
+func Track(ctx context.Context) (context.Context, *atomic.Int32) {
+	n := &atomic.Int32{}
+	return context.WithValue(ctx, triesKey{}, n), n
+}
 
 // Transport is an http.RoundTripper that retries per Policy.
 type Transport struct {
@@ -92,7 +103,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		body = b
 	}
+	tries, _ := req.Context().Value(triesKey{}).(*atomic.Int32)
 	for attempt := 1; ; attempt++ {
+		if tries != nil {
+			tries.Add(1)
+		}
 		actx, acancel := ctx, context.CancelFunc(func() {})
 		if p.AttemptTimeout > 0 {
 			actx, acancel = context.WithTimeout(ctx, p.AttemptTimeout)

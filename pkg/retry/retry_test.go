@@ -228,3 +228,19 @@ func TestAttemptTimeoutBoundsOneTry(t *testing.T) {
 		assert.Len(t, waits, 1)
 	})
 }
+
+func TestTrackCountsTries(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			w.WriteHeader(502)
+		}
+	}))
+	defer srv.Close()
+	var waits []time.Duration
+	ctx, tries := retry.Track(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "POST", srv.URL, strings.NewReader("x"))
+	_, err := retry.Client(nil, instant(&waits)).Do(req)
+	require.NoError(t, err)
+	assert.Equal(t, int32(2), tries.Load())
+}

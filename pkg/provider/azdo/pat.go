@@ -15,6 +15,7 @@ import (
 
 	"github.com/jobtoken/jobtoken/pkg/inputs"
 	"github.com/jobtoken/jobtoken/pkg/provider"
+	"github.com/jobtoken/jobtoken/pkg/retry"
 	"github.com/jobtoken/jobtoken/pkg/secret"
 )
 
@@ -165,7 +166,8 @@ func (m *patMinter) mint(ctx context.Context) (*provider.Token, error) {
 	}
 	validTo := now(m.req).Add(m.req.Lifetime).UTC().Truncate(time.Second)
 	c := newTokensClient(m.req.HTTP, m.apiURL, m.org, parent)
-	pt, err := c.create(ctx, patTokenCreateRequest{
+	createCtx, tries := retry.Track(ctx)
+	pt, err := c.create(createCtx, patTokenCreateRequest{
 		DisplayName: m.displayName,
 		Scope:       strings.Join(m.scopes, " "),
 		ValidTo:     validTo.Format(time.RFC3339),
@@ -181,7 +183,11 @@ func (m *patMinter) mint(ctx context.Context) (*provider.Token, error) {
 		return nil, fmt.Errorf("failed to create the PAT: %w", explainAuth(err))
 	}
 	tok := m.token(pt, parent)
-	m.dropDuplicates(ctx, c, pt.AuthorizationID)
+	// Only a create that was sent more than once can have left a twin; the
+	// common case costs no listing.
+	if tries.Load() > 1 {
+		m.dropDuplicates(ctx, c, pt.AuthorizationID)
+	}
 	if err := m.verify(pt, validTo); err != nil {
 		return tok, err
 	}

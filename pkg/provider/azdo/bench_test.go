@@ -1,0 +1,44 @@
+package azdo_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/jobtoken/jobtoken/pkg/fake/azfake"
+	"github.com/jobtoken/jobtoken/pkg/provider/azdo"
+	"github.com/jobtoken/jobtoken/pkg/testutil"
+)
+
+// BenchmarkPATMintRevoke mints and revokes a PAT against the in-process fake
+// and reports the HTTP requests each takes (1 to create, 1 to revoke).
+func BenchmarkPATMintRevoke(b *testing.B) {
+	tenant := azfake.NewTenant()
+	api := azfake.NewPATs(tenant, "contoso")
+	defer api.Close()
+	w := &patWorld{tenant: tenant, api: api, parent: tenant.UserToken("alice@contoso.com", time.Hour)}
+	count := &testutil.Counter{}
+	req := request("github", w.inputs("vso.code"), nil, count)
+	p := azdo.New()
+	ctx := context.Background()
+	var mintReqs, revokeReqs int64
+	for b.Loop() {
+		m, ps := p.Prepare(req)
+		if len(ps) > 0 {
+			b.Fatal(ps)
+		}
+		before := count.N()
+		tok, err := m.Mint(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		mid := count.N()
+		if err := p.Revoke(ctx, req, saved(tok)); err != nil {
+			b.Fatal(err)
+		}
+		mintReqs += mid - before
+		revokeReqs += count.N() - mid
+	}
+	b.ReportMetric(float64(mintReqs)/float64(b.N), "mint-requests/op")
+	b.ReportMetric(float64(revokeReqs)/float64(b.N), "revoke-requests/op")
+}
