@@ -42,3 +42,26 @@ func BenchmarkPATMintRevoke(b *testing.B) {
 	b.ReportMetric(float64(mintReqs)/float64(b.N), "mint-requests/op")
 	b.ReportMetric(float64(revokeReqs)/float64(b.N), "revoke-requests/op")
 }
+
+// BenchmarkEntraMint reports the requests an Entra token takes on GitHub: the
+// job's OIDC token, Entra's tenant metadata, the token exchange.
+func BenchmarkEntraMint(b *testing.B) {
+	w := newEntraWorld(b)
+	w.entra.Trust(clientID, w.gh.Federated())
+	count := &testutil.Counter{Base: w.entra.Client().Transport}
+	req := request("github", w.githubInputs(), w.githubEnv(), count)
+	p := azdo.New()
+	var reqs int64
+	for b.Loop() {
+		m, ps := p.Prepare(req)
+		if len(ps) > 0 {
+			b.Fatal(ps)
+		}
+		before := count.N()
+		if _, err := m.Mint(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		reqs += count.N() - before
+	}
+	b.ReportMetric(float64(reqs)/float64(b.N), "mint-requests/op")
+}

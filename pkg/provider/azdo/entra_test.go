@@ -28,7 +28,7 @@ type entraWorld struct {
 	pipes  *azfake.PipelinesOIDC
 }
 
-func newEntraWorld(t *testing.T) *entraWorld {
+func newEntraWorld(t testing.TB) *entraWorld {
 	t.Helper()
 	w := &entraWorld{tenant: azfake.NewTenant()}
 	w.entra = azfake.NewEntra(w.tenant)
