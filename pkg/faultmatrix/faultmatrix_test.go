@@ -262,7 +262,10 @@ func calls(key string) []call {
 		{name: "github: mint", method: "POST", path: testutil.PathSuffix("/access_tokens"), stage: "main", mints: true, world: gh},
 		{name: "github: revoke", method: "DELETE", path: testutil.PathSuffix("/installation/token"), stage: "post", revoke: true, world: gh},
 		{name: "azure-devops pat: create", method: "POST", path: testutil.PathSuffix("/_apis/tokens/pats"), stage: "main", mints: true, world: patWorld},
-		{name: "azure-devops pat: list", method: "GET", path: testutil.PathSuffix("/_apis/tokens/pats"), stage: "main", bestEffort: true, world: patWorld},
+		// The listing looks for a PAT that an earlier try of the create made
+		// and whose answer was lost, so the create loses its first answer.
+		{name: "azure-devops pat: list", method: "GET", path: testutil.PathSuffix("/_apis/tokens/pats"), stage: "main", bestEffort: true, world: patWorld,
+			background: []testutil.Rule{{Name: "background", Method: "POST", Path: testutil.PathSuffix("/_apis/tokens/pats"), Fault: testutil.CutShort, Times: 1}}},
 		{name: "azure-devops pat: revoke", method: "DELETE", path: testutil.PathSuffix("/_apis/tokens/pats"), stage: "post", revoke: true, world: patWorld},
 		{name: "entra (github): OIDC request", method: "GET", path: testutil.PathSuffix("/idtoken"), stage: "main", world: entraWorld(false)},
 		{name: "entra (github): discovery", method: "GET", path: testutil.PathSuffix("/openid-configuration"), stage: "main", world: entraWorld(false)},
@@ -306,15 +309,22 @@ type expectation struct {
 	// liveOK: a revocation that keeps failing leaves the token live until it
 	// expires; the post step warns, naming it and its expiry.
 	liveOK bool
+	// sweptOK: a PAT made by a create whose answer was lost, which the
+	// listing that looks for it could not find, is left for jobtoken sweep.
+	sweptOK bool
 }
 
 func expect(c call, f testutil.Fault, transient bool) expectation {
 	githubMint := c.mints && strings.HasPrefix(c.name, "github:")
 	switch {
+	case c.bestEffort && (f == testutil.Malformed || !transient):
+		// The listing failed: the step goes on, and the PAT it was looking
+		// for is left to jobtoken sweep (the step may warn about it).
+		return expectation{kind: "ok|warn", sweptOK: true}
 	case f == testutil.Malformed:
 		// Never retried: a well-formed request got an answer that cannot be
 		// read. Calls that read nothing from the body do not care.
-		if c.revoke || c.bestEffort {
+		if c.revoke {
 			return expectation{kind: "ok"}
 		}
 		return expectation{kind: "error", orphansOK: githubMint}
@@ -607,7 +617,7 @@ func TestFaultMatrix(t *testing.T) {
 						t.Error(p)
 					}
 					want := expect(c, f, transient)
-					assert.Equal(t, want.kind, o.kind, "outcome (%s)", o.errText)
+					assert.Contains(t, strings.Split(want.kind, "|"), o.kind, "outcome (%s)", o.errText)
 					switch {
 					case f == testutil.Malformed:
 						assert.Equal(t, 1, o.tries, "an unreadable answer is not retried")
@@ -620,6 +630,8 @@ func TestFaultMatrix(t *testing.T) {
 						t.Logf("documented: %d GitHub token(s) minted by tries whose answer was lost stay live until GitHub expires them (1h)", o.leftLive)
 					case want.liveOK:
 						assert.Contains(t, o.errText, "it stays valid until", "the warning names the token's expiry")
+					case want.sweptOK:
+						assert.True(t, o.swept, "jobtoken sweep revokes it")
 					default:
 						t.Errorf("%d token(s) left live after main and post", o.leftLive)
 					}
@@ -633,7 +645,8 @@ var runIDs = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}
 
 const legend = `ok = main and post succeeded; error = the main stage failed with one error; warn = the post stage warned
 L1§ = a revocation that kept failing left the token live (the post step warns with its expiry); jobtoken sweep --run revoked it
-L1¶ = as §, for a GitHub token: it cannot be listed, so it stays live until it expires (1h)
++1§ = a PAT made by a create whose answer was lost, which the listing meant to find it could not: jobtoken sweep --run revoked it
+L1¶ = as L1§, for a GitHub token: it cannot be listed, so it stays live until it expires (1h)
 +N† = GitHub tokens minted by tries whose answer was lost: they cannot be listed or revoked and expire within 1h (documented exception)
 +N‡ = Entra tokens issued to tries whose answer was lost (and the one handed over, if any, is not counted): Entra tokens cannot be revoked
 `
@@ -642,6 +655,8 @@ L1¶ = as §, for a GitHub token: it cannot be listed, so it stays live until it
 func (o *outcome) cell() string {
 	s := fmt.Sprintf("%s/%d", o.kind, o.tries)
 	switch {
+	case o.leftLive > 0 && o.swept && o.kind == "ok":
+		s += fmt.Sprintf(" +%d§", o.leftLive)
 	case o.leftLive > 0 && o.swept:
 		s += fmt.Sprintf(" L%d§", o.leftLive)
 	case o.leftLive > 0 && o.kind == "warn":
