@@ -256,8 +256,9 @@ func mayHaveCreated(err error) bool {
 func (m *patMinter) dropDuplicates(ctx context.Context, c *tokensClient, keep string) {
 	list, err := c.list(ctx, 20)
 	if err != nil {
+		// A PAT created by a try whose answer was lost may still be live.
 		if m.req.Log != nil {
-			m.req.Log.Debugf("could not list PATs to look for duplicates: %s", err)
+			m.req.Log.Warningf("could not list PATs to find one a lost answer may have left (%s); run `jobtoken sweep --provider azure-devops --run %s.%s --revoke` or revoke PATs named %q by hand", err, m.req.Run.RunID, m.req.Run.Attempt, m.displayName)
 		}
 		return
 	}
