@@ -90,7 +90,7 @@ func TestDockerImageMainThenPost(t *testing.T) {
 	}
 	assert.Equal(t, live[0].Value, read("output")["token"])
 	assert.Equal(t, live[0].Value, read("env")["GH_TOKEN"])
-	testutil.AssertNoSecret(t, "container output", withoutMasks(out), live[0].Value, testutil.AppKeyPEM(t))
+	testutil.AssertNoSecret(t, "container output", testutil.WithoutGitHubMasks(out), live[0].Value, testutil.AppKeyPEM(t))
 
 	env["STATE_jobtoken"] = read("state")["jobtoken"]
 	out, code = dockerStage(t, img, "/jobtoken-post", dir, env)

@@ -109,17 +109,6 @@ func entries(t *testing.T, data string) map[string]string {
 	return m
 }
 
-// withoutMasks drops the ::add-mask:: lines, the only place a secret may be.
-func withoutMasks(s string) string {
-	var keep []string
-	for _, l := range strings.Split(s, "\n") {
-		if !strings.HasPrefix(l, "::add-mask::") {
-			keep = append(keep, l)
-		}
-	}
-	return strings.Join(keep, "\n")
-}
-
 func TestEndToEndGitHubAction(t *testing.T) {
 	bin, post := binary(t)
 	fake := ghfake.New(testutil.AppKey(t), &ghfake.Installation{ID: 5, Account: "octo", Permissions: map[string]string{"contents": "write", "pull_requests": "read", "metadata": "read"}, Repos: []string{"app", "docs"}})
@@ -151,7 +140,7 @@ func TestEndToEndGitHubAction(t *testing.T) {
 	require.GreaterOrEqual(t, maskAt, 0)
 	secrets := []string{tok, secret.BasicAuth("x-access-token", tok), key}
 	assert.Contains(t, stdout, "::add-mask::"+secret.BasicAuth("x-access-token", tok)+"\n")
-	testutil.AssertNoSecret(t, "stdout", withoutMasks(stdout), secrets...)
+	testutil.AssertNoSecret(t, "stdout", testutil.WithoutGitHubMasks(stdout), secrets...)
 	testutil.AssertNoSecret(t, "stderr", stderr, secrets...)
 	testutil.AssertNoSecret(t, "step summary", r.read("STEP_SUMMARY"), secrets...)
 	assert.Contains(t, r.read("STEP_SUMMARY"), outs["token-id"])
@@ -167,7 +156,7 @@ func TestEndToEndGitHubAction(t *testing.T) {
 	require.Equal(t, 0, code, stdout+stderr)
 	assert.Empty(t, fake.Live(), "the token must be revoked")
 	assert.Contains(t, stdout, "Revoked github token "+outs["token-id"])
-	testutil.AssertNoSecret(t, "post stdout", withoutMasks(stdout), secrets...)
+	testutil.AssertNoSecret(t, "post stdout", testutil.WithoutGitHubMasks(stdout), secrets...)
 	testutil.AssertNoSecret(t, "post stderr", stderr, secrets...)
 }
 
@@ -180,7 +169,7 @@ func TestEndToEndBadInputMakesNoCall(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stdout, "::error::input permissions: unknown GitHub App permission \"contens\"; did you mean \"contents\"?\n")
 	assert.Zero(t, fake.Requests())
-	testutil.AssertNoSecret(t, "stdout", withoutMasks(stdout)+stderr, testutil.AppKeyPEM(t))
+	testutil.AssertNoSecret(t, "stdout", testutil.WithoutGitHubMasks(stdout)+stderr, testutil.AppKeyPEM(t))
 }
 
 func TestEndToEndPostWithoutState(t *testing.T) {

@@ -1,6 +1,9 @@
 package testutil
 
-import "strings"
+import (
+	"os"
+	"strings"
+)
 
 // Heredocs parses GitHub file-command entries (name<<DELIM / value / DELIM)
 // and returns the values by name and the text without the value lines, which
@@ -40,4 +43,14 @@ func WithoutGitHubMasks(s string) string {
 		}
 	}
 	return strings.Join(keep, "\n")
+}
+
+// ReadFile returns a file's text or fails the test.
+func ReadFile(t Reporter, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Errorf("failed to read %s: %v", path, err)
+	}
+	return string(b)
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/cli"
 	"github.com/jobtoken/jobtoken/pkg/fake/anacondafake"
 	"github.com/jobtoken/jobtoken/pkg/host/azpipelines"
+	"github.com/jobtoken/jobtoken/pkg/host/azpipelines/agenttest"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
 
@@ -42,31 +43,6 @@ func run(t *testing.T, argv0 string, env map[string]string, args ...string) (int
 	var out, errb bytes.Buffer
 	code := cli.Main(context.Background(), &out, &errb, nil, append([]string{argv0}, args...), testutil.Getenv(env))
 	return code, out.String(), errb.String()
-}
-
-// heredocs parses file-command entries (name<<DELIM / value / DELIM) and
-// returns the values by name and the file without the value lines.
-func heredocs(t *testing.T, text string) (map[string]string, string) {
-	t.Helper()
-	vals := map[string]string{}
-	var rest []string
-	lines := strings.Split(text, "\n")
-	for i := 0; i < len(lines); i++ {
-		name, delim, ok := strings.Cut(lines[i], "<<")
-		if !ok {
-			rest = append(rest, lines[i])
-			continue
-		}
-		rest = append(rest, lines[i])
-		var v []string
-		for i++; i < len(lines) && lines[i] != delim; i++ {
-			v = append(v, lines[i])
-		}
-		require.Less(t, i, len(lines), "heredoc %s is not closed", name)
-		rest = append(rest, lines[i])
-		vals[name] = strings.Join(v, "\n")
-	}
-	return vals, strings.Join(rest, "\n")
 }
 
 func githubEnv(t *testing.T, fake *anacondafake.Server, key string) (map[string]string, map[string]string) {
@@ -91,24 +67,6 @@ func githubEnv(t *testing.T, fake *anacondafake.Server, key string) (map[string]
 	return env, files
 }
 
-func read(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	require.NoError(t, err)
-	return string(b)
-}
-
-// withoutMasks drops the lines whose job is to carry a secret to the runner.
-func withoutMasks(s string) string {
-	var keep []string
-	for _, l := range strings.Split(s, "\n") {
-		if !strings.HasPrefix(l, "::add-mask::") {
-			keep = append(keep, l)
-		}
-	}
-	return strings.Join(keep, "\n")
-}
-
 func TestGitHubMainThenPost(t *testing.T) {
 	fake, key := newFake(t)
 	env, files := githubEnv(t, fake, key)
@@ -131,7 +89,7 @@ func TestGitHubMainThenPost(t *testing.T) {
 	}
 	assert.Less(t, strings.Index(stdout, "::add-mask::"+tok), strings.Index(stdout, "minted anaconda token"))
 
-	outputs, outRest := heredocs(t, read(t, files["GITHUB_OUTPUT"]))
+	outputs, outRest := testutil.Heredocs(t, testutil.ReadFile(t, files["GITHUB_OUTPUT"]))
 	assert.Equal(t, tok, outputs["token"])
 	assert.Equal(t, ft.Note, outputs["token-id"])
 	assert.Equal(t, "api:write pypi:upload", outputs["permissions"])
@@ -139,22 +97,22 @@ func TestGitHubMainThenPost(t *testing.T) {
 	require.NoError(t, err)
 	assert.WithinDuration(t, ft.ExpiresAt, exp, time.Second)
 
-	exported, envRest := heredocs(t, read(t, files["GITHUB_ENV"]))
+	exported, envRest := testutil.Heredocs(t, testutil.ReadFile(t, files["GITHUB_ENV"]))
 	assert.Equal(t, map[string]string{"ANACONDA_API_TOKEN": tok, "BINSTAR_API_TOKEN": tok}, exported)
 
-	summary := read(t, files["GITHUB_STEP_SUMMARY"])
+	summary := testutil.ReadFile(t, files["GITHUB_STEP_SUMMARY"])
 	assert.Contains(t, summary, "| Organization | conda-org |")
 	assert.Contains(t, summary, "| Note | "+ft.Note+" |")
 
 	secrets := []string{key, tok}
-	testutil.AssertNoSecret(t, "stdout", withoutMasks(stdout), secrets...)
+	testutil.AssertNoSecret(t, "stdout", testutil.WithoutGitHubMasks(stdout), secrets...)
 	testutil.AssertNoSecret(t, "stderr", stderr, secrets...)
 	testutil.AssertNoSecret(t, "summary", summary, secrets...)
 	testutil.AssertNoSecret(t, "env file outside its values", envRest, secrets...)
 	testutil.AssertNoSecret(t, "output file outside its values", outRest, secrets...)
 
 	// Post: the runner hands GITHUB_STATE back as STATE_jobtoken.
-	state, _ := heredocs(t, read(t, files["GITHUB_STATE"]))
+	state, _ := testutil.Heredocs(t, testutil.ReadFile(t, files["GITHUB_STATE"]))
 	require.Contains(t, state, "jobtoken")
 	env["STATE_jobtoken"] = state["jobtoken"]
 	code, stdout, stderr = run(t, "/jobtoken-post", env)
@@ -162,7 +120,7 @@ func TestGitHubMainThenPost(t *testing.T) {
 	assert.Empty(t, fake.Live())
 	assert.Equal(t, "self", ft.RevokedBy, "revoked with the token itself")
 	assert.Contains(t, stdout, "Revoked anaconda token "+ft.Note)
-	testutil.AssertNoSecret(t, "post stdout", withoutMasks(stdout), secrets...)
+	testutil.AssertNoSecret(t, "post stdout", testutil.WithoutGitHubMasks(stdout), secrets...)
 	testutil.AssertNoSecret(t, "post stderr", stderr, secrets...)
 
 	// A second post run (a re-run of the post step) finds it gone: a notice.
@@ -182,9 +140,9 @@ func TestGitHubBroaderGrantRevokedAtOnce(t *testing.T) {
 	tok := fake.Minted()[0].Value
 	assert.Empty(t, fake.Live(), "a broader grant is revoked before exiting")
 	assert.Contains(t, stdout, "::error::anaconda.org granted more than asked: all (not asked); the token was revoked")
-	assert.Empty(t, read(t, files["GITHUB_OUTPUT"]))
-	assert.Empty(t, read(t, files["GITHUB_STATE"]))
-	testutil.AssertNoSecret(t, "stdout", withoutMasks(stdout), key, tok)
+	assert.Empty(t, testutil.ReadFile(t, files["GITHUB_OUTPUT"]))
+	assert.Empty(t, testutil.ReadFile(t, files["GITHUB_STATE"]))
+	testutil.AssertNoSecret(t, "stdout", testutil.WithoutGitHubMasks(stdout), key, tok)
 	testutil.AssertNoSecret(t, "stderr", stderr, key, tok)
 }
 
@@ -228,7 +186,7 @@ func TestGitHubDryRunGolden(t *testing.T) {
 	code, stdout, stderr := run(t, "/jobtoken", env)
 	require.Equal(t, 0, code, stderr)
 	assert.Empty(t, fake.Requests(), "a dry run makes no call")
-	assert.Empty(t, read(t, files["GITHUB_OUTPUT"]))
+	assert.Empty(t, testutil.ReadFile(t, files["GITHUB_OUTPUT"]))
 	golden(t, "dryrun-github.golden", normalize(stdout, key, fake.URL))
 }
 
@@ -266,18 +224,6 @@ func azureEnv(t *testing.T, fake *anacondafake.Server, key string) map[string]st
 	}
 }
 
-// carriesSecret says whether the agent consumes a command line without
-// printing it: it is the one kind of line allowed to hold a secret.
-func carriesSecret(c azpipelines.Command) bool {
-	switch c.Name {
-	case "task.setsecret":
-		return true
-	case "task.setvariable", "task.settaskvariable":
-		return c.Prop("issecret") == "true"
-	}
-	return false
-}
-
 func TestAzureMainThenPost(t *testing.T) {
 	fake, key := newFake(t)
 	env := azureEnv(t, fake, key)
@@ -308,7 +254,7 @@ func TestAzureMainThenPost(t *testing.T) {
 			assert.Equal(t, "true", c.Prop("issecret"))
 			state = c.Data
 		}
-		if !ok || !carriesSecret(c) {
+		if !ok || !agenttest.CarriesSecret(&c) {
 			plain = append(plain, line)
 		}
 	}
@@ -336,7 +282,7 @@ func TestAzureMainThenPost(t *testing.T) {
 	testutil.AssertNoSecret(t, "stderr", stderr, secrets...)
 	sums, _ := filepath.Glob(filepath.Join(env["AGENT_TEMPDIRECTORY"], "*.md"))
 	require.Len(t, sums, 1)
-	summary := read(t, sums[0])
+	summary := testutil.ReadFile(t, sums[0])
 	assert.Contains(t, summary, "| Organization | conda-org |")
 	testutil.AssertNoSecret(t, "summary", summary, secrets...)
 
@@ -349,7 +295,7 @@ func TestAzureMainThenPost(t *testing.T) {
 	assert.Contains(t, stdout, "Revoked anaconda token "+ft.Note)
 	var postPlain []string
 	for _, line := range azpipelines.Lines(stdout) {
-		if c, ok := azpipelines.Parse(line); !ok || !carriesSecret(c) {
+		if c, ok := azpipelines.Parse(line); !ok || !agenttest.CarriesSecret(&c) {
 			postPlain = append(postPlain, line)
 		}
 	}

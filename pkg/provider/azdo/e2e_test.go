@@ -22,6 +22,7 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/cli"
 	"github.com/jobtoken/jobtoken/pkg/fake/azfake"
 	"github.com/jobtoken/jobtoken/pkg/host/azpipelines"
+	"github.com/jobtoken/jobtoken/pkg/host/azpipelines/agenttest"
 	"github.com/jobtoken/jobtoken/pkg/secret"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
@@ -53,47 +54,6 @@ func (s stage) run(t *testing.T, argv0 string, args ...string) (int, string, str
 	_ = o.Flush()
 	_ = e.Flush()
 	return code, out.String(), errb.String()
-}
-
-func read(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	require.NoError(t, err)
-	return string(b)
-}
-
-// heredocs parses file-command entries (name<<DELIM / value / DELIM) and
-// returns the values by name and the file without the value lines.
-func heredocs(t *testing.T, text string) (map[string]string, string) {
-	t.Helper()
-	vals := map[string]string{}
-	var rest []string
-	lines := strings.Split(text, "\n")
-	for i := 0; i < len(lines); i++ {
-		name, delim, ok := strings.Cut(lines[i], "<<")
-		rest = append(rest, lines[i])
-		if !ok {
-			continue
-		}
-		var v []string
-		for i++; i < len(lines) && lines[i] != delim; i++ {
-			v = append(v, lines[i])
-		}
-		require.Less(t, i, len(lines), "heredoc %s is not closed", name)
-		rest = append(rest, lines[i])
-		vals[name] = strings.Join(v, "\n")
-	}
-	return vals, strings.Join(rest, "\n")
-}
-
-func withoutMasks(s string) string {
-	var keep []string
-	for _, l := range strings.Split(s, "\n") {
-		if !strings.HasPrefix(l, "::add-mask::") {
-			keep = append(keep, l)
-		}
-	}
-	return strings.Join(keep, "\n")
 }
 
 // githubEnv is what the runner gives the action: every input, defaults filled.
@@ -141,7 +101,7 @@ func TestGitHubPATMainThenPost(t *testing.T) {
 	}
 	assert.Less(t, strings.Index(stdout, "::add-mask::"+pat), strings.Index(stdout, "minted azure-devops token"))
 
-	outputs, outRest := heredocs(t, read(t, files["GITHUB_OUTPUT"]))
+	outputs, outRest := testutil.Heredocs(t, testutil.ReadFile(t, files["GITHUB_OUTPUT"]))
 	assert.Equal(t, pat, outputs["token"])
 	assert.Equal(t, p.AuthorizationID, outputs["token-id"])
 	assert.Equal(t, "vso.code_write vso.packaging", outputs["permissions"])
@@ -149,28 +109,28 @@ func TestGitHubPATMainThenPost(t *testing.T) {
 	require.NoError(t, err)
 	assert.WithinDuration(t, p.ValidTo, exp, time.Second)
 
-	exported, envRest := heredocs(t, read(t, files["GITHUB_ENV"]))
+	exported, envRest := testutil.Heredocs(t, testutil.ReadFile(t, files["GITHUB_ENV"]))
 	assert.Equal(t, map[string]string{"AZURE_DEVOPS_EXT_PAT": pat}, exported)
 
-	summary := read(t, files["GITHUB_STEP_SUMMARY"])
+	summary := testutil.ReadFile(t, files["GITHUB_STEP_SUMMARY"])
 	assert.Contains(t, summary, "| Organization | contoso |")
 	assert.Contains(t, summary, "| Token ID | `"+p.AuthorizationID+"` |")
 	assert.Contains(t, summary, "| Revocation | in the post step |")
 
 	secrets := []string{w.parent, pat, basic}
-	testutil.AssertNoSecret(t, "stdout", withoutMasks(stdout), secrets...)
+	testutil.AssertNoSecret(t, "stdout", testutil.WithoutGitHubMasks(stdout), secrets...)
 	testutil.AssertNoSecret(t, "stderr", stderr, secrets...)
 	testutil.AssertNoSecret(t, "summary", summary, secrets...)
 	testutil.AssertNoSecret(t, "env file outside its values", envRest, secrets...)
 	testutil.AssertNoSecret(t, "output file outside its values", outRest, secrets...)
 
-	state, _ := heredocs(t, read(t, files["GITHUB_STATE"]))
+	state, _ := testutil.Heredocs(t, testutil.ReadFile(t, files["GITHUB_STATE"]))
 	env["STATE_jobtoken"] = state["jobtoken"]
 	code, stdout, stderr = stage{env: env}.run(t, "/jobtoken-post")
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
 	assert.Empty(t, w.api.Live(), "the PAT is revoked")
 	assert.Contains(t, stdout, "Revoked azure-devops token "+p.AuthorizationID)
-	testutil.AssertNoSecret(t, "post stdout", withoutMasks(stdout), secrets...)
+	testutil.AssertNoSecret(t, "post stdout", testutil.WithoutGitHubMasks(stdout), secrets...)
 	testutil.AssertNoSecret(t, "post stderr", stderr, secrets...)
 
 	// A re-run of the post step: still fine.
@@ -191,8 +151,8 @@ func TestGitHubPATBroaderGrantRevokedAtOnce(t *testing.T) {
 	require.Len(t, all, 1)
 	assert.True(t, all[0].Revoked, "a broader grant is revoked before exiting")
 	assert.Contains(t, stdout, "::error::Azure DevOps granted more than asked: the PAT also carries vso.build_execute; it was revoked")
-	assert.Empty(t, read(t, files["GITHUB_OUTPUT"]))
-	testutil.AssertNoSecret(t, "stdout", withoutMasks(stdout), w.parent, all[0].Token)
+	assert.Empty(t, testutil.ReadFile(t, files["GITHUB_OUTPUT"]))
+	testutil.AssertNoSecret(t, "stdout", testutil.WithoutGitHubMasks(stdout), w.parent, all[0].Token)
 	testutil.AssertNoSecret(t, "stderr", stderr, w.parent, all[0].Token)
 }
 
@@ -205,7 +165,7 @@ func TestGitHubPATParentExpiredBeforePost(t *testing.T) {
 	})
 	code, stdout, _ := stage{env: env}.run(t, "/jobtoken")
 	require.Equal(t, 0, code, stdout)
-	state, _ := heredocs(t, read(t, files["GITHUB_STATE"]))
+	state, _ := testutil.Heredocs(t, testutil.ReadFile(t, files["GITHUB_STATE"]))
 	env["STATE_jobtoken"] = state["jobtoken"]
 
 	// The job ran 40 minutes: the parent is gone, the PAT is not.
@@ -235,22 +195,22 @@ func TestGitHubEntraMainThenPost(t *testing.T) {
 	for _, m := range []string{tok, secret.BasicAuth("", tok), assertion, ew.gh.RequestToken} {
 		assert.Contains(t, stdout, "::add-mask::"+m+"\n")
 	}
-	outputs, _ := heredocs(t, read(t, files["GITHUB_OUTPUT"]))
+	outputs, _ := testutil.Heredocs(t, testutil.ReadFile(t, files["GITHUB_OUTPUT"]))
 	assert.Equal(t, tok, outputs["token"])
 	assert.Equal(t, "499b84ac-1321-427f-aa17-267ca6975798/.default", outputs["permissions"])
-	summary := read(t, files["GITHUB_STEP_SUMMARY"])
+	summary := testutil.ReadFile(t, files["GITHUB_STEP_SUMMARY"])
 	assert.Contains(t, summary, "| Revocation | cannot be revoked; it expires at ")
 	assert.Contains(t, summary, "| Narrowing | none: carries everything the identity may do in Azure DevOps |")
 	secrets := []string{tok, assertion, ew.gh.RequestToken}
-	testutil.AssertNoSecret(t, "stdout", withoutMasks(stdout), secrets...)
+	testutil.AssertNoSecret(t, "stdout", testutil.WithoutGitHubMasks(stdout), secrets...)
 	testutil.AssertNoSecret(t, "summary", summary, secrets...)
 
-	state, _ := heredocs(t, read(t, files["GITHUB_STATE"]))
+	state, _ := testutil.Heredocs(t, testutil.ReadFile(t, files["GITHUB_STATE"]))
 	env["STATE_jobtoken"] = state["jobtoken"]
 	code, stdout, _ = st.run(t, "/jobtoken-post")
 	require.Equal(t, 0, code)
 	assert.Regexp(t, `::notice::Token sha256:[0-9a-f]{12} cannot be revoked; expires at \S+`, stdout)
-	testutil.AssertNoSecret(t, "post stdout", withoutMasks(stdout), secrets...)
+	testutil.AssertNoSecret(t, "post stdout", testutil.WithoutGitHubMasks(stdout), secrets...)
 }
 
 func TestGitHubBadInputFailsBeforeAnyCall(t *testing.T) {
@@ -262,7 +222,7 @@ func TestGitHubBadInputFailsBeforeAnyCall(t *testing.T) {
 	code, stdout, _ := stage{env: env}.run(t, "/jobtoken")
 	require.Equal(t, 1, code)
 	assert.Empty(t, w.api.Requests())
-	golden(t, "badinput-github.golden", normalize(withoutMasks(stdout), w.api.URL))
+	golden(t, "badinput-github.golden", normalize(testutil.WithoutGitHubMasks(stdout), w.api.URL))
 }
 
 func TestGitHubEntraWithoutIDTokenPermission(t *testing.T) {
@@ -311,8 +271,8 @@ func TestGitHubDryRunGolden(t *testing.T) {
 	code, stdout, stderr := stage{env: env}.run(t, "/jobtoken")
 	require.Equal(t, 0, code, stderr)
 	assert.Empty(t, w.api.Requests(), "a dry run makes no call")
-	assert.Empty(t, read(t, files["GITHUB_OUTPUT"]))
-	golden(t, "dryrun-github-pat.golden", normalize(withoutMasks(stdout), w.api.URL))
+	assert.Empty(t, testutil.ReadFile(t, files["GITHUB_OUTPUT"]))
+	golden(t, "dryrun-github-pat.golden", normalize(testutil.WithoutGitHubMasks(stdout), w.api.URL))
 
 	ew := newEntraWorld(t)
 	extra := ew.githubEnv()
@@ -324,7 +284,7 @@ func TestGitHubDryRunGolden(t *testing.T) {
 	code, stdout, stderr = stage{env: env}.run(t, "/jobtoken")
 	require.Equal(t, 0, code, stderr)
 	assert.Empty(t, ew.entra.Requests())
-	golden(t, "dryrun-github-entra.golden", normalize(withoutMasks(stdout), ew.entra.URL))
+	golden(t, "dryrun-github-entra.golden", normalize(testutil.WithoutGitHubMasks(stdout), ew.entra.URL))
 }
 
 // azureEnv is what the agent gives the task: INPUT_<camelCase upper-cased>.
@@ -341,17 +301,6 @@ func azureEnv(t *testing.T, extra map[string]string) map[string]string {
 		env[k] = v
 	}
 	return env
-}
-
-// carriesSecret: the agent consumes these lines without printing them.
-func carriesSecret(c azpipelines.Command) bool {
-	switch c.Name {
-	case "task.setsecret":
-		return true
-	case "task.setvariable", "task.settaskvariable":
-		return c.Prop("issecret") == "true"
-	}
-	return false
 }
 
 type azureRun struct {
@@ -376,7 +325,7 @@ func parseAzure(t *testing.T, stdout string) azureRun {
 			assert.Equal(t, "true", c.Prop("issecret"))
 			r.state = c.Data
 		}
-		if !ok || !carriesSecret(c) {
+		if !ok || !agenttest.CarriesSecret(&c) {
 			plain = append(plain, line)
 		}
 	}
@@ -424,7 +373,7 @@ func TestAzurePATMainThenPost(t *testing.T) {
 	testutil.AssertNoSecret(t, "stderr", stderr, secrets...)
 	sums, _ := filepath.Glob(filepath.Join(env["AGENT_TEMPDIRECTORY"], "*.md"))
 	require.Len(t, sums, 1)
-	summary := read(t, sums[0])
+	summary := testutil.ReadFile(t, sums[0])
 	assert.Contains(t, summary, "| Organization | contoso |")
 	testutil.AssertNoSecret(t, "summary", summary, secrets...)
 

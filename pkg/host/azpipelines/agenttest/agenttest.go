@@ -104,10 +104,10 @@ func (o Output) Masked(value string) bool {
 	return false
 }
 
-// carriesSecret reports whether the agent consumes c without printing it and
+// CarriesSecret reports whether the agent consumes c without printing it and
 // keeps its data secret: setsecret itself and secret variables. No other line
 // may hold a secret.
-func carriesSecret(c *azpipelines.Command) bool {
+func CarriesSecret(c *azpipelines.Command) bool {
 	if c == nil {
 		return false
 	}
@@ -131,7 +131,7 @@ func (o Output) AssertNoLeak(t testing.TB, secrets ...string) {
 			masked[l.Command.Data] = true
 			continue
 		}
-		if carriesSecret(l.Command) {
+		if CarriesSecret(l.Command) {
 			for _, s := range secrets {
 				if strings.Contains(l.Text, s) && !masked[s] {
 					t.Errorf("line %d carries a secret before task.setsecret registered it: %.40s…", i+1, l.Text)
