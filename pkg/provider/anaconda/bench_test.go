@@ -1,7 +1,6 @@
 package anaconda
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -26,27 +25,5 @@ func BenchmarkMintRevoke(b *testing.B) {
 		Permissions: inputs.List(in.Get(inputs.Permissions)), Lifetime: time.Hour,
 		HTTP: retry.Client(count, retry.Default), Now: time.Now,
 	}
-	p := New()
-	ctx := context.Background()
-	var mintReqs, revokeReqs int64
-	for b.Loop() {
-		m, ps := p.Prepare(req)
-		if len(ps) > 0 {
-			b.Fatal(ps)
-		}
-		before := count.N()
-		tok, err := m.Mint(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		mid := count.N()
-		err = p.Revoke(ctx, req, provider.Saved{Provider: Name, Token: tok.Value, ID: tok.ID, State: tok.State})
-		if err != nil {
-			b.Fatal(err)
-		}
-		mintReqs += mid - before
-		revokeReqs += count.N() - mid
-	}
-	b.ReportMetric(float64(mintReqs)/float64(b.N), "mint-requests/op")
-	b.ReportMetric(float64(revokeReqs)/float64(b.N), "revoke-requests/op")
+	testutil.BenchMintRevoke(b, New(), req, count.N)
 }

@@ -19,28 +19,7 @@ func BenchmarkPATMintRevoke(b *testing.B) {
 	w := &patWorld{tenant: tenant, api: api, parent: tenant.UserToken("alice@contoso.com", time.Hour)}
 	count := &testutil.Counter{}
 	req := request("github", w.inputs("vso.code"), nil, count)
-	p := azdo.New()
-	ctx := context.Background()
-	var mintReqs, revokeReqs int64
-	for b.Loop() {
-		m, ps := p.Prepare(req)
-		if len(ps) > 0 {
-			b.Fatal(ps)
-		}
-		before := count.N()
-		tok, err := m.Mint(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		mid := count.N()
-		if err := p.Revoke(ctx, req, saved(tok)); err != nil {
-			b.Fatal(err)
-		}
-		mintReqs += mid - before
-		revokeReqs += count.N() - mid
-	}
-	b.ReportMetric(float64(mintReqs)/float64(b.N), "mint-requests/op")
-	b.ReportMetric(float64(revokeReqs)/float64(b.N), "revoke-requests/op")
+	testutil.BenchMintRevoke(b, azdo.New(), req, count.N)
 }
 
 // BenchmarkEntraMint reports the requests an Entra token takes on GitHub: the

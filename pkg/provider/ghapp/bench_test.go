@@ -1,8 +1,6 @@
 package ghapp_test
 
 import (
-	"context"
-	"net/http"
 	"testing"
 	"time"
 
@@ -33,31 +31,10 @@ func BenchmarkMintRevoke(b *testing.B) {
 			for k, x := range bc.in {
 				v[k] = x
 			}
+			count := &testutil.Counter{}
 			req := provider.Request{Inputs: v, Run: host.Run{Repository: "octo/app"}, Permissions: []string{"contents:read"}, Lifetime: time.Hour,
-				HTTP: retry.Client(http.DefaultTransport, retry.Default), Now: time.Now}
-			p := ghapp.New()
-			ctx := context.Background()
-			var mintReqs, revokeReqs int
-			b.ResetTimer()
-			for b.Loop() {
-				m, ps := p.Prepare(req)
-				if len(ps) > 0 {
-					b.Fatal(ps)
-				}
-				before := f.Requests()
-				tok, err := m.Mint(ctx)
-				if err != nil {
-					b.Fatal(err)
-				}
-				mid := f.Requests()
-				if err := p.Revoke(ctx, req, provider.Saved{Token: tok.Value, State: tok.State}); err != nil {
-					b.Fatal(err)
-				}
-				mintReqs += mid - before
-				revokeReqs += f.Requests() - mid
-			}
-			b.ReportMetric(float64(mintReqs)/float64(b.N), "mint-requests/op")
-			b.ReportMetric(float64(revokeReqs)/float64(b.N), "revoke-requests/op")
+				HTTP: retry.Client(count, retry.Default), Now: time.Now}
+			testutil.BenchMintRevoke(b, ghapp.New(), req, count.N)
 		})
 	}
 }
