@@ -310,3 +310,24 @@ func TestUndefinedPipelineVariableIsNamed(t *testing.T) {
 	assert.NotContains(t, out, "PEM", "the key-format problem is noise once the variable is known to be undefined")
 	assert.Zero(t, r.fake.Requests())
 }
+
+// panicHost panics when the token output is set, as a bug in a host would.
+type panicHost struct{ *ghactions.Host }
+
+func (h panicHost) SetOutput(k, v string, secret bool) error {
+	if k == "token" {
+		panic("boom")
+	}
+	return h.Host.SetOutput(k, v, secret)
+}
+
+func TestPanicWhilePublishingRevokes(t *testing.T) {
+	r := newGHRun(t, map[string]string{"permissions": "contents:read"})
+	var out bytes.Buffer
+	set := &secret.Set{}
+	w := secret.NewWriter(&out, set)
+	e := &job.Env{Host: panicHost{ghactions.New(w, testutil.Getenv(r.env))}, Providers: cli.Providers(), Now: func() time.Time { return fixedNow }, Secrets: set}
+	assert.Panics(t, func() { _ = job.Main(context.Background(), e) })
+	require.Len(t, r.fake.Minted(), 1)
+	assert.Empty(t, r.fake.Live(), "a panic after minting must not leave the token alive")
+}

@@ -274,12 +274,26 @@ func Main(ctx context.Context, e *Env) error {
 		e.Host.Errorf("%s", err)
 		return ErrReported
 	}
-	if err := e.publish(p, tok); err != nil {
-		e.revokeNow(ctx, p, tok)
+	if err := e.publishOrRevoke(ctx, p, tok); err != nil {
 		e.Host.Errorf("failed to publish the token: %s", err)
 		return ErrReported
 	}
 	return nil
+}
+
+// publishOrRevoke publishes tok; if publishing fails, or panics, the token is
+// revoked before the stage ends, because nothing would hand it to the post
+// step.
+func (e *Env) publishOrRevoke(ctx context.Context, p *Prepared, tok *provider.Token) (err error) {
+	done := false
+	defer func() {
+		if !done {
+			e.revokeNow(ctx, p, tok)
+		}
+	}()
+	err = e.publish(p, tok)
+	done = err == nil
+	return err
 }
 
 // revokeNow revokes a token the main stage minted but cannot hand over.
