@@ -82,7 +82,7 @@ func TestMintFailures(t *testing.T) {
 		assert.Equal(t, 1, code)
 		assert.Empty(t, stdout)
 		assert.Contains(t, stderr, `error: input --permissions: unknown GitHub App permission "contens"`)
-		assert.Contains(t, stderr, "error: input --lifetime: 2h0m0s is longer than GitHub's fixed 1h")
+		assert.Contains(t, stderr, "error: input --lifetime: 2h is longer than GitHub's fixed 1h")
 		assert.Zero(t, fake.Requests())
 	})
 	t.Run("refused by GitHub: nothing on stdout", func(t *testing.T) {

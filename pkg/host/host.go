@@ -95,3 +95,10 @@ func ParseLabel(name string) (RunLabel, bool) {
 	}
 	return RunLabel{Repo: m[1], RunID: m[2], Attempt: m[3], Suffix: m[4]}, true
 }
+
+// Preflighter is a host that can tell, before anything is minted, that it
+// will not be able to publish (a missing file-command variable), so the
+// failure comes before a token exists rather than after.
+type Preflighter interface {
+	Preflight(exportEnv bool) error
+}

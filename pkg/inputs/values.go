@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Naming says how a host spells input names, so errors name the input as the
@@ -91,6 +92,19 @@ func (v Values) Int64(key string) (int64, *Problem) {
 		return 0, &Problem{Key: key, Msg: fmt.Sprintf("%q is not a positive number; use the numeric ID", s)}
 	}
 	return n, nil
+}
+
+// FormatDuration prints durations as people write them: 1h rather than
+// 1h0m0s, 90m as 1h30m.
+func FormatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // List splits a list input on commas, spaces and newlines, dropping empties.

@@ -331,3 +331,30 @@ func TestPanicWhilePublishingRevokes(t *testing.T) {
 	require.Len(t, r.fake.Minted(), 1)
 	assert.Empty(t, r.fake.Live(), "a panic after minting must not leave the token alive")
 }
+
+func TestMissingFileCommandsFailBeforeMinting(t *testing.T) {
+	for _, v := range []string{"GITHUB_OUTPUT", "GITHUB_STATE", "GITHUB_ENV"} {
+		t.Run(v, func(t *testing.T) {
+			r := newGHRun(t, map[string]string{"permissions": "contents:read", "export-env": "GH_TOKEN"})
+			delete(r.env, v)
+			out, ok := r.stage("main")
+			assert.False(t, ok)
+			assert.Contains(t, out, "::error::"+v+" is not set")
+			assert.Empty(t, r.fake.Minted(), "nothing may be minted when it cannot be published")
+		})
+	}
+}
+
+func TestPostRevokesWithinClockSlack(t *testing.T) {
+	r := newGHRun(t, map[string]string{"permissions": "contents:read"})
+	_, ok := r.stage("main")
+	require.True(t, ok)
+	r.carryState()
+	// This runner's clock runs 5 minutes fast: the token looks expired here
+	// but is still valid at GitHub, so it is revoked all the same.
+	r.now = fixedNow.Add(time.Hour + 5*time.Minute)
+	out, ok := r.stage("post")
+	assert.True(t, ok)
+	assert.Contains(t, out, "Revoked github token")
+	assert.Empty(t, r.fake.Live())
+}

@@ -21,6 +21,11 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/secret"
 )
 
+// expirySlack keeps a runner whose clock runs fast from skipping the
+// revocation of a token that is still valid; revoking an expired token costs
+// one request that answers "already gone".
+const expirySlack = 10 * time.Minute
+
 // StateName is the one state entry the main stage leaves for the post stage.
 const StateName = "jobtoken"
 
@@ -262,6 +267,12 @@ func Main(ctx context.Context, e *Env) error {
 		PrintPlan(e.Host, p)
 		return nil
 	}
+	if pf, ok := e.Host.(host.Preflighter); ok {
+		if err := pf.Preflight(p.Common.ExportEnv != ""); err != nil {
+			e.Host.Errorf("%s", err)
+			return ErrReported
+		}
+	}
 	tok, err := p.Minter.Mint(ctx)
 	if tok != nil {
 		// Mask before anything else can print the token.
@@ -425,7 +436,7 @@ func Post(ctx context.Context, e *Env) error {
 	case !saved.Revocable:
 		h.Noticef("Token %s cannot be revoked; expires at %s", saved.ID, exp)
 		return nil
-	case !saved.ExpiresAt.IsZero() && !e.now().Before(saved.ExpiresAt):
+	case !saved.ExpiresAt.IsZero() && e.now().After(saved.ExpiresAt.Add(expirySlack)):
 		h.Infof("Skipping revocation of token %s: it already expired at %s", saved.ID, exp)
 		return nil
 	}
@@ -478,13 +489,4 @@ func PrintPlan(h host.Host, p *Prepared) {
 }
 
 // FormatDuration prints 1h rather than 1h0m0s.
-func FormatDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
-}
+func FormatDuration(d time.Duration) string { return inputs.FormatDuration(d) }

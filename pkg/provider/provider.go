@@ -6,7 +6,10 @@ package provider
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/jobtoken/jobtoken/pkg/host"
@@ -154,4 +157,31 @@ type Sweeper interface {
 	Minted(ctx context.Context, req Request) ([]Listed, error)
 	// RevokeListed revokes one of them with the parent credential.
 	RevokeListed(ctx context.Context, req Request, t Listed) error
+}
+
+// APIURLProblem checks an API base URL: https, or plain http only to a
+// loopback address (tests, local fakes), because credentials travel in every
+// request. It returns "" when raw is fine, else the problem and its fix.
+func APIURLProblem(raw, example string) string {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		return fmt.Sprintf("%q is not an https URL; use e.g. %s", raw, example)
+	case u.User != nil:
+		return fmt.Sprintf("%q holds credentials; pass them through their own input", "redacted URL")
+	case u.Scheme == "http" && !Loopback(u.Hostname()):
+		return fmt.Sprintf("%q would send credentials unencrypted; use https", raw)
+	case u.RawQuery != "" || u.Fragment != "":
+		return fmt.Sprintf("%q has a query or fragment; use e.g. %s", raw, example)
+	}
+	return ""
+}
+
+// Loopback reports whether host is this machine.
+func Loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -97,6 +97,21 @@ func (h *Host) fileCommand(name, msg string) (err error) {
 	return nil
 }
 
+// Preflight implements host.Preflighter: the output and state files must
+// exist before a token is minted, and the env file when export-env is set.
+func (h *Host) Preflight(exportEnv bool) error {
+	need := []string{"GITHUB_OUTPUT", "GITHUB_STATE"}
+	if exportEnv {
+		need = append(need, "GITHUB_ENV")
+	}
+	for _, v := range need {
+		if h.getenv(v) == "" {
+			return fmt.Errorf("%s is not set; this stage must run on a GitHub runner (by hand, use jobtoken mint)", v)
+		}
+	}
+	return nil
+}
+
 // Heredoc renders name<<DELIM / value / DELIM with a random delimiter that the
 // value cannot contain, so no value can add another entry.
 func Heredoc(name, value string, delim func() string) (string, error) {

@@ -123,8 +123,8 @@ func (p *Provider) Prepare(req provider.Request) (provider.Minter, inputs.Proble
 	if m.api == "" {
 		m.api = DefaultAPIURL
 	}
-	if u, err := url.Parse(m.api); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
-		ps.Add(inputs.AnacondaAPIURL, "%q is not an http(s) URL; use e.g. %s", m.api, DefaultAPIURL)
+	if msg := provider.APIURLProblem(m.api, DefaultAPIURL); msg != "" {
+		ps.Add(inputs.AnacondaAPIURL, "%s", msg)
 	}
 
 	suffix := p.suffix
@@ -147,13 +147,13 @@ func CheckLifetime(d time.Duration, allowBroad bool, n inputs.Naming) (int64, *i
 	}
 	switch {
 	case d < MinLifetime:
-		return bad("%s is shorter than a minute, too short for a job to use the token; use 1m to 24h (e.g. 30m)", d)
+		return bad("%s is shorter than a minute, too short for a job to use the token; use 1m to 24h (e.g. 30m)", inputs.FormatDuration(d))
 	case d%time.Second != 0:
 		return bad("%s is not a whole number of seconds, which anaconda.org's max-age counts; use e.g. 30m", d)
 	case d > MaxLifetime:
-		return bad("%s is longer than 168h, jobtoken's ceiling for anaconda tokens; use 24h or less (the post step revokes the token when the job ends)", d)
+		return bad("%s is longer than 168h, jobtoken's ceiling for anaconda tokens; use 24h or less (the post step revokes the token when the job ends)", inputs.FormatDuration(d))
 	case d > MaxNormalLifetime && !allowBroad:
-		return bad("%s is longer than a day; use 1m to 24h, or set %s to true to permit up to 168h", d, n.Name(inputs.AllowBroadScopes))
+		return bad("%s is longer than a day; use 1m to 24h, or set %s to true to permit up to 168h", inputs.FormatDuration(d), n.Name(inputs.AllowBroadScopes))
 	}
 	return int64(d / time.Second), nil
 }

@@ -443,9 +443,9 @@ func TestPrepareProblems(t *testing.T) {
 		{name: "azure names", host: "azure", in: inputs.Values{inputs.AnacondaCredential: "x y", inputs.Permissions: "all", inputs.Lifetime: "48h", inputs.AnacondaOrganization: "no/slash", inputs.AnacondaAPIURL: "ftp://x"}, want: []string{
 			"input anacondaCredential: contains whitespace",
 			"input permissions: all is a full-access scope (Allow all operations); name narrower scopes (e.g. api:read, conda:download, pypi:upload) or set allowBroadScopes to true",
-			"input lifetime: 48h0m0s is longer than a day; use 1m to 24h, or set allowBroadScopes to true to permit up to 168h",
+			"input lifetime: 48h is longer than a day; use 1m to 24h, or set allowBroadScopes to true to permit up to 168h",
 			`input anacondaOrganization: "no/slash" is not an anaconda.org organization name`,
-			`input anacondaApiUrl: "ftp://x" is not an http(s) URL; use e.g. https://api.anaconda.org`,
+			`input anacondaApiUrl: "ftp://x" is not an https URL; use e.g. https://api.anaconda.org`,
 		}},
 	}
 	for _, tt := range tests {

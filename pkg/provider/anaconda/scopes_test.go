@@ -71,7 +71,7 @@ func TestCheckLifetime(t *testing.T) {
 		{in: 59 * time.Second, wantErr: "input lifetime: 59s is shorter than a minute"},
 		{in: 1500 * time.Millisecond, wantErr: "shorter than a minute"},
 		{in: time.Minute + 500*time.Millisecond, wantErr: "not a whole number of seconds"},
-		{in: 25 * time.Hour, wantErr: "25h0m0s is longer than a day; use 1m to 24h, or set allow-broad-scopes to true to permit up to 168h"},
+		{in: 25 * time.Hour, wantErr: "25h is longer than a day; use 1m to 24h, or set allow-broad-scopes to true to permit up to 168h"},
 		{in: 25 * time.Hour, broad: true, want: 90000},
 		{in: 168 * time.Hour, broad: true, want: 604800},
 		{in: 169 * time.Hour, broad: true, wantErr: "longer than 168h, jobtoken's ceiling"},

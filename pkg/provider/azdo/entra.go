@@ -73,7 +73,7 @@ func prepareEntra(req provider.Request) (provider.Minter, inputs.Problems) {
 	// The runner and the agent pass the default (1h) as if it were given, so
 	// only another value is refused.
 	if req.Inputs.Given(inputs.Lifetime) && req.Lifetime != time.Hour {
-		ps.Add(inputs.Lifetime, "%s cannot be applied to Entra tokens, whose life Microsoft Entra sets (about an hour); remove it, or use azure-credential: pat for a PAT that lives exactly this long", req.Lifetime)
+		ps.Add(inputs.Lifetime, "%s cannot be applied to Entra tokens, whose life Microsoft Entra sets (about an hour); remove it, or use azure-credential: pat for a PAT that lives exactly this long", inputs.FormatDuration(req.Lifetime))
 	}
 	if req.Inputs.Given(inputs.AzureAccessToken) {
 		ps.Add(inputs.AzureAccessToken, "is used only with azure-credential: pat; remove it (entra needs no secret)")

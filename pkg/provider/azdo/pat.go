@@ -22,6 +22,9 @@ import (
 // MaxPATLifetime is the longest validTo Azure DevOps accepts for a PAT.
 const MaxPATLifetime = 365 * 24 * time.Hour
 
+// MinPATLifetime is the shortest lifetime jobtoken asks a PAT for.
+const MinPATLifetime = time.Minute
+
 // validToSlack is how much later than asked Azure DevOps may set validTo
 // (rounding) before the grant counts as broader than asked.
 const validToSlack = 5 * time.Minute
@@ -48,8 +51,13 @@ func preparePAT(req provider.Request) (provider.Minter, inputs.Problems) {
 	scopes, sp := ParseScopes(req.Permissions, req.AllowBroad)
 	ps = append(ps, sp...)
 	m.scopes = scopes
-	if req.Lifetime > MaxPATLifetime {
-		ps.Add(inputs.Lifetime, "%s is longer than the one year Azure DevOps allows for a PAT; use a short lifetime such as 1h", req.Lifetime)
+	switch {
+	case req.Lifetime > MaxPATLifetime:
+		ps.Add(inputs.Lifetime, "%s is longer than the one year Azure DevOps allows for a PAT; use a short lifetime such as 1h", inputs.FormatDuration(req.Lifetime))
+	case req.Lifetime < MinPATLifetime:
+		// A validTo that is already (nearly) past is refused by the service
+		// or yields a PAT that dies before the job can use it.
+		ps.Add(inputs.Lifetime, "%s is shorter than a minute; use at least 1m, e.g. 30m", inputs.FormatDuration(req.Lifetime))
 	}
 	m.parent = req.Inputs.Get(inputs.AzureAccessToken)
 	switch {

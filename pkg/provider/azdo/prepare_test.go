@@ -72,6 +72,7 @@ func TestPrepareProblems(t *testing.T) {
 			v[inputs.AllowBroadScopes] = "true"
 		}), nil, inputs.Permissions, "app_token already includes every other scope; use it alone"},
 		{"lifetime over a year", "github", pat(func(v inputs.Values) { v[inputs.Lifetime] = "9000h" }), nil, inputs.Lifetime, "longer than the one year"},
+		{"lifetime under a minute", "github", pat(func(v inputs.Values) { v[inputs.Lifetime] = "1s" }), nil, inputs.Lifetime, "is shorter than a minute; use at least 1m"},
 		{"no parent in CI", "github", pat(func(v inputs.Values) { delete(v, inputs.AzureAccessToken) }), nil, inputs.AzureAccessToken, "refuses service principals and PATs"},
 		{"parent is a PAT", "github", pat(func(v inputs.Values) {
 			v[inputs.AzureAccessToken] = "abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrst"
@@ -86,7 +87,7 @@ func TestPrepareProblems(t *testing.T) {
 		{"entra input with pat", "github", pat(func(v inputs.Values) { v[inputs.AzureClientID] = clientID }), nil, inputs.AzureClientID, "is used only with azure-credential: entra"},
 
 		{"entra with scopes", "github", entraIn(func(v inputs.Values) { v[inputs.Permissions] = "vso.code" }), ghEnv, inputs.Permissions, "must be empty with azure-credential: entra: an Entra token carries everything its identity may do in Azure DevOps and cannot be narrowed to vso.* scopes; for a narrowed, revocable token use azure-credential: pat"},
-		{"entra with lifetime", "github", entraIn(func(v inputs.Values) { v[inputs.Lifetime] = "10m" }), ghEnv, inputs.Lifetime, "10m0s cannot be applied to Entra tokens"},
+		{"entra with lifetime", "github", entraIn(func(v inputs.Values) { v[inputs.Lifetime] = "10m" }), ghEnv, inputs.Lifetime, "10m cannot be applied to Entra tokens"},
 		{"entra with a parent token", "github", entraIn(func(v inputs.Values) { v[inputs.AzureAccessToken] = user }), ghEnv, inputs.AzureAccessToken, "entra needs no secret"},
 		{"entra without id-token permission", "github", entraIn(nil), nil, inputs.AzureCredential, "ACTIONS_ID_TOKEN_REQUEST_URL is not set: give the job `permissions: id-token: write` (workflows run from a fork's pull request never get one)"},
 		{"entra without request token", "github", entraIn(nil), with(ghEnv, "ACTIONS_ID_TOKEN_REQUEST_TOKEN", ""), inputs.AzureCredential, "ACTIONS_ID_TOKEN_REQUEST_TOKEN is not set"},

@@ -110,13 +110,13 @@ func (*Provider) Prepare(req provider.Request) (provider.Minter, inputs.Problems
 	if m.apiURL == "" {
 		m.apiURL = DefaultAPIURL
 	}
-	if u, err := url.Parse(m.apiURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		ps.Add(inputs.GitHubAPIURL, "%q is not an http(s) URL; use e.g. https://ghes.example.com/api/v3", m.apiURL)
+	if msg := provider.APIURLProblem(m.apiURL, "https://ghes.example.com/api/v3"); msg != "" {
+		ps.Add(inputs.GitHubAPIURL, "%s", msg)
 	}
 	m.apiURL = strings.TrimRight(m.apiURL, "/")
 
 	if req.Lifetime > TokenLife {
-		ps.Add(inputs.Lifetime, "%s is longer than GitHub's fixed 1h for installation tokens; use 1h or less", req.Lifetime)
+		ps.Add(inputs.Lifetime, "%s is longer than GitHub's fixed 1h for installation tokens; use 1h or less", inputs.FormatDuration(req.Lifetime))
 	}
 
 	m.plan = m.makePlan()
@@ -130,7 +130,7 @@ func (m *minter) parseRepositories(ps *inputs.Problems) {
 	if m.owner != "" && !ownerRE.MatchString(m.owner) {
 		// Checked first: the messages below show the owner, and one with a
 		// line break would split the one-line error.
-		ps.Add(inputs.Owner, "%q is not a GitHub account name", m.owner)
+		ps.Add(inputs.Owner, "%q is not a GitHub account name; use the user or organization login the App is installed on, e.g. octo-org", m.owner)
 		return
 	}
 	if m.owner == "" {
@@ -171,7 +171,7 @@ func (m *minter) parseRepositories(ps *inputs.Problems) {
 		} else if m.owner == "" {
 			m.owner = owner
 		}
-		if !repoRE.MatchString(name) || strings.Contains(name, "/") {
+		if !repoRE.MatchString(name) || strings.Contains(name, "/") || name == "." || name == ".." || (hasOwner && !ownerRE.MatchString(owner)) {
 			ps.Add(inputs.Repositories, "%q is not a repository name; use name or owner/name", r)
 			continue
 		}
@@ -346,6 +346,11 @@ func (m *minter) Mint(ctx context.Context) (*provider.Token, error) {
 	body := tokenRequest{Repositories: m.repos, Permissions: m.perms}
 	var at accessToken
 	err := m.appCall(ctx, http.MethodPost, fmt.Sprintf("app/installations/%d/access_tokens", id), body, &at)
+	if err != nil && at.Token != "" {
+		// GitHub issued a token but part of its answer did not decode: hand
+		// the token back so that it is revoked, not lost.
+		return m.token(id, &at), errors.New("failed to mint: GitHub's answer for the new token did not decode (not the documented JSON); the token was revoked. Retry, and report this if it persists")
+	}
 	if err != nil {
 		return nil, m.explainMintError(ctx, id, err)
 	}

@@ -314,5 +314,5 @@ func TestPrepareRefusesLongLifetime(t *testing.T) {
 	req := provider.Request{Inputs: inputs.Values{inputs.ClientID: "Iv1.x", inputs.PrivateKey: testutil.AppKeyPEM(t)}, Run: host.Run{Repository: "o/r"}, Permissions: []string{"contents:read"}, Lifetime: 2 * time.Hour}
 	_, ps := ghapp.New().Prepare(req)
 	require.Len(t, ps, 1)
-	assert.Contains(t, ps[0].Error(), "input lifetime: 2h0m0s is longer than GitHub's fixed 1h")
+	assert.Contains(t, ps[0].Error(), "input lifetime: 2h is longer than GitHub's fixed 1h")
 }
