@@ -344,8 +344,21 @@ func (m *minter) Mint(ctx context.Context) (*provider.Token, error) {
 		m.inst, id = inst, inst.ID
 	}
 	body := tokenRequest{Repositories: m.repos, Permissions: m.perms}
+	var raw json.RawMessage
 	var at accessToken
-	err := m.appCall(ctx, http.MethodPost, fmt.Sprintf("app/installations/%d/access_tokens", id), body, &at)
+	err := m.appCall(ctx, http.MethodPost, fmt.Sprintf("app/installations/%d/access_tokens", id), body, &raw)
+	if err == nil {
+		if uerr := json.Unmarshal(raw, &at); uerr != nil {
+			// A field of an unexpected type must not lose the token: read
+			// it alone.
+			var only struct {
+				Token string `json:"token"`
+			}
+			_ = json.Unmarshal(raw, &only)
+			at = accessToken{Token: only.Token}
+			err = uerr
+		}
+	}
 	if err != nil && at.Token != "" {
 		// GitHub issued a token but part of its answer did not decode: hand
 		// the token back so that it is revoked, not lost.

@@ -1,8 +1,14 @@
 package ghapp_test
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -315,4 +321,62 @@ func TestPrepareRefusesLongLifetime(t *testing.T) {
 	_, ps := ghapp.New().Prepare(req)
 	require.Len(t, ps, 1)
 	assert.Contains(t, ps[0].Error(), "input lifetime: 2h is longer than GitHub's fixed 1h")
+}
+
+func TestPrepareRefusesPlainHTTPToRemoteHosts(t *testing.T) {
+	for url, ok := range map[string]bool{
+		"http://ghes.example.com/api/v3":  false,
+		"https://ghes.example.com/api/v3": true,
+		"http://127.0.0.1:8080":           true,
+		"http://localhost:8080":           true,
+	} {
+		req := provider.Request{Inputs: inputs.Values{inputs.ClientID: "Iv1.x", inputs.PrivateKey: testutil.AppKeyPEM(t), inputs.GitHubAPIURL: url},
+			Run: host.Run{Repository: "o/r"}, Permissions: []string{"contents:read"}, Lifetime: time.Hour}
+		_, ps := ghapp.New().Prepare(req)
+		if ok {
+			assert.Empty(t, ps, url)
+			continue
+		}
+		require.Len(t, ps, 1, url)
+		assert.Contains(t, ps[0].Error(), "would send credentials unencrypted; use https")
+	}
+}
+
+func TestPrepareRefusesDotRepositories(t *testing.T) {
+	for _, r := range []string{".", "..", "octo/..", "../x"} {
+		req := provider.Request{Inputs: inputs.Values{inputs.ClientID: "Iv1.x", inputs.PrivateKey: testutil.AppKeyPEM(t), inputs.Repositories: r},
+			Run: host.Run{Repository: "octo/app"}, Permissions: []string{"contents:read"}, Lifetime: time.Hour}
+		_, ps := ghapp.New().Prepare(req)
+		require.NotEmpty(t, ps, r)
+		assert.Contains(t, ps.Error(), "is not a repository name", r)
+	}
+}
+
+// A 201 whose body decodes only in part (a field of the wrong type) still
+// carries a live token: it must come back so that it is revoked.
+func TestMintHalfDecodedAnswerReturnsTheToken(t *testing.T) {
+	f := newFake(t)
+	target, _ := url.Parse(f.URL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.ModifyResponse = func(r *http.Response) error {
+		if r.Request.Method != http.MethodPost {
+			return nil
+		}
+		b, _ := io.ReadAll(r.Body)
+		b = regexp.MustCompile(`"expires_at":"[^"]*"`).ReplaceAll(b, []byte(`"expires_at":"soon"`))
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		r.ContentLength = int64(len(b))
+		r.Header.Del("Content-Length")
+		return nil
+	}
+	srv := httptest.NewServer(proxy)
+	defer srv.Close()
+	req := request(t, f, inputs.Values{inputs.Permissions: "contents:read", inputs.InstallationID: "77"})
+	req.Inputs[inputs.GitHubAPIURL] = srv.URL
+	tok, err := mint(t, req)
+	require.Error(t, err)
+	require.NotNil(t, tok, "the token must come back to be revoked")
+	assert.Equal(t, f.Live()[0].Value, tok.Value)
+	assert.Contains(t, err.Error(), "did not decode")
+	assert.NotContains(t, err.Error(), "parsing time", "raw decoder errors are not shown")
 }
