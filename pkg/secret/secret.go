@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -46,6 +47,11 @@ func (s *Set) Add(values ...string) []string {
 		}
 		s.vals[v] = struct{}{}
 		added = append(added, v)
+		// A secret printed inside a workflow command is escaped first; the
+		// writer sees the escaped text, so it must know those forms too.
+		for _, f := range escapedForms(v) {
+			s.vals[f] = struct{}{}
+		}
 	}
 	for _, v := range values {
 		if strings.ContainsAny(v, "\r\n") {
@@ -63,6 +69,22 @@ func (s *Set) Add(values ...string) []string {
 		add(v)
 	}
 	return added
+}
+
+// escapedForms are v as GitHub's (%25, %0D, %0A, and %3A, %2C in properties)
+// and the Azure agent's (%AZP25, %3B, %5D, %0D, %0A) command escaping print
+// it, where that differs from v.
+func escapedForms(v string) []string {
+	gh := strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A")
+	ghProp := strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")
+	az := strings.NewReplacer("%", "%AZP25", ";", "%3B", "\r", "%0D", "\n", "%0A", "]", "%5D")
+	var out []string
+	for _, f := range []string{gh.Replace(v), ghProp.Replace(v), az.Replace(v)} {
+		if f != v && !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // Values returns the secrets, longest first so that a secret containing another

@@ -65,3 +65,17 @@ func TestBasicAuth(t *testing.T) {
 	assert.Equal(t, "eC1hY2Nlc3MtdG9rZW46dA==", secret.BasicAuth("x-access-token", "t"))
 	assert.True(t, strings.HasPrefix(secret.BasicAuth("", "pat"), "OnBhdA"))
 }
+
+func TestEscapedFormsAreRedacted(t *testing.T) {
+	set := &secret.Set{}
+	added := set.Add("pa%ss;wo]rd:x,y")
+	assert.Equal(t, []string{"pa%ss;wo]rd:x,y"}, added, "only the value itself goes to the host's mask command")
+	for _, line := range []string{
+		"::warning::pa%25ss;wo]rd:x,y",              // GitHub message escaping
+		"::warning title=pa%25ss;wo]rd%3Ax%2Cy::m", // GitHub property escaping
+		"##vso[task.logissue type=warning]pa%AZP25ss%3Bwo%5Drd:x,y",
+	} {
+		assert.NotContains(t, set.Redact(line), "pa%", line)
+		assert.Contains(t, set.Redact(line), "***", line)
+	}
+}
