@@ -71,7 +71,7 @@ func TestEscapedFormsAreRedacted(t *testing.T) {
 	added := set.Add("pa%ss;wo]rd:x,y")
 	assert.Equal(t, []string{"pa%ss;wo]rd:x,y"}, added, "only the value itself goes to the host's mask command")
 	for _, line := range []string{
-		"::warning::pa%25ss;wo]rd:x,y",              // GitHub message escaping
+		"::warning::pa%25ss;wo]rd:x,y",             // GitHub message escaping
 		"::warning title=pa%25ss;wo]rd%3Ax%2Cy::m", // GitHub property escaping
 		"##vso[task.logissue type=warning]pa%AZP25ss%3Bwo%5Drd:x,y",
 	} {
