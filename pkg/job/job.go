@@ -447,7 +447,7 @@ func Post(ctx context.Context, e *Env) error {
 	}
 	v := h.Inputs()
 	for _, in := range inputs.Catalog {
-		if in.Secret && v.Given(in.Key) {
+		if in.Secret && v.Given(in.Key) && !unexpandedRE.MatchString(v[in.Key]) {
 			e.Mask(v.Get(in.Key))
 		}
 	}
