@@ -140,9 +140,8 @@ func TestEndToEndGitHubAction(t *testing.T) {
 	require.GreaterOrEqual(t, maskAt, 0)
 	secrets := []string{tok, secret.BasicAuth("x-access-token", tok), key}
 	assert.Contains(t, stdout, "::add-mask::"+secret.BasicAuth("x-access-token", tok)+"\n")
-	testutil.AssertNoSecret(t, "stdout", testutil.WithoutGitHubMasks(stdout), secrets...)
-	testutil.AssertNoSecret(t, "stderr", stderr, secrets...)
-	testutil.AssertNoSecret(t, "step summary", r.read("STEP_SUMMARY"), secrets...)
+	testutil.AssertGitHubStepClean(t, testutil.GitHubStep{Stdout: stdout, Stderr: stderr, Summary: r.read("STEP_SUMMARY"),
+		Output: r.read("OUTPUT"), Env: r.read("ENV")}, secrets...)
 	assert.Contains(t, r.read("STEP_SUMMARY"), outs["token-id"])
 
 	// Post: a fresh container, STATE_* from GITHUB_STATE, entrypoint

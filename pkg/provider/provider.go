@@ -168,7 +168,8 @@ func APIURLProblem(raw, example string) string {
 	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
 		return fmt.Sprintf("%q is not an https URL; use e.g. %s", raw, example)
 	case u.User != nil:
-		return fmt.Sprintf("%q holds credentials; pass them through their own input", "redacted URL")
+		// Never echo it: the user part is a credential.
+		return fmt.Sprintf("holds credentials (user:password@host); remove them and use e.g. %s", example)
 	case u.Scheme == "http" && !Loopback(u.Hostname()):
 		return fmt.Sprintf("%q would send credentials unencrypted; use https", raw)
 	case u.RawQuery != "" || u.Fragment != "":

@@ -54,3 +54,24 @@ func ReadFile(t Reporter, path string) string {
 	}
 	return string(b)
 }
+
+// GitHubStep is what one GitHub step left behind, as a leak check sees it.
+type GitHubStep struct {
+	Stdout, Stderr, Summary string
+	// Output and Env are the GITHUB_OUTPUT and GITHUB_ENV files.
+	Output, Env string
+}
+
+// AssertGitHubStepClean fails when a secret appears anywhere a GitHub step
+// leaves text but in its ::add-mask:: lines and the values of its output and
+// env entries, the only places that must carry it.
+func AssertGitHubStepClean(t Reporter, s GitHubStep, secrets ...string) {
+	t.Helper()
+	_, outRest := Heredocs(t, s.Output)
+	_, envRest := Heredocs(t, s.Env)
+	AssertNoSecret(t, "stdout", WithoutGitHubMasks(s.Stdout), secrets...)
+	AssertNoSecret(t, "stderr", s.Stderr, secrets...)
+	AssertNoSecret(t, "summary", s.Summary, secrets...)
+	AssertNoSecret(t, "GITHUB_OUTPUT outside its values", outRest, secrets...)
+	AssertNoSecret(t, "GITHUB_ENV outside its values", envRest, secrets...)
+}

@@ -380,3 +380,12 @@ func TestMintHalfDecodedAnswerReturnsTheToken(t *testing.T) {
 	assert.Contains(t, err.Error(), "did not decode")
 	assert.NotContains(t, err.Error(), "parsing time", "raw decoder errors are not shown")
 }
+
+func TestPrepareRefusesCredentialsInAPIURL(t *testing.T) {
+	req := provider.Request{Inputs: inputs.Values{inputs.ClientID: "Iv1.x", inputs.PrivateKey: testutil.AppKeyPEM(t), inputs.GitHubAPIURL: "https://me:s3cr3tpassword@ghes.example.com/api/v3"},
+		Run: host.Run{Repository: "o/r"}, Permissions: []string{"contents:read"}, Lifetime: time.Hour}
+	_, ps := ghapp.New().Prepare(req)
+	require.Len(t, ps, 1)
+	assert.Contains(t, ps[0].Error(), "input github-api-url: holds credentials")
+	assert.NotContains(t, ps[0].Error(), "s3cr3tpassword")
+}
