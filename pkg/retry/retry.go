@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -128,12 +129,17 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err == nil && resp != nil {
 			// Read the body now so that a body cut short is caught here,
 			// where it can still be retried, and so the deadline context can
-			// be released safely.
-			data, rerr := io.ReadAll(resp.Body)
+			// be released safely. No answer jobtoken reads is near
+			// MaxAnswer: past it, reading stops, so that an endless body
+			// cannot grow the process.
+			data, rerr := io.ReadAll(io.LimitReader(resp.Body, MaxAnswer+1))
 			resp.Body.Close()
-			if rerr != nil {
+			switch {
+			case rerr != nil:
 				err, resp = rerr, nil
-			} else {
+			case len(data) > MaxAnswer:
+				err, resp = &TooLargeError{Limit: MaxAnswer}, nil
+			default:
 				resp.Body = io.NopCloser(bytes.NewReader(data))
 			}
 		}
@@ -171,11 +177,24 @@ func (e *attemptTimeoutError) Error() string {
 func (e *attemptTimeoutError) Timeout() bool { return true }
 func (e *attemptTimeoutError) Unwrap() error { return context.DeadlineExceeded }
 
+// MaxAnswer bounds the body of one answer. The largest answer jobtoken reads
+// (a page of 100 PATs) is a few tens of KiB.
+const MaxAnswer = 1 << 20
+
+// TooLargeError is an answer whose body passed MaxAnswer. It is not retried:
+// the server would send it again.
+type TooLargeError struct{ Limit int }
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("answer larger than %d MiB; an API answer is never that long, so the server or a proxy is misbehaving", e.Limit>>20)
+}
+
 // classify says whether a response or error is worth retrying, and any wait the
 // server asked for.
 func classify(resp *http.Response, err error) (reason string, wait time.Duration) {
 	if err != nil {
-		if errors.Is(err, context.Canceled) {
+		var tl *TooLargeError
+		if errors.Is(err, context.Canceled) || errors.As(err, &tl) {
 			return "", 0
 		}
 		return "network error", 0

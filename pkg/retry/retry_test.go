@@ -194,3 +194,34 @@ func TestTrackCountsTries(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int32(2), tries.Load())
 }
+
+// endlessBody never ends; it counts what is read from it.
+type endlessBody struct{ read *atomic.Int64 }
+
+func (b endlessBody) Read(p []byte) (int, error) {
+	b.read.Add(int64(len(p)))
+	return len(p), nil
+}
+func (endlessBody) Close() error { return nil }
+
+// TestEndlessAnswerIsCappedAndNotRetried: the transport stops reading an
+// answer past MaxAnswer (memory stays bounded) and does not ask again.
+func TestEndlessAnswerIsCappedAndNotRetried(t *testing.T) {
+	var read atomic.Int64
+	calls := 0
+	base := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		calls++
+		return &http.Response{StatusCode: 200, Body: endlessBody{&read}, Header: http.Header{}, Request: r}, nil
+	})
+	var waits []time.Duration
+	_, err := retry.Client(base, instant(&waits)).Get("http://127.0.0.1:1/")
+	var tl *retry.TooLargeError
+	require.ErrorAs(t, err, &tl)
+	assert.Contains(t, err.Error(), "answer larger than 1 MiB")
+	assert.Equal(t, 1, calls)
+	assert.LessOrEqual(t, read.Load(), int64(retry.MaxAnswer+1))
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
