@@ -6,7 +6,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
+	"os"
 	"path/filepath"
 	"runtime/debug"
 	"sort"
@@ -14,6 +16,8 @@ import (
 	"time"
 
 	"github.com/jobtoken/jobtoken/pkg/host"
+	"github.com/jobtoken/jobtoken/pkg/host/azpipelines"
+	"github.com/jobtoken/jobtoken/pkg/host/ghactions"
 	"github.com/jobtoken/jobtoken/pkg/job"
 	"github.com/jobtoken/jobtoken/pkg/provider"
 	"github.com/jobtoken/jobtoken/pkg/retry"
@@ -49,6 +53,13 @@ type Env struct {
 	Transport http.RoundTripper
 	Retry     *retry.Policy
 	Now       func() time.Time
+	// Setenv changes the process environment (value "" unsets); set by
+	// Main, nil in tests. See job.Env.Setenv.
+	Setenv func(key, value string)
+
+	// process is set by Main: the run is the process's own, so process-wide
+	// output (the standard log package) is routed through the writers.
+	process bool
 }
 
 // command is one subcommand.
@@ -72,10 +83,40 @@ func Providers() map[string]provider.Provider {
 	return m
 }
 
-// Main runs jobtoken and returns the exit code. Panics are recovered and
-// reported through the redacting writer, so even they cannot print a secret.
+// Main runs jobtoken as the process and returns the exit code. Panics are
+// recovered and reported through the redacting writer, so even they cannot
+// print a secret; so is everything the standard log package prints (a
+// library's debug output).
 func Main(ctx context.Context, stdout, stderr io.Writer, stdin io.Reader, args []string, getenv func(string) string) (code int) {
-	return MainEnv(ctx, &Env{Args: args, Getenv: getenv, Stdin: stdin}, stdout, stderr)
+	e := &Env{Args: args, Getenv: getenv, Stdin: stdin, Setenv: processSetenv, process: true}
+	return MainEnv(ctx, e, stdout, stderr)
+}
+
+func processSetenv(k, v string) {
+	if v == "" {
+		_ = os.Unsetenv(k)
+		return
+	}
+	_ = os.Setenv(k, v)
+}
+
+// logWriter takes the standard log package's lines (one Write each) to the
+// redacting writer, neutralised so that none is read as a CI command.
+type logWriter struct{ w io.Writer }
+
+func (l logWriter) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(l.w, Neutralize(string(p))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// Neutralize makes text that is not meant as a CI command safe to print in
+// a GitHub step and in an Azure Pipelines task alike: no line of it starts a
+// workflow command (::name::), a logging command (##vso[) or a formatting
+// command (##[), and no lone CR ends a line early.
+func Neutralize(s string) string {
+	return ghactions.Neutralize(azpipelines.Neutralize(s))
 }
 
 // MainEnv is Main for an Env that already holds the process (Args, Getenv,
@@ -98,6 +139,12 @@ func MainEnv(ctx context.Context, e *Env, stdout, stderr io.Writer) (code int) {
 		_ = errw.Flush()
 	}()
 	e.Stdout, e.Stderr, e.RawStdout, e.RawStderr, e.Secrets = out, errw, out, errw, set
+	if e.process {
+		// Libraries that print through the log package (net/http's
+		// HTTP/2 debug logger among them) go through the redacting writer
+		// too, neutralised.
+		log.SetOutput(logWriter{errw})
+	}
 	return e.Run(ctx)
 }
 
@@ -110,16 +157,25 @@ func (e *Env) Run(ctx context.Context) int {
 	if strings.HasSuffix(name, "-post") {
 		return e.stage(ctx, "post")
 	}
-	if len(args) == 0 {
-		if e.ciHost() != "" {
-			return e.stage(ctx, "main")
+	if len(args) == 0 && e.ciHost() != "" {
+		return e.stage(ctx, "main")
+	}
+	if len(args) > 0 && (args[0] == "main" || args[0] == "post") {
+		return e.stage(ctx, args[0])
+	}
+	// A command (not a stage, whose hosts write CI commands on purpose):
+	// nothing it prints, such as a name an API listed, may become a CI
+	// command.
+	for _, w := range []io.Writer{e.Stdout, e.Stderr} {
+		if f, ok := w.(interface{ SetFilter(func(string) string) }); ok {
+			f.SetFilter(Neutralize)
 		}
+	}
+	if len(args) == 0 {
 		e.usage(e.Stderr)
 		return 2
 	}
 	switch args[0] {
-	case "main", "post":
-		return e.stage(ctx, args[0])
 	case "help", "-h", "--help", "-help":
 		if len(args) > 1 {
 			if c, ok := commands[args[1]]; ok {
@@ -188,7 +244,7 @@ func (e *Env) stage(ctx context.Context, stage string) int {
 		fmt.Fprintf(e.Stderr, "jobtoken: the %s stage runs inside GitHub Actions or Azure Pipelines (GITHUB_ACTIONS or TF_BUILD is not set); by hand, use jobtoken plan, mint or revoke\n", stage)
 		return 2
 	}
-	je := &job.Env{Host: mk(e), Providers: Providers(), Transport: e.Transport, Retry: e.Retry, Now: e.Now, Secrets: e.Secrets}
+	je := &job.Env{Host: mk(e), Providers: Providers(), Transport: e.Transport, Retry: e.Retry, Now: e.Now, Secrets: e.Secrets, Setenv: e.Setenv}
 	run := job.Main
 	if stage == "post" {
 		run = job.Post

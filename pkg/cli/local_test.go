@@ -161,7 +161,7 @@ func TestRevokeAzureDevOpsUsage(t *testing.T) {
 		want string
 	}{
 		{[]string{"--provider", "azure-devops", "--azure-devops-organization", "contoso"}, "--token-id is required: Azure DevOps revokes a PAT by its authorizationId"},
-		{[]string{"--provider", "azure-devops", "--token-id", "8f1c"}, "input --azure-devops-organization: is required to revoke a PAT"},
+		{[]string{"--provider", "azure-devops", "--token-id", "8f1c"}, "input --azure-devops-organization: is required for azure-devops PATs"},
 		{[]string{"--provider", "azure-devops", "--token-id", "8f1c", "--azure-devops-organization", "https://dev.azure.com/contoso/project"}, `input --azure-devops-organization: "https://dev.azure.com/contoso/project" names more than an organization`},
 	} {
 		stdout, stderr, code := runCLI(map[string]string{}, "", append([]string{"revoke"}, c.args...)...)

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/jobtoken/jobtoken/pkg/host/local"
@@ -34,8 +33,7 @@ func runMint(ctx context.Context, e *Env, args []string) int {
 		return 1
 	}
 	if raw, ok := h.State(job.StateName); ok {
-		var saved provider.Saved
-		if json.Unmarshal([]byte(raw), &saved) == nil {
+		if saved, err := job.OpenState(values, raw); err == nil {
 			fmt.Fprintln(e.Stderr, revokeHint(saved))
 		}
 	}

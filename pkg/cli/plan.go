@@ -109,14 +109,17 @@ func planFile(e *Env, o plan.Options, path, stepName string, given inputs.Values
 	used := map[string]bool{}
 	for i := range steps {
 		s := &steps[i]
+		s.FromCommandLine = map[string]bool{}
 		for k := range s.RunTime {
 			if given.Given(k) {
 				s.Values[k] = given[k]
 				delete(s.RunTime, k)
 				used[k] = true
+				s.FromCommandLine[k] = true
 			}
 		}
 	}
+	o.CommandLine = given
 	for _, k := range sortedKeys(given) {
 		if !used[k] {
 			fmt.Fprintf(e.Stderr, "jobtoken plan: ignoring %s: the %s file sets it (or leaves it out), and the plan shows the file as it is\n", inputs.FlagNames.Name(k), o.Kind)

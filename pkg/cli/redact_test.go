@@ -3,7 +3,6 @@ package cli_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"os"
@@ -14,11 +13,17 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/jobtoken/jobtoken/pkg/cli"
 	"github.com/jobtoken/jobtoken/pkg/fake/anacondafake"
 	"github.com/jobtoken/jobtoken/pkg/fake/azfake"
+	"github.com/jobtoken/jobtoken/pkg/host"
 	"github.com/jobtoken/jobtoken/pkg/host/azpipelines"
+	"github.com/jobtoken/jobtoken/pkg/inputs"
+	"github.com/jobtoken/jobtoken/pkg/job"
+	"github.com/jobtoken/jobtoken/pkg/network"
+	"github.com/jobtoken/jobtoken/pkg/provider"
 	"github.com/jobtoken/jobtoken/pkg/retry"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
@@ -86,8 +91,10 @@ func TestRedactionUnderEveryCommand(t *testing.T) {
 	}
 	ghInputs := map[string]string{"INPUT_PROVIDER": "github", "INPUT_CLIENT-ID": gh.ClientID, "INPUT_PRIVATE-KEY": key,
 		"INPUT_GITHUB-API-URL": gh.URL, "INPUT_PERMISSIONS": "contents:read", "INPUT_LIFETIME": "1h", "INPUT_REVOKE": "true"}
-	saved, _ := json.Marshal(map[string]any{"provider": "github", "token": childToken, "id": "sha256:0123456789ab", "revoke": true,
-		"revocable": true, "expires_at": time.Now().Add(time.Hour), "state": map[string]string{"api_url": gh.URL}})
+	saved, err := job.SealState(inputs.Values{inputs.PrivateKey: strings.TrimSpace(key)}, host.Run{Repository: "octo/app", RunID: "9", Attempt: "1"}, network.Settings{},
+		provider.Saved{Provider: "github", Token: childToken, ID: "sha256:0123456789ab", Revoke: true, Revocable: true,
+			ExpiresAt: time.Now().Add(time.Hour), State: map[string]string{"api_url": gh.URL}})
+	require.NoError(t, err)
 
 	cases := []struct {
 		name  string

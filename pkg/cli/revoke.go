@@ -23,12 +23,14 @@ func init() {
 
 // revokeSpec is what a provider's Revoke needs from a person, who has no
 // saved state: the token itself, its ID, and the state the main stage would
-// have saved, rebuilt from the inputs.
+// have saved, rebuilt from the inputs. Destinations (API URLs, the
+// organization) come from the provider's own Destinations, with the checks
+// mint applies; state adds what only revocation needs.
 type revokeSpec struct {
 	needsToken bool // revoked with the token itself
 	needsID    bool // revoked by ID, with the parent credential
 	how        string
-	state      func(e *Env, v inputs.Values, id string) (map[string]string, inputs.Problems)
+	state      func(id string) map[string]string
 	hint       func(provider.Saved) string
 }
 
@@ -36,9 +38,6 @@ var revokeSpecs = map[string]revokeSpec{
 	ghapp.Name: {
 		needsToken: true,
 		how:        "GitHub revokes an installation token with the token itself (DELETE /installation/token)",
-		state: func(e *Env, v inputs.Values, _ string) (map[string]string, inputs.Problems) {
-			return map[string]string{"api_url": githubAPI(e, v)}, nil
-		},
 		hint: func(s provider.Saved) string {
 			if api := s.State["api_url"]; api != "" && api != ghapp.DefaultAPIURL {
 				return " --github-api-url " + api
@@ -49,8 +48,8 @@ var revokeSpecs = map[string]revokeSpec{
 	anaconda.Name: {
 		needsToken: true,
 		how:        "anaconda.org revokes a token with the token itself (DELETE /authentications); with --anaconda-credential it falls back to revoking it by name (--token-id, the note)",
-		state: func(_ *Env, v inputs.Values, id string) (map[string]string, inputs.Problems) {
-			return map[string]string{"api_url": v.Get(inputs.AnacondaAPIURL), "note": id, "org": v.Get(inputs.AnacondaOrganization)}, nil
+		state: func(id string) map[string]string {
+			return map[string]string{"note": id}
 		},
 		hint: func(s provider.Saved) string {
 			if api := s.State["api_url"]; api != "" && api != anaconda.DefaultAPIURL {
@@ -59,15 +58,6 @@ var revokeSpecs = map[string]revokeSpec{
 			return ""
 		},
 	},
-}
-
-func githubAPI(e *Env, v inputs.Values) string {
-	for _, u := range []string{v.Get(inputs.GitHubAPIURL), e.Getenv("GITHUB_API_URL"), ghapp.DefaultAPIURL} {
-		if u != "" {
-			return strings.TrimRight(u, "/")
-		}
-	}
-	return ""
 }
 
 func runRevoke(ctx context.Context, e *Env, args []string) int {
@@ -124,13 +114,21 @@ func runRevoke(ctx context.Context, e *Env, args []string) int {
 	if spec.needsID && *tokenID == "" {
 		ps = append(ps, "--token-id is required: "+spec.how)
 	}
+	h := local.New(local.Options{Values: values, Run: e.localRun(""), Getenv: e.Getenv, Stderr: e.Stderr, Secrets: e.Secrets, CIMask: e.ciMask()})
+	je := &job.Env{Host: h, Providers: provs, Transport: e.Transport, Retry: e.Retry, Now: e.Now, Secrets: e.Secrets}
+	req := je.Request(values)
 	state := map[string]string{}
 	if spec.state != nil {
-		var sps inputs.Problems
-		state, sps = spec.state(e, values, *tokenID)
-		for _, p := range sps {
-			ps = append(ps, p.Format(inputs.FlagNames))
-		}
+		state = spec.state(*tokenID)
+	}
+	// Where the token (and, for some providers, the parent) goes is
+	// resolved and checked as mint does it.
+	dests, dps := prov.Destinations(req)
+	for _, p := range dps {
+		ps = append(ps, p.Format(inputs.FlagNames))
+	}
+	for _, d := range dests {
+		state[d.Key] = d.Value
 	}
 	if len(ps) > 0 {
 		for _, p := range ps {
@@ -147,13 +145,12 @@ func runRevoke(ctx context.Context, e *Env, args []string) int {
 	if label == "" {
 		label = "(no token-id given)"
 	}
-	saved := provider.Saved{Provider: name, Token: token, ID: id, Revoke: true, Revocable: true, State: state}
-	h := local.New(local.Options{Values: values, Run: e.localRun(""), Getenv: e.Getenv, Stderr: e.Stderr, Secrets: e.Secrets, CIMask: e.ciMask()})
+	// A person at a terminal is the authority on what to revoke.
+	saved := provider.Saved{Provider: name, Token: token, ID: id, Revoke: true, Revocable: true, State: state, Authenticated: true}
 	if token != "" {
 		h.Mask(token)
 	}
-	je := &job.Env{Host: h, Providers: provs, Transport: e.Transport, Retry: e.Retry, Now: e.Now, Secrets: e.Secrets}
-	switch err := prov.Revoke(ctx, je.Request(values), saved); {
+	switch err := prov.Revoke(ctx, req, saved); {
 	case err == nil:
 		fmt.Fprintf(e.Stderr, "revoked %s token %s\n", name, label)
 		return 0

@@ -182,10 +182,10 @@ func TestSweepAnaconda(t *testing.T) {
 		key := f.AddAPIKey("ana", fixedNow.Add(24*time.Hour))
 		var vals []string
 		for _, tk := range []anacondafake.Token{
-			{Note: "jobtoken octo/app run 100.1 aaaaaa", Owner: "ana", ExpiresAt: fixedNow.Add(time.Hour)},
-			{Note: "jobtoken octo/app run 200.1 bbbbbb", Owner: "ana", ExpiresAt: fixedNow.Add(time.Hour)},
-			{Note: "jobtoken octo/app run 300.1 cccccc", Owner: "ana", ExpiresAt: fixedNow.Add(-time.Hour)},
-			{Note: "jobtoken octo/app run 400.1 dddddd", Owner: "bob", ExpiresAt: fixedNow.Add(time.Hour)},
+			{Note: "jobtoken octo:app run 100.1 aaaaaa", Owner: "ana", ExpiresAt: fixedNow.Add(time.Hour)},
+			{Note: "jobtoken octo:app run 200.1 bbbbbb", Owner: "ana", ExpiresAt: fixedNow.Add(time.Hour)},
+			{Note: "jobtoken octo:app run 300.1 cccccc", Owner: "ana", ExpiresAt: fixedNow.Add(-time.Hour)},
+			{Note: "jobtoken octo:app run 400.1 dddddd", Owner: "bob", ExpiresAt: fixedNow.Add(time.Hour)},
 			{Note: "binstar_token:laptop", Owner: "ana", ExpiresAt: fixedNow.Add(time.Hour)},
 		} {
 			tk.Scopes = []string{"conda:download"}
@@ -211,7 +211,7 @@ func TestSweepAnaconda(t *testing.T) {
 
 		stdout, stderr, code = runCLI(map[string]string{"INPUT_ANACONDA_CREDENTIAL": key}, "", append(args, "--run", "100", "--revoke")...)
 		require.Equal(t, 0, code, stderr)
-		assert.Contains(t, stdout, "revoked jobtoken octo/app run 100.1 aaaaaa (jobtoken octo/app run 100.1 aaaaaa)\n")
+		assert.Contains(t, stdout, "revoked jobtoken octo:app run 100.1 aaaaaa (jobtoken octo:app run 100.1 aaaaaa)\n")
 		l := live(f)
 		assert.NotContains(t, l, "run 100.1")
 		for _, kept := range []string{"run 200.1", "run 400.1", "binstar_token:laptop"} {
@@ -222,7 +222,16 @@ func TestSweepAnaconda(t *testing.T) {
 		f, key, _ := newWorld(t)
 		_, stderr, code := runCLI(map[string]string{"INPUT_ANACONDA_CREDENTIAL": key}, "", "sweep", "--provider", "anaconda", "--anaconda-api-url", f.URL, "--older-than", "0", "--revoke")
 		require.Equal(t, 0, code, stderr)
-		assert.Equal(t, "jobtoken octo/app run 400.1 dddddd\nbinstar_token:laptop", sortedLines(live(f)))
+		assert.Equal(t, "jobtoken octo:app run 400.1 dddddd\nbinstar_token:laptop", sortedLines(live(f)))
+	})
+	t.Run("a note made before owner:name is listed and named, not taken as gone", func(t *testing.T) {
+		f, key, _ := newWorld(t)
+		f.Seed(anacondafake.Token{Note: "jobtoken octo/app run 500.1 eeeeee", Owner: "ana", ExpiresAt: fixedNow.Add(time.Hour), Scopes: []string{"conda:download"}})
+		stdout, stderr, code := runCLI(map[string]string{"INPUT_ANACONDA_CREDENTIAL": key}, "", "sweep", "--provider", "anaconda", "--anaconda-api-url", f.URL, "--run", "500", "--revoke")
+		assert.Equal(t, 1, code)
+		assert.Contains(t, stdout, "jobtoken octo/app run 500.1 eeeeee\n    id jobtoken octo/app run 500.1 eeeeee")
+		assert.Contains(t, stderr, `error: failed to revoke jobtoken octo/app run 500.1 eeeeee (jobtoken octo/app run 500.1 eeeeee): its note holds a "/", which anaconda.org's router splits, so it cannot be revoked by name; remove it in anaconda.org's settings → access, or let it expire at 2026-11-27T10:00:00Z`)
+		assert.NotContains(t, stdout, "already revoked")
 	})
 }
 

@@ -5,6 +5,7 @@ package host
 
 import (
 	"regexp"
+	"strings"
 
 	"github.com/jobtoken/jobtoken/pkg/inputs"
 )
@@ -88,12 +89,15 @@ var labelRE = regexp.MustCompile(`^jobtoken (.+) run ([^ .]+)\.([^ .]+) ([0-9a-f
 // ParseLabel reads a token name made from Run.Label plus a random suffix (how
 // the azure-devops and anaconda providers name tokens); ok is false for any
 // other name, so that tokens jobtoken did not mint are never touched.
+// Anaconda notes write the repository's "/" as ":" (a note is one URL path
+// segment); both spellings read as owner/name, so that notes made before
+// and after that change are recognised alike.
 func ParseLabel(name string) (RunLabel, bool) {
 	m := labelRE.FindStringSubmatch(name)
 	if m == nil {
 		return RunLabel{}, false
 	}
-	return RunLabel{Repo: m[1], RunID: m[2], Attempt: m[3], Suffix: m[4]}, true
+	return RunLabel{Repo: strings.ReplaceAll(m[1], ":", "/"), RunID: m[2], Attempt: m[3], Suffix: m[4]}, true
 }
 
 // Preflighter is a host that can tell, before anything is minted, that it

@@ -115,13 +115,18 @@ func golden(t *testing.T, name, got string) {
 	assert.Equal(t, string(want), got, "golden file %s differs; run go test ./pkg/job -update and review the diff", name)
 }
 
-var backoffRE = regexp.MustCompile(`retrying in [0-9.]+m?s`)
+var (
+	backoffRE = regexp.MustCompile(`retrying in [0-9.]+m?s`)
+	// The state's MAC covers the fake's URL, whose port changes.
+	macRE = regexp.MustCompile(`"mac":"[0-9a-f]{64}"`)
+)
 
 // stable removes what changes between runs: the fake's port and the jittered
 // backoff.
 func (r *ghRun) stable(s string) string {
 	s = strings.ReplaceAll(s, r.fake.URL, "http://FAKE")
 	s = strings.ReplaceAll(s, strings.TrimPrefix(r.fake.URL, "http://"), "FAKE")
+	s = macRE.ReplaceAllString(s, `"mac":"<HMAC-SHA256>"`)
 	return backoffRE.ReplaceAllString(s, "retrying in <backoff>")
 }
 

@@ -4,9 +4,9 @@ package job
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"regexp"
 	"sort"
@@ -16,8 +16,10 @@ import (
 
 	"github.com/jobtoken/jobtoken/pkg/host"
 	"github.com/jobtoken/jobtoken/pkg/inputs"
+	"github.com/jobtoken/jobtoken/pkg/network"
 	"github.com/jobtoken/jobtoken/pkg/provider"
 	"github.com/jobtoken/jobtoken/pkg/retry"
+	"github.com/jobtoken/jobtoken/pkg/seal"
 	"github.com/jobtoken/jobtoken/pkg/secret"
 )
 
@@ -39,6 +41,18 @@ type Env struct {
 	Retry   *retry.Policy
 	Now     func() time.Time
 	Secrets *secret.Set
+	// Dial, when set, replaces the base transport's dialer (tests route a
+	// hostname to a fake). Ignored when Transport is set.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Setenv, when set, changes the process environment (value "" unsets):
+	// the post stage makes SSL_CERT_FILE and SSL_CERT_DIR what the main
+	// stage ran with before the first TLS handshake, because Go's system
+	// roots read them from the process environment. Tests leave it nil.
+	Setenv func(key, value string)
+
+	// net is the network settings calls use: captured from the host's
+	// environment (main, commands), or the main stage's (post).
+	net *netState
 
 	// redactOnly holds values a provider registered through Request.Redact
 	// that no mask command has carried yet: if they later turn out to be
@@ -61,17 +75,42 @@ func (e *Env) secrets() *secret.Set {
 	return e.Secrets
 }
 
-// HTTPClient returns the retrying client every provider call goes through.
+// netState is the network settings calls are made with, and the CA
+// material (as read and hashed) to trust beside the system roots.
+type netState struct {
+	settings network.Settings
+	ca       []byte
+}
+
+// network returns the settings in use, captured from the host's
+// environment the first time.
+func (e *Env) network() *netState {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.net == nil {
+		s, ca := network.Capture(e.Host.Getenv)
+		e.net = &netState{settings: s, ca: ca}
+	}
+	return e.net
+}
+
+// HTTPClient returns the client every provider call goes through (see
+// package network): retries, no redirect to another host or scheme, no
+// credential in clear, answers capped, HTTP/1.1 with this step's proxies
+// and CA material.
 func (e *Env) HTTPClient() *http.Client {
 	p := retry.Default
 	if e.Retry != nil {
 		p = *e.Retry
 	}
-	t := &retry.Transport{Base: e.Transport, Policy: p}
-	t.OnRetry = func(r *http.Request, attempt int, reason string, wait time.Duration) {
-		e.Host.Infof("%s %s%s: %s; retrying in %s (attempt %d)", r.Method, r.URL.Host, r.URL.Path, reason, wait.Round(time.Millisecond), attempt+1)
+	base := e.Transport
+	if base == nil {
+		n := e.network()
+		base = network.Base(network.Options{Settings: n.settings, CA: n.ca, Dial: e.Dial})
 	}
-	return &http.Client{Transport: t, Timeout: 2 * time.Minute}
+	return network.Client(base, p, func(r *http.Request, attempt int, reason string, wait time.Duration) {
+		e.Host.Infof("%s %s%s: %s; retrying in %s (attempt %d)", r.Method, r.URL.Host, r.URL.Path, reason, wait.Round(time.Millisecond), attempt+1)
+	})
 }
 
 // Mask registers values as secrets and asks the host to mask them. It must
@@ -273,16 +312,50 @@ func Main(ctx context.Context, e *Env) error {
 			return ErrReported
 		}
 	}
+	// Before the create, record what the post step needs to find a token
+	// whose answer is lost (the step cancelled mid-create, a proxy dropping
+	// the answer): the main stage may not live to clean up.
+	pending := false
+	if lf, ok := p.Minter.(provider.LostFinder); ok {
+		s := provider.Saved{Provider: p.Provider.Name(), Revoke: true, Revocable: true, Pending: true, State: lf.LostState()}
+		if err := e.saveState(p, s); err != nil {
+			e.Host.Errorf("failed to save state: %s", err)
+			return ErrReported
+		}
+		pending = true
+	}
 	tok, err := p.Minter.Mint(ctx)
 	if tok != nil {
-		// Mask before anything else can print the token.
+		// Mask before anything else can print the token, then record it
+		// for the post step at once.
 		e.Mask(append([]string{tok.Value}, tok.Secrets...)...)
+		saved := savedFrom(p, tok)
+		if err != nil {
+			// A token that must not be kept is revoked in the post step
+			// should revoking it here fail, whatever revoke says.
+			saved.Revoke = true
+		}
+		if serr := e.saveState(p, saved); serr != nil && err == nil {
+			err = fmt.Errorf("failed to publish the token: failed to save state: %w", serr)
+		}
 	}
 	if err != nil {
-		if tok != nil {
-			e.revokeNow(ctx, p, tok)
+		msg := err.Error()
+		switch {
+		case tok != nil:
+			// The provider said what it found; what happened to the
+			// token is said here, where it is revoked.
+			if e.revokeNow(ctx, p, tok) {
+				e.clearState()
+				msg += ". The token was revoked"
+			} else {
+				msg += ". Revoking the token failed (see the warning above); the post step tries again"
+			}
+		case pending && !errors.Is(err, provider.ErrMaybeLost) && ctx.Err() == nil:
+			// Nothing was minted, or what a lost answer left is gone.
+			e.clearState()
 		}
-		e.Host.Errorf("%s", err)
+		e.Host.Errorf("%s", msg)
 		return ErrReported
 	}
 	if err := e.publishOrRevoke(ctx, p, tok); err != nil {
@@ -298,8 +371,8 @@ func Main(ctx context.Context, e *Env) error {
 func (e *Env) publishOrRevoke(ctx context.Context, p *Prepared, tok *provider.Token) (err error) {
 	done := false
 	defer func() {
-		if !done {
-			e.revokeNow(ctx, p, tok)
+		if !done && e.revokeNow(ctx, p, tok) {
+			e.clearState()
 		}
 	}()
 	err = e.publish(p, tok)
@@ -307,22 +380,26 @@ func (e *Env) publishOrRevoke(ctx context.Context, p *Prepared, tok *provider.To
 	return err
 }
 
-// revokeNow revokes a token the main stage minted but cannot hand over.
-func (e *Env) revokeNow(ctx context.Context, p *Prepared, tok *provider.Token) {
+// revokeNow revokes a token the main stage minted but cannot hand over, and
+// reports whether it is gone.
+func (e *Env) revokeNow(ctx context.Context, p *Prepared, tok *provider.Token) bool {
 	if !tok.Revocable {
 		e.Host.Warningf("token %s cannot be revoked; it expires at %s", tok.ID, tok.ExpiresAt.Format(time.RFC3339))
-		return
+		return false
 	}
 	saved := savedFrom(p, tok)
+	saved.Authenticated = true
 	// The step may be failing because it was cancelled; the token must
 	// still die, so revoke outside that cancellation, within a bound.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
+	ctx, cancel := provider.CleanupContext(ctx)
 	defer cancel()
 	switch err := p.Provider.Revoke(ctx, p.Request, saved); {
 	case err == nil || errors.Is(err, provider.ErrAlreadyRevoked):
 		e.Host.Infof("revoked token %s before exiting", tok.ID)
+		return true
 	default:
 		e.Host.Warningf("failed to revoke token %s: %s; it stays valid until %s", tok.ID, err, tok.ExpiresAt.Format(time.RFC3339))
+		return false
 	}
 }
 
@@ -340,14 +417,6 @@ func savedFrom(p *Prepared, tok *provider.Token) provider.Saved {
 
 func (e *Env) publish(p *Prepared, tok *provider.Token) error {
 	h := e.Host
-	// State first: if anything below fails, the post stage can still revoke.
-	st, err := json.Marshal(savedFrom(p, tok))
-	if err != nil {
-		return err
-	}
-	if err := h.SaveState(StateName, string(st)); err != nil {
-		return fmt.Errorf("failed to save state: %w", err)
-	}
 	outs := []struct{ k, v string }{
 		{inputs.OutToken, tok.Value},
 		{inputs.OutExpiresAt, tok.ExpiresAt.UTC().Format(time.RFC3339)},
@@ -415,6 +484,11 @@ func summary(p *Prepared, tok *provider.Token) string {
 
 // Post runs the post stage: revoke what the main stage minted. Failures to
 // revoke are warnings; the job is not failed for them.
+//
+// The state is trusted only when it verifies against this step's own
+// parent-credential inputs (see package seal); where credentials go is
+// decided by the post step's own inputs, resolved with the main stage's code
+// and checks, and by what the main stage recorded, never by state alone.
 func Post(ctx context.Context, e *Env) error {
 	h := e.Host
 	raw, ok := h.State(StateName)
@@ -422,12 +496,37 @@ func Post(ctx context.Context, e *Env) error {
 		h.Infof("Skipping revocation: the main step minted no token (it failed, was skipped, or was a dry run)")
 		return nil
 	}
-	var saved provider.Saved
-	if err := json.Unmarshal([]byte(raw), &saved); err != nil || saved.Token == "" {
-		h.Warningf("Skipping revocation: the state left by the main step is unreadable")
+	v := h.Inputs()
+	for _, in := range inputs.Catalog {
+		if in.Secret && v.Given(in.Key) && !unexpandedRE.MatchString(v[in.Key]) {
+			e.Mask(v.Get(in.Key))
+		}
+	}
+	var st sealed
+	auth, err := seal.Open(stateKey(v), raw, &st)
+	where := stateName(h.Name())
+	switch {
+	case errors.Is(err, seal.ErrForged):
+		h.Noticef("Skipping revocation: the state this post step received (%s) %s, so this step's main stage did not write it (a later step can set it) or the credential input changed since; nothing was revoked", where, err)
+		return nil
+	case err != nil:
+		h.Noticef("Skipping revocation: the state this post step received (%s) is %s; nothing was revoked", where, err)
 		return nil
 	}
-	e.Mask(saved.Token)
+	saved := st.Saved
+	saved.Authenticated = auth
+	if saved.Token != "" {
+		e.Mask(saved.Token)
+	}
+	own := strings.ToLower(v.Get(inputs.Provider))
+	if saved.Provider != own {
+		h.Noticef("Skipping revocation: the state this post step received (%s) names provider %q, but this step's provider is %q; nothing was revoked", where, saved.Provider, own)
+		return nil
+	}
+	if run := h.Run().Label(); st.Run != run {
+		h.Noticef("Skipping revocation: the state this post step received (%s) was written for %q, not this run (%q); nothing was revoked", where, st.Run, run)
+		return nil
+	}
 	exp := saved.ExpiresAt.UTC().Format(time.RFC3339)
 	switch {
 	case !saved.Revoke:
@@ -445,22 +544,177 @@ func Post(ctx context.Context, e *Env) error {
 		h.Warningf("Skipping revocation of token %s: unknown provider %q in state", saved.ID, saved.Provider)
 		return nil
 	}
-	v := h.Inputs()
-	for _, in := range inputs.Catalog {
-		if in.Secret && v.Given(in.Key) && !unexpandedRE.MatchString(v[in.Key]) {
-			e.Mask(v.Get(in.Key))
-		}
+	if auth {
+		e.useRecorded(st.Network)
+	} else {
+		h.Noticef("The state left by the main step cannot be authenticated: this step has no parent-credential input to check it with. Only what needs no parent credential is done, with this step's own inputs and network settings")
 	}
-	err := prov.Revoke(ctx, e.Request(v), saved)
+	req := e.Request(v)
+	if !e.decideDestinations(&saved, prov, req) {
+		return nil
+	}
+	if saved.Pending {
+		h.Infof("The main step did not learn the %s token it asked for (it was cancelled, or the answer was lost); looking for one it may have left", saved.Provider)
+	}
+	err = prov.Revoke(ctx, req, saved)
 	switch {
+	case err == nil && saved.Pending:
+		h.Infof("Revoked the %s token the main step's lost answer left", saved.Provider)
+	case errors.Is(err, provider.ErrAlreadyRevoked) && saved.Pending:
+		h.Infof("The main step left no %s token behind", saved.Provider)
 	case err == nil:
 		h.Infof("Revoked %s token %s", saved.Provider, saved.ID)
 	case errors.Is(err, provider.ErrAlreadyRevoked):
 		h.Noticef("Token %s was already revoked or expired", saved.ID)
+	case saved.Pending:
+		h.Warningf("Failed to look for a %s token the main step's lost answer may have left: %s", saved.Provider, err)
 	default:
 		h.Warningf("Failed to revoke token %s: %s; it stays valid until %s", saved.ID, err, exp)
 	}
 	return nil
+}
+
+// decideDestinations sets where Revoke sends credentials. With authenticated
+// state, the main stage's destinations stand, and a different resolution
+// here (a later step changed GITHUB_API_URL, say) is only reported; without
+// it, they come from this step's own inputs alone. It reports whether
+// revocation may go on.
+func (e *Env) decideDestinations(saved *provider.Saved, prov provider.Provider, req provider.Request) bool {
+	h := e.Host
+	dests, ps := prov.Destinations(req)
+	bad := map[string]string{}
+	for _, p := range ps {
+		bad[p.Key] = p.Msg
+	}
+	state := map[string]string{}
+	for k, v := range saved.State {
+		state[k] = v
+	}
+	for _, d := range dests {
+		name := h.Naming().Name(d.Input)
+		msg, isBad := bad[d.Input]
+		if saved.Authenticated {
+			main := state[d.Key]
+			switch {
+			case isBad:
+				h.Noticef("%s %s here; using the main step's %s", name, msg, orNone(main))
+			case !sameDestination(d, main):
+				h.Noticef("%s resolves to %s here but was %s in the main step; using the main step's", name, orNone(d.Value), orNone(main))
+			}
+			continue
+		}
+		if isBad {
+			h.Warningf("Skipping revocation: %s %s", name, msg)
+			return false
+		}
+		state[d.Key] = d.Value
+	}
+	saved.State = state
+	return true
+}
+
+func sameDestination(d provider.Destination, main string) bool {
+	if d.URL {
+		return network.Same(d.Value, main)
+	}
+	return strings.EqualFold(d.Value, main)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+// useRecorded makes calls use the network settings the main stage ran
+// with, not ones a later step added, and says what it ignores. CA material
+// that changed since is not trusted: the system roots are used instead.
+func (e *Env) useRecorded(rec network.Settings) {
+	h := e.Host
+	cur, _ := network.Capture(h.Getenv)
+	if changed := rec.Changed(cur); len(changed) > 0 {
+		h.Noticef("Using the network settings the main step ran with: %s changed since (a later step can set them) and are ignored here", strings.Join(changed, ", "))
+	}
+	pem, ok := rec.Material()
+	if !ok {
+		h.Noticef("The CA material named by SSL_CERT_FILE/SSL_CERT_DIR changed since the main step; it is not trusted here, and the system roots are used")
+		rec.CAFile, rec.CADir, rec.CASum = "", "", ""
+	}
+	if e.Setenv != nil {
+		// Go's system roots read these once, from the process
+		// environment, at the first TLS handshake: make them the main
+		// step's before it.
+		e.Setenv("SSL_CERT_FILE", rec.CAFile)
+		e.Setenv("SSL_CERT_DIR", rec.CADir)
+	}
+	e.mu.Lock()
+	e.net = &netState{settings: rec, ca: pem}
+	e.mu.Unlock()
+}
+
+// sealed is what the main stage seals for the post stage: the token and
+// what revoking it needs (destinations included), the run it belongs to,
+// and the network settings the main stage ran with.
+type sealed struct {
+	provider.Saved
+	Run     string           `json:"run"`
+	Network network.Settings `json:"network"`
+}
+
+// stateKey derives the state's MAC key from the step's parent-credential
+// inputs as it received them (the same raw values reach main and post).
+func stateKey(v inputs.Values) []byte {
+	var pairs [][2]string
+	for _, in := range inputs.Catalog {
+		if in.Secret {
+			pairs = append(pairs, [2]string{in.Key, v[in.Key]})
+		}
+	}
+	return seal.Key(pairs...)
+}
+
+// stateName says where the post stage read its state, for notices.
+func stateName(hostName string) string {
+	switch hostName {
+	case "github":
+		return "STATE_" + StateName
+	case "azure":
+		return "VSTS_TASKVARIABLE_" + strings.ToUpper(StateName)
+	}
+	return "the saved state"
+}
+
+// saveState seals saved with this step's key, run and network settings.
+func (e *Env) saveState(p *Prepared, saved provider.Saved) error {
+	raw, err := seal.Seal(stateKey(p.Request.Inputs), sealed{Saved: saved, Run: e.Host.Run().Label(), Network: e.network().settings})
+	if err != nil {
+		return err
+	}
+	return e.Host.SaveState(StateName, raw)
+}
+
+// clearState tells the post stage there is nothing left to do.
+func (e *Env) clearState() {
+	if err := e.Host.SaveState(StateName, ""); err != nil {
+		e.Host.Debugf("failed to clear the state: %s", err)
+	}
+}
+
+// SealState seals saved as the main stage of a step with inputs v, run and
+// network settings ns would: tests and tools that stand in for a main stage
+// use it.
+func SealState(v inputs.Values, run host.Run, ns network.Settings, saved provider.Saved) (string, error) {
+	return seal.Seal(stateKey(v), sealed{Saved: saved, Run: run.Label(), Network: ns})
+}
+
+// OpenState reads state saved by Main with the inputs v (jobtoken mint
+// reads back what it minted).
+func OpenState(v inputs.Values, raw string) (provider.Saved, error) {
+	var st sealed
+	auth, err := seal.Open(stateKey(v), raw, &st)
+	st.Saved.Authenticated = auth
+	return st.Saved, err
 }
 
 // PrintPlan logs the plan of a prepared step, for dry runs.

@@ -74,6 +74,9 @@ type Step struct {
 	// (`permissions: id-token: write`): "write", "none", or "" when only the
 	// run can tell (a reusable workflow inherits its caller's).
 	IDToken string
+	// FromCommandLine are the inputs whose values came from the command
+	// line (flags, --*-file, INPUT_* variables) rather than the file.
+	FromCommandLine map[string]bool
 }
 
 var (

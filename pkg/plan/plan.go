@@ -17,6 +17,7 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/host"
 	"github.com/jobtoken/jobtoken/pkg/inputs"
 	"github.com/jobtoken/jobtoken/pkg/job"
+	"github.com/jobtoken/jobtoken/pkg/network"
 	"github.com/jobtoken/jobtoken/pkg/provider"
 	"github.com/jobtoken/jobtoken/pkg/secret"
 )
@@ -45,6 +46,9 @@ type Options struct {
 	// Secrets receives every credential seen, so that the redacting writers
 	// hide it whatever prints it.
 	Secrets *secret.Set
+	// CommandLine are the inputs given on the command line (flags,
+	// --*-file, INPUT_* variables), when a file is planned.
+	CommandLine inputs.Values
 }
 
 // Report is the plan of every step of one source.
@@ -95,6 +99,8 @@ type StepReport struct {
 
 	minter    provider.Minter
 	checkable string // why --check cannot run, or ""
+	// refused is why --check must not run: a problem when it is asked.
+	refused string
 }
 
 // NewReport starts a report for source.
@@ -256,7 +262,39 @@ func build(o Options, s Step) (StepReport, inputs.Problems) {
 	case placeholder && usesCurrentRepository(pl):
 		sr.checkable = "not checked: the current repository is only known at run time; give it with --repository owner/name"
 	}
+	sr.refused = foreignDestination(o, prov, req, s, naming)
 	return sr, ps
+}
+
+// foreignDestination says why --check must not send a credential given on
+// the command line to where the file points: a workflow or pipeline file
+// (perhaps a pull request's) must not choose where a local credential goes.
+// Such a credential goes only to the default API URL or to one the command
+// line names too. It returns "" when --check may run.
+func foreignDestination(o Options, prov provider.Provider, req provider.Request, s Step, naming inputs.Naming) string {
+	var creds []string
+	for _, in := range inputs.Catalog {
+		if in.Secret && s.FromCommandLine[in.Key] {
+			creds = append(creds, inputs.FlagNames.Name(in.Key))
+		}
+	}
+	if len(creds) == 0 {
+		return ""
+	}
+	dests, _ := prov.Destinations(req)
+	for _, d := range dests {
+		file := s.Values.Get(d.Input)
+		if !d.URL || file == "" || s.FromCommandLine[d.Input] || !s.Values.Given(d.Input) {
+			continue
+		}
+		if cli := o.CommandLine.Get(d.Input); cli != "" && network.Same(file, cli) {
+			continue
+		}
+		flag := inputs.FlagNames.Name(d.Input)
+		return fmt.Sprintf("check refused: the %s sets %s to %s, and %s comes from the command line; a credential from the command line goes only to the default API URL or to one the command line names too: to check against it, pass the same %s %s on the command line",
+			o.Kind, naming.Name(d.Input), file, strings.Join(creds, ", "), flag, file)
+	}
+	return ""
 }
 
 // atRunTime ends every stand-in value.
@@ -369,7 +407,10 @@ var providerOutputs = map[string][]string{
 func (sr *StepReport) fill(pl provider.Plan, c job.Common, s Step, kind Kind, placeholder bool, standIns map[string]string) {
 	pairs := append([]string{}, runnerWords...)
 	if placeholder {
-		pairs = append(pairs, PlaceholderRepository, "{current owner}/{current repository}", placeholderOwner, "{current owner}")
+		pairs = append(pairs, PlaceholderRepository, "{current owner}/{current repository}",
+			// anaconda notes write the repository's "/" as ":".
+			placeholderOwner+":"+placeholderRepo, "{current owner}:{current repository}",
+			placeholderOwner, "{current owner}")
 	}
 	// Longest first, so that no stand-in is cut by a shorter one.
 	for _, st := range slices.SortedFunc(maps.Keys(standIns), func(a, b string) int { return len(b) - len(a) }) {
@@ -459,6 +500,11 @@ func (r *Report) Check(ctx context.Context) {
 	for i := range r.Steps {
 		sr := &r.Steps[i]
 		if !sr.Valid || sr.minter == nil {
+			continue
+		}
+		if sr.refused != "" {
+			sr.Problems = append(sr.Problems, Problem{Message: sr.refused, Text: sr.refused})
+			sr.Valid, r.Valid = false, false
 			continue
 		}
 		if sr.checkable != "" {

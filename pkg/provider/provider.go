@@ -7,13 +7,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/jobtoken/jobtoken/pkg/host"
 	"github.com/jobtoken/jobtoken/pkg/inputs"
+	"github.com/jobtoken/jobtoken/pkg/network"
 )
 
 // Request is everything a provider may use; it never reads the process
@@ -104,6 +105,55 @@ type Saved struct {
 	Revoke    bool              `json:"revoke"`
 	Revocable bool              `json:"revocable"`
 	State     map[string]string `json:"state,omitempty"`
+	// Pending marks the state saved before the create: no token is known,
+	// and State names what a create whose answer was lost would have left
+	// (a display name, a note), for Revoke to find with the parent.
+	Pending bool `json:"pending,omitempty"`
+	// Authenticated is set by whoever hands Saved to Revoke: true when it
+	// comes from this step's own main stage (verified) or from a person at
+	// a terminal; false when nothing proves who wrote it. Revoke then does
+	// nothing that needs the parent credential.
+	Authenticated bool `json:"-"`
+}
+
+// ErrNotAuthenticated is returned by Revoke when only the parent credential
+// could revoke and the state is not authenticated.
+var ErrNotAuthenticated = errors.New("the state is not authenticated, so the parent credential is not used to revoke")
+
+// Destination is one thing that decides where a credential goes: an API URL,
+// an organization. The post stage resolves them from its own inputs, with
+// the code and checks the main stage used, and the state keeps main's under
+// Key.
+type Destination struct {
+	Key   string // key in Saved.State (api_url, organization…)
+	Input string // the input that sets it (inputs.GitHubAPIURL…)
+	Value string
+	// URL marks a host credentials are sent to (not only a path on it).
+	URL bool
+}
+
+// LostFinder is a minter whose token, should the create's answer be lost,
+// can be found later by a name chosen before the create. The main stage
+// saves LostState (with the destinations) before minting, so that the post
+// stage can find such a token even when the main stage was cancelled.
+type LostFinder interface {
+	LostState() map[string]string
+}
+
+// ErrMaybeLost is wrapped by Mint errors after which a token may exist that
+// no answer brought back and that Mint could not make sure was revoked: the
+// post stage should look for it.
+var ErrMaybeLost = errors.New("a token whose answer was lost may still exist")
+
+// CleanupTimeout bounds clean-up (revoking a token that cannot be handed
+// over, finding one whose answer was lost). It runs detached from the step's
+// context, which may be cancelled: the CI system gives a cancelled step a
+// few seconds before it kills it, and the post step looks again.
+const CleanupTimeout = 30 * time.Second
+
+// CleanupContext is ctx without its cancellation, bounded by CleanupTimeout.
+func CleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), CleanupTimeout)
 }
 
 // ErrAlreadyRevoked is returned by Revoke when the provider says the token no
@@ -117,8 +167,13 @@ type Provider interface {
 	// the inputs at fault.
 	Prepare(req Request) (Minter, inputs.Problems)
 	// Revoke revokes a token minted earlier. req carries the post stage's
-	// inputs (a parent credential may be needed again).
+	// inputs (a parent credential may be needed again); saved.State holds
+	// the destinations to use, already decided by the caller.
 	Revoke(ctx context.Context, req Request, saved Saved) error
+	// Destinations resolves from req's inputs, with Prepare's code and URL
+	// checks and without network calls, where this provider sends
+	// credentials. Problems name the inputs at fault.
+	Destinations(req Request) ([]Destination, inputs.Problems)
 }
 
 // Naming is how the host of this request spells input names, for messages
@@ -161,28 +216,31 @@ type Sweeper interface {
 
 // APIURLProblem checks an API base URL: https, or plain http only to a
 // loopback address (tests, local fakes), because credentials travel in every
-// request. It returns "" when raw is fine, else the problem and its fix.
+// request. It returns "" when raw is fine, else the problem and its fix,
+// never echoing a user:password part. It is the one URL check: every
+// provider and every command applies it to every URL it sends a credential
+// to (and the transport refuses a credential over plain http besides).
 func APIURLProblem(raw, example string) string {
 	u, err := url.Parse(raw)
 	switch {
-	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
-		return fmt.Sprintf("%q is not an https URL; use e.g. %s", raw, example)
-	case u.User != nil:
-		// Never echo it: the user part is a credential.
+	case err != nil:
+		// url.Parse quotes the whole URL in its error: say less.
+		return fmt.Sprintf("is not a URL; use e.g. %s", example)
+	case u.User != nil || strings.Contains(raw, "@"):
+		// Never echo it: the user part is a credential (an API URL never
+		// needs an @, and "user:pw@host" without a scheme parses as
+		// something else).
 		return fmt.Sprintf("holds credentials (user:password@host); remove them and use e.g. %s", example)
-	case u.Scheme == "http" && !Loopback(u.Hostname()):
+	case u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		return fmt.Sprintf("%q is not an https URL; use e.g. %s", raw, example)
+	case u.Scheme == "http" && !network.Loopback(u.Hostname()):
 		return fmt.Sprintf("%q would send credentials unencrypted; use https", raw)
-	case u.RawQuery != "" || u.Fragment != "":
+	case u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(raw, "?") || strings.HasSuffix(raw, "#"):
 		return fmt.Sprintf("%q has a query or fragment; use e.g. %s", raw, example)
 	}
 	return ""
 }
 
-// Loopback reports whether host is this machine.
-func Loopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
+// NetSummary turns an HTTP client error into one line without the request
+// URL (see network.Summary).
+func NetSummary(err error) string { return network.Summary(err) }

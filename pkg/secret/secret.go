@@ -139,6 +139,25 @@ type Writer struct {
 	out  io.Writer
 	set  *Set
 	hold []byte
+	// filter, when set, rewrites every redacted chunk (never what WriteRaw
+	// writes): commands use it to neutralise CI commands in what they print.
+	filter func(string) string
+}
+
+// SetFilter makes every line written (not WriteRaw's) pass through f after
+// redaction. f sees whole lines, and the held partial line on Flush.
+func (w *Writer) SetFilter(f func(string) string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.filter = f
+}
+
+func (w *Writer) clean(s string) string {
+	s = w.set.Redact(s)
+	if w.filter != nil {
+		s = w.filter(s)
+	}
+	return s
 }
 
 // NewWriter wraps out.
@@ -157,7 +176,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 	}
 	// Multi-line secrets (a PEM key) may span lines: redact the whole
 	// complete chunk, not line by line.
-	chunk := w.set.Redact(string(w.hold[:i+1]))
+	chunk := w.clean(string(w.hold[:i+1]))
 	w.hold = append(w.hold[:0], w.hold[i+1:]...)
 	if _, err := io.WriteString(w.out, chunk); err != nil {
 		return 0, err
@@ -193,7 +212,7 @@ func (w *Writer) flushLocked() error {
 	if len(w.hold) == 0 {
 		return nil
 	}
-	chunk := w.set.Redact(string(w.hold))
+	chunk := w.clean(string(w.hold))
 	w.hold = w.hold[:0]
 	_, err := io.WriteString(w.out, chunk)
 	return err

@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"encoding/json"
 	"os"
 	"strings"
 )
@@ -74,4 +75,21 @@ func AssertGitHubStepClean(t Reporter, s GitHubStep, secrets ...string) {
 	AssertNoSecret(t, "summary", s.Summary, secrets...)
 	AssertNoSecret(t, "GITHUB_OUTPUT outside its values", outRest, secrets...)
 	AssertNoSecret(t, "GITHUB_ENV outside its values", envRest, secrets...)
+}
+
+// StatePayload decodes the payload of the state jobtoken saved (a sealed
+// envelope, see package seal) into v, without verifying it: tests read what
+// the main stage recorded.
+func StatePayload(t Reporter, raw string, v any) {
+	t.Helper()
+	var env struct {
+		Payload json.RawMessage `json:"payload"`
+	}
+	if err := json.Unmarshal([]byte(raw), &env); err != nil || len(env.Payload) == 0 {
+		t.Errorf("the state is not a sealed envelope: %.40q", raw)
+		return
+	}
+	if err := json.Unmarshal(env.Payload, v); err != nil {
+		t.Errorf("the state's payload does not decode: %v", err)
+	}
 }

@@ -1,5 +1,6 @@
 // Package anacondafake is an in-process fake of the parts of anaconda.org's
-// API that jobtoken calls. It checks what anaconda.org checks, as read from
+// API that jobtoken calls. Like the Python web stack anaconda.org runs on,
+// it routes on the percent-decoded path, so %2F in a path is a separator. It checks what anaconda.org checks, as read from
 // anaconda-client: the Authorization scheme matching the credential
 // (`Bearer` for anaconda.com API keys, `token` for anaconda.org tokens),
 // known scopes, a unique note per owner with fail-if-exists, organization
@@ -87,6 +88,7 @@ type Server struct {
 	creds    map[string]*Credential
 	tokens   map[string]*Token
 	log      []Request
+	mux      *http.ServeMux
 
 	// Now is the server's clock (tests skew it).
 	Now func() time.Time
@@ -119,11 +121,12 @@ func New(accounts ...*Account) *Server {
 	mux.HandleFunc("DELETE /authentications", s.revokeSelf)
 	mux.HandleFunc("DELETE /authentications/name/{name}", s.revokeByName)
 	mux.HandleFunc("DELETE /authentications/org/{org}/name/{name}", s.revokeByName)
-	s.Server = httptest.NewServer(s.wrap(mux))
+	s.mux = mux
+	s.Server = httptest.NewServer(s.wrap())
 	return s
 }
 
-func (s *Server) wrap(h http.Handler) http.Handler {
+func (s *Server) wrap() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 		s.mu.Lock()
@@ -133,8 +136,18 @@ func (s *Server) wrap(h http.Handler) http.Handler {
 		if s.Before != nil && s.Before(w, r) {
 			return
 		}
-		h.ServeHTTP(w, r)
+		s.Serve(w, r)
 	})
+}
+
+// Serve answers r as the API does, without Before: a Before that delays or
+// loses an answer calls it to let the request take effect first. It routes
+// on the decoded path, as WSGI servers hand it to Flask or Django
+// (PATH_INFO is percent-decoded, %2F included): a "/" escaped inside a path
+// segment splits it.
+func (s *Server) Serve(w http.ResponseWriter, r *http.Request) {
+	r.URL.RawPath = ""
+	s.mux.ServeHTTP(w, r)
 }
 
 func random(n int) string {

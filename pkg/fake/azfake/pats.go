@@ -56,6 +56,7 @@ type PATs struct {
 	mu       sync.Mutex
 	pats     map[string]*PAT
 	requests []string
+	mux      *http.ServeMux
 }
 
 // NewPATs starts the fake, trusting tokens signed by tenant, with the given
@@ -67,6 +68,7 @@ func NewPATs(tenant *Tenant, orgs ...string) *PATs {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/{org}/_apis/tokens/pats", s.handle)
+	s.mux = mux
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.requests = append(s.requests, r.Method+" "+r.URL.Path)
@@ -78,6 +80,11 @@ func NewPATs(tenant *Tenant, orgs ...string) *PATs {
 	}))
 	return s
 }
+
+// Serve answers r as the API does, without Before: a Before that delays or
+// loses an answer (as a proxy or a cancelled client would) calls it to let
+// the request take effect first.
+func (s *PATs) Serve(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 // Requests returns "METHOD /path" for every request received.
 func (s *PATs) Requests() []string {

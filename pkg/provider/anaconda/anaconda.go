@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jobtoken/jobtoken/pkg/host"
 	"github.com/jobtoken/jobtoken/pkg/inputs"
 	"github.com/jobtoken/jobtoken/pkg/provider"
 )
@@ -114,18 +115,9 @@ func (p *Provider) Prepare(req provider.Request) (provider.Minter, inputs.Proble
 	ps.AddP(lp)
 	m.maxAge = maxAge
 
-	m.org = in.Get(inputs.AnacondaOrganization)
-	if m.org != "" && !orgRE.MatchString(m.org) {
-		ps.Add(inputs.AnacondaOrganization, "%q is not an anaconda.org organization name; use the name as in https://anaconda.org/<name>", m.org)
-	}
-
-	m.api = strings.TrimRight(in.Get(inputs.AnacondaAPIURL), "/")
-	if m.api == "" {
-		m.api = DefaultAPIURL
-	}
-	if msg := provider.APIURLProblem(m.api, DefaultAPIURL); msg != "" {
-		ps.Add(inputs.AnacondaAPIURL, "%s", msg)
-	}
+	var dp inputs.Problems
+	m.api, m.org, dp = destinations(req)
+	ps = append(ps, dp...)
 
 	suffix := p.suffix
 	if suffix == nil {
@@ -134,9 +126,55 @@ func (p *Provider) Prepare(req provider.Request) (provider.Minter, inputs.Proble
 	// Traceable (repository and run) and unique per step: reruns and matrix
 	// jobs share the label, and anaconda.org refuses a second token with the
 	// same note.
-	m.note = req.Run.Label() + " " + suffix()
+	m.note = Note(req.Run, suffix())
 	m.plan = m.makePlan()
 	return m, ps
+}
+
+// destinations reads the API URL (with the one URL check) and the
+// organization, which together say where the parent credential is sent and
+// which account's token a by-name revocation deletes.
+func destinations(req provider.Request) (api, org string, ps inputs.Problems) {
+	org = req.Inputs.Get(inputs.AnacondaOrganization)
+	if org != "" && !orgRE.MatchString(org) {
+		ps.Add(inputs.AnacondaOrganization, "%q is not an anaconda.org organization name; use the name as in https://anaconda.org/<name>", org)
+	}
+	api = strings.TrimRight(req.Inputs.Get(inputs.AnacondaAPIURL), "/")
+	if api == "" {
+		api = DefaultAPIURL
+	}
+	if msg := provider.APIURLProblem(api, DefaultAPIURL); msg != "" {
+		ps.Add(inputs.AnacondaAPIURL, "%s", msg)
+	}
+	return api, org, ps
+}
+
+// Destinations implements provider.Provider.
+func (*Provider) Destinations(req provider.Request) ([]provider.Destination, inputs.Problems) {
+	api, org, ps := destinations(req)
+	return []provider.Destination{
+		{Key: "api_url", Input: inputs.AnacondaAPIURL, Value: api, URL: true},
+		{Key: "org", Input: inputs.AnacondaOrganization, Value: org},
+	}, ps
+}
+
+// noteRepo keeps a note one path segment for servers that decode %2F (and
+// %5C) before routing, as common Python web frameworks do: the by-name
+// revocation puts the note in the path, so a "/" in it would split it and
+// never match. host.ParseLabel reads ":" back as "/".
+var noteRepo = strings.NewReplacer("/", ":", "\\", ":")
+
+// Note is the token's note (its name, the token-id output): the run's label
+// with its repository written without path separators, and a suffix that
+// makes it unique per step.
+func Note(run host.Run, suffix string) string {
+	return noteRepo.Replace(run.Label()) + " " + suffix
+}
+
+// LostState implements provider.LostFinder: what the post step needs to
+// revoke, by name with the parent, a token whose create's answer was lost.
+func (m *minter) LostState() map[string]string {
+	return map[string]string{"api_url": m.api, "note": m.note, "org": m.org}
 }
 
 // CheckLifetime turns the lifetime into anaconda.org's max-age in seconds.
@@ -269,9 +307,15 @@ func (m *minter) Mint(ctx context.Context) (*provider.Token, error) {
 	}
 	if err != nil {
 		if mayHaveMinted(err) {
-			// The answer was lost or unreadable, not a refusal: a token
-			// nobody holds may exist under this step's note.
-			m.dropLost(ctx)
+			// The answer was lost or unreadable (or the step was cancelled
+			// while waiting for it), not a refusal: a token nobody holds
+			// may exist under this step's note. Look whether or not the
+			// step is being cancelled.
+			cctx, cancel := provider.CleanupContext(ctx)
+			defer cancel()
+			if !m.dropLost(cctx) {
+				return nil, fmt.Errorf("%w (%w)", m.explainMintError(ctx, err), provider.ErrMaybeLost)
+			}
 		}
 		return nil, m.explainMintError(ctx, err)
 	}
@@ -346,9 +390,9 @@ func (m *minter) verify(granted []string, info authInfo, resp *http.Response) er
 	}
 	switch {
 	case len(broader) > 0:
-		return fmt.Errorf("anaconda.org granted more than asked: %s; the token was revoked. Ask for the scopes the job needs and report this to Anaconda if it persists", strings.Join(broader, "; "))
+		return fmt.Errorf("anaconda.org granted more than asked: %s. Ask for the scopes the job needs and report this to Anaconda if it persists", strings.Join(broader, "; "))
 	case len(narrower) > 0:
-		return fmt.Errorf("anaconda.org granted less than asked: %s; the token was revoked. A token cannot outrank or outlive its parent: check the scopes and expiry of %s, or ask for less", strings.Join(narrower, "; "), m.name(inputs.AnacondaCredential))
+		return fmt.Errorf("anaconda.org granted less than asked: %s. A token cannot outrank or outlive its parent: check the scopes and expiry of %s, or ask for less", strings.Join(narrower, "; "), m.name(inputs.AnacondaCredential))
 	}
 	return nil
 }
@@ -448,16 +492,23 @@ func (m *minter) revokeByName(ctx context.Context) error {
 }
 
 // dropLost revokes, by name, a token that a creation whose answer was lost
-// may have minted. Best effort: 404 means there is none.
-func (m *minter) dropLost(ctx context.Context) {
+// may have minted. Best effort: 404 means there is none. It reports whether
+// such a token is known to be gone.
+func (m *minter) dropLost(ctx context.Context) bool {
 	err := m.revokeByName(ctx)
 	switch {
-	case m.req.Log == nil, statusOf(err) == http.StatusNotFound:
 	case err == nil:
-		m.req.Log.Infof("revoked token %s, minted by a request whose answer was lost", m.note)
+		if m.req.Log != nil {
+			m.req.Log.Infof("revoked token %s, minted by a request whose answer was lost", m.note)
+		}
+	case statusOf(err) == http.StatusNotFound:
 	default:
-		m.req.Log.Warningf("could not make sure no token named %s was minted by a request whose answer was lost (%s); run jobtoken sweep --provider anaconda, or check anaconda.org's settings → access", m.note, err)
+		if m.req.Log != nil {
+			m.req.Log.Warningf("could not make sure no token named %s was minted by a request whose answer was lost (%s); the post step looks again. Else run jobtoken sweep --provider anaconda, or check anaconda.org's settings → access", m.note, err)
+		}
+		return false
 	}
+	return true
 }
 
 // duplicateNote handles "a token with this note exists". The note is unique

@@ -8,9 +8,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/jobtoken/jobtoken/pkg/provider"
 )
 
 // APIError is a non-success answer from anaconda.org, already summarised:
@@ -111,10 +112,4 @@ func errorMessage(body []byte) string {
 
 // summarizeNet keeps a transport error to its cause: url.Error repeats the
 // method and URL, which add nothing for the user.
-func summarizeNet(err error) string {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return "network error: " + ue.Err.Error()
-	}
-	return err.Error()
-}
+func summarizeNet(err error) string { return provider.NetSummary(err) }

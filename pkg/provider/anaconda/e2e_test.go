@@ -6,7 +6,6 @@ package anaconda_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -22,6 +21,7 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/fake/anacondafake"
 	"github.com/jobtoken/jobtoken/pkg/host/azpipelines"
 	"github.com/jobtoken/jobtoken/pkg/host/azpipelines/agenttest"
+	"github.com/jobtoken/jobtoken/pkg/host/ghactions"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
 
@@ -80,7 +80,7 @@ func TestGitHubMainThenPost(t *testing.T) {
 	assert.Equal(t, "conda-org", ft.Owner)
 	assert.Equal(t, int64(3600), ft.MaxAge)
 	assert.Equal(t, []string{"api:write", "pypi:upload"}, ft.Scopes)
-	assert.Regexp(t, `^jobtoken octo/app run 9\.1 [0-9a-f]{6}$`, ft.Note)
+	assert.Regexp(t, `^jobtoken octo:app run 9\.1 [0-9a-f]{6}$`, ft.Note)
 
 	// Masked before anything else: the token, its channel-URL forms and the
 	// parent credential.
@@ -136,9 +136,14 @@ func TestGitHubBroaderGrantRevokedAtOnce(t *testing.T) {
 	require.Len(t, fake.Minted(), 1)
 	tok := fake.Minted()[0].Value
 	assert.Empty(t, fake.Live(), "a broader grant is revoked before exiting")
-	assert.Contains(t, stdout, "::error::anaconda.org granted more than asked: all (not asked); the token was revoked")
+	assert.Contains(t, stdout, "::error::anaconda.org granted more than asked: all (not asked). ")
+	assert.Contains(t, stdout, "The token was revoked\n")
 	assert.Empty(t, testutil.ReadFile(t, files["GITHUB_OUTPUT"]))
-	assert.Empty(t, testutil.ReadFile(t, files["GITHUB_STATE"]))
+	// The state ends empty: the post step has nothing left to do.
+	states, err := ghactions.ParseFileCommand(testutil.ReadFile(t, files["GITHUB_STATE"]))
+	require.NoError(t, err)
+	require.NotEmpty(t, states)
+	assert.Empty(t, states[len(states)-1].Value)
 	testutil.AssertNoSecret(t, "stdout", testutil.WithoutGitHubMasks(stdout), key, tok)
 	testutil.AssertNoSecret(t, "stderr", stderr, key, tok)
 }
@@ -233,7 +238,7 @@ func TestAzureMainThenPost(t *testing.T) {
 	tok := ft.Value
 	assert.Equal(t, int64(45*60), ft.MaxAge)
 	assert.Equal(t, "conda-org", ft.Owner)
-	assert.Regexp(t, `^jobtoken octo/app run 42\.1 [0-9a-f]{6}$`, ft.Note)
+	assert.Regexp(t, `^jobtoken octo:app run 42\.1 [0-9a-f]{6}$`, ft.Note)
 
 	masks := map[string]bool{}
 	vars := map[string]azpipelines.Command{}
@@ -270,7 +275,7 @@ func TestAzureMainThenPost(t *testing.T) {
 		Token string            `json:"token"`
 		State map[string]string `json:"state"`
 	}
-	require.NoError(t, json.Unmarshal([]byte(state), &saved))
+	testutil.StatePayload(t, state, &saved)
 	assert.Equal(t, tok, saved.Token)
 	assert.Equal(t, map[string]string{"api_url": fake.URL, "note": ft.Note, "org": "conda-org"}, saved.State)
 

@@ -109,7 +109,7 @@ func TestMintBothCredentialKinds(t *testing.T) {
 			assert.Equal(t, int64(1800), ft.MaxAge, "lifetime becomes max-age")
 			assert.Equal(t, "strong", ft.Strength)
 			assert.Equal(t, "ana", ft.Owner)
-			assert.Regexp(t, `^jobtoken octo/app run 9\.2 [0-9a-f]{6}$`, tok.ID)
+			assert.Regexp(t, `^jobtoken octo:app run 9\.2 [0-9a-f]{6}$`, tok.ID)
 			assert.Equal(t, ft.Note, tok.ID, "token-id is the note")
 			assert.Equal(t, "api:read conda:download", tok.Granted)
 			assert.WithinDuration(t, time.Now().Add(30*time.Minute), tok.ExpiresAt, 5*time.Second)
@@ -177,7 +177,7 @@ func TestMintDuplicateNote(t *testing.T) {
 	assert.Equal(t, "name", w.fake.Lookup(first.Value).RevokedBy)
 	require.Len(t, w.fake.Live(), 1)
 	assert.Equal(t, second.Value, w.fake.Live()[0].Value)
-	assert.Contains(t, log.String(), "revoked token jobtoken octo/app run 9.2 aaaaaa, minted by a request whose answer was lost; minting it again")
+	assert.Contains(t, log.String(), "revoked token jobtoken octo:app run 9.2 aaaaaa, minted by a request whose answer was lost; minting it again")
 }
 
 func TestMintAnswerLostThenRetried(t *testing.T) {
@@ -258,10 +258,10 @@ func TestMintGrantChecks(t *testing.T) {
 	}{
 		{name: "grant as asked, listed on creation", granted: "api:read"},
 		{name: "grant as asked, learned from GET /authentication", omit: true, granted: "api:read"},
-		{name: "broader scopes", grant: func(t *anacondafake.Token) { t.Scopes = append(t.Scopes, "all") }, wantErr: "anaconda.org granted more than asked: all (not asked); the token was revoked"},
+		{name: "broader scopes", grant: func(t *anacondafake.Token) { t.Scopes = append(t.Scopes, "all") }, wantErr: "anaconda.org granted more than asked: all (not asked). "},
 		{name: "broader scopes seen through GET /authentication", omit: true, grant: func(t *anacondafake.Token) { t.Scopes = []string{"api"} }, wantErr: "granted more than asked: api (not asked)"},
 		{name: "max-age ignored (a year)", grant: func(t *anacondafake.Token) { t.ExpiresAt = t.ExpiresAt.Add(365 * 24 * time.Hour) }, wantErr: "granted more than asked: a life of 8761h0m0s (asked max-age 1h0m0s)"},
-		{name: "narrower scopes", grant: func(t *anacondafake.Token) { t.Scopes = []string{} }, wantErr: "anaconda.org granted less than asked: api:read (asked, not granted); the token was revoked. A token cannot outrank or outlive its parent: check the scopes and expiry of anaconda-credential"},
+		{name: "narrower scopes", grant: func(t *anacondafake.Token) { t.Scopes = []string{} }, wantErr: "anaconda.org granted less than asked: api:read (asked, not granted). A token cannot outrank or outlive its parent: check the scopes and expiry of anaconda-credential"},
 		{name: "null scopes are not a grant list: unconfirmed, not narrower", grant: func(t *anacondafake.Token) { t.Scopes = nil }, granted: "api:read", warn: "did not confirm the scopes"},
 		{name: "shorter life", grant: func(t *anacondafake.Token) { t.ExpiresAt = t.ExpiresAt.Add(-30 * time.Minute) }, wantErr: "granted less than asked: a life of 30m0s"},
 	}
@@ -305,7 +305,7 @@ func TestMintGrantUnconfirmed(t *testing.T) {
 	assert.Equal(t, "conda:download", tok.Granted)
 	assert.Contains(t, tok.Summary, [2]string{"Scopes", "conda:download (as asked; anaconda.org did not confirm)"})
 	assert.WithinDuration(t, time.Now().Add(10*time.Minute), tok.ExpiresAt, 5*time.Second)
-	assert.Contains(t, log.String(), "warning: anaconda.org did not confirm the scopes of token jobtoken octo/app run 9.2")
+	assert.Contains(t, log.String(), "warning: anaconda.org did not confirm the scopes of token jobtoken octo:app run 9.2")
 	assert.NotContains(t, log.String(), tok.Value)
 }
 
@@ -328,7 +328,7 @@ func TestMintRetriesServerErrors(t *testing.T) {
 }
 
 func saved(tok *provider.Token) provider.Saved {
-	return provider.Saved{Provider: Name, Token: tok.Value, ID: tok.ID, ExpiresAt: tok.ExpiresAt, Revoke: true, Revocable: true, State: tok.State}
+	return provider.Saved{Provider: Name, Token: tok.Value, ID: tok.ID, ExpiresAt: tok.ExpiresAt, Revoke: true, Revocable: true, State: tok.State, Authenticated: true}
 }
 
 func TestRevokeThenAlreadyRevoked(t *testing.T) {
@@ -476,7 +476,7 @@ func TestPlan(t *testing.T) {
 	assert.Equal(t, []string{"the credential's own account"}, pl.Resources)
 	assert.Equal(t, 20*time.Minute, pl.Lifetime)
 	assert.Equal(t, map[string]string{"api": w.fake.URL, "max-age": "1200"}, pl.Details)
-	assert.Contains(t, pl.Notes, "token note (its name, the token-id output): jobtoken octo/app run 9.2 c0ffee")
+	assert.Contains(t, pl.Notes, "token note (its name, the token-id output): jobtoken octo:app run 9.2 c0ffee")
 	assert.Equal(t, []string{w.orgTok}, pl.Secrets)
 	assert.Contains(t, pl.Notes, "export-env also exports BINSTAR_API_TOKEN, which anaconda-client reads first")
 	assert.Empty(t, w.fake.Requests(), "planning makes no call")

@@ -15,16 +15,23 @@ import (
 // Revoke implements provider.Provider: DELETE /authentications with the token
 // itself (201). A 401 means the token no longer works. Any other failure
 // falls back to revoking it by name with the parent credential from the post
-// stage's inputs.
+// stage's inputs, which only authenticated state may ask for: the parent
+// can delete any token of its account.
 func (*Provider) Revoke(ctx context.Context, req provider.Request, saved provider.Saved) error {
 	api := strings.TrimRight(saved.State["api_url"], "/")
 	if api == "" {
 		api = DefaultAPIURL
 	}
+	if msg := provider.APIURLProblem(api, DefaultAPIURL); msg != "" {
+		return fmt.Errorf("%s %s", req.Name(inputs.AnacondaAPIURL), msg)
+	}
 	c := client{hc: req.HTTP, api: api}
-	// Without the token (jobtoken revoke --token-id), go straight to the
-	// by-name revocation with the parent.
+	// Without the token (jobtoken revoke --token-id, or a create whose
+	// answer was lost), go straight to the by-name revocation.
 	err := errors.New("the token itself was not given")
+	if saved.Pending {
+		err = errors.New("the main step never received the token")
+	}
 	if saved.Token != "" {
 		_, err = c.do(ctx, http.MethodDelete, "/authentications", "token "+saved.Token, nil, nil, http.StatusCreated, http.StatusOK, http.StatusNoContent)
 		switch {
@@ -35,11 +42,14 @@ func (*Provider) Revoke(ctx context.Context, req provider.Request, saved provide
 			return provider.ErrAlreadyRevoked
 		}
 	}
+	credName := namingFor(req.Host).Name(inputs.AnacondaCredential)
+	if !saved.Authenticated {
+		return fmt.Errorf("failed to revoke with the token itself (%s), and %w", err, provider.ErrNotAuthenticated)
+	}
 	now := time.Now
 	if req.Now != nil {
 		now = req.Now
 	}
-	credName := namingFor(req.Host).Name(inputs.AnacondaCredential)
 	parent, _ := ParseCredential(req.Inputs.Get(inputs.AnacondaCredential), now())
 	if parent.Value == "" {
 		return fmt.Errorf("failed to revoke with the token itself (%s), and the post step has no %s to revoke it by name", err, credName)
@@ -51,7 +61,7 @@ func (*Provider) Revoke(ctx context.Context, req provider.Request, saved provide
 	_, ferr := c.do(ctx, http.MethodDelete, namePath(saved.State["org"], note), parent.Header(), nil, nil, http.StatusCreated, http.StatusOK, http.StatusNoContent)
 	switch {
 	case ferr == nil:
-		if req.Log != nil {
+		if req.Log != nil && !saved.Pending {
 			req.Log.Infof("revoking token %s with itself failed (%s); revoked it by name with %s", note, err, credName)
 		}
 		return nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -34,13 +33,8 @@ func sweepSetup(req provider.Request) (client, Credential, error) {
 	if err != nil {
 		ps.Add(inputs.AnacondaCredential, "%s", err)
 	}
-	api := strings.TrimRight(req.Inputs.Get(inputs.AnacondaAPIURL), "/")
-	if api == "" {
-		api = DefaultAPIURL
-	}
-	if u, err := url.Parse(api); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
-		ps.Add(inputs.AnacondaAPIURL, "%q is not an http(s) URL; use e.g. %s", api, DefaultAPIURL)
-	}
+	api, _, dp := destinations(req)
+	ps = append(ps, dp...)
 	if len(ps) > 0 {
 		return client{}, Credential{}, ps
 	}
@@ -97,6 +91,16 @@ func (*Provider) RevokeListed(ctx context.Context, req provider.Request, t provi
 	c, cred, err := sweepSetup(req)
 	if err != nil {
 		return err
+	}
+	if strings.ContainsAny(t.ID, "/\\") {
+		// Notes made before jobtoken wrote the repository as owner:name:
+		// anaconda.org decodes %2F before routing, so DELETE by this name
+		// would never reach the token (and a 404 would read as "gone").
+		exp := "its expiry"
+		if !t.Expires.IsZero() {
+			exp = t.Expires.UTC().Format(time.RFC3339)
+		}
+		return fmt.Errorf("its note holds a \"/\", which anaconda.org's router splits, so it cannot be revoked by name; remove it in anaconda.org's settings → access, or let it expire at %s", exp)
 	}
 	_, err = c.do(ctx, http.MethodDelete, namePath("", t.ID), cred.Header(), nil, nil, http.StatusCreated, http.StatusOK, http.StatusNoContent)
 	switch {

@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"regexp"
 	"sort"
@@ -171,31 +170,36 @@ func organization(req provider.Request, required bool, ps *inputs.Problems) stri
 	return org
 }
 
-// apiURL reads azure-devops-api-url. Plain http is accepted only for loopback
-// addresses (tests), because the parent token travels in the request.
+// apiURL reads azure-devops-api-url, with the one URL check: the parent
+// token travels in every request.
 func apiURL(req provider.Request, ps *inputs.Problems) string {
 	raw := strings.TrimRight(req.Inputs.Get(inputs.AzureAPIURL), "/")
 	if raw == "" {
 		raw = DefaultAPIURL
 	}
-	u, err := url.Parse(raw)
-	switch {
-	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
-		ps.Add(inputs.AzureAPIURL, "%q is not an https URL; use e.g. %s", raw, DefaultAPIURL)
-	case u.Scheme == "http" && !loopback(u.Hostname()):
-		ps.Add(inputs.AzureAPIURL, "%q sends the parent token unencrypted; use https", raw)
-	case u.RawQuery != "" || u.Fragment != "":
-		ps.Add(inputs.AzureAPIURL, "%q has a query or fragment; use the host only, e.g. %s", raw, DefaultAPIURL)
+	if msg := provider.APIURLProblem(raw, DefaultAPIURL); msg != "" {
+		ps.Add(inputs.AzureAPIURL, "%s", msg)
 	}
 	return raw
 }
 
-func loopback(host string) bool {
-	if host == "localhost" {
-		return true
+// Destinations implements provider.Provider: for PATs, the PAT lifecycle
+// API's host and the organization; an Entra token is never sent anywhere
+// after minting.
+func (*Provider) Destinations(req provider.Request) ([]provider.Destination, inputs.Problems) {
+	if k := strings.ToLower(req.Inputs.Get(inputs.AzureCredential)); k == KindEntra {
+		return nil, nil
 	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	var ps inputs.Problems
+	api := apiURL(req, &ps)
+	org := organization(req, true, &ps)
+	for i := range ps {
+		ps[i].Msg = localizeText(req.Host, ps[i].Msg)
+	}
+	return []provider.Destination{
+		{Key: "api_url", Input: inputs.AzureAPIURL, Value: api, URL: true},
+		{Key: "organization", Input: inputs.AzureOrganization, Value: org},
+	}, ps
 }
 
 // Revoke implements provider.Provider.

@@ -6,7 +6,6 @@ package azdo_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"net/http"
 	"os"
@@ -147,7 +146,8 @@ func TestGitHubPATBroaderGrantRevokedAtOnce(t *testing.T) {
 	all := w.api.All()
 	require.Len(t, all, 1)
 	assert.True(t, all[0].Revoked, "a broader grant is revoked before exiting")
-	assert.Contains(t, stdout, "::error::Azure DevOps granted more than asked: the PAT also carries vso.build_execute; it was revoked")
+	assert.Contains(t, stdout, "::error::Azure DevOps granted more than asked: the PAT also carries vso.build_execute.")
+	assert.Contains(t, stdout, "The token was revoked\n")
 	assert.Empty(t, testutil.ReadFile(t, files["GITHUB_OUTPUT"]))
 	testutil.AssertNoSecret(t, "stdout", testutil.WithoutGitHubMasks(stdout), w.parent, all[0].Token)
 	testutil.AssertNoSecret(t, "stderr", stderr, w.parent, all[0].Token)
@@ -361,7 +361,7 @@ func TestAzurePATMainThenPost(t *testing.T) {
 		ID    string            `json:"id"`
 		State map[string]string `json:"state"`
 	}
-	require.NoError(t, json.Unmarshal([]byte(r.state), &saved))
+	testutil.StatePayload(t, r.state, &saved)
 	assert.Equal(t, p.AuthorizationID, saved.ID)
 	assert.Equal(t, map[string]string{"kind": "pat", "organization": "contoso", "api_url": w.api.URL}, saved.State)
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	azlog "github.com/Azure/azure-sdk-for-go/sdk/azcore/log"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
@@ -25,6 +26,14 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/provider"
 	"github.com/jobtoken/jobtoken/pkg/secret"
 )
+
+func init() {
+	// With AZURE_SDK_GO_LOGGING=all, azcore (read at its own init) prints
+	// requests and MSAL's messages straight to os.Stderr, around the
+	// redacting writer. jobtoken's errors say what went wrong; nothing of
+	// the SDK's may print.
+	azlog.SetListener(nil)
+}
 
 // DefaultAuthorityHost is Microsoft Entra's public cloud authority.
 const DefaultAuthorityHost = "https://login.microsoftonline.com/"
@@ -86,8 +95,17 @@ func prepareEntra(req provider.Request) (provider.Minter, inputs.Problems) {
 	if m.authority == "" {
 		m.authority = DefaultAuthorityHost
 	}
-	if u, err := url.Parse(m.authority); err != nil || u.Scheme != "https" || u.Host == "" {
+	// The one URL check, and https even to this machine: azidentity
+	// refuses anything else.
+	msg := provider.APIURLProblem(m.authority, DefaultAuthorityHost)
+	u, err := url.Parse(m.authority)
+	switch {
+	case msg != "" && (err != nil || u.User != nil || strings.Contains(m.authority, "@")):
+		ps.Add(inputs.AzureCredential, "entra sends the OIDC token to AZURE_AUTHORITY_HOST, which %s", msg)
+	case u.Scheme != "https" || u.Host == "":
 		ps.Add(inputs.AzureCredential, "entra needs an https authority, but AZURE_AUTHORITY_HOST is %q; unset it or use e.g. %s", m.authority, DefaultAuthorityHost)
+	case msg != "":
+		ps.Add(inputs.AzureCredential, "entra sends the OIDC token to AZURE_AUTHORITY_HOST, which %s", msg)
 	}
 	if !strings.HasSuffix(m.authority, "/") {
 		m.authority += "/"

@@ -4,11 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/microsoft/azure-devops-go-api/azuredevops/v7"
+
+	"github.com/jobtoken/jobtoken/pkg/provider"
 )
 
 // patErrorFix says, for each patTokenError value (the SessionTokenError enum of
@@ -127,13 +128,7 @@ func statusOf(err error) int {
 }
 
 // netSummary keeps a network error to its cause, without the URL's query.
-func netSummary(err error) string {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return "network error: " + ue.Err.Error()
-	}
-	return err.Error()
-}
+func netSummary(err error) string { return provider.NetSummary(err) }
 
 // explainAuth adds the likely cause to a 401/403 from the PAT lifecycle API.
 func explainAuth(err error) error {

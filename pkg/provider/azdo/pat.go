@@ -182,19 +182,29 @@ func (m *patMinter) mint(ctx context.Context) (*provider.Token, error) {
 		AllOrgs:     false,
 	})
 	if err != nil {
-		if mayHaveCreated(err) {
-			// The answer was lost or unreadable, not a refusal: Azure DevOps
+		lost := mayHaveCreated(err)
+		err = fmt.Errorf("failed to create the PAT: %w", explainAuth(err))
+		if lost {
+			// The answer was lost or unreadable (or the step was
+			// cancelled while waiting for it), not a refusal: Azure DevOps
 			// may have created PATs nobody holds. They carry this step's
-			// display name, so find and revoke them now.
-			m.dropDuplicates(ctx, c, "")
+			// display name, so find and revoke them now, whether or not
+			// the step is being cancelled.
+			cctx, cancel := provider.CleanupContext(ctx)
+			defer cancel()
+			if !m.dropDuplicates(cctx, c, "") {
+				err = fmt.Errorf("%w (%w)", err, provider.ErrMaybeLost)
+			}
 		}
-		return nil, fmt.Errorf("failed to create the PAT: %w", explainAuth(err))
+		return nil, err
 	}
 	tok := m.token(pt, parent)
 	// Only a create that was sent more than once can have left a twin; the
 	// common case costs no listing.
 	if tries.Load() > 1 {
-		m.dropDuplicates(ctx, c, pt.AuthorizationID)
+		cctx, cancel := provider.CleanupContext(ctx)
+		defer cancel()
+		m.dropDuplicates(cctx, c, pt.AuthorizationID)
 	}
 	if err := m.verify(pt, validTo); err != nil {
 		return tok, err
@@ -229,16 +239,24 @@ func (m *patMinter) token(pt *patToken, parent string) *provider.Token {
 }
 
 // verify compares the PAT with what was asked: scopes, organizations and
-// validTo. A PAT valid in every organization or for longer is broader.
+// validTo. A PAT valid in every organization, in more than the one asked,
+// without a stated end or for longer is broader. It reports what it found;
+// the caller revokes the token and says so.
 func (m *patMinter) verify(pt *patToken, validTo time.Time) error {
 	if err := scopeMismatch(compareScopes(m.scopes, pt.Scope)); err != nil {
 		return err
 	}
-	if len(pt.TargetAccounts) == 0 {
-		return fmt.Errorf("Azure DevOps granted more than asked: the PAT is valid in every organization of the user, not only %s; it was revoked. Report this", m.org)
+	switch n := len(pt.TargetAccounts); {
+	case n == 0:
+		return fmt.Errorf("Azure DevOps granted more than asked: the PAT is valid in every organization of the user, not only %s. Report this", m.org)
+	case n > 1:
+		return fmt.Errorf("Azure DevOps granted more than asked: the PAT is valid in %d organizations, not only %s. Report this", n, m.org)
 	}
-	if !pt.ValidTo.IsZero() && pt.ValidTo.After(validTo.Add(validToSlack)) {
-		return fmt.Errorf("Azure DevOps granted more than asked: the PAT is valid until %s, not %s; it was revoked. Report this", pt.ValidTo.UTC().Format(time.RFC3339), validTo.Format(time.RFC3339))
+	switch {
+	case pt.ValidTo.IsZero():
+		return fmt.Errorf("Azure DevOps granted more than asked: its answer gives the PAT no validTo, so nothing says it ends at %s. Report this", validTo.Format(time.RFC3339))
+	case pt.ValidTo.After(validTo.Add(validToSlack)):
+		return fmt.Errorf("Azure DevOps granted more than asked: the PAT is valid until %s, not %s. Report this", pt.ValidTo.UTC().Format(time.RFC3339), validTo.Format(time.RFC3339))
 	}
 	if !pt.ValidTo.IsZero() && pt.ValidTo.Before(validTo.Add(-validToSlack)) && m.req.Log != nil {
 		m.req.Log.Warningf("Azure DevOps shortened the PAT's life: valid until %s, not %s", pt.ValidTo.UTC().Format(time.RFC3339), validTo.Format(time.RFC3339))
@@ -260,30 +278,49 @@ func mayHaveCreated(err error) bool {
 // dropDuplicates revokes any other active PAT with this run's display name:
 // the create call is retried on 5xx and network errors, and a first try that
 // reached Azure DevOps before failing may have created a PAT nobody holds.
-// Best effort: failures are warnings.
-func (m *patMinter) dropDuplicates(ctx context.Context, c *tokensClient, keep string) {
-	list, err := c.list(ctx, 20)
+// Best effort: failures are warnings. It reports whether every such PAT is
+// known to be gone.
+func (m *patMinter) dropDuplicates(ctx context.Context, c *tokensClient, keep string) bool {
+	_, ok := dropNamed(ctx, c, m.displayName, keep, m.req.Log, func(err error) string {
+		return fmt.Sprintf("could not list PATs to find one a lost answer may have left (%s); the post step looks again. Else run `jobtoken sweep --provider azure-devops --run %s.%s --revoke` or revoke PATs named %q by hand", err, m.req.Run.RunID, m.req.Run.Attempt, m.displayName)
+	})
+	return ok
+}
+
+// dropNamed revokes the active PATs named name, but keep. It returns how
+// many it revoked, and whether every one is known to be gone.
+func dropNamed(ctx context.Context, c *tokensClient, name, keep string, log provider.Logger, listFailed func(error) string) (int, bool) {
+	list, err := c.list(ctx, 50)
 	if err != nil {
-		// A PAT created by a try whose answer was lost may still be live.
-		if m.req.Log != nil {
-			m.req.Log.Warningf("could not list PATs to find one a lost answer may have left (%s); run `jobtoken sweep --provider azure-devops --run %s.%s --revoke` or revoke PATs named %q by hand", err, m.req.Run.RunID, m.req.Run.Attempt, m.displayName)
+		if log != nil {
+			log.Warningf("%s", listFailed(err))
 		}
-		return
+		return 0, false
 	}
+	n, ok := 0, true
 	for _, p := range list {
-		if p.DisplayName != m.displayName || (keep != "" && strings.EqualFold(p.AuthorizationID, keep)) {
+		if p.DisplayName != name || (keep != "" && strings.EqualFold(p.AuthorizationID, keep)) {
 			continue
 		}
 		if err := c.revoke(ctx, p.AuthorizationID); err != nil {
-			if m.req.Log != nil {
-				m.req.Log.Warningf("failed to revoke PAT %s, created by a request whose answer was lost: %s; run jobtoken sweep, or revoke it by hand (User settings → Personal access tokens)", p.AuthorizationID, err)
+			ok = false
+			if log != nil {
+				log.Warningf("failed to revoke PAT %s, created by a request whose answer was lost: %s; run jobtoken sweep, or revoke it by hand (User settings → Personal access tokens)", p.AuthorizationID, err)
 			}
 			continue
 		}
-		if m.req.Log != nil {
-			m.req.Log.Infof("revoked PAT %s, created by a request whose answer was lost", p.AuthorizationID)
+		n++
+		if log != nil {
+			log.Infof("revoked PAT %s, created by a request whose answer was lost", p.AuthorizationID)
 		}
 	}
+	return n, ok
+}
+
+// LostState implements provider.LostFinder: what the post step needs to
+// find a PAT whose create's answer was lost.
+func (m *patMinter) LostState() map[string]string {
+	return map[string]string{"kind": KindPAT, "organization": m.org, "api_url": m.apiURL, "display_name": m.displayName}
 }
 
 // Check implements provider.Checker: decode the parent and list one PAT, a
@@ -316,13 +353,21 @@ func (m *patMinter) check(ctx context.Context) ([]string, error) {
 }
 
 // revokePAT revokes a PAT with the parent token read again from the inputs.
+// It acts only on authenticated state: the parent may revoke any PAT of its
+// user, so an authorizationId a later step chose must never reach it.
 func revokePAT(ctx context.Context, req provider.Request, saved provider.Saved) error {
+	if !saved.Authenticated {
+		return provider.ErrNotAuthenticated
+	}
 	org, api := saved.State["organization"], saved.State["api_url"]
 	if api == "" {
 		api = DefaultAPIURL
 	}
 	if org == "" {
 		return errors.New("the saved state names no organization; revoke the PAT by hand (User settings → Personal access tokens)")
+	}
+	if msg := provider.APIURLProblem(api, DefaultAPIURL); msg != "" {
+		return fmt.Errorf("%s %s", req.Name(inputs.AzureAPIURL), msg)
 	}
 	parent := req.Inputs.Get(inputs.AzureAccessToken)
 	if parent == "" && req.Host == "local" {
@@ -344,6 +389,24 @@ func revokePAT(ctx context.Context, req provider.Request, saved provider.Saved) 
 		}
 	}
 	c := newTokensClient(req.HTTP, api, org, parent)
+	if saved.Pending {
+		// The main step saved this before its create and never learnt
+		// the PAT: find it by the display name it chose.
+		name := saved.State["display_name"]
+		if name == "" {
+			return errors.New("the saved state names no display name to look for")
+		}
+		n, ok := dropNamed(ctx, c, name, "", req.Log, func(err error) string {
+			return fmt.Sprintf("could not list PATs to find the one the main step's lost answer may have left (%s); run jobtoken sweep --provider azure-devops, or revoke PATs named %q by hand", err, name)
+		})
+		switch {
+		case !ok:
+			return fmt.Errorf("failed to make sure no PAT named %q is left", name)
+		case n == 0:
+			return provider.ErrAlreadyRevoked
+		}
+		return nil
+	}
 	err := c.revoke(ctx, saved.ID)
 	switch {
 	case err == nil:

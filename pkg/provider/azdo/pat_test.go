@@ -52,7 +52,7 @@ func (w *patWorld) mint(t *testing.T, in inputs.Values) (*provider.Token, provid
 }
 
 func saved(tok *provider.Token) provider.Saved {
-	return provider.Saved{Provider: azdo.Name, Token: tok.Value, ID: tok.ID, ExpiresAt: tok.ExpiresAt, Revoke: true, Revocable: tok.Revocable, State: tok.State}
+	return provider.Saved{Provider: azdo.Name, Token: tok.Value, ID: tok.ID, ExpiresAt: tok.ExpiresAt, Revoke: true, Revocable: tok.Revocable, State: tok.State, Authenticated: true}
 }
 
 func TestPATMintAndRevoke(t *testing.T) {

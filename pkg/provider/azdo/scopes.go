@@ -125,9 +125,9 @@ func compareScopes(asked []string, granted string) (broader, narrower []string) 
 func scopeMismatch(broader, narrower []string) error {
 	switch {
 	case len(broader) > 0:
-		return fmt.Errorf("Azure DevOps granted more than asked: the PAT also carries %s; it was revoked. Report this: jobtoken asked for exactly the listed scopes", strings.Join(broader, " "))
+		return fmt.Errorf("Azure DevOps granted more than asked: the PAT also carries %s. Report this: jobtoken asked for exactly the listed scopes", strings.Join(broader, " "))
 	case len(narrower) > 0:
-		return fmt.Errorf("Azure DevOps granted less than asked: the PAT lacks %s; it was revoked. Check the organization's PAT policies, or ask for less", strings.Join(narrower, " "))
+		return fmt.Errorf("Azure DevOps granted less than asked: the PAT lacks %s. Check the organization's PAT policies, or ask for less", strings.Join(narrower, " "))
 	}
 	return nil
 }

@@ -103,17 +103,9 @@ func (*Provider) Prepare(req provider.Request) (provider.Minter, inputs.Problems
 	ps.AddP(p)
 	m.instID = id
 
-	m.apiURL = in.Get(inputs.GitHubAPIURL)
-	if m.apiURL == "" {
-		m.apiURL = req.Run.APIURL
-	}
-	if m.apiURL == "" {
-		m.apiURL = DefaultAPIURL
-	}
-	if msg := provider.APIURLProblem(m.apiURL, "https://ghes.example.com/api/v3"); msg != "" {
-		ps.Add(inputs.GitHubAPIURL, "%s", msg)
-	}
-	m.apiURL = strings.TrimRight(m.apiURL, "/")
+	var up inputs.Problems
+	m.apiURL, up = apiURL(req)
+	ps = append(ps, up...)
 
 	if req.Lifetime > TokenLife {
 		ps.Add(inputs.Lifetime, "%s is longer than GitHub's fixed 1h for installation tokens; use 1h or less", inputs.FormatDuration(req.Lifetime))
@@ -121,6 +113,29 @@ func (*Provider) Prepare(req provider.Request) (provider.Minter, inputs.Problems
 
 	m.plan = m.makePlan()
 	return m, ps
+}
+
+// apiURL resolves the API URL: the input, else the runner's GITHUB_API_URL,
+// else github.com's, with the one URL check.
+func apiURL(req provider.Request) (string, inputs.Problems) {
+	var ps inputs.Problems
+	u := req.Inputs.Get(inputs.GitHubAPIURL)
+	if u == "" {
+		u = req.Run.APIURL
+	}
+	if u == "" {
+		u = DefaultAPIURL
+	}
+	if msg := provider.APIURLProblem(u, "https://ghes.example.com/api/v3"); msg != "" {
+		ps.Add(inputs.GitHubAPIURL, "%s", msg)
+	}
+	return strings.TrimRight(u, "/"), ps
+}
+
+// Destinations implements provider.Provider: the API URL.
+func (*Provider) Destinations(req provider.Request) ([]provider.Destination, inputs.Problems) {
+	u, ps := apiURL(req)
+	return []provider.Destination{{Key: "api_url", Input: inputs.GitHubAPIURL, Value: u, URL: true}}, ps
 }
 
 func (m *minter) parseRepositories(ps *inputs.Problems) {
@@ -362,7 +377,7 @@ func (m *minter) Mint(ctx context.Context) (*provider.Token, error) {
 	if err != nil && at.Token != "" {
 		// GitHub issued a token but part of its answer did not decode: hand
 		// the token back so that it is revoked, not lost.
-		return m.token(id, &at), errors.New("failed to mint: GitHub's answer for the new token did not decode (not the documented JSON); the token was revoked. Retry, and report this if it persists")
+		return m.token(id, &at), errors.New("failed to mint: GitHub's answer for the new token did not decode (not the documented JSON); retry, and report this if it persists")
 	}
 	if err != nil {
 		return nil, m.explainMintError(ctx, id, err)
@@ -444,7 +459,7 @@ func (m *minter) verify(at *accessToken) error {
 	}
 	switch {
 	case len(broader) > 0:
-		return fmt.Errorf("GitHub granted more than asked: %s; the token was revoked. Check the App's permissions and report this", strings.Join(broader, "; "))
+		return fmt.Errorf("GitHub granted more than asked: %s. Check the App's permissions and report this", strings.Join(broader, "; "))
 	case len(narrower) > 0:
 		return fmt.Errorf("GitHub granted less than asked: %s; grant them to the App installation or ask for less", strings.Join(narrower, "; "))
 	}
@@ -564,6 +579,9 @@ func (*Provider) Revoke(ctx context.Context, req provider.Request, saved provide
 	if api == "" {
 		api = DefaultAPIURL
 	}
+	if msg := provider.APIURLProblem(api, DefaultAPIURL); msg != "" {
+		return fmt.Errorf("failed to revoke: %s %s", req.Name(inputs.GitHubAPIURL), msg)
+	}
 	c := newClient(req.HTTP, api, saved.Token)
 	resp, err := c.Apps.RevokeInstallationToken(ctx)
 	if resp != nil && resp.StatusCode == http.StatusUnauthorized {
@@ -608,7 +626,7 @@ func summarize(err error) string {
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return "network error: " + ue.Err.Error()
+		return provider.NetSummary(err)
 	}
 	// go-github returns the decoder's error for an answer that is not JSON
 	// (a proxy's page, a body cut short): name it for what it is.

@@ -1,0 +1,290 @@
+package azdo_test
+
+// Trust boundaries (issue #11) for azure-devops: forged state, cancellation
+// mid-create, grants broader than asked, redirects. Every test here failed on
+// the code before that issue.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/jobtoken/jobtoken/pkg/cli"
+	"github.com/jobtoken/jobtoken/pkg/fake/azfake"
+	"github.com/jobtoken/jobtoken/pkg/host/azpipelines/agenttest"
+	"github.com/jobtoken/jobtoken/pkg/secret"
+	"github.com/jobtoken/jobtoken/pkg/testutil"
+)
+
+// spy records every request that reaches it, Authorization included.
+type spy struct {
+	*httptest.Server
+	mu   sync.Mutex
+	seen []string
+}
+
+func newSpy(t *testing.T) *spy {
+	s := &spy{}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		s.mu.Lock()
+		s.seen = append(s.seen, r.Method+" "+r.URL.String()+" auth="+r.Header.Get("Authorization")+" body="+string(body))
+		s.mu.Unlock()
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *spy) requests() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.seen...)
+}
+
+// planted is what a later step writes where the post step reads its state:
+// the old plain form, naming the API URL and the authorizationId it likes.
+func planted(api, id string) string {
+	b, _ := json.Marshal(map[string]any{"provider": "azure-devops", "token": "plantedplantedplantedplanted", "id": id,
+		"revoke": true, "revocable": true, "expires_at": time.Now().Add(time.Hour),
+		"state": map[string]string{"kind": "pat", "organization": "contoso", "api_url": api}})
+	return string(b)
+}
+
+// TestPlantedStateGetsNoParent: the main step saved nothing (a dry run); a
+// later step plants state naming its own server. The parent Entra token
+// must not go there.
+func TestPlantedStateGetsNoParent(t *testing.T) {
+	w := newPATWorld(t)
+	attacker := newSpy(t)
+	env, _ := githubEnv(t, map[string]string{
+		"INPUT_PERMISSIONS": "vso.code", "INPUT_AZURE-DEVOPS-ORGANIZATION": "contoso",
+		"INPUT_AZURE-DEVOPS-API-URL": w.api.URL, "INPUT_AZURE-ACCESS-TOKEN": w.parent, "INPUT_DRY-RUN": "true",
+	})
+	code, _, _ := stage{env: env}.run(t, "/jobtoken")
+	require.Equal(t, 0, code)
+	env["STATE_jobtoken"] = planted(attacker.URL, "00000000-0000-0000-0000-000000000001")
+	code, stdout, _ := stage{env: env}.run(t, "/jobtoken-post")
+	assert.Equal(t, 0, code)
+	assert.Empty(t, attacker.requests(), "the parent token went where planted state pointed")
+	assert.Contains(t, stdout, "nothing was revoked")
+}
+
+// TestPlantedStateRevokesNoOtherPAT: a later step names another PAT of the
+// same user (one it wants gone, or that another job still uses), on the
+// real API. Post must not revoke it.
+func TestPlantedStateRevokesNoOtherPAT(t *testing.T) {
+	w := newPATWorld(t)
+	in := map[string]string{
+		"INPUT_PERMISSIONS": "vso.code", "INPUT_AZURE-DEVOPS-ORGANIZATION": "contoso",
+		"INPUT_AZURE-DEVOPS-API-URL": w.api.URL, "INPUT_AZURE-ACCESS-TOKEN": w.parent,
+	}
+	// Another job's PAT, live.
+	other, _ := githubEnv(t, in)
+	other["GITHUB_RUN_ID"] = "8"
+	code, _, _ := stage{env: other}.run(t, "/jobtoken")
+	require.Equal(t, 0, code)
+	require.Len(t, w.api.Live(), 1)
+	victim := w.api.Live()[0]
+
+	for name, plant := range map[string]func(env map[string]string){
+		"GitHub": func(env map[string]string) { env["STATE_jobtoken"] = planted(w.api.URL, victim.AuthorizationID) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			in2 := map[string]string{"INPUT_DRY-RUN": "true"}
+			for k, v := range in {
+				in2[k] = v
+			}
+			env, _ := githubEnv(t, in2)
+			code, _, _ := stage{env: env}.run(t, "/jobtoken")
+			require.Equal(t, 0, code)
+			plant(env)
+			code, stdout, _ := stage{env: env}.run(t, "/jobtoken-post")
+			assert.Equal(t, 0, code)
+			assert.Contains(t, stdout, "nothing was revoked")
+			assert.Len(t, w.api.Live(), 1, "post revoked another PAT of the same user")
+		})
+	}
+	t.Run("Azure Pipelines", func(t *testing.T) {
+		env := agenttest.InputEnv(t, map[string]string{
+			"provider": "azure-devops", "permissions": "vso.code", "azureDevOpsOrganization": "contoso",
+			"azureDevOpsApiUrl": w.api.URL, "azureAccessToken": w.parent,
+		})
+		env["TF_BUILD"], env["BUILD_BUILDID"], env["BUILD_REPOSITORY_NAME"] = "True", "42", "app"
+		env["VSTS_TASKVARIABLE_JOBTOKEN"] = planted(w.api.URL, victim.AuthorizationID)
+		code, stdout, _ := stage{env: env}.run(t, "/jobtoken", "post")
+		assert.Equal(t, 0, code)
+		assert.Contains(t, stdout, "nothing was revoked")
+		assert.Len(t, w.api.Live(), 1, "post revoked another PAT of the same user")
+	})
+}
+
+// runCtx runs a stage with ctx, as cmd/jobtoken does on SIGINT.
+func runCtx(t *testing.T, ctx context.Context, env map[string]string, argv ...string) (int, string) {
+	t.Helper()
+	var out bytes.Buffer
+	set := &secret.Set{}
+	o := secret.NewWriter(&out, set)
+	e := &cli.Env{Args: argv, Getenv: testutil.Getenv(env), Stdout: o, Stderr: o, RawStdout: o, RawStderr: o, Secrets: set, Retry: &instant}
+	code := e.Run(ctx)
+	_ = o.Flush()
+	return code, out.String()
+}
+
+// cancelMidCreate makes the fake create the PAT, then cancel the step (as
+// SIGINT does) before its answer arrives; other requests pass, or go to
+// other when it is set.
+func cancelMidCreate(w *patWorld, cancel context.CancelFunc, other func(http.ResponseWriter, *http.Request) bool) {
+	var once sync.Once
+	w.api.Before = func(rw http.ResponseWriter, r *http.Request) bool {
+		first := false
+		if r.Method == http.MethodPost {
+			once.Do(func() { first = true })
+		}
+		if !first {
+			return other != nil && other(rw, r)
+		}
+		w.api.Serve(httptest.NewRecorder(), r) // the PAT exists from here on
+		cancel()
+		<-r.Context().Done() // the answer never reaches the step
+		return true
+	}
+}
+
+// TestCancelledMidCreate: SIGINT while the create is in flight. The clean-up
+// runs on its own deadline, detached from the cancelled context, finds the
+// PAT by its display name and revokes it.
+func TestCancelledMidCreate(t *testing.T) {
+	w := newPATWorld(t)
+	env, _ := githubEnv(t, map[string]string{
+		"INPUT_PERMISSIONS": "vso.code", "INPUT_AZURE-DEVOPS-ORGANIZATION": "contoso",
+		"INPUT_AZURE-DEVOPS-API-URL": w.api.URL, "INPUT_AZURE-ACCESS-TOKEN": w.parent,
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cancelMidCreate(w, cancel, nil)
+	code, out := runCtx(t, ctx, env, "/jobtoken")
+	assert.Equal(t, 1, code)
+	require.Len(t, w.api.All(), 1, "the create reached the fake")
+	assert.Empty(t, w.api.Live(), "a PAT created by a cancelled step was left alive:\n"+out)
+	assert.Contains(t, out, "revoked PAT "+w.api.All()[0].AuthorizationID+", created by a request whose answer was lost")
+}
+
+// TestCancelledMidCreateLeftForPost: the cancelled step could not clean up
+// (the listing failed; a runner may also kill it first). The state it saved
+// before the create lets the post step find the PAT and revoke it.
+func TestCancelledMidCreateLeftForPost(t *testing.T) {
+	w := newPATWorld(t)
+	env, files := githubEnv(t, map[string]string{
+		"INPUT_PERMISSIONS": "vso.code", "INPUT_AZURE-DEVOPS-ORGANIZATION": "contoso",
+		"INPUT_AZURE-DEVOPS-API-URL": w.api.URL, "INPUT_AZURE-ACCESS-TOKEN": w.parent,
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cancelMidCreate(w, cancel, func(rw http.ResponseWriter, r *http.Request) bool {
+		if r.Method == http.MethodGet {
+			rw.WriteHeader(http.StatusServiceUnavailable)
+			return true
+		}
+		return false
+	})
+	code, out := runCtx(t, ctx, env, "/jobtoken")
+	assert.Equal(t, 1, code)
+	require.Len(t, w.api.Live(), 1, "main could not list, so the PAT is still there:\n"+out)
+
+	w.api.Before = nil
+	state, _ := testutil.Heredocs(t, testutil.ReadFile(t, files["GITHUB_STATE"]))
+	env["STATE_jobtoken"] = state["jobtoken"]
+	code, stdout, _ := stage{env: env}.run(t, "/jobtoken-post")
+	assert.Equal(t, 0, code)
+	assert.Empty(t, w.api.Live(), "post did not find the PAT the cancelled create left:\n"+stdout)
+	assert.Contains(t, stdout, "Revoked the azure-devops token the main step's lost answer left")
+}
+
+// TestBroaderPATAnswers: a PAT valid in more than the one organization
+// asked, with no validTo, or valid longer than asked is broader than asked:
+// revoked at once, and the step fails.
+func TestBroaderPATAnswers(t *testing.T) {
+	for name, grant := range map[string]func(*azfake.PAT){
+		"two target accounts": func(p *azfake.PAT) {
+			p.TargetAccounts = append(p.TargetAccounts, "b0b0b0b0-0000-4000-8000-000000000000")
+		},
+		"no validTo":          func(p *azfake.PAT) { p.ValidTo = time.Time{} },
+		"validTo a day later": func(p *azfake.PAT) { p.ValidTo = p.ValidTo.Add(24 * time.Hour) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			w := newPATWorld(t)
+			w.api.Grant = grant
+			env, files := githubEnv(t, map[string]string{
+				"INPUT_PERMISSIONS": "vso.code", "INPUT_AZURE-DEVOPS-ORGANIZATION": "contoso",
+				"INPUT_AZURE-DEVOPS-API-URL": w.api.URL, "INPUT_AZURE-ACCESS-TOKEN": w.parent,
+			})
+			code, stdout, _ := stage{env: env}.run(t, "/jobtoken")
+			assert.Equal(t, 1, code)
+			all := w.api.All()
+			require.Len(t, all, 1)
+			assert.True(t, all[0].Revoked, "a broader PAT is revoked at once")
+			assert.Contains(t, stdout, "::error::Azure DevOps granted more than asked")
+			assert.Empty(t, testutil.ReadFile(t, files["GITHUB_OUTPUT"]))
+		})
+	}
+}
+
+// TestPATRedirectsAreRefused: a 307 from the PAT lifecycle API to another
+// host is not followed (net/http would replay the create's body there).
+func TestPATRedirectsAreRefused(t *testing.T) {
+	w := newPATWorld(t)
+	elsewhere := newSpy(t)
+	w.api.Before = func(rw http.ResponseWriter, r *http.Request) bool {
+		http.Redirect(rw, r, elsewhere.URL+r.URL.RequestURI(), http.StatusTemporaryRedirect)
+		return true
+	}
+	env, _ := githubEnv(t, map[string]string{
+		"INPUT_PERMISSIONS": "vso.code", "INPUT_AZURE-DEVOPS-ORGANIZATION": "contoso",
+		"INPUT_AZURE-DEVOPS-API-URL": w.api.URL, "INPUT_AZURE-ACCESS-TOKEN": w.parent,
+	})
+	code, stdout, _ := stage{env: env, transport: http.DefaultTransport}.run(t, "/jobtoken")
+	assert.Equal(t, 1, code)
+	assert.Empty(t, elsewhere.requests())
+	assert.Contains(t, stdout, "refused a redirect")
+}
+
+// TestEntraRedirectsAreRefused: Microsoft Entra's token endpoint answering
+// 307 to another host: azidentity goes through jobtoken's client, which
+// does not follow it, so the federated assertion in the body stays home.
+func TestEntraRedirectsAreRefused(t *testing.T) {
+	w := newEntraWorld(t)
+	w.entra.Trust(clientID, w.gh.Federated())
+	elsewhere := httptest.NewTLSServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		t.Errorf("the redirect was followed: %s %s (%d bytes of body)", r.Method, r.URL.Path, len(body))
+	}))
+	t.Cleanup(elsewhere.Close)
+	real := w.entra.Config.Handler
+	w.entra.Config.Handler = http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/token") {
+			http.Redirect(rw, r, elsewhere.URL+r.URL.Path, http.StatusTemporaryRedirect)
+			return
+		}
+		real.ServeHTTP(rw, r)
+	})
+	extra := map[string]string{"INPUT_AZURE-CREDENTIAL": "entra", "INPUT_AZURE-CLIENT-ID": clientID, "INPUT_AZURE-TENANT-ID": w.tenant.ID, "INPUT_PERMISSIONS": ""}
+	for k, v := range w.githubEnv() {
+		extra[k] = v
+	}
+	env, _ := githubEnv(t, extra)
+	// One transport trusts both TLS fakes (same httptest certificate).
+	code, stdout, _ := stage{env: env, transport: w.entra.Client().Transport}.run(t, "/jobtoken")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stdout, "refused a redirect")
+}
