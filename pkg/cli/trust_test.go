@@ -27,6 +27,7 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/retry"
 	"github.com/jobtoken/jobtoken/pkg/secret"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
+	"github.com/jobtoken/jobtoken/pkg/testutil/fuzzcorpus"
 )
 
 // nowhere is a transport that records the requests it is asked to send and
@@ -243,6 +244,7 @@ func FuzzNeutralize(f *testing.F) {
 	f.Add("\u200b::error::x")
 	f.Add(" \t::add-mask::x")
 	f.Add("a\r\n##vso[x.y]z")
+	fuzzcorpus.Add(f)
 	f.Fuzz(func(t *testing.T, s string) {
 		out := cli.Neutralize(s)
 		for _, c := range ghactions.ParseCommands(out) {

@@ -371,8 +371,16 @@ func Main(ctx context.Context, e *Env) error {
 func (e *Env) publishOrRevoke(ctx context.Context, p *Prepared, tok *provider.Token) (err error) {
 	done := false
 	defer func() {
-		if !done && e.revokeNow(ctx, p, tok) {
+		switch {
+		case done:
+		case e.revokeNow(ctx, p, tok):
 			e.clearState()
+		default:
+			// Nobody got the token: the post step revokes it, whatever
+			// revoke says.
+			s := savedFrom(p, tok)
+			s.Revoke = true
+			_ = e.saveState(p, s)
 		}
 	}()
 	err = e.publish(p, tok)
@@ -645,8 +653,11 @@ func (e *Env) useRecorded(rec network.Settings) {
 		// Go's system roots read these once, from the process
 		// environment, at the first TLS handshake: make them the main
 		// step's before it.
-		e.Setenv("SSL_CERT_FILE", rec.CAFile)
-		e.Setenv("SSL_CERT_DIR", rec.CADir)
+		for k, v := range map[string]string{"SSL_CERT_FILE": rec.CAFile, "SSL_CERT_DIR": rec.CADir} {
+			if h.Getenv(k) != v {
+				e.Setenv(k, v)
+			}
+		}
 	}
 	e.mu.Lock()
 	e.net = &netState{settings: rec, ca: pem}

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/jobtoken/jobtoken/pkg/seal"
+	"github.com/jobtoken/jobtoken/pkg/testutil/fuzzcorpus"
 )
 
 type payload struct {
@@ -77,6 +78,7 @@ func FuzzOpen(f *testing.F) {
 	f.Add(`{"v":1,"payload":{"token":"t"}}`)
 	f.Add(`{"v":1,"payload":null,"mac":""}`)
 	f.Add(`[]`)
+	fuzzcorpus.Add(f)
 	f.Fuzz(func(t *testing.T, raw string) {
 		var p payload
 		auth, err := seal.Open(key, raw, &p)
