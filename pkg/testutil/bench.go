@@ -23,7 +23,7 @@ func BenchMintRevoke(b *testing.B, p provider.Provider, req provider.Request, co
 			b.Fatal(err)
 		}
 		mid := count()
-		saved := provider.Saved{Provider: p.Name(), Token: tok.Value, ID: tok.ID, ExpiresAt: tok.ExpiresAt, Revoke: true, Revocable: tok.Revocable, State: tok.State}
+		saved := provider.Saved{Provider: p.Name(), Token: tok.Value, ID: tok.ID, ExpiresAt: tok.ExpiresAt, Revoke: true, Revocable: tok.Revocable, State: tok.State, Authenticated: true}
 		if err := p.Revoke(ctx, req, saved); err != nil {
 			b.Fatal(err)
 		}
