@@ -68,6 +68,12 @@ func newGHRun(t *testing.T, with map[string]string) *ghRun {
 
 // stage runs main or post in-process with a fixed clock and delimiter.
 func (r *ghRun) stage(stage string) (stdout string, ok bool) {
+	return r.run(stage, http.DefaultTransport, nil)
+}
+
+// run runs a stage over base transport tr (nil: the one the job builds),
+// telling setenv what it would set in the process environment.
+func (r *ghRun) run(stage string, tr http.RoundTripper, setenv func(k, v string)) (stdout string, ok bool) {
 	var out bytes.Buffer
 	set := &secret.Set{}
 	w := secret.NewWriter(&out, set)
@@ -75,7 +81,7 @@ func (r *ghRun) stage(stage string) (stdout string, ok bool) {
 	h.Delimiter = func() string { r.n++; return fmt.Sprintf("ghadelimiter_%d", r.n) }
 	noSleep := retry.Default
 	noSleep.Sleep = func(context.Context, time.Duration) error { return nil }
-	e := &job.Env{Host: h, Providers: cli.Providers(), Transport: http.DefaultTransport, Retry: &noSleep, Now: func() time.Time { return r.now }, Secrets: set}
+	e := &job.Env{Host: h, Providers: cli.Providers(), Transport: tr, Retry: &noSleep, Now: func() time.Time { return r.now }, Secrets: set, Setenv: setenv}
 	run := job.Main
 	if stage == "post" {
 		run = job.Post

@@ -5,7 +5,6 @@ package job_test
 // before that issue.
 
 import (
-	"context"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -15,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,50 +21,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/jobtoken/jobtoken/pkg/cli"
 	"github.com/jobtoken/jobtoken/pkg/fake/ghfake"
 	"github.com/jobtoken/jobtoken/pkg/host"
-	"github.com/jobtoken/jobtoken/pkg/host/ghactions"
 	"github.com/jobtoken/jobtoken/pkg/inputs"
 	"github.com/jobtoken/jobtoken/pkg/job"
 	"github.com/jobtoken/jobtoken/pkg/network"
 	"github.com/jobtoken/jobtoken/pkg/provider"
-	"github.com/jobtoken/jobtoken/pkg/retry"
-	"github.com/jobtoken/jobtoken/pkg/secret"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
-
-// recorder is a server that must never be reached: it records every
-// request, with its Authorization header.
-type recorder struct {
-	*httptest.Server
-	mu   sync.Mutex
-	seen []string
-}
-
-func newRecorder(t *testing.T, tlsServer bool) *recorder {
-	r := &recorder{}
-	h := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		body, _ := io.ReadAll(req.Body)
-		r.mu.Lock()
-		r.seen = append(r.seen, req.Method+" "+req.URL.Path+" auth="+req.Header.Get("Authorization")+" body="+string(body))
-		r.mu.Unlock()
-		w.WriteHeader(http.StatusInternalServerError)
-	})
-	if tlsServer {
-		r.Server = httptest.NewTLSServer(h)
-	} else {
-		r.Server = httptest.NewServer(h)
-	}
-	t.Cleanup(r.Close)
-	return r
-}
-
-func (r *recorder) requests() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]string(nil), r.seen...)
-}
 
 // TestPostIgnoresPlantedState: when the main step saved nothing (a dry run
 // here; a failure before minting alike), a later step can plant
@@ -88,14 +50,14 @@ func TestPostIgnoresPlantedState(t *testing.T) {
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
-			attacker := newRecorder(t, false)
+			attacker := testutil.NewSpy(t, false)
 			r := newGHRun(t, map[string]string{"permissions": "contents:read", "dry-run": "true"})
 			_, ok := r.stage("main")
 			require.True(t, ok)
 			r.env["STATE_jobtoken"] = plant(attacker.URL)
 			out, ok := r.stage("post")
 			assert.True(t, ok)
-			assert.Empty(t, attacker.requests(), "post sent a request where planted state pointed")
+			assert.Empty(t, attacker.Requests(), "post sent a request where planted state pointed")
 			assert.Contains(t, out, "::notice::Skipping revocation: the state this post step received (STATE_jobtoken)")
 			assert.Contains(t, out, "nothing was revoked")
 		})
@@ -107,7 +69,7 @@ func TestPostIgnoresPlantedState(t *testing.T) {
 // own inputs, sees it differ from the one main used (authenticated in the
 // state), keeps main's and says so.
 func TestPostKeepsMainDestination(t *testing.T) {
-	attacker := newRecorder(t, false)
+	attacker := testutil.NewSpy(t, false)
 	r := newGHRun(t, map[string]string{"permissions": "contents:read"})
 	delete(r.env, "INPUT_GITHUB-API-URL")
 	r.env["GITHUB_API_URL"] = r.fake.URL
@@ -117,7 +79,7 @@ func TestPostKeepsMainDestination(t *testing.T) {
 	r.env["GITHUB_API_URL"] = attacker.URL
 	out, ok := r.stage("post")
 	assert.True(t, ok)
-	assert.Empty(t, attacker.requests())
+	assert.Empty(t, attacker.Requests())
 	assert.Empty(t, r.fake.Live(), "revoked where main minted it")
 	assert.Contains(t, out, "::notice::github-api-url resolves to "+attacker.URL+" here but was "+r.fake.URL+" in the main step; using the main step's")
 }
@@ -151,51 +113,33 @@ func TestBroaderGrantWhoseRevocationFails(t *testing.T) {
 	assert.Empty(t, r.fake.Live())
 }
 
-// stageWith runs a stage with a given base transport.
-func (r *ghRun) stageWith(stage string, tr http.RoundTripper) (string, bool) {
-	var out strings.Builder
-	set := &secret.Set{}
-	w := secret.NewWriter(&out, set)
-	h := ghactions.New(w, testutil.Getenv(r.env))
-	noSleep := retry.Default
-	noSleep.Sleep = func(context.Context, time.Duration) error { return nil }
-	e := &job.Env{Host: h, Providers: cli.Providers(), Transport: tr, Retry: &noSleep, Now: func() time.Time { return r.now }, Secrets: set}
-	run := job.Main
-	if stage == "post" {
-		run = job.Post
-	}
-	err := run(context.Background(), e)
-	require.NoError(r.t, w.Flush())
-	return out.String(), err == nil
-}
-
 // TestRedirectsChangingHostOrSchemeAreRefused: go-github sets
 // Authorization below net/http's redirect handling, so a 307 to another host
 // would carry the App JWT there; and net/http keeps Authorization from https
 // to http on the same host name.
 func TestRedirectsChangingHostOrSchemeAreRefused(t *testing.T) {
 	t.Run("307 to another host", func(t *testing.T) {
-		elsewhere := newRecorder(t, false)
+		elsewhere := testutil.NewSpy(t, false)
 		r := newGHRun(t, map[string]string{"permissions": "contents:read"})
 		r.fake.Before = func(w http.ResponseWriter, req *http.Request) bool {
 			http.Redirect(w, req, elsewhere.URL+req.URL.Path, http.StatusTemporaryRedirect)
 			return true
 		}
-		out, ok := r.stageWith("main", http.DefaultTransport)
+		out, ok := r.run("main", http.DefaultTransport, nil)
 		assert.False(t, ok)
-		assert.Empty(t, elsewhere.requests(), "a redirect to another host was followed")
+		assert.Empty(t, elsewhere.Requests(), "a redirect to another host was followed")
 		assert.Contains(t, out, "refused a redirect from http://127.0.0.1:")
 	})
 	t.Run("https to http on the same host", func(t *testing.T) {
-		plain := newRecorder(t, false)
+		plain := testutil.NewSpy(t, false)
 		api := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 			http.Redirect(w, req, plain.URL+req.URL.Path, http.StatusTemporaryRedirect)
 		}))
 		t.Cleanup(api.Close)
 		r := newGHRun(t, map[string]string{"permissions": "contents:read", "github-api-url": api.URL})
-		out, ok := r.stageWith("main", api.Client().Transport)
+		out, ok := r.run("main", api.Client().Transport, nil)
 		assert.False(t, ok)
-		assert.Empty(t, plain.requests(), "a redirect from https to http was followed")
+		assert.Empty(t, plain.Requests(), "a redirect from https to http was followed")
 		assert.Contains(t, out, "refused a redirect from https://127.0.0.1:")
 	})
 }
@@ -230,7 +174,7 @@ func (*endlessBody) Close() error { return nil }
 func TestEndlessAnswerIsCapped(t *testing.T) {
 	r := newGHRun(t, map[string]string{"permissions": "contents:read"})
 	tr := &endless{}
-	out, ok := r.stageWith("main", tr)
+	out, ok := r.run("main", tr, nil)
 	assert.False(t, ok)
 	assert.LessOrEqual(t, tr.read.Load(), int64(1<<20+1), "bytes read from an endless answer")
 	assert.Contains(t, out, "answer larger than 1 MiB")
@@ -251,7 +195,7 @@ func TestTLSClientCarriesNoHTTP2(t *testing.T) {
 	t.Cleanup(api.Close)
 	r := newGHRun(t, map[string]string{"permissions": "contents:read", "github-api-url": api.URL})
 	r.env["SSL_CERT_FILE"] = writeCert(t, api.Certificate())
-	_, ok := r.stageWith("main", nil)
+	_, ok := r.run("main", nil, nil)
 	assert.False(t, ok)
 	assert.Equal(t, "HTTP/1.1", proto.Load())
 }
@@ -260,24 +204,6 @@ func writeCert(t *testing.T, c *x509.Certificate) string {
 	path := filepath.Join(t.TempDir(), "ca.pem")
 	require.NoError(t, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}), 0o600))
 	return path
-}
-
-// stageSetenv runs a stage that records what it sets in the process
-// environment (instead of setting it).
-func (r *ghRun) stageSetenv(stage string, setenv map[string]string) (string, bool) {
-	var out strings.Builder
-	set := &secret.Set{}
-	w := secret.NewWriter(&out, set)
-	h := ghactions.New(w, testutil.Getenv(r.env))
-	e := &job.Env{Host: h, Providers: cli.Providers(), Transport: http.DefaultTransport, Now: func() time.Time { return r.now }, Secrets: set,
-		Setenv: func(k, v string) { setenv[k] = v }}
-	run := job.Main
-	if stage == "post" {
-		run = job.Post
-	}
-	err := run(context.Background(), e)
-	require.NoError(r.t, w.Flush())
-	return out.String(), err == nil
 }
 
 // TestPostNetworkSettings: post uses the proxies and CA material main ran
@@ -289,14 +215,14 @@ func TestPostNetworkSettings(t *testing.T) {
 	require.NoError(t, os.WriteFile(ca, []byte("corporate CA bundle"), 0o600))
 	r := newGHRun(t, map[string]string{"permissions": "contents:read"})
 	r.env["SSL_CERT_FILE"], r.env["HTTPS_PROXY"] = ca, "http://corp.example:3128"
-	_, ok := r.stageSetenv("main", map[string]string{})
+	_, ok := r.run("main", http.DefaultTransport, func(string, string) {})
 	require.True(t, ok)
 	r.carryState()
 
 	// A later step exports its own CA file and proxy.
 	r.env["SSL_CERT_FILE"], r.env["HTTPS_PROXY"], r.env["NO_PROXY"] = "/tmp/evil.pem", "http://evil.example:8080", "*"
 	set := map[string]string{}
-	out, ok := r.stageSetenv("post", set)
+	out, ok := r.run("post", http.DefaultTransport, func(k, v string) { set[k] = v })
 	assert.True(t, ok)
 	assert.Contains(t, out, "::notice::Using the network settings the main step ran with: HTTPS_PROXY, NO_PROXY, SSL_CERT_FILE changed since (a later step can set them) and are ignored here")
 	assert.Equal(t, map[string]string{"SSL_CERT_FILE": ca}, set, "the process's CA variables are main's again")
@@ -305,12 +231,12 @@ func TestPostNetworkSettings(t *testing.T) {
 	// Main's CA file itself was rewritten: not trusted, system roots.
 	r2 := newGHRun(t, map[string]string{"permissions": "contents:read"})
 	r2.env["SSL_CERT_FILE"] = ca
-	_, ok = r2.stageSetenv("main", map[string]string{})
+	_, ok = r2.run("main", http.DefaultTransport, func(string, string) {})
 	require.True(t, ok)
 	r2.carryState()
 	require.NoError(t, os.WriteFile(ca, []byte("a CA a later step slipped in"), 0o600))
 	set = map[string]string{}
-	out, ok = r2.stageSetenv("post", set)
+	out, ok = r2.run("post", http.DefaultTransport, func(k, v string) { set[k] = v })
 	assert.True(t, ok)
 	assert.Contains(t, out, "::notice::The CA material named by SSL_CERT_FILE/SSL_CERT_DIR changed since the main step; it is not trusted here, and the system roots are used")
 	assert.Equal(t, map[string]string{"SSL_CERT_FILE": ""}, set, "the system roots, without the rewritten file")
@@ -321,7 +247,7 @@ func TestPostNetworkSettings(t *testing.T) {
 // parent credential (revoking the token with itself), and where it sends
 // it comes from its own inputs, not from the state.
 func TestUnauthenticatedStateUsesOwnInputs(t *testing.T) {
-	attacker := newRecorder(t, false)
+	attacker := testutil.NewSpy(t, false)
 	r := newGHRun(t, map[string]string{"permissions": "contents:read"})
 	_, ok := r.stage("main")
 	require.True(t, ok)
@@ -338,7 +264,7 @@ func TestUnauthenticatedStateUsesOwnInputs(t *testing.T) {
 	out, ok := r.stage("post")
 	assert.True(t, ok)
 	assert.Contains(t, out, "::notice::The state left by the main step cannot be authenticated")
-	assert.Empty(t, attacker.requests())
+	assert.Empty(t, attacker.Requests())
 	assert.Empty(t, r.fake.Live(), "revoked with the token itself, at this step's own github-api-url")
 }
 

@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -25,40 +24,13 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
 
-// spy records every request that reaches it, Authorization included, and
-// fails it.
-type spy struct {
-	*httptest.Server
-	mu   sync.Mutex
-	seen []string
-}
-
-func newSpy(t *testing.T) *spy {
-	s := &spy{}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		s.mu.Lock()
-		s.seen = append(s.seen, r.Method+" "+r.URL.String()+" auth="+r.Header.Get("Authorization")+" body="+string(body))
-		s.mu.Unlock()
-		w.WriteHeader(http.StatusInternalServerError)
-	}))
-	t.Cleanup(s.Close)
-	return s
-}
-
-func (s *spy) requests() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.seen...)
-}
-
 // TestPlantedStateGetsNoParent: the main step saved nothing (a dry run); a
 // later step plants state naming its own server, which fails the
 // revocation with the token itself so that the by-name fallback (with the
 // parent) would follow. The parent must not go there.
 func TestPlantedStateGetsNoParent(t *testing.T) {
 	fake, key := newFake(t)
-	attacker := newSpy(t)
+	attacker := testutil.NewSpy(t, false)
 	env, _ := githubEnv(t, fake, key)
 	env["INPUT_DRY-RUN"] = "true"
 	code, _, _ := run(t, "/jobtoken", env)
@@ -69,10 +41,10 @@ func TestPlantedStateGetsNoParent(t *testing.T) {
 	env["STATE_jobtoken"] = string(b)
 	code, stdout, _ := run(t, "/jobtoken-post", env)
 	assert.Equal(t, 0, code)
-	for _, r := range attacker.requests() {
+	for _, r := range attacker.Requests() {
 		assert.NotContains(t, r, key, "the parent credential went where planted state pointed")
 	}
-	assert.Empty(t, attacker.requests())
+	assert.Empty(t, attacker.Requests())
 	assert.Contains(t, stdout, "nothing was revoked")
 }
 
@@ -152,7 +124,7 @@ func TestCancelledMidCreate(t *testing.T) {
 // followed: net/http would replay the create there.
 func TestRedirectsAreRefused(t *testing.T) {
 	fake, key := newFake(t)
-	elsewhere := newSpy(t)
+	elsewhere := testutil.NewSpy(t, false)
 	fake.Before = func(w http.ResponseWriter, r *http.Request) bool {
 		http.Redirect(w, r, elsewhere.URL+r.URL.RequestURI(), http.StatusTemporaryRedirect)
 		return true
@@ -160,6 +132,6 @@ func TestRedirectsAreRefused(t *testing.T) {
 	env, _ := githubEnv(t, fake, key)
 	code, stdout, _ := run(t, "/jobtoken", env)
 	assert.Equal(t, 1, code)
-	assert.Empty(t, elsewhere.requests())
+	assert.Empty(t, elsewhere.Requests())
 	assert.Contains(t, stdout, "refused a redirect")
 }

@@ -26,32 +26,6 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
 
-// spy records every request that reaches it, Authorization included.
-type spy struct {
-	*httptest.Server
-	mu   sync.Mutex
-	seen []string
-}
-
-func newSpy(t *testing.T) *spy {
-	s := &spy{}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		s.mu.Lock()
-		s.seen = append(s.seen, r.Method+" "+r.URL.String()+" auth="+r.Header.Get("Authorization")+" body="+string(body))
-		s.mu.Unlock()
-		w.WriteHeader(http.StatusInternalServerError)
-	}))
-	t.Cleanup(s.Close)
-	return s
-}
-
-func (s *spy) requests() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.seen...)
-}
-
 // planted is what a later step writes where the post step reads its state:
 // the old plain form, naming the API URL and the authorizationId it likes.
 func planted(api, id string) string {
@@ -66,7 +40,7 @@ func planted(api, id string) string {
 // must not go there.
 func TestPlantedStateGetsNoParent(t *testing.T) {
 	w := newPATWorld(t)
-	attacker := newSpy(t)
+	attacker := testutil.NewSpy(t, false)
 	env, _ := githubEnv(t, map[string]string{
 		"INPUT_PERMISSIONS": "vso.code", "INPUT_AZURE-DEVOPS-ORGANIZATION": "contoso",
 		"INPUT_AZURE-DEVOPS-API-URL": w.api.URL, "INPUT_AZURE-ACCESS-TOKEN": w.parent, "INPUT_DRY-RUN": "true",
@@ -76,7 +50,7 @@ func TestPlantedStateGetsNoParent(t *testing.T) {
 	env["STATE_jobtoken"] = planted(attacker.URL, "00000000-0000-0000-0000-000000000001")
 	code, stdout, _ := stage{env: env}.run(t, "/jobtoken-post")
 	assert.Equal(t, 0, code)
-	assert.Empty(t, attacker.requests(), "the parent token went where planted state pointed")
+	assert.Empty(t, attacker.Requests(), "the parent token went where planted state pointed")
 	assert.Contains(t, stdout, "nothing was revoked")
 }
 
@@ -244,7 +218,7 @@ func TestBroaderPATAnswers(t *testing.T) {
 // host is not followed (net/http would replay the create's body there).
 func TestPATRedirectsAreRefused(t *testing.T) {
 	w := newPATWorld(t)
-	elsewhere := newSpy(t)
+	elsewhere := testutil.NewSpy(t, false)
 	w.api.Before = func(rw http.ResponseWriter, r *http.Request) bool {
 		http.Redirect(rw, r, elsewhere.URL+r.URL.RequestURI(), http.StatusTemporaryRedirect)
 		return true
@@ -255,7 +229,7 @@ func TestPATRedirectsAreRefused(t *testing.T) {
 	})
 	code, stdout, _ := stage{env: env, transport: http.DefaultTransport}.run(t, "/jobtoken")
 	assert.Equal(t, 1, code)
-	assert.Empty(t, elsewhere.requests())
+	assert.Empty(t, elsewhere.Requests())
 	assert.Contains(t, stdout, "refused a redirect")
 }
 
