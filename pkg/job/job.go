@@ -640,8 +640,8 @@ func orNone(s string) string {
 // that changed since is not trusted: the system roots are used instead.
 func (e *Env) useRecorded(rec network.Settings) {
 	h := e.Host
-	cur, _ := network.Capture(h.Getenv)
-	if changed := rec.Changed(cur); len(changed) > 0 {
+	// Only the variables: the files a later step names are not read.
+	if changed := rec.Changed(network.Read(h.Getenv)); len(changed) > 0 {
 		h.Noticef("Using the network settings the main step ran with: %s changed since (a later step can set them) and are ignored here", strings.Join(changed, ", "))
 	}
 	pem, ok := rec.Material()

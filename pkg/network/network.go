@@ -56,6 +56,18 @@ type Settings struct {
 // Capture reads the settings through getenv and the CA material they name.
 // It returns the material too, to be trusted beside the system roots.
 func Capture(getenv func(string) string) (Settings, []byte) {
+	s := Read(getenv)
+	if s.CAFile == "" && s.CADir == "" {
+		return s, nil
+	}
+	sum, pem := readCA(s.CAFile, s.CADir)
+	s.CASum = sum
+	return s, pem
+}
+
+// Read reads the settings' variables through getenv, without reading the
+// files they name (CASum stays empty): enough to tell what changed.
+func Read(getenv func(string) string) Settings {
 	var s Settings
 	for _, k := range ProxyVars {
 		if v := getenv(k); v != "" {
@@ -66,12 +78,7 @@ func Capture(getenv func(string) string) (Settings, []byte) {
 		}
 	}
 	s.CAFile, s.CADir = getenv("SSL_CERT_FILE"), getenv("SSL_CERT_DIR")
-	if s.CAFile == "" && s.CADir == "" {
-		return s, nil
-	}
-	sum, pem := readCA(s.CAFile, s.CADir)
-	s.CASum = sum
-	return s, pem
+	return s
 }
 
 // Material reads the CA material s names again; ok is false when it is no
@@ -95,6 +102,12 @@ func readCA(file, dirs string) (string, []byte) {
 	var pem []byte
 	add := func(path string) {
 		fmt.Fprintf(h, "%s\x00", path)
+		// Only regular files: a FIFO or a device a later step put in the
+		// CA file's place would block or never end.
+		if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
+			fmt.Fprintf(h, "not a regular file\x00")
+			return
+		}
 		f, err := os.Open(path)
 		if err != nil {
 			fmt.Fprintf(h, "missing\x00")

@@ -157,3 +157,18 @@ func TestSummary(t *testing.T) {
 	assert.True(t, network.Same("https://API.github.com/", "https://api.github.com"))
 	assert.False(t, network.Same("https://api.github.com", "http://api.github.com"))
 }
+
+// TestCAMaterialReadsOnlyRegularFiles: a FIFO put where a CA file was would
+// block the read forever; it counts as changed material instead.
+func TestCAMaterialReadsOnlyRegularFiles(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "ca.pem")
+	require.NoError(t, os.WriteFile(file, []byte("CA"), 0o600))
+	s, _ := network.Capture(func(k string) string { return map[string]string{"SSL_CERT_FILE": file}[k] })
+	require.NoError(t, os.Remove(file))
+	if err := mkfifo(file); err != nil {
+		t.Skip("no FIFOs here:", err)
+	}
+	_, ok := s.Material()
+	assert.False(t, ok)
+}
