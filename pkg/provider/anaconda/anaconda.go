@@ -516,8 +516,10 @@ func (m *minter) dropLost(ctx context.Context) bool {
 // (the transport retried) had minted it. Its value never reached us, so it
 // is revoked by name at once.
 func (m *minter) duplicateNote(ctx context.Context, ae *APIError) error {
-	if err := m.revokeByName(ctx); err != nil {
-		return fmt.Errorf("failed to mint: anaconda.org says a token named %q already exists (%s), most likely minted by a retried request whose answer was lost, and revoking it by name failed (%s); remove it in anaconda.org's settings → access, then rerun", m.note, ae, err)
+	cctx, cancel := provider.CleanupContext(ctx)
+	defer cancel()
+	if err := m.revokeByName(cctx); err != nil {
+		return fmt.Errorf("failed to mint: anaconda.org says a token named %q already exists (%s), most likely minted by a retried request whose answer was lost, and revoking it by name failed (%s); remove it in anaconda.org's settings → access, then rerun (%w)", m.note, ae, err, provider.ErrMaybeLost)
 	}
 	return fmt.Errorf("failed to mint: anaconda.org says a token named %q already exists (%s), most likely minted by a retried request whose answer was lost; it was revoked by name. Rerun the step", m.note, ae)
 }
