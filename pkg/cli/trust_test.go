@@ -235,9 +235,9 @@ func TestSweepPrintsNoCommands(t *testing.T) {
 	})
 }
 
-// FuzzNeutralize: whatever a command prints, no line of it is a command to
+// FuzzCLINeutralize: whatever a command prints, no line of it is a command to
 // the GitHub runner or the Azure agent.
-func FuzzNeutralize(f *testing.F) {
+func FuzzCLINeutralize(f *testing.F) {
 	for _, h := range commandLike {
 		f.Add(h)
 	}
