@@ -17,12 +17,13 @@ func init() {
 }
 
 func runPlan(ctx context.Context, e *Env, args []string) int {
-	f := newFlags("plan", "[--workflow FILE | --pipeline FILE] [--step ID] [--json] [--check] [input flags]",
+	f := newFlags("plan", "[--workflow FILE | --pipeline FILE] [--step ID] [--action OWNER/NAME]... [--json] [--check] [input flags]",
 		"Validate a jobtoken step offline and print what it would mint: the provider, the parent credential, "+
 			"the scopes and repositories of the child token, its lifetime, how it is published and how it is revoked. "+
 			"Inputs come from a workflow or pipeline file, or from flags and INPUT_* variables. Values only known at "+
-			"run time (${{ secrets.X }}, $(VAR)) are shown as such and are not errors. Exit status 0 when every step "+
-			"is valid, 1 otherwise, with every problem listed.")
+			"run time (${{ secrets.X }}, $(VAR)) are shown as such and are not errors. A warning names something in the "+
+			"step's job that would keep it from getting or keeping the token, and its fix. Exit status 0 when every step "+
+			"is valid (warnings or not), 1 when a step has problems, every problem listed, 2 for a wrong command line.")
 	workflow := f.String("workflow", "FILE", "Plan the jobtoken steps of this GitHub Actions workflow (uses: <owner>/jobtoken@<ref>, or any action given jobtoken's inputs).")
 	pipeline := f.String("pipeline", "FILE", "Plan the jobtoken steps (task: JobToken@1) of this Azure Pipelines file.")
 	stepName := f.String("step", "ID", "Plan only the step with this id or name (workflow), or name or displayName (pipeline).")
@@ -82,7 +83,11 @@ func runPlan(ctx context.Context, e *Env, args []string) int {
 		}
 		report = plan.Build(opts, source, []plan.Step{{Label: "command line", Values: given}})
 	} else {
-		report = planFile(e, opts, path, *stepName, given, plan.Recognizer{Actions: actions})
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return f.usageError(e, "failed to read --%s %s: %s", kind, path, pathError(err))
+		}
+		report = planFile(e, opts, path, data, *stepName, given, plan.Recognizer{Actions: actions})
 	}
 	if *check {
 		report.Check(ctx)
@@ -106,13 +111,8 @@ func runPlan(ctx context.Context, e *Env, args []string) int {
 // given on the command line stand in for the values the file leaves to run
 // time (so that --check can use real credentials); they never replace what
 // the file says.
-func planFile(e *Env, o plan.Options, path, stepName string, given inputs.Values, r plan.Recognizer) *plan.Report {
+func planFile(e *Env, o plan.Options, path string, data []byte, stepName string, given inputs.Values, r plan.Recognizer) *plan.Report {
 	report := plan.NewReport(path, o.Kind)
-	data, err := os.ReadFile(path)
-	if err != nil {
-		report.AddProblem(inputs.Problem{Msg: fmt.Sprintf("failed to read the %s file: %s", o.Kind, pathError(err))})
-		return report
-	}
 	steps, err := plan.Parse(data, o.Kind, r)
 	if err == nil && len(steps) > 0 {
 		steps, err = plan.Select(steps, stepName)

@@ -51,11 +51,11 @@ func ActionYAML() ([]byte, error) {
 		if in.AzureOnly {
 			continue
 		}
-		desc := in.Description
+		desc := DescriptionFor(in, HostGitHub)
 		if in.Group != GroupCommon {
 			desc = "(" + in.Group + ") " + desc
 		}
-		entry := mapping("description", desc, "required", fmt.Sprint(in.Required))
+		entry := mapping("description", desc, "required", fmt.Sprint(RequiredOn(in, HostGitHub)))
 		if in.Default != "" {
 			entry.Content = append(entry.Content, scalar("default"), quoted(in.Default))
 		}

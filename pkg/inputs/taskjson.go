@@ -103,10 +103,15 @@ func (o orderedOptions) MarshalJSON() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// GroupAdvanced is task.json's collapsed group of inputs that rarely need a
+// value (Input.Advanced).
+const GroupAdvanced = "advanced"
+
 var groupNames = map[string]string{
 	GroupGitHub:      "GitHub App",
 	GroupAzureDevOps: "Azure DevOps",
 	GroupAnaconda:    "Anaconda",
+	GroupAdvanced:    "Advanced",
 }
 
 // extraVisibility narrows inputs that only one azureCredential uses.
@@ -171,6 +176,7 @@ func TaskJSON() ([]byte, error) {
 	for _, g := range []string{GroupGitHub, GroupAzureDevOps, GroupAnaconda} {
 		doc.Groups = append(doc.Groups, taskGroup{Name: g, DisplayName: groupNames[g], IsExpanded: true, VisibleRule: "provider = " + g})
 	}
+	doc.Groups = append(doc.Groups, taskGroup{Name: GroupAdvanced, DisplayName: groupNames[GroupAdvanced], IsExpanded: false})
 	for _, in := range Catalog {
 		if in.GitHubOnly {
 			continue
@@ -180,8 +186,8 @@ func TaskJSON() ([]byte, error) {
 			Type:         in.Kind,
 			Label:        Label(in.Key),
 			DefaultValue: in.Default,
-			Required:     in.Required,
-			HelpMarkDown: AzureText(in.Description),
+			Required:     RequiredOn(in, HostAzure),
+			HelpMarkDown: DescriptionFor(in, HostAzure),
 		}
 		if in.Group != GroupCommon {
 			ti.GroupName = in.Group
@@ -189,6 +195,15 @@ func TaskJSON() ([]byte, error) {
 			if extra := extraVisibility[in.Key]; extra != "" {
 				ti.VisibleRule += " && " + extra
 			}
+		}
+		if u := in.RequiredUnless; u != nil {
+			// Hidden in its exception, so that the editor does not demand
+			// it there (the editor checks only the inputs it shows).
+			uin, _ := Lookup(u.Key)
+			ti.VisibleRule = "provider != " + u.Provider + " || " + uin.Azure + " != " + u.Value
+		}
+		if in.Advanced {
+			ti.GroupName = GroupAdvanced
 		}
 		if in.Kind == KindPickList {
 			o := orderedOptions(in.Options)
