@@ -130,26 +130,32 @@ func TestEntraFailures(t *testing.T) {
 			f := w.gh.Federated()
 			f.Subject = "repo:octo/app:environment:prod"
 			w.entra.Trust(clientID, f)
-		}, want: []string{"AADSTS700213", "repo:octo/app:ref:refs/heads/main", "case-sensitive"}},
+		}, want: []string{"Microsoft Entra answered 400 Bad Request: AADSTS700213: No matching federated identity record found for presented assertion subject 'repo:octo/app:ref:refs/heads/main'",
+			"— the app registration or managed identity " + clientID + " has no federated credential whose subject matches this job's OIDC token; add a federated credential with exactly the subject this error quotes, matched case-sensitively"}},
 		{name: "subject differs in case only", host: "github", setup: func(w *entraWorld, _ map[string]string) {
 			f := w.gh.Federated()
 			f.Subject = "repo:Octo/App:ref:refs/heads/main"
 			w.entra.Trust(clientID, f)
-		}, want: []string{"AADSTS7002138"}},
+		}, want: []string{"AADSTS7002138", "the subject matches only when the case matches too"}},
 		{name: "issuer not trusted", host: "github", setup: func(w *entraWorld, _ map[string]string) {
 			w.entra.Trust(clientID, w.pipes.Federated("deploy-conn"))
-		}, want: []string{"AADSTS700211", "add a federated credential"}},
+		}, want: []string{"AADSTS700211", "has no federated credential whose issuer matches this job's OIDC token; add a federated credential with issuer https://token.actions.githubusercontent.com"}},
 		{name: "wrong audience", host: "github", setup: func(w *entraWorld, _ map[string]string) {
 			f := w.gh.Federated()
 			f.Audience = "api://something-else"
 			w.entra.Trust(clientID, f)
-		}, want: []string{"AADSTS700212", azdo.Audience}},
+		}, want: []string{"AADSTS700212", "whose audience matches this job's OIDC token; set the federated credential's audience to " + azdo.Audience}},
 		{name: "assertion signed by another key", host: "github", setup: func(w *entraWorld, _ map[string]string) {
 			f := w.gh.Federated()
 			f.Key = &azfake.NewIssuer(azfake.GitHubIssuerURL).Key.PublicKey
 			w.entra.Trust(clientID, f)
 		}, want: []string{"AADSTS50027"}},
-		{name: "unknown app", host: "github", setup: func(*entraWorld, map[string]string) {}, want: []string{"AADSTS700016", "azure-client-id"}},
+		{name: "unknown app", host: "github", setup: func(*entraWorld, map[string]string) {}, want: []string{"AADSTS700016", "— no application with this client ID exists in the tenant; check azure-client-id and azure-tenant-id"}},
+		{name: "unknown app on Azure Pipelines", host: "azure", setup: func(*entraWorld, map[string]string) {}, want: []string{"AADSTS700016", "check the service connection named by azureServiceConnection"}},
+		{name: "OIDC token expired", host: "github", setup: func(w *entraWorld, _ map[string]string) {
+			w.entra.Trust(clientID, w.gh.Federated())
+			w.tenant.Now = func() time.Time { return time.Now().Add(3 * time.Hour) }
+		}, want: []string{"AADSTS700024", "the job's OIDC token is outside its valid time range"}},
 		{name: "job request token refused", host: "github", setup: func(w *entraWorld, env map[string]string) {
 			w.entra.Trust(clientID, w.gh.Federated())
 			env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"] = "stale"
