@@ -34,7 +34,7 @@ type revokeSpec struct {
 	// and the parent credential when it is revoked with that.
 	inputs []string
 	state  func(id string) map[string]string
-	hint       func(provider.Saved) string
+	hint   func(provider.Saved) string
 }
 
 var revokeSpecs = map[string]revokeSpec{
