@@ -374,7 +374,7 @@ func (m *entraMinter) entraAnswers() []apierror.Known {
 	issuer, app := "https://token.actions.githubusercontent.com", "the app registration or managed identity "+m.clientID
 	ids := "check azure-client-id and azure-tenant-id against the app registration's overview"
 	if onAzure {
-		issuer, app = "the one the service connection shows (https://vstoken.dev.azure.com/<organization ID>)", "the service connection's app registration"
+		issuer, app = "the one the service connection's page shows (with its subject)", "the service connection's app registration"
 		ids = "check the service connection named by azureServiceConnection: its app registration and tenant"
 	}
 	fed := func(what, fix string) func(*apierror.Error) (string, string) {
