@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -270,7 +271,8 @@ func TestLinksResolve(t *testing.T) {
 	}
 }
 
-// anchors are the ids GitHub gives a page's headings.
+// anchors are the ids GitHub gives a page's headings: lower case, spaces to
+// hyphens, punctuation (ASCII or not: "…", "—") dropped.
 func anchors(text string) []string {
 	var out []string
 	seen := map[string]int{}
@@ -283,7 +285,7 @@ func anchors(text string) []string {
 			switch {
 			case r == ' ':
 				return '-'
-			case r == '-' || r == '_' || ('a' <= r && r <= 'z') || ('0' <= r && r <= '9') || r > 127:
+			case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
 				return r
 			}
 			return -1
@@ -341,9 +343,10 @@ func TestTroubleshootingHeadingsAreRealErrors(t *testing.T) {
 
 var verbRE = regexp.MustCompile(`%[-+# 0-9.*\[\]]*[a-zA-Z%]`)
 
-// messageCorpus is what jobtoken can print: the string constants of its
-// sources (split where a format verb goes), the shims' JavaScript, and the
-// golden files of its tests.
+// messageCorpus is what jobtoken can print or quote: the string constants
+// of its sources (split where a format verb goes) and of its tests (which
+// assert the messages whole; the fakes answer with the services' documented
+// words), the shims' JavaScript, and the golden files of its tests.
 func messageCorpus(t *testing.T) []string {
 	t.Helper()
 	root := testutil.Root()
@@ -357,13 +360,13 @@ func messageCorpus(t *testing.T) []string {
 		rel = filepath.ToSlash(rel)
 		if d.IsDir() {
 			switch rel {
-			case ".git", "pkg/fake", "pkg/testutil", "testdata/fuzz", "node_modules":
+			case ".git", "testdata/fuzz", "node_modules":
 				return filepath.SkipDir
 			}
 			return nil
 		}
 		switch {
-		case strings.HasSuffix(p, ".go") && !strings.HasSuffix(p, "_test.go"):
+		case strings.HasSuffix(p, ".go"):
 			f, err := parser.ParseFile(fset, p, nil, parser.SkipObjectResolution)
 			if err != nil {
 				return err

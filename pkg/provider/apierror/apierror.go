@@ -52,7 +52,9 @@ func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString(e.Service)
 	b.WriteString(" answered")
-	if e.Status != 0 && (e.Status < 200 || e.Status > 299) {
+	// A 2xx carrying a code is a refusal in a success's body (Azure DevOps'
+	// patTokenError): its status says nothing. Any other status is said.
+	if e.Status != 0 && !(e.Status >= 200 && e.Status <= 299 && e.Code != "") {
 		fmt.Fprintf(&b, " %d %s", e.Status, http.StatusText(e.Status))
 	}
 	if e.Code != "" && !strings.Contains(e.Message, e.Code) {

@@ -16,6 +16,7 @@ func TestFormat(t *testing.T) {
 	}{
 		{New("GitHub", 503, ""), "GitHub answered 503 Service Unavailable"},
 		{New("GitHub", 404, "Not Found"), "GitHub answered 404 Not Found"},
+		{New("Azure DevOps", 203, "").Explain("a sign-in page", ""), "Azure DevOps answered 203 Non-Authoritative Information — a sign-in page"},
 		{New("GitHub", 401, "A JSON web token could not be decoded").Explain("the key is not this App's", "generate one"),
 			"GitHub answered 401 Unauthorized: A JSON web token could not be decoded — the key is not this App's; generate one"},
 		{&Error{Service: "Azure DevOps", Status: 200, Code: "patLifespanPolicyViolation", Cause: "the policy caps lifetimes", Fix: "shorten lifetime"},

@@ -326,3 +326,20 @@ func TestPATCheck(t *testing.T) {
 	assert.Empty(t, w.api.All(), "check mints nothing")
 	assert.Equal(t, []string{"GET /contoso/_apis/tokens/pats"}, w.api.Requests())
 }
+
+// A sign-in page (203) instead of an answer reads as a parent token Azure
+// DevOps did not take.
+func TestPATAPISignInPage(t *testing.T) {
+	t.Parallel()
+	w := newPATWorld(t)
+	w.api.Before = func(rw http.ResponseWriter, r *http.Request) bool {
+		rw.Header().Set("Content-Type", "text/html; charset=utf-8")
+		rw.WriteHeader(http.StatusNonAuthoritativeInfo)
+		_, _ = rw.Write([]byte("<html><head><title>Azure DevOps Services | Sign In</title></head></html>"))
+		return true
+	}
+	_, _, err := w.mint(t, w.inputs("vso.code"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "failed to create the PAT: Azure DevOps answered 203 Non-Authoritative Information — Azure DevOps answered with a sign-in page: it did not accept azure-access-token (expired, or issued by another tenant); fetch a fresh signed-in user's Entra token")
+	assert.NotContains(t, err.Error(), "<html>")
+}

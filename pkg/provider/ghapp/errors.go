@@ -32,7 +32,7 @@ const (
 	msgExpiration  = "'Expiration time' claim ('exp')"
 	msgBadCreds    = "Bad credentials"
 	msgNotGranted  = "The permissions requested are not granted to this installation"
-	msgNoRepo      = "not accessible to the parent installation"
+	msgNoRepo      = "There is at least one repository that does not exist or is not accessible to the parent installation"
 )
 
 // apiError turns what go-github returned into the one API error type: a
@@ -136,7 +136,7 @@ func (m *minter) explainGrant(e *apierror.Error, inst *installation) {
 	case len(lacking) > 0:
 		e.Explain("the installation lacks "+strings.Join(lacking, ", "),
 			"add them in the App's permissions and accept them on the installation, or ask for less")
-	case len(m.repos) > 0 && (strings.Contains(e.Message, msgNoRepo) || (inst != nil && inst.RepositorySelection == "selected")):
+	case len(m.repos) > 0 && (strings.Contains(e.Message, strings.TrimSuffix(msgNoRepo, ".")) || (inst != nil && inst.RepositorySelection == "selected")):
 		cause := "the installation does not cover " + repos + ", or one does not exist"
 		if inst != nil && inst.RepositorySelection == "selected" {
 			cause = "the installation covers selected repositories only, and " + repos + " are not all among them (or do not exist)"
