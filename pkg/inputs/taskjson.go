@@ -162,7 +162,7 @@ func TaskJSON() ([]byte, error) {
 		Name:                TaskName,
 		FriendlyName:        "jobtoken: short-lived token",
 		Description:         ActionDescription,
-		HelpMarkDown:        "Mints one narrow token, publishes it as the secret output variable `token`, and revokes it in the post-job step. [README](https://github.com/jobtoken/jobtoken#azure-pipelines-quick-start)",
+		HelpMarkDown:        "Mints one narrow token, publishes it as the secret output variable `token`, and revokes it in the post-job step. [Azure Pipelines](https://github.com/jobtoken/jobtoken#azure-pipelines)",
 		Category:            "Utility",
 		Author:              "jobtoken",
 		Visibility:          []string{"Build", "Release"},
