@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,39 +11,46 @@ import (
 
 	"github.com/jobtoken/jobtoken/pkg/fake/ghfake"
 	"github.com/jobtoken/jobtoken/pkg/host/ghactions"
+	"github.com/jobtoken/jobtoken/pkg/release"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
 
-// releaseBinary builds jobtoken as the Dockerfile does (static, trimmed,
-// stripped), so the numbers are those of the shipped binary. A benchmark with
-// sub-benchmarks runs once, so this builds once per run.
-func releaseBinary(b *testing.B) string {
+// releaseTree builds this platform's binary exactly as a release does (the
+// release builder: pinned toolchain, static, trimmed, stripped) into a tree
+// with the shim, so the numbers are those of what runners download. A
+// benchmark with sub-benchmarks runs once, so this builds once per run.
+func releaseTree(b *testing.B) (tree, bin string) {
 	b.Helper()
-	dir := b.TempDir()
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", filepath.Join(dir, "jobtoken"), ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
-	if err := os.Symlink("jobtoken", filepath.Join(dir, "jobtoken-post")); err != nil {
+	p := testutil.HostPlatform(b)
+	tree = filepath.Join(b.TempDir(), "jobtoken", "jobtoken", "v1")
+	builder := &release.Builder{Root: testutil.Root(), Version: "bench"}
+	if _, err := builder.Build(context.Background(), tree, []release.Platform{p}); err != nil {
 		b.Fatal(err)
 	}
-	return filepath.Join(dir, "jobtoken")
+	if err := release.CopyShim(testutil.Root(), tree); err != nil {
+		b.Fatal(err)
+	}
+	bin = filepath.Join(tree, filepath.FromSlash(p.BinPath()))
+	if err := os.Symlink(p.Exe(), filepath.Join(filepath.Dir(bin), "jobtoken-post")); err != nil {
+		b.Fatal(err)
+	}
+	return tree, bin
 }
 
-// stage is one run of the binary as the runner starts a docker action's
-// stage: INPUT_* with hyphens kept, fresh file-command files.
+// stage is one step as the runner starts it: INPUT_* with hyphens kept,
+// fresh file-command files.
 type stage struct {
+	dir   string
 	env   []string
 	files map[string]string
 }
 
 func newStage(b *testing.B, dir string, in map[string]string) *stage {
-	s := &stage{files: map[string]string{}}
+	s := &stage{dir: dir, files: map[string]string{}}
 	s.env = []string{"GITHUB_ACTIONS=true", "GITHUB_REPOSITORY=octo/app", "GITHUB_RUN_ID=42", "GITHUB_RUN_ATTEMPT=1", "HOME=" + dir, "PATH=" + os.Getenv("PATH")}
 	for _, n := range []string{"OUTPUT", "ENV", "STATE", "STEP_SUMMARY"} {
 		p := filepath.Join(dir, strings.ToLower(n))
-		if err := os.WriteFile(p, nil, 0o644); err != nil {
+		if err := os.WriteFile(p, nil, 0o666); err != nil {
 			b.Fatal(err)
 		}
 		s.files[n] = p
@@ -54,13 +62,13 @@ func newStage(b *testing.B, dir string, in map[string]string) *stage {
 	return s
 }
 
-func (s *stage) run(b *testing.B, bin string, extra ...string) {
-	cmd := exec.Command(bin)
+func (s *stage) run(b *testing.B, argv []string, extra ...string) {
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(append([]string{}, s.env...), extra...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
-		b.Fatalf("%s: %v\n%s", filepath.Base(bin), err, out.String())
+		b.Fatalf("%s: %v\n%s", strings.Join(argv, " "), err, out.String())
 	}
 }
 
@@ -80,13 +88,21 @@ func (s *stage) entries(b *testing.B, name string) map[string]string {
 	return m
 }
 
+func (s *stage) state(b *testing.B) []string {
+	var st []string
+	for k, v := range s.entries(b, "STATE") {
+		st = append(st, "STATE_"+k+"="+v)
+	}
+	return st
+}
+
 // BenchmarkColdStartGitHub measures what a job waits for: starting the
 // shipped binary as the runner does, through minting one GitHub installation
 // token against a loopback fake, until the process has written its outputs
 // and exited (main), and the post stage revoking it (post). It reports the
 // HTTP requests each stage makes and the binary's size.
 func BenchmarkColdStartGitHub(b *testing.B) {
-	bin := releaseBinary(b)
+	_, bin := releaseTree(b)
 	post := filepath.Join(filepath.Dir(bin), "jobtoken-post")
 	fi, err := os.Stat(bin)
 	if err != nil {
@@ -116,18 +132,16 @@ func BenchmarkColdStartGitHub(b *testing.B) {
 				s := newStage(b, b.TempDir(), in)
 				var state []string
 				if isPost {
-					s.run(b, bin)
-					for k, v := range s.entries(b, "STATE") {
-						state = append(state, "STATE_"+k+"="+v)
-					}
+					s.run(b, []string{bin})
+					state = s.state(b)
 				}
 				before := fake.Requests()
 				b.StartTimer()
 
 				if isPost {
-					s.run(b, post, state...)
+					s.run(b, []string{post}, state...)
 				} else {
-					s.run(b, bin)
+					s.run(b, []string{bin})
 				}
 
 				b.StopTimer()
@@ -136,7 +150,7 @@ func BenchmarkColdStartGitHub(b *testing.B) {
 					if s.entries(b, "OUTPUT")["token"] == "" {
 						b.Fatal("no token output")
 					}
-					s.run(b, post, "STATE_jobtoken="+s.entries(b, "STATE")["jobtoken"])
+					s.run(b, []string{post}, s.state(b)...)
 				}
 				if n := len(fake.Live()); n != 0 {
 					b.Fatalf("%d tokens left alive", n)
@@ -147,4 +161,110 @@ func BenchmarkColdStartGitHub(b *testing.B) {
 			b.ReportMetric(float64(fi.Size()), "binary-bytes")
 		})
 	}
+}
+
+// BenchmarkActionGitHub measures one job's jobtoken steps, main then post,
+// each way the action can run, against the fake GitHub:
+//
+//   - node-start: `node -e 0` twice, Node's own start-up cost of two steps;
+//   - binary: the release binary started directly, twice (the floor);
+//   - native: what the runner does for `uses: jobtoken/jobtoken@v1`: node
+//     (JOBTOKEN_NODE, else the node on PATH) runs dist/main.js, then
+//     dist/post.js with STATE_*, each checking and starting the binary;
+//   - container: `docker run` of the image, main then post, as the runner
+//     runs the container variant (only with a docker daemon and the image,
+//     JOBTOKEN_IMAGE or jobtoken:local from .ci/docker-build).
+//
+// The shim's own cost is native − node-start − binary.
+func BenchmarkActionGitHub(b *testing.B) {
+	tree, bin := releaseTree(b)
+	key := testutil.AppKeyPEM(b)
+	node := testutil.FirstNode(b)
+	fake := ghfake.New(testutil.AppKey(b), &ghfake.Installation{ID: 5, Account: "octo", Permissions: map[string]string{"contents": "write", "metadata": "read"}, Repos: []string{"app"}})
+	defer fake.Close()
+	in := map[string]string{"provider": "github", "client-id": fake.ClientID, "private-key": key, "permissions": "contents:read", "github-api-url": fake.URL, "installation-id": "5"}
+
+	type way struct {
+		name      string
+		main      func(s *stage) []string
+		post      func(s *stage) []string
+		container bool
+	}
+	ways := []way{
+		{name: "node-start", main: func(*stage) []string { return []string{node.Path, "-e", "0"} }, post: func(*stage) []string { return []string{node.Path, "-e", "0"} }},
+		{name: "binary", main: func(*stage) []string { return []string{bin, "main"} }, post: func(*stage) []string { return []string{bin, "post"} }},
+		{name: "native", main: func(*stage) []string { return []string{node.Path, filepath.Join(tree, "dist", "main.js")} }, post: func(*stage) []string { return []string{node.Path, filepath.Join(tree, "dist", "post.js")} }},
+	}
+	if img := benchImage(); img != "" {
+		docker := func(entry string) func(s *stage) []string {
+			return func(s *stage) []string {
+				argv := []string{"docker", "run", "--rm", "--network", "host", "--entrypoint", entry, "-v", s.dir + ":" + s.dir}
+				for _, kv := range s.env {
+					k, _, _ := strings.Cut(kv, "=")
+					if k != "PATH" && k != "HOME" {
+						argv = append(argv, "-e", k)
+					}
+				}
+				return append(argv, img)
+			}
+		}
+		ways = append(ways, way{name: "container", main: docker("/jobtoken"), post: docker("/jobtoken-post"), container: true})
+	}
+	for _, w := range ways {
+		b.Run(w.name, func(b *testing.B) {
+			mints := len(fake.Minted())
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				s := newStage(b, b.TempDir(), in)
+				if w.container {
+					// The container runs as root; the runner's files are
+					// writable by it.
+					_ = os.Chmod(s.dir, 0o777)
+				}
+				b.StartTimer()
+				s.run(b, w.main(s))
+				b.StopTimer()
+				state := s.state(b)
+				p := newStage(b, b.TempDir(), in)
+				b.StartTimer()
+				cmd := w.post(p)
+				if w.container {
+					for _, kv := range state {
+						k, _, _ := strings.Cut(kv, "=")
+						cmd = append(cmd[:len(cmd)-1], "-e", k, cmd[len(cmd)-1])
+					}
+				}
+				p.run(b, cmd, state...)
+			}
+			b.StopTimer()
+			if w.name != "node-start" {
+				if got := len(fake.Minted()) - mints; got != b.N {
+					b.Fatalf("%d tokens minted in %d runs", got, b.N)
+				}
+				if n := len(fake.Live()); n != 0 {
+					b.Fatalf("%d tokens left alive", n)
+				}
+			}
+		})
+	}
+	b.Logf("node %s (%s)", node.Version, node.Path)
+}
+
+// benchImage returns the action image to measure, or "" without Docker.
+func benchImage() string {
+	if _, err := exec.LookPath("docker"); err != nil {
+		return ""
+	}
+	if exec.Command("docker", "info").Run() != nil {
+		return ""
+	}
+	img := os.Getenv("JOBTOKEN_IMAGE")
+	if img == "" {
+		img = "jobtoken:local"
+	}
+	if exec.Command("docker", "image", "inspect", img).Run() != nil {
+		return ""
+	}
+	return img
 }

@@ -154,3 +154,21 @@ func (b *Builder) Build(ctx context.Context, dir string, platforms []Platform) (
 	}
 	return built, nil
 }
+
+// WriteCLI copies built binaries to dir under their download names
+// (jobtoken-linux-amd64, …) with a SHA256SUMS of its own, for people who run
+// the CLI.
+func WriteCLI(built []Built, dir string) error {
+	var sums []Sum
+	for _, b := range built {
+		name := b.Platform.CLIName()
+		if err := CopyFile(b.Path, filepath.Join(dir, name), 0o755); err != nil {
+			return fmt.Errorf("failed to write %s: %w", name, err)
+		}
+		sums = append(sums, Sum{Path: name, SHA256: b.SHA256})
+	}
+	if err := os.WriteFile(filepath.Join(dir, SumsFile), FormatSums(sums), 0o644); err != nil {
+		return fmt.Errorf("failed to write %s: %w", SumsFile, err)
+	}
+	return nil
+}

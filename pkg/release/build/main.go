@@ -37,6 +37,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	version := fs.String("version", "dev", "version stamped into the binaries")
 	platforms := fs.String("platforms", "", "platforms to build, comma-separated (default: all of "+strings.Join(release.Names(), ", ")+")")
 	root := fs.String("root", ".", "repository root (where go.mod is)")
+	shim := fs.Bool("shim", false, "also copy the shim (dist/) into -out, making it an action tree")
+	cli := fs.String("cli", "", "also write the binaries under their download names, with SHA256SUMS, to this `folder`")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -52,6 +54,17 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	b := &release.Builder{Root: abs, Version: *version, Log: stdout}
-	_, err = b.Build(ctx, *out, ps)
-	return err
+	built, err := b.Build(ctx, *out, ps)
+	if err != nil {
+		return err
+	}
+	if *shim {
+		if err := release.CopyShim(abs, *out); err != nil {
+			return err
+		}
+	}
+	if *cli != "" {
+		return release.WriteCLI(built, *cli)
+	}
+	return nil
 }
