@@ -113,4 +113,3 @@ func TestNativeActionDryRun(t *testing.T) {
 	require.Equal(t, 0, code, stdout+stderr)
 	assert.Contains(t, stdout, "Skipping revocation")
 }
-
