@@ -121,10 +121,16 @@ function sha256(file) {
   }
 }
 
+// platformOf names this machine as bin/ does: <os>-<arch> in Node's names,
+// win32 called windows.
+function platformOf() {
+  const os = { linux: 'linux', darwin: 'darwin', win32: 'windows' }[process.platform] || process.platform;
+  return { os, platform: os + '-' + process.arch };
+}
+
 // locate finds and verifies the binary for this machine.
 function locate(root) {
-  const os = { linux: 'linux', darwin: 'darwin', win32: 'windows' }[process.platform] || process.platform;
-  const platform = os + '-' + process.arch;
+  const { os, platform } = platformOf();
   const sums = readSums(path.join(root, SUMS), platform);
   if (sums === null) {
     if (!exists(path.join(root, 'bin'))) {
@@ -168,7 +174,8 @@ function run(stage) {
   try {
     found = locate(path.join(__dirname, '..'));
   } catch (e) {
-    fail(e instanceof ShimError ? e.message : 'the ' + stage + ' step failed to start: ' + (e && e.message));
+    fail(e instanceof ShimError ? e.message
+      : 'the ' + stage + ' step failed to start (platform ' + platformOf().platform + '): ' + (e && e.message));
     return;
   }
   const { platform, rel, bin } = found;
