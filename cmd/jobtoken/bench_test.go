@@ -6,8 +6,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jobtoken/jobtoken/pkg/fake/ghfake"
 	"github.com/jobtoken/jobtoken/pkg/host/ghactions"
@@ -168,6 +170,8 @@ func BenchmarkColdStartGitHub(b *testing.B) {
 //
 //   - node-start: `node -e 0` twice, Node's own start-up cost of two steps;
 //   - binary: the release binary started directly, twice (the floor);
+//   - node-spawn: the least any Node shim does, node starting the binary
+//     with child_process and exiting with its code (no checks);
 //   - native: what the runner does for `uses: jobtoken/jobtoken@v1`: node
 //     (JOBTOKEN_NODE, else the node on PATH) runs dist/main.js, then
 //     dist/post.js with STATE_*, each checking and starting the binary;
@@ -175,7 +179,12 @@ func BenchmarkColdStartGitHub(b *testing.B) {
 //     runs the container variant (only with a docker daemon and the image,
 //     JOBTOKEN_IMAGE or jobtoken:local from .ci/docker-build).
 //
-// The shim's own cost is native − node-start − binary.
+// Every iteration runs each way once, in turn, so that a busy machine slows
+// them alike; the metrics are medians in milliseconds, and ns/op is the
+// native action's. shim-ms, the median of native − node-start − binary, is
+// what the shim adds to Node's start and the binary's own work; checks-ms,
+// native − node-spawn, what its checks (the platform, the SHA-256 against
+// SHA256SUMS) cost.
 func BenchmarkActionGitHub(b *testing.B) {
 	tree, bin := releaseTree(b)
 	key := testutil.AppKeyPEM(b)
@@ -185,15 +194,16 @@ func BenchmarkActionGitHub(b *testing.B) {
 	in := map[string]string{"provider": "github", "client-id": fake.ClientID, "private-key": key, "permissions": "contents:read", "github-api-url": fake.URL, "installation-id": "5"}
 
 	type way struct {
-		name      string
-		main      func(s *stage) []string
-		post      func(s *stage) []string
-		container bool
+		name       string
+		main, post func(s *stage) []string
+		container  bool
+		mints      bool
 	}
 	ways := []way{
 		{name: "node-start", main: func(*stage) []string { return []string{node.Path, "-e", "0"} }, post: func(*stage) []string { return []string{node.Path, "-e", "0"} }},
-		{name: "binary", main: func(*stage) []string { return []string{bin, "main"} }, post: func(*stage) []string { return []string{bin, "post"} }},
-		{name: "native", main: func(*stage) []string { return []string{node.Path, filepath.Join(tree, "dist", "main.js")} }, post: func(*stage) []string { return []string{node.Path, filepath.Join(tree, "dist", "post.js")} }},
+		{name: "binary", mints: true, main: func(*stage) []string { return []string{bin, "main"} }, post: func(*stage) []string { return []string{bin, "post"} }},
+		{name: "node-spawn", mints: true, main: func(*stage) []string { return []string{node.Path, "-e", bareShim, bin, "main"} }, post: func(*stage) []string { return []string{node.Path, "-e", bareShim, bin, "post"} }},
+		{name: "native", mints: true, main: func(*stage) []string { return []string{node.Path, filepath.Join(tree, "dist", "main.js")} }, post: func(*stage) []string { return []string{node.Path, filepath.Join(tree, "dist", "post.js")} }},
 	}
 	if img := benchImage(); img != "" {
 		docker := func(entry string) func(s *stage) []string {
@@ -208,48 +218,89 @@ func BenchmarkActionGitHub(b *testing.B) {
 				return append(argv, img)
 			}
 		}
-		ways = append(ways, way{name: "container", main: docker("/jobtoken"), post: docker("/jobtoken-post"), container: true})
+		ways = append(ways, way{name: "container", mints: true, main: docker("/jobtoken"), post: docker("/jobtoken-post"), container: true})
+	}
+	samples := map[string][]float64{}
+	mints := len(fake.Minted())
+	perRun := 0
+	for _, w := range ways {
+		if w.mints {
+			perRun++
+		}
+	}
+	b.ResetTimer()
+	b.StopTimer()
+	for i := 0; i < b.N; i++ {
+		for _, w := range ways {
+			s := newStage(b, b.TempDir(), in)
+			if w.container {
+				// The container runs as root; the runner's files are
+				// writable by it.
+				_ = os.Chmod(s.dir, 0o777)
+			}
+			timed := func(f func()) time.Duration {
+				if w.name == "native" {
+					b.StartTimer()
+				}
+				start := time.Now()
+				f()
+				d := time.Since(start)
+				b.StopTimer()
+				return d
+			}
+			d := timed(func() { s.run(b, w.main(s)) })
+			state := s.state(b)
+			p := newStage(b, b.TempDir(), in)
+			cmd := w.post(p)
+			if w.container {
+				for _, kv := range state {
+					k, _, _ := strings.Cut(kv, "=")
+					cmd = append(cmd[:len(cmd)-1], "-e", k, cmd[len(cmd)-1])
+				}
+			}
+			d += timed(func() { p.run(b, cmd, state...) })
+			samples[w.name] = append(samples[w.name], float64(d)/float64(time.Millisecond))
+		}
+	}
+	if got := len(fake.Minted()) - mints; got != b.N*perRun {
+		b.Fatalf("%d tokens minted in %d runs of %d ways", got, b.N, perRun)
+	}
+	if n := len(fake.Live()); n != 0 {
+		b.Fatalf("%d tokens left alive", n)
 	}
 	for _, w := range ways {
-		b.Run(w.name, func(b *testing.B) {
-			mints := len(fake.Minted())
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				b.StopTimer()
-				s := newStage(b, b.TempDir(), in)
-				if w.container {
-					// The container runs as root; the runner's files are
-					// writable by it.
-					_ = os.Chmod(s.dir, 0o777)
-				}
-				b.StartTimer()
-				s.run(b, w.main(s))
-				b.StopTimer()
-				state := s.state(b)
-				p := newStage(b, b.TempDir(), in)
-				b.StartTimer()
-				cmd := w.post(p)
-				if w.container {
-					for _, kv := range state {
-						k, _, _ := strings.Cut(kv, "=")
-						cmd = append(cmd[:len(cmd)-1], "-e", k, cmd[len(cmd)-1])
-					}
-				}
-				p.run(b, cmd, state...)
-			}
-			b.StopTimer()
-			if w.name != "node-start" {
-				if got := len(fake.Minted()) - mints; got != b.N {
-					b.Fatalf("%d tokens minted in %d runs", got, b.N)
-				}
-				if n := len(fake.Live()); n != 0 {
-					b.Fatalf("%d tokens left alive", n)
-				}
-			}
-		})
+		b.ReportMetric(median(samples[w.name]), w.name+"-ms")
 	}
+	diff := func(a string, minus ...string) []float64 {
+		out := make([]float64, b.N)
+		for i := range out {
+			out[i] = samples[a][i]
+			for _, m := range minus {
+				out[i] -= samples[m][i]
+			}
+		}
+		return out
+	}
+	b.ReportMetric(median(diff("native", "node-start", "binary")), "shim-ms")
+	b.ReportMetric(median(diff("native", "node-spawn")), "checks-ms")
 	b.Logf("node %s (%s)", node.Version, node.Path)
 }
+
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// bareShim is the least a Node shim can do: start the binary, inherit
+// stdio, exit with its code.
+const bareShim = `require('child_process').spawn(process.argv[1], [process.argv[2]], {stdio: 'inherit'}).on('exit', (c) => process.exit(c))`
 
 // benchImage returns the action image to measure, or "" without Docker.
 func benchImage() string {
