@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"io/fs"
 	"os"
@@ -412,4 +413,40 @@ func TestReleaseRefCommitsTheTree(t *testing.T) {
 	out, err = refCmd("--allow-incomplete", tree, "v1.2.5")
 	require.Error(t, err)
 	assert.Contains(t, out, "SHA256SUMS does not match")
+}
+
+// .ci/release empties OUTDIR, so it refuses one that holds anything but an
+// earlier release, and one inside the repository; both before building.
+func TestReleaseRefusesAnOutdirItWouldClobber(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("bash script")
+	}
+	script := filepath.Join(testutil.Root(), ".ci", "release")
+	run := func(args ...string) (string, int) {
+		cmd := exec.Command("bash", append([]string{script}, args...)...)
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return string(out), ee.ExitCode()
+		}
+		require.NoError(t, err, "%s", out)
+		return string(out), 0
+	}
+	full := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(full, "precious"), []byte("x"), 0o644))
+	out, code := run(full)
+	assert.Equal(t, 2, code, out)
+	assert.Contains(t, out, "is not empty and holds no earlier release; name a new folder")
+	_, err := os.Stat(filepath.Join(full, "precious"))
+	assert.NoError(t, err, "nothing was deleted")
+
+	out, code = run(filepath.Join(testutil.Root(), "pkg"))
+	assert.Equal(t, 2, code, out)
+	assert.Contains(t, out, "OUTDIR must be outside the repository (or under build/)")
+
+	out, code = run("--platforms")
+	assert.Equal(t, 2, code, out)
+	out, code = run("--frobnicate", t.TempDir())
+	assert.Equal(t, 2, code, out)
+	assert.Contains(t, out, "unknown flag --frobnicate")
 }
