@@ -98,7 +98,7 @@ func run(args []string, stdout io.Writer) error {
 		return err
 	}
 	if missing := missingPlatforms(sums); len(missing) > 0 {
-		fmt.Fprintf(stdout, "notice: the .vsix has no binary for %s; agents there fail with \"no binary for platform …\"\n", strings.Join(missing, ", "))
+		fmt.Fprintf(stdout, "notice: the .vsix has no binary for %s; agents there fail with \"this release tree has no binary for platform …\"\n", strings.Join(missing, ", "))
 	}
 	if err := writeManifest(stage, *version, *publisher); err != nil {
 		return err
