@@ -274,13 +274,15 @@ func TestReleaseIsReproducible(t *testing.T) {
 	assert.Equal(t, "jobtoken "+version+"\n", string(ver))
 	assert.Regexp(t, `action tree, compressed: \d+ bytes`, log)
 
-	// The tree runs as the runner runs it.
-	node := testutil.Nodes(t)[0]
-	cmd := exec.Command(node.Path, filepath.Join(out1, "action", "dist", "post.js"))
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "GITHUB_ACTIONS=true", "INPUT_PROVIDER=github"}
-	run, err := cmd.CombinedOutput()
-	require.NoError(t, err, "%s", run)
-	assert.Contains(t, string(run), "Skipping revocation")
+	// The tree runs as the runner runs it (when there is a node).
+	t.Run("runs", func(t *testing.T) {
+		node := testutil.FirstNode(t)
+		cmd := exec.Command(node.Path, filepath.Join(out1, "action", "dist", "post.js"))
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "GITHUB_ACTIONS=true", "INPUT_PROVIDER=github"}
+		run, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s", run)
+		assert.Contains(t, string(run), "Skipping revocation")
+	})
 
 	// The .vsix carries the tree's shim, binaries and SHA256SUMS, byte for byte.
 	if vsix == "" {
