@@ -61,6 +61,7 @@ func planCases() []planCase {
 		{name: "github-env-repository", args: []string{"--workflow", td("workflows", "github.yml"), "--step", "token"}, env: map[string]string{"GITHUB_REPOSITORY": "octo/app"}},
 		{name: "github-errors", args: []string{"--workflow", td("workflows", "github-errors.yml")}, code: 1},
 		{name: "github-runtime", args: []string{"--workflow", td("workflows", "runtime.yml")}},
+		{name: "container-variant", args: []string{"--workflow", td("workflows", "container.yml")}},
 		{name: "no-step", args: []string{"--workflow", td("workflows", "no-step.yml")}, code: 1},
 		{name: "invalid-yaml", args: []string{"--workflow", td("workflows", "invalid-yaml.yml")}, code: 1},
 		{name: "missing-file", args: []string{"--workflow", td("workflows", "does-not-exist.yml")}, code: 1},

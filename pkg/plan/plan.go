@@ -95,6 +95,7 @@ type StepReport struct {
 	Details    map[string]string `json:"details,omitempty"`
 	Notes      []string          `json:"notes,omitempty"`
 	Checks     []string          `json:"checks,omitempty"`
+	Warnings   []string          `json:"warnings,omitempty"`
 	Problems   []Problem         `json:"problems,omitempty"`
 
 	minter    provider.Minter
@@ -130,6 +131,7 @@ func Build(o Options, source string, steps []Step) *Report {
 	}
 	for _, s := range steps {
 		sr, ps := build(o, s)
+		sr.Warnings = s.Warnings
 		for _, p := range append(append(inputs.Problems{}, s.Problems...), ps...) {
 			sr.Problems = append(sr.Problems, r.problem(p))
 		}

@@ -91,6 +91,9 @@ func (r *Report) step(b *strings.Builder, s StepReport) {
 	for _, c := range s.Checks {
 		row("check", c)
 	}
+	for _, w := range s.Warnings {
+		row("warning", w)
+	}
 	if s.Valid {
 		row("result", "valid")
 		return
@@ -131,7 +134,13 @@ func (r *Report) verdict() string {
 		}
 	}
 	n := plural(len(r.Steps), "step")
+	warnings := 0
+	for _, s := range r.Steps {
+		warnings += len(s.Warnings)
+	}
 	switch {
+	case r.Valid && warnings > 0:
+		return "valid: " + n + ", no problems, " + plural(warnings, "warning")
 	case r.Valid:
 		return "valid: " + n + ", no problems"
 	case bad == 0:
