@@ -1,20 +1,23 @@
 // Package azext lays out the Azure Pipelines task folder and extension: the
-// Node shims (task/), the extension manifest and icon. `go run ./pkg/azext/pack`
-// builds the binaries into that layout and packs the .vsix.
+// task's icon, the extension manifest and its Marketplace page. The task runs
+// the same shim as the GitHub action (dist/ at the repository root, copied
+// byte for byte) and the same release binaries (bin/<platform>/, SHA256SUMS).
+// `go run ./pkg/azext/pack` assembles the task folder and packs the .vsix.
 package azext
 
 import (
-	"embed"
+	_ "embed"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/jobtoken/jobtoken/pkg/release"
 )
 
-// Task holds the files of the task folder besides task.json and bin/.
+// Icon is the task's icon (icon.png in the task folder) and the extension's.
 //
-//go:embed task/main.js task/post.js task/shim.js task/icon.png
-var Task embed.FS
+//go:embed icon.png
+var Icon []byte
 
 // Manifest is the extension manifest template (vss-extension.json).
 //
@@ -26,62 +29,43 @@ var Manifest []byte
 //go:embed overview.md
 var Overview []byte
 
-// Platform is one agent platform the task ships a binary for.
-type Platform struct {
-	GOOS, GOARCH string
-	Dir          string // bin/<Dir>[.exe], named as Node names the platform
-}
-
-// Platforms are the agents jobtoken runs on; the shim knows the same list.
-var Platforms = []Platform{
-	{"linux", "amd64", "linux-x64"},
-	{"linux", "arm64", "linux-arm64"},
-	{"darwin", "amd64", "darwin-x64"},
-	{"darwin", "arm64", "darwin-arm64"},
-	{"windows", "amd64", "windows-x64"},
-}
-
-// BinPath is where the shim looks for the binary of p, relative to the task
-// folder.
-func (p Platform) BinPath() string {
-	name := p.Dir
-	if p.GOOS == "windows" {
-		name += ".exe"
-	}
-	return filepath.Join("bin", name)
-}
-
-// PlatformFor returns the platform entry for a Go target.
-func PlatformFor(goos, goarch string) (Platform, bool) {
-	for _, p := range Platforms {
-		if p.GOOS == goos && p.GOARCH == goarch {
-			return p, true
-		}
-	}
-	return Platform{}, false
-}
-
-// WriteTask writes the shims, the icon and taskJSON into dir, the task folder.
-// Binaries go to dir/bin separately.
-func WriteTask(dir string, taskJSON []byte) error {
-	if err := os.MkdirAll(filepath.Join(dir, "bin"), 0o755); err != nil {
+// WriteTask writes the task folder's own files into dir: task.json, the icon
+// and the shim, read from the repository at root. The binaries and
+// SHA256SUMS come from a release tree (AddBinaries).
+func WriteTask(root, dir string, taskJSON []byte) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("failed to create the task folder: %w", err)
 	}
-	err := fs.WalkDir(Task, "task", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := Task.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dir, filepath.Base(path)), b, 0o644)
-	})
-	if err != nil {
-		return fmt.Errorf("failed to write the task files: %w", err)
+	if err := release.CopyShim(root, dir); err != nil {
+		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "task.json"), taskJSON, 0o644); err != nil {
-		return fmt.Errorf("failed to write task.json: %w", err)
+	for name, data := range map[string][]byte{"task.json": taskJSON, "icon.png": Icon} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			return fmt.Errorf("failed to write %s: %w", name, err)
+		}
 	}
 	return nil
+}
+
+// AddBinaries copies the binaries and SHA256SUMS of a release tree (as
+// `go run ./pkg/release/build` writes it) into the task folder dir, after
+// checking every binary against SHA256SUMS, and returns what it copied.
+func AddBinaries(tree, dir string) ([]release.Sum, error) {
+	sums, err := release.VerifyTree(tree)
+	if err != nil {
+		return nil, fmt.Errorf("failed to verify the release binaries in %s: %w", tree, err)
+	}
+	if len(sums) == 0 {
+		return nil, fmt.Errorf("%s lists no binary", filepath.Join(tree, release.SumsFile))
+	}
+	for _, s := range append(sums, release.Sum{Path: release.SumsFile}) {
+		mode := os.FileMode(0o755)
+		if s.Path == release.SumsFile {
+			mode = 0o644
+		}
+		if err := release.CopyFile(filepath.Join(tree, filepath.FromSlash(s.Path)), filepath.Join(dir, filepath.FromSlash(s.Path)), mode); err != nil {
+			return nil, fmt.Errorf("failed to copy %s into the task folder: %w", s.Path, err)
+		}
+	}
+	return sums, nil
 }

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
-	"strings"
 	"sync"
 	"testing"
 
@@ -23,17 +22,10 @@ import (
 )
 
 // The tests here run the task the way the agent's Node handler does:
-// `node <task folder>/main.js` (then post.js), no arguments, the step's
-// environment, stdout and stderr both read for ##vso commands.
-
-func nodePath(t *testing.T) string {
-	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node is not installed; the shim tests need it")
-	}
-	return node
-}
+// `node <task folder>/dist/main.js` (then dist/post.js), no arguments, the
+// step's environment, stdout and stderr both read for ##vso commands; under
+// every node testutil.Nodes finds (Node 24 for the Node24 handler, Node 20
+// for Node20_1).
 
 var (
 	buildOnce sync.Once
@@ -72,26 +64,20 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// taskFolder lays out the task as the extension ships it: shims, task.json,
-// and the binary at bin/<os>-<arch>, without its execute bit (a .vsix is a
-// zip without file modes).
+// taskFolder lays out the task as the extension ships it: the shim,
+// task.json, the icon, and the binary at bin/<platform>/jobtoken with
+// SHA256SUMS, the binary without its execute bit (a .vsix is a zip without
+// file modes).
 func taskFolder(t *testing.T, withBinary bool) string {
 	t.Helper()
-	nodePath(t) // skip before building anything
+	testutil.Nodes(t) // skip before building anything
 	dir := filepath.Join(t.TempDir(), "JobToken_f7621ccb", "1.0.0")
 	taskJSON, err := os.ReadFile(filepath.Join(testutil.Root(), "task.json"))
 	require.NoError(t, err)
-	require.NoError(t, azext.WriteTask(dir, taskJSON))
-	if !withBinary {
-		return dir
+	require.NoError(t, azext.WriteTask(testutil.Root(), dir, taskJSON))
+	if withBinary {
+		testutil.ReleaseTree(t, dir, binary(t))
 	}
-	p, ok := azext.PlatformFor(runtime.GOOS, runtime.GOARCH)
-	if !ok {
-		t.Skipf("the task ships no binary for %s/%s", runtime.GOOS, runtime.GOARCH)
-	}
-	b, err := os.ReadFile(binary(t))
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, p.BinPath()), b, 0o644))
 	return dir
 }
 
@@ -101,9 +87,9 @@ type result struct {
 }
 
 // runNode runs a stage's entry point as the agent's Node handler does.
-func runNode(t *testing.T, dir, script string, env map[string]string, extra ...string) result {
+func runNode(t *testing.T, node testutil.Node, dir, script string, env map[string]string, extra ...string) result {
 	t.Helper()
-	cmd := exec.Command(nodePath(t), filepath.Join(dir, script))
+	cmd := exec.Command(node.Path, filepath.Join(dir, "dist", script))
 	cmd.Dir = t.TempDir() // System.DefaultWorkingDirectory, not the task folder
 	cmd.Env = extra
 	keys := make([]string, 0, len(env))
@@ -158,52 +144,56 @@ func agentEnv(t *testing.T, given map[string]string) map[string]string {
 
 func TestShimMainThenPost(t *testing.T) {
 	dir := taskFolder(t, true)
-	fake := ghfake.New(testutil.AppKey(t), &ghfake.Installation{
-		ID: 77, Account: "octo",
-		Permissions: map[string]string{"contents": "write", "metadata": "read"},
-		Repos:       []string{"app", "docs"},
-	})
-	defer fake.Close()
-	key := testutil.AppKeyPEM(t)
-	env := agentEnv(t, map[string]string{
-		"provider": "github", "clientId": fake.ClientID, "privateKey": key,
-		"repositories": "app, docs", "permissions": "contents:write",
-		"githubApiUrl": fake.URL, "exportEnv": "GH_TOKEN",
-	})
+	for _, node := range testutil.Nodes(t) {
+		t.Run(node.Version, func(t *testing.T) {
+			fake := ghfake.New(testutil.AppKey(t), &ghfake.Installation{
+				ID: 77, Account: "octo",
+				Permissions: map[string]string{"contents": "write", "metadata": "read"},
+				Repos:       []string{"app", "docs"},
+			})
+			defer fake.Close()
+			key := testutil.AppKeyPEM(t)
+			env := agentEnv(t, map[string]string{
+				"provider": "github", "clientId": fake.ClientID, "privateKey": key,
+				"repositories": "app, docs", "permissions": "contents:write",
+				"githubApiUrl": fake.URL, "exportEnv": "GH_TOKEN",
+			})
 
-	main := runNode(t, dir, "main.js", env)
-	require.Equal(t, 0, main.code, "stdout:\n%s\nstderr:\n%s", main.stdout, main.stderr)
-	live := fake.Live()
-	require.Len(t, live, 1)
-	tok := live[0].Value
-	basic := secret.BasicAuth("x-access-token", tok)
+			main := runNode(t, node, dir, "main.js", env)
+			require.Equal(t, 0, main.code, "stdout:\n%s\nstderr:\n%s", main.stdout, main.stderr)
+			live := fake.Live()
+			require.Len(t, live, 1)
+			tok := live[0].Value
+			basic := secret.BasicAuth("x-access-token", tok)
 
-	// The agent parses stdout and stderr alike.
-	out := agenttest.Read(main.stdout + main.stderr)
-	out.AssertNoLeak(t, tok, basic, key)
-	assert.True(t, out.Masked(tok))
-	v, ok := out.Variable("token")
-	require.True(t, ok)
-	assert.Equal(t, tok, v.Data)
-	assert.Equal(t, "true", v.Prop("issecret"))
-	assert.Equal(t, "true", v.Prop("isoutput"))
-	assert.Empty(t, out.Named("task.complete"))
-	assert.Empty(t, out.Named("task.logissue"))
-	allowed := map[string]bool{"task.setsecret": true, "task.settaskvariable": true, "task.setvariable": true, "task.uploadsummary": true, "task.debug": true}
-	for _, c := range out.Commands() {
-		assert.True(t, allowed[c.Name], "unexpected command %s", c.Name)
+			// The agent parses stdout and stderr alike.
+			out := agenttest.Read(main.stdout + main.stderr)
+			out.AssertNoLeak(t, tok, basic, key)
+			assert.True(t, out.Masked(tok))
+			v, ok := out.Variable("token")
+			require.True(t, ok)
+			assert.Equal(t, tok, v.Data)
+			assert.Equal(t, "true", v.Prop("issecret"))
+			assert.Equal(t, "true", v.Prop("isoutput"))
+			assert.Empty(t, out.Named("task.complete"))
+			assert.Empty(t, out.Named("task.logissue"))
+			allowed := map[string]bool{"task.setsecret": true, "task.settaskvariable": true, "task.setvariable": true, "task.uploadsummary": true, "task.debug": true}
+			for _, c := range out.Commands() {
+				assert.True(t, allowed[c.Name], "unexpected command %s", c.Name)
+			}
+
+			state, ok := out.TaskVariable("jobtoken")
+			require.True(t, ok, "main left state for the post-job step")
+			env["VSTS_TASKVARIABLE_JOBTOKEN"] = state
+			post := runNode(t, node, dir, "post.js", env)
+			require.Equal(t, 0, post.code, "stdout:\n%s\nstderr:\n%s", post.stdout, post.stderr)
+			assert.Empty(t, fake.Live(), "the token is still live after the post-job step")
+			assert.True(t, fake.Lookup(tok).Revoked)
+			pout := agenttest.Read(post.stdout + post.stderr)
+			pout.AssertNoLeak(t, tok, basic, key)
+			assert.Contains(t, pout.Plain(), "Revoked github token "+idOf(out))
+		})
 	}
-
-	state, ok := out.TaskVariable("jobtoken")
-	require.True(t, ok, "main left state for the post-job step")
-	env["VSTS_TASKVARIABLE_JOBTOKEN"] = state
-	post := runNode(t, dir, "post.js", env)
-	require.Equal(t, 0, post.code, "stdout:\n%s\nstderr:\n%s", post.stdout, post.stderr)
-	assert.Empty(t, fake.Live(), "the token is still live after the post-job step")
-	assert.True(t, fake.Lookup(tok).Revoked)
-	pout := agenttest.Read(post.stdout + post.stderr)
-	pout.AssertNoLeak(t, tok, basic, key)
-	assert.Contains(t, pout.Plain(), "Revoked github token "+idOf(out))
 }
 
 // idOf returns the tokenId output of a main stage.
@@ -214,71 +204,46 @@ func idOf(out agenttest.Output) string {
 
 func TestShimFailsWithTheBinarysExitCode(t *testing.T) {
 	dir := taskFolder(t, true)
-	env := agentEnv(t, map[string]string{"provider": "gihtub", "permissions": "contents:read"})
-	r := runNode(t, dir, "main.js", env)
-	assert.Equal(t, 1, r.code)
-	out := agenttest.Read(r.stdout + r.stderr)
-	errs := out.Named("task.logissue")
-	require.Len(t, errs, 1, r.stdout)
-	// Named as the pipeline spells it, with the likely fix.
-	assert.Contains(t, errs[0].Data, `input provider: unknown provider "gihtub"`)
-	assert.Contains(t, errs[0].Data, `did you mean "github"?`)
-	require.Len(t, out.Named("task.complete"), 1)
-	assert.Equal(t, "Failed", out.Named("task.complete")[0].Prop("result"))
+	for _, node := range testutil.Nodes(t) {
+		t.Run(node.Version, func(t *testing.T) {
+			env := agentEnv(t, map[string]string{"provider": "gihtub", "permissions": "contents:read"})
+			r := runNode(t, node, dir, "main.js", env)
+			assert.Equal(t, 1, r.code)
+			out := agenttest.Read(r.stdout + r.stderr)
+			errs := out.Named("task.logissue")
+			require.Len(t, errs, 1, r.stdout)
+			// Named as the pipeline spells it, with the likely fix.
+			assert.Contains(t, errs[0].Data, `input provider: unknown provider "gihtub"`)
+			assert.Contains(t, errs[0].Data, `did you mean "github"?`)
+			require.Len(t, out.Named("task.complete"), 1)
+			assert.Equal(t, "Failed", out.Named("task.complete")[0].Prop("result"))
+		})
+	}
 }
 
 func TestShimPostWithoutStateSucceeds(t *testing.T) {
 	dir := taskFolder(t, true)
-	r := runNode(t, dir, "post.js", agentEnv(t, map[string]string{"provider": "github"}))
-	assert.Equal(t, 0, r.code, r.stdout+r.stderr)
-	assert.Empty(t, agenttest.Read(r.stdout).Commands())
-	assert.Contains(t, r.stdout, "Skipping revocation")
+	for _, node := range testutil.Nodes(t) {
+		t.Run(node.Version, func(t *testing.T) {
+			r := runNode(t, node, dir, "post.js", agentEnv(t, map[string]string{"provider": "github"}))
+			assert.Equal(t, 0, r.code, r.stdout+r.stderr)
+			assert.Empty(t, agenttest.Read(r.stdout).Commands())
+			assert.Contains(t, r.stdout, "Skipping revocation")
+		})
+	}
 }
 
-func TestShimSaysWhenTheBinaryIsMissing(t *testing.T) {
+// A task folder without binaries (a hand-made package) fails in the agent's
+// words; pkg/release's shim tests cover every other failure on both hosts.
+func TestShimSaysWhenTheTaskHasNoBinaries(t *testing.T) {
 	dir := taskFolder(t, false)
-	r := runNode(t, dir, "main.js", agentEnv(t, nil))
+	r := runNode(t, testutil.FirstNode(t), dir, "main.js", agentEnv(t, nil))
 	assert.Equal(t, 1, r.code)
 	out := agenttest.Read(r.stdout)
 	errs := out.Named("task.logissue")
 	require.Len(t, errs, 1, r.stdout)
-	assert.Contains(t, errs[0].Data, "is missing from the task folder")
+	assert.Equal(t, "error", errs[0].Prop("type"))
+	assert.Contains(t, errs[0].Data, "no prebuilt binaries")
+	assert.Contains(t, errs[0].Data, "install the .vsix of a release")
 	assert.Equal(t, "Failed", out.Named("task.complete")[0].Prop("result"))
-}
-
-func TestShimSaysWhenThePlatformHasNoBinary(t *testing.T) {
-	dir := taskFolder(t, false)
-	// Pretend to be a 32-bit agent: the shim must say so, not crash.
-	pre := filepath.Join(t.TempDir(), "ia32.js")
-	require.NoError(t, os.WriteFile(pre, []byte("Object.defineProperty(process, 'arch', { value: 'ia32' });\n"), 0o644))
-	env := agentEnv(t, nil)
-	env["NODE_OPTIONS"] = "--require " + pre
-	r := runNode(t, dir, "main.js", env)
-	assert.Equal(t, 1, r.code)
-	errs := agenttest.Read(r.stdout).Named("task.logissue")
-	require.Len(t, errs, 1, r.stdout+r.stderr)
-	assert.Contains(t, errs[0].Data, "no binary for this agent's platform")
-	assert.Contains(t, errs[0].Data, "-ia32")
-	assert.True(t, strings.Contains(errs[0].Data, "linux-x64, linux-arm64, darwin-x64, darwin-arm64, windows-x64"))
-}
-
-func TestShimLoadsNoTaskLib(t *testing.T) {
-	for _, f := range []string{"task/shim.js", "task/main.js", "task/post.js"} {
-		b, err := azext.Task.ReadFile(f)
-		require.NoError(t, err)
-		for _, req := range requires(string(b)) {
-			assert.Contains(t, []string{"fs", "path", "child_process", "./shim.js"}, req, "%s requires %s", f, req)
-		}
-	}
-}
-
-// requires lists the modules a script requires.
-func requires(js string) []string {
-	var out []string
-	for _, part := range strings.Split(js, "require(")[1:] {
-		if end := strings.IndexByte(part, ')'); end > 0 {
-			out = append(out, strings.Trim(part[:end], `'"`))
-		}
-	}
-	return out
 }

@@ -64,6 +64,7 @@ func planCases() []planCase {
 		{name: "vendored-action", args: []string{"--workflow", td("workflows", "vendored.yml"), "--action", "acme/ci-token"}},
 		{name: "warnings", args: []string{"--workflow", td("workflows", "warnings.yml")}},
 		{name: "pipeline-warnings", args: []string{"--pipeline", td("pipelines", "warnings.yml")}},
+		{name: "container-variant", args: []string{"--workflow", td("workflows", "container.yml")}},
 		{name: "no-step", args: []string{"--workflow", td("workflows", "no-step.yml")}, code: 1},
 		{name: "invalid-yaml", args: []string{"--workflow", td("workflows", "invalid-yaml.yml")}, code: 1},
 		// anaconda, from a workflow and a pipeline.

@@ -3,6 +3,7 @@ package inputs_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -22,22 +23,64 @@ func TestActionYAMLInSync(t *testing.T) {
 	assert.Equal(t, string(want), string(got), "action.yml is stale: run go generate ./pkg/inputs")
 }
 
-func TestActionYAMLShape(t *testing.T) {
-	b, err := inputs.ActionYAML()
+// TestContainerActionYAMLInSync does the same for the container variant.
+func TestContainerActionYAMLInSync(t *testing.T) {
+	want, err := inputs.ContainerActionYAML()
 	require.NoError(t, err)
-	var doc struct {
-		Inputs map[string]struct {
-			Required string `yaml:"required"`
-			Default  string `yaml:"default"`
-		} `yaml:"inputs"`
-		Outputs map[string]any    `yaml:"outputs"`
-		Runs    map[string]string `yaml:"runs"`
-	}
+	got, err := os.ReadFile(filepath.Join("..", "..", "container", "action.yml"))
+	require.NoError(t, err)
+	assert.Equal(t, string(want), string(got), "container/action.yml is stale: run go generate ./pkg/inputs")
+}
+
+type actionDoc struct {
+	Inputs map[string]struct {
+		Description string `yaml:"description"`
+		Required    string `yaml:"required"`
+		Default     string `yaml:"default"`
+	} `yaml:"inputs"`
+	Outputs map[string]any    `yaml:"outputs"`
+	Runs    map[string]string `yaml:"runs"`
+}
+
+func readAction(t *testing.T, render func() ([]byte, error)) actionDoc {
+	t.Helper()
+	b, err := render()
+	require.NoError(t, err)
+	var doc actionDoc
 	require.NoError(t, yaml.Unmarshal(b, &doc))
+	return doc
+}
+
+// The native action runs the shim on Node 24, main and post, and never
+// builds an image.
+func TestActionYAMLRunsTheShim(t *testing.T) {
+	doc := readAction(t, inputs.ActionYAML)
+	assert.Equal(t, map[string]string{"using": "node24", "main": "dist/main.js", "post": "dist/post.js", "post-if": "always()"}, doc.Runs)
+	for _, f := range []string{doc.Runs["main"], doc.Runs["post"]} {
+		_, err := os.Stat(filepath.Join("..", "..", filepath.FromSlash(f)))
+		assert.NoError(t, err, "action.yml names %s", f)
+	}
+}
+
+// The container variant runs a prebuilt image (a docker:// reference, never
+// a Dockerfile the runner would build on every job) with the post stage's
+// own entrypoint, and takes exactly the native action's inputs and outputs.
+func TestContainerActionYAMLShape(t *testing.T) {
+	doc := readAction(t, inputs.ContainerActionYAML)
 	assert.Equal(t, "docker", doc.Runs["using"])
-	assert.Equal(t, "Dockerfile", doc.Runs["image"])
+	assert.True(t, strings.HasPrefix(doc.Runs["image"], "docker://ghcr.io/jobtoken/jobtoken"), doc.Runs["image"])
+	assert.NotContains(t, strings.ToLower(doc.Runs["image"]), "dockerfile")
+	assert.Equal(t, "/jobtoken", doc.Runs["entrypoint"])
 	assert.Equal(t, "/jobtoken-post", doc.Runs["post-entrypoint"])
 	assert.Equal(t, "always()", doc.Runs["post-if"])
+
+	native := readAction(t, inputs.ActionYAML)
+	assert.Equal(t, native.Inputs, doc.Inputs)
+	assert.Equal(t, native.Outputs, doc.Outputs)
+}
+
+func TestActionYAMLShape(t *testing.T) {
+	doc := readAction(t, inputs.ActionYAML)
 	assert.Equal(t, "true", doc.Inputs["provider"].Required)
 	assert.Equal(t, "1h", doc.Inputs["lifetime"].Default)
 	assert.NotContains(t, doc.Inputs, "azure-service-connection", "Azure-only input leaked into action.yml")

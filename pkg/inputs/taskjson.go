@@ -17,10 +17,11 @@ const (
 	// documented floor in azure-pipelines-tasks' migrateNode20.md). An agent
 	// without Node24 runs the Node20_1 entry of the same task.
 	MinimumAgentVersion = "3.232.1"
-	// TaskMainTarget and TaskPostTarget are the Node shims, relative to the
-	// task folder; they run bin/<os>-<arch> with the stage as argument.
-	TaskMainTarget = "main.js"
-	TaskPostTarget = "post.js"
+	// TaskMainTarget and TaskPostTarget are the Node shim's entry points,
+	// relative to the task folder: the same files, at the same place, as the
+	// GitHub action's main and post.
+	TaskMainTarget = ShimMain
+	TaskPostTarget = ShimPost
 )
 
 // TaskHandlers are the execution handlers task.json declares. The Process

@@ -95,8 +95,9 @@ func TestTaskJSONShape(t *testing.T) {
 	assert.NotEmpty(t, doc.InstanceNameFormat)
 
 	for _, h := range []string{"Node20_1", "Node24"} {
-		assert.Equal(t, "main.js", doc.Execution[h].Target, h)
-		assert.Equal(t, "post.js", doc.PostJobExecution[h].Target, h)
+		// The same shim files as the GitHub action's main and post.
+		assert.Equal(t, "dist/main.js", doc.Execution[h].Target, h)
+		assert.Equal(t, "dist/post.js", doc.PostJobExecution[h].Target, h)
 	}
 	assert.Len(t, doc.Execution, 2, "only Node handlers: Process gets no inputs")
 

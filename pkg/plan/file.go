@@ -84,7 +84,8 @@ type Step struct {
 	// it ("" when it names the action or task).
 	Recognized string
 	// Warnings are what works against the user in the step's job without
-	// making its inputs invalid; each names the fix.
+	// making its inputs invalid (the container variant on a job that is not
+	// Linux, a checkout whose credential git would use…); each names the fix.
 	Warnings []Warning
 }
 
@@ -388,6 +389,72 @@ func IsAction(uses string) bool {
 	}
 	parts := strings.Split(ref, "/")
 	return len(parts) >= 2 && strings.EqualFold(parts[1], "jobtoken")
+}
+
+// IsContainerVariant reports whether a `uses:` value names the container
+// variant of the action: owner/jobtoken/container@ref.
+func IsContainerVariant(uses string) bool {
+	ref, _, ok := strings.Cut(uses, "@")
+	parts := strings.Split(ref, "/")
+	return ok && IsAction(uses) && len(parts) == 3 && strings.EqualFold(parts[2], "container")
+}
+
+// nativeOf turns owner/jobtoken/container@ref into owner/jobtoken@ref.
+func nativeOf(uses string) string {
+	ref, at, _ := strings.Cut(uses, "@")
+	parts := strings.Split(ref, "/")
+	return parts[0] + "/" + parts[1] + "@" + at
+}
+
+// runsOnLinux reports whether a job's runs-on may be a Linux runner: true
+// when it has no runs-on, holds an expression (only the run knows), names
+// only a runner group, or has a label with "linux" or starting with
+// "ubuntu"; false for anything else (windows-*, macos-*, or labels that
+// name no Linux system).
+func runsOnLinux(n *yaml.Node) bool {
+	labels, ok := runsOnLabels(n)
+	if !ok {
+		return true
+	}
+	for _, l := range labels {
+		l = strings.ToLower(strings.TrimSpace(l))
+		if githubExpr.MatchString(l) || strings.Contains(l, "linux") || strings.HasPrefix(l, "ubuntu") {
+			return true
+		}
+	}
+	return false
+}
+
+// runsOnLabels lists the labels of a runs-on node (a label, a list of them,
+// or a mapping with labels); ok is false when there is none to judge.
+func runsOnLabels(n *yaml.Node) (labels []string, ok bool) {
+	if n == nil {
+		return nil, false
+	}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		return []string{n.Value}, n.Value != ""
+	case yaml.SequenceNode:
+		for _, c := range n.Content {
+			if c.Kind != yaml.ScalarNode {
+				return nil, false
+			}
+			labels = append(labels, c.Value)
+		}
+		return labels, len(labels) > 0
+	case yaml.MappingNode:
+		if l := get(n, "labels"); l != nil {
+			return runsOnLabels(l)
+		}
+	case yaml.AliasNode:
+		return runsOnLabels(n.Alias)
+	}
+	return nil, false
+}
+
+func describeRunsOn(n *yaml.Node) string {
+	labels, _ := runsOnLabels(n)
+	return strings.Join(labels, ", ")
 }
 
 var taskRE = regexp.MustCompile(`(?i)^(?:(?:[\w-]+\.)*jobtoken|` + inputs.TaskID + `)@\d+$`)

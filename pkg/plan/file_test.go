@@ -207,3 +207,59 @@ func TestIDToken(t *testing.T) {
 		assert.Equal(t, c.want, steps[0].IDToken, c.name)
 	}
 }
+
+func TestIsContainerVariant(t *testing.T) {
+	for uses, want := range map[string]bool{
+		"jobtoken/jobtoken/container@v1":           true,
+		"my-fork/JobToken/Container@0123abc":       true,
+		"jobtoken/jobtoken@v1":                     false,
+		"jobtoken/jobtoken/container/extra@v1":     false,
+		"jobtoken/jobtoken/container":              false,
+		"docker://ghcr.io/jobtoken/jobtoken:v1":    false,
+		"someone/other/container@v1":               false,
+		"jobtoken/jobtoken/containerized@v1":       false,
+		"jobtoken/jobtoken/container@refs/tags/v1": true,
+	} {
+		assert.Equal(t, want, IsContainerVariant(uses), uses)
+	}
+}
+
+// The container variant in a job that runs on something other than Linux
+// gets a warning naming the native action; an expression, a runner group
+// or a Linux label gets none.
+func TestContainerVariantOutsideLinuxWarns(t *testing.T) {
+	for runsOn, warn := range map[string]bool{
+		"ubuntu-latest":                      false,
+		"ubuntu-24.04-arm":                   false,
+		"[self-hosted, Linux, ARM64]":        false,
+		"${{ matrix.os }}":                   false,
+		"[self-hosted, '${{ inputs.os }}']":  false,
+		"{group: big-runners}":               false,
+		"{group: big, labels: [linux-x64]}":  false,
+		"windows-latest":                     true,
+		"windows-11-arm":                     true,
+		"macos-15":                           true,
+		"[self-hosted, macOS]":               true,
+		"self-hosted":                        true,
+		"{group: big, labels: windows-2022}": true,
+	} {
+		wf := "jobs:\n  build:\n    runs-on: " + runsOn + "\n    steps:\n      - uses: jobtoken/jobtoken/container@v1\n      - uses: jobtoken/jobtoken@v1\n"
+		steps, err := ParseWorkflow([]byte(wf))
+		require.NoError(t, err, runsOn)
+		require.Len(t, steps, 2)
+		assert.Empty(t, steps[1].Warnings, "the native action runs anywhere")
+		if !warn {
+			assert.Empty(t, steps[0].Warnings, runsOn)
+			continue
+		}
+		require.Len(t, steps[0].Warnings, 1, runsOn)
+		assert.Equal(t, WarnContainerNotLinux, steps[0].Warnings[0].Code)
+		assert.Contains(t, steps[0].Warnings[0].Message, "runs only on Linux runners")
+		assert.Equal(t, "use the native action (jobtoken/jobtoken@v1), which runs on Linux, macOS and Windows runners", steps[0].Warnings[0].Fix)
+		assert.Equal(t, 3, steps[0].Warnings[0].Line, "the line of runs-on")
+	}
+	// No runs-on at all (a reusable workflow's call): nothing to judge.
+	steps, err := ParseWorkflow([]byte("jobs:\n  call:\n    steps:\n      - uses: jobtoken/jobtoken/container@v1\n"))
+	require.NoError(t, err)
+	assert.Empty(t, steps[0].Warnings)
+}

@@ -34,6 +34,7 @@ const (
 	WarnStoredUserToken    = "stored-user-token"
 	WarnOtherJob           = "token-in-other-job"
 	WarnCheckoutNoContents = "checkout-without-contents"
+	WarnContainerNotLinux  = "container-on-non-linux"
 )
 
 func newWarning(code string, line int, msg, fix string) Warning {
@@ -88,6 +89,7 @@ func warnings(sc scope, s Step) []Warning {
 		ws = append(ws, storedUserToken(sc, s)...)
 		ws = append(ws, pipelineOtherJob(sc, s)...)
 	case Workflow:
+		ws = append(ws, containerNotLinux(sc, s)...)
 		ws = append(ws, checkoutWithoutContents(sc, s)...)
 		ws = append(ws, checkoutCredential(sc, s)...)
 		ws = append(ws, storedUserToken(sc, s)...)
@@ -361,6 +363,18 @@ func pipelineOtherJob(sc scope, s Step) []Warning {
 		}
 	})
 	return ws
+}
+
+// containerNotLinux: the container variant is a docker action, which runs on
+// Linux runners only.
+func containerNotLinux(sc scope, s Step) []Warning {
+	runsOn := get(sc.job, "runs-on")
+	if !IsContainerVariant(s.Uses) || runsOnLinux(runsOn) {
+		return nil
+	}
+	return []Warning{newWarning(WarnContainerNotLinux, deref(runsOn).Line,
+		fmt.Sprintf("%s is the container variant, which runs only on Linux runners, and job %s runs on %s", s.Uses, sc.jobName, describeRunsOn(runsOn)),
+		fmt.Sprintf("use the native action (%s), which runs on Linux, macOS and Windows runners", nativeOf(s.Uses)))}
 }
 
 // checkoutWithoutContents: a job whose permissions name neither contents

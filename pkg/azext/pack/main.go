@@ -1,27 +1,37 @@
-// Command pack builds the Azure Pipelines extension: it cross-compiles
-// jobtoken for every agent platform into the task folder next to the Node
-// shims and task.json, then packs the .vsix with tfx-cli (installed from npm
-// into the output folder). It fails on any tfx warning and when the .vsix
-// reaches the Marketplace's 25 MiB limit.
+// Command pack builds the Azure Pipelines extension: the task folder (task.json,
+// the shim of dist/, bin/<platform>/jobtoken[.exe] and SHA256SUMS, the same
+// layout and bytes as the GitHub action's release tree) packed into a .vsix
+// by tfx-cli (installed once from npm into the user cache folder). It fails
+// on any tfx warning, when the .vsix does not hold exactly the staged files,
+// and when it reaches the Marketplace's 25 MiB limit.
 //
-//	go run ./pkg/azext/pack [-version 1.2.3] [-publisher name] [-out dist]
+//	go run ./pkg/azext/pack [-version 1.2.3] [-publisher name] [-out build] [-bin TREE]
+//
+// -bin takes the binaries of a release tree (.ci/release passes its own, so
+// the .vsix carries the very bytes the action does); without it, pack builds
+// every platform with the release builder.
 package main
 
 import (
+	"archive/zip"
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/jobtoken/jobtoken/pkg/azext"
 	"github.com/jobtoken/jobtoken/pkg/inputs"
+	"github.com/jobtoken/jobtoken/pkg/release"
 )
 
 // tfxVersion is pinned so that a new tfx cannot change the package silently.
@@ -44,7 +54,8 @@ func run(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("pack", flag.ContinueOnError)
 	version := fs.String("version", "1.0.0", "extension and task version, `MAJOR.MINOR.PATCH`; MAJOR must match task.json")
 	publisher := fs.String("publisher", "", "Marketplace publisher ID (default: the manifest's)")
-	out := fs.String("out", "dist", "output folder (git-ignored)")
+	out := fs.String("out", "build", "output folder (git-ignored)")
+	bin := fs.String("bin", "", "release `tree` holding bin/<platform>/ and SHA256SUMS (default: build every platform now)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -70,20 +81,30 @@ func run(args []string, stdout io.Writer) error {
 		return fmt.Errorf("failed to clean %s: %w", stage, err)
 	}
 	task := filepath.Join(stage, taskDir)
-	if err := azext.WriteTask(task, taskJSON); err != nil {
+	if err := azext.WriteTask(root, task, taskJSON); err != nil {
 		return err
 	}
-	for _, p := range azext.Platforms {
-		fmt.Fprintf(stdout, "building %s/%s → %s\n", p.GOOS, p.GOARCH, filepath.ToSlash(filepath.Join(taskDir, p.BinPath())))
-		if err := build(root, filepath.Join(task, p.BinPath()), p, *version); err != nil {
+	tree := *bin
+	if tree == "" {
+		tree = filepath.Join(outDir, "azext-bin")
+		_ = os.RemoveAll(tree)
+		b := &release.Builder{Root: root, Version: "v" + *version, Log: stdout}
+		if _, err := b.Build(context.Background(), tree, release.Platforms); err != nil {
 			return err
 		}
+	}
+	sums, err := azext.AddBinaries(tree, task)
+	if err != nil {
+		return err
+	}
+	if missing := missingPlatforms(sums); len(missing) > 0 {
+		fmt.Fprintf(stdout, "notice: the .vsix has no binary for %s; agents there fail with \"this release tree has no binary for platform …\"\n", strings.Join(missing, ", "))
 	}
 	if err := writeManifest(stage, *version, *publisher); err != nil {
 		return err
 	}
 
-	tfx, err := installTfx(filepath.Join(outDir, ".tfx"), stdout)
+	tfx, err := installTfx(stdout)
 	if err != nil {
 		return err
 	}
@@ -104,6 +125,9 @@ func run(args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("tfx reported success but wrote no %s: %w", vsix, err)
 	}
+	if err := verifyVSIX(vsix, stage); err != nil {
+		return err
+	}
 	shown := vsix
 	if wd, err := os.Getwd(); err == nil {
 		if rel, err := filepath.Rel(wd, vsix); err == nil && !strings.HasPrefix(rel, "..") {
@@ -113,6 +137,79 @@ func run(args []string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "%s: %d bytes (%.1f MiB of the Marketplace's 25 MiB)\n", shown, st.Size(), float64(st.Size())/(1<<20))
 	if st.Size() >= maxVSIX {
 		return fmt.Errorf("%s is %d bytes, over the Marketplace's 25 MiB limit", vsix, st.Size())
+	}
+	return nil
+}
+
+func missingPlatforms(sums []release.Sum) []string {
+	have := map[string]bool{}
+	for _, s := range sums {
+		have[s.Path] = true
+	}
+	var missing []string
+	for _, p := range release.Platforms {
+		if !have[p.BinPath()] {
+			missing = append(missing, p.Name)
+		}
+	}
+	return missing
+}
+
+// verifyVSIX checks that the .vsix holds every staged file with the same
+// bytes: the shim and the binaries an agent runs are those of the release
+// tree, whatever tfx did.
+func verifyVSIX(vsix, stage string) error {
+	zr, err := zip.OpenReader(vsix)
+	if err != nil {
+		return fmt.Errorf("failed to open %s: %w", vsix, err)
+	}
+	defer zr.Close()
+	entries := map[string]*zip.File{}
+	for _, f := range zr.File {
+		entries[f.Name] = f
+	}
+	var problems []string
+	err = filepath.WalkDir(stage, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(stage, p)
+		if err != nil {
+			return err
+		}
+		name := filepath.ToSlash(rel)
+		if name == "vss-extension.json" {
+			return nil // tfx turns it into extension.vsixmanifest
+		}
+		f, ok := entries[name]
+		if !ok {
+			problems = append(problems, name+" is missing")
+			return nil
+		}
+		want, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rc, err := f.Open()
+		if err != nil {
+			return err
+		}
+		got, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(got, want) {
+			problems = append(problems, name+" differs from the staged file")
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("failed to check %s: %w", vsix, err)
+	}
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		return fmt.Errorf("%s does not carry the task folder as staged: %s", vsix, strings.Join(problems, "; "))
 	}
 	return nil
 }
@@ -186,18 +283,6 @@ func stampedTask(root string, v version) ([]byte, error) {
 	return stamped, nil
 }
 
-func build(root, dst string, p azext.Platform, ver string) error {
-	cmd := exec.Command("go", "build", "-trimpath",
-		"-ldflags", "-s -w -X github.com/jobtoken/jobtoken/pkg/cli.Version=v"+ver,
-		"-o", dst, "./cmd/jobtoken")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+p.GOOS, "GOARCH="+p.GOARCH)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("failed to build %s/%s: %w\n%s", p.GOOS, p.GOARCH, err, b)
-	}
-	return nil
-}
-
 func writeManifest(stage, ver, publisher string) error {
 	var m map[string]any
 	if err := json.Unmarshal(azext.Manifest, &m); err != nil {
@@ -214,14 +299,10 @@ func writeManifest(stage, ver, publisher string) error {
 	if err := os.MkdirAll(filepath.Join(stage, "images"), 0o755); err != nil {
 		return err
 	}
-	icon, err := azext.Task.ReadFile("task/icon.png")
-	if err != nil {
-		return err
-	}
 	for name, data := range map[string][]byte{
 		"vss-extension.json": append(b, '\n'),
 		"overview.md":        azext.Overview,
-		"images/icon.png":    icon,
+		"images/icon.png":    azext.Icon,
 	} {
 		if err := os.WriteFile(filepath.Join(stage, name), data, 0o644); err != nil {
 			return fmt.Errorf("failed to write %s: %w", name, err)
@@ -230,8 +311,18 @@ func writeManifest(stage, ver, publisher string) error {
 	return nil
 }
 
-// installTfx installs the pinned tfx-cli into dir once and returns its path.
-func installTfx(dir string, stdout io.Writer) (string, error) {
+// installTfx installs the pinned tfx-cli once into the user's cache folder
+// (JOBTOKEN_CACHE overrides it) and returns its path.
+func installTfx(stdout io.Writer) (string, error) {
+	cache := os.Getenv("JOBTOKEN_CACHE")
+	if cache == "" {
+		uc, err := os.UserCacheDir()
+		if err != nil {
+			return "", fmt.Errorf("failed to find a cache folder for tfx-cli (set JOBTOKEN_CACHE): %w", err)
+		}
+		cache = filepath.Join(uc, "jobtoken")
+	}
+	dir := filepath.Join(cache, "tfx-"+tfxVersion)
 	bin := filepath.Join(dir, "node_modules", ".bin", "tfx")
 	pkg := filepath.Join(dir, "node_modules", "tfx-cli", "package.json")
 	if b, err := os.ReadFile(pkg); err == nil && bytes.Contains(b, []byte(`"version": "`+tfxVersion+`"`)) {

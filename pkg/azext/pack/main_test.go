@@ -1,12 +1,16 @@
 package main
 
 import (
+	"archive/zip"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/jobtoken/jobtoken/pkg/release"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
 
@@ -39,4 +43,53 @@ func TestWarnings(t *testing.T) {
 	log := "TFS Cross Platform Command Line Interface v0.23.1\nwarning: File /x/bin/linux-x64 does not have an extension, and its content-type is not declared.\n=== Completed operation: create extension ===\n"
 	assert.Equal(t, []string{"warning: File /x/bin/linux-x64 does not have an extension, and its content-type is not declared."}, warnings(log))
 	assert.Empty(t, warnings("=== Completed operation: create extension ===\n - VSIX: x.vsix\n"))
+}
+
+// verifyVSIX accepts a .vsix that holds every staged file as staged, and
+// names each file that is missing or differs.
+func TestVerifyVSIX(t *testing.T) {
+	stage := t.TempDir()
+	files := map[string]string{
+		"vss-extension.json":                "{}",
+		"JobTokenV1/task.json":              "{}",
+		"JobTokenV1/dist/shim.js":           "shim",
+		"JobTokenV1/bin/linux-x64/jobtoken": "binary",
+	}
+	for name, data := range files {
+		p := filepath.Join(stage, filepath.FromSlash(name))
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte(data), 0o644))
+	}
+	write := func(entries map[string]string) string {
+		p := filepath.Join(t.TempDir(), "x.vsix")
+		f, err := os.Create(p)
+		require.NoError(t, err)
+		zw := zip.NewWriter(f)
+		for name, data := range entries {
+			w, err := zw.Create(name)
+			require.NoError(t, err)
+			_, err = w.Write([]byte(data))
+			require.NoError(t, err)
+		}
+		require.NoError(t, zw.Close())
+		require.NoError(t, f.Close())
+		return p
+	}
+	good := map[string]string{"extension.vsixmanifest": "<x/>", "JobTokenV1/task.json": "{}", "JobTokenV1/dist/shim.js": "shim", "JobTokenV1/bin/linux-x64/jobtoken": "binary"}
+	require.NoError(t, verifyVSIX(write(good), stage))
+
+	bad := map[string]string{"JobTokenV1/task.json": "{}", "JobTokenV1/dist/shim.js": "shim!"}
+	err := verifyVSIX(write(bad), stage)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "JobTokenV1/bin/linux-x64/jobtoken is missing")
+	assert.Contains(t, err.Error(), "JobTokenV1/dist/shim.js differs from the staged file")
+}
+
+func TestMissingPlatforms(t *testing.T) {
+	var all []release.Sum
+	for _, p := range release.Platforms {
+		all = append(all, release.Sum{Path: p.BinPath()})
+	}
+	assert.Empty(t, missingPlatforms(all))
+	assert.Equal(t, []string{"linux-x64", "windows-arm64"}, missingPlatforms(all[1:5]))
 }

@@ -1,5 +1,6 @@
 // Command gen writes the files generated from the inputs catalog (action.yml,
-// task.json) at the repository root. Run it with `go generate ./pkg/inputs`.
+// container/action.yml, task.json, the README's tables) in the repository.
+// Run it with `go generate ./pkg/inputs`.
 package main
 
 import (
@@ -16,8 +17,9 @@ func main() {
 		root = os.Args[1]
 	}
 	files := map[string]func() ([]byte, error){
-		"action.yml": inputs.ActionYAML,
-		"task.json":  inputs.TaskJSON,
+		"action.yml":               inputs.ActionYAML,
+		inputs.ContainerActionFile: inputs.ContainerActionYAML,
+		"task.json":                inputs.TaskJSON,
 	}
 	readme := filepath.Join(root, "README.md")
 	files["README.md"] = func() ([]byte, error) {
@@ -34,7 +36,11 @@ func main() {
 			fmt.Fprintf(os.Stderr, "gen: failed to render %s: %v\n", name, err)
 			os.Exit(1)
 		}
-		if err := os.WriteFile(filepath.Join(root, name), b, 0o644); err != nil {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(root, name)), 0o755); err != nil {
+			fmt.Fprintf(os.Stderr, "gen: failed to write %s: %v\n", name, err)
+			os.Exit(1)
+		}
+		if err := os.WriteFile(filepath.Join(root, filepath.FromSlash(name)), b, 0o644); err != nil {
 			fmt.Fprintf(os.Stderr, "gen: failed to write %s: %v\n", name, err)
 			os.Exit(1)
 		}

@@ -1,2 +1,0 @@
-// Entry point of the main step (task.json execution).
-require('./shim.js')('main');

@@ -1,2 +1,0 @@
-// Entry point of the post-job step (task.json postjobexecution).
-require('./shim.js')('post');
