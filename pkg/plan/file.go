@@ -319,8 +319,20 @@ func triggers(n *yaml.Node) map[string]bool {
 
 // walk visits every mapping that is an item of a `steps:` sequence, wherever
 // it is nested (jobs, stages, deployment strategies, templates), with the
-// sequence it is an item of and its index there.
+// sequence it is an item of and its index there. A node an alias names is
+// walked once: the file is untrusted, and aliases of aliases would otherwise
+// multiply the walk exponentially.
 func walk(n *yaml.Node, path string, visit func(n *yaml.Node, path string, seq *yaml.Node, idx int)) {
+	w := walker{visit: visit, seen: map[*yaml.Node]bool{}}
+	w.walk(n, path)
+}
+
+type walker struct {
+	visit func(n *yaml.Node, path string, seq *yaml.Node, idx int)
+	seen  map[*yaml.Node]bool
+}
+
+func (w walker) walk(n *yaml.Node, path string) {
 	switch n.Kind {
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
@@ -333,21 +345,22 @@ func walk(n *yaml.Node, path string, visit func(n *yaml.Node, path string, seq *
 				for j, c := range seq.Content {
 					cp := fmt.Sprintf("%s[%d]", p, j)
 					if item := deref(c); item.Kind == yaml.MappingNode {
-						visit(item, cp, seq, j)
+						w.visit(item, cp, seq, j)
 					}
-					walk(c, cp, visit)
+					w.walk(c, cp)
 				}
 				continue
 			}
-			walk(v, p, visit)
+			w.walk(v, p)
 		}
 	case yaml.SequenceNode:
 		for i, c := range n.Content {
-			walk(c, fmt.Sprintf("%s[%d]", path, i), visit)
+			w.walk(c, fmt.Sprintf("%s[%d]", path, i))
 		}
 	case yaml.AliasNode:
-		if n.Alias != nil {
-			walk(n.Alias, path, visit)
+		if n.Alias != nil && !w.seen[n.Alias] {
+			w.seen[n.Alias] = true
+			w.walk(n.Alias, path)
 		}
 	}
 }

@@ -1,11 +1,16 @@
 package plan
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/jobtoken/jobtoken/pkg/testutil/fuzzcorpus"
 )
 
 func codes(ws []Warning) []string {
@@ -349,4 +354,50 @@ func TestCheckAction(t *testing.T) {
 	}
 	assert.Empty(t, CheckAction(Pipeline, "MyToken"))
 	assert.Contains(t, CheckAction(Pipeline, "My Token@1"), "not a task name")
+}
+
+// FuzzPlanParse: whatever a workflow or pipeline file holds (plan reads files
+// from anyone), parsing ends, never panics, and every step it finds has a
+// label and warnings that name their fix.
+func FuzzPlanParse(f *testing.F) {
+	for _, dir := range []string{"workflows", "workflows/examples", "pipelines", "pipelines/examples"} {
+		files, _ := filepath.Glob(filepath.Join("..", "..", "testdata", dir, "*.yml"))
+		for _, p := range files {
+			b, err := os.ReadFile(p)
+			require.NoError(f, err)
+			f.Add(string(b), strings.HasPrefix(dir, "pipelines"))
+		}
+	}
+	fuzzcorpus.Add(f)
+	f.Fuzz(func(t *testing.T, src string, pipeline bool) {
+		kind := Workflow
+		if pipeline {
+			kind = Pipeline
+		}
+		steps, err := Parse([]byte(src), kind, Recognizer{Actions: []string{"acme/token", "./vendored"}})
+		if err != nil {
+			return
+		}
+		for _, s := range steps {
+			assert.NotEmpty(t, s.Label)
+			for _, w := range s.Warnings {
+				assert.NotEmpty(t, w.Fix)
+				assert.NotContains(t, w.Code, " ")
+			}
+		}
+	})
+}
+
+// An alias bomb is walked once per anchor, not once per path to it.
+func TestParseAliasBomb(t *testing.T) {
+	src := "x: &x {task: JobToken@1, inputs: {provider: github}}\n"
+	prev := "x"
+	for i := range 40 {
+		name := fmt.Sprintf("a%d", i)
+		src += fmt.Sprintf("%s: &%s {steps: [*%s, *%s]}\n", name, name, prev, prev)
+		prev = name
+	}
+	steps, err := Parse([]byte(src), Pipeline, Recognizer{})
+	require.NoError(t, err)
+	assert.LessOrEqual(t, len(steps), 100, "2^40 paths, walked once each anchor")
 }
