@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jobtoken/jobtoken/pkg/host"
 	"github.com/jobtoken/jobtoken/pkg/host/azpipelines"
 	"github.com/jobtoken/jobtoken/pkg/host/ghactions"
 	"github.com/jobtoken/jobtoken/pkg/inputs"
@@ -68,12 +67,6 @@ type command struct {
 	summary string
 	run     func(ctx context.Context, e *Env, args []string) int
 }
-
-// commands is filled by each command's file.
-var commands = map[string]command{}
-
-// hostFactories builds a CI host by name; each host's file registers itself.
-var hostFactories = map[string]func(e *Env) host.Host{}
 
 // Providers returns every provider, keyed by the provider input's value.
 func Providers() map[string]provider.Provider {
@@ -158,7 +151,7 @@ func (e *Env) Run(ctx context.Context) int {
 	if strings.HasSuffix(name, "-post") {
 		return e.stage(ctx, "post")
 	}
-	if len(args) == 0 && e.ciHost() != "" {
+	if len(args) == 0 && e.ciHost(nil) != nil {
 		return e.stage(ctx, "main")
 	}
 	if len(args) > 0 && (args[0] == "main" || args[0] == "post") {
@@ -241,26 +234,14 @@ By hand:
 	fmt.Fprintln(w, "\nExit status: 0 success; 1 the command ran and failed (plan: a step has problems; mint, revoke,\nsweep: a service refused or could not be reached); 2 the command line is wrong (an unknown\ncommand or flag, a value refused before any call, a file that cannot be read).\n\nDocumentation: https://github.com/jobtoken/jobtoken#readme")
 }
 
-// ciHost names the CI system jobtoken runs in, or "" outside CI.
-func (e *Env) ciHost() string {
-	switch {
-	case e.Getenv("GITHUB_ACTIONS") == "true":
-		return "github"
-	case strings.EqualFold(e.Getenv("TF_BUILD"), "true"):
-		return "azure"
-	}
-	return ""
-}
-
 // stage runs the main or post stage on the CI host.
 func (e *Env) stage(ctx context.Context, stage string) int {
-	name := e.ciHost()
-	mk := hostFactories[name]
-	if mk == nil {
+	h := e.ciHost(e.RawStdout)
+	if h == nil {
 		fmt.Fprintf(e.Stderr, "jobtoken: the %s stage runs inside GitHub Actions or Azure Pipelines (GITHUB_ACTIONS or TF_BUILD is not set); by hand, use jobtoken plan, mint or revoke\n", stage)
 		return 2
 	}
-	je := &job.Env{Host: mk(e), Providers: Providers(), Transport: e.Transport, Retry: e.Retry, Now: e.Now, Secrets: e.Secrets, Setenv: e.Setenv}
+	je := &job.Env{Host: h, Providers: Providers(), Transport: e.Transport, Retry: e.Retry, Now: e.Now, Secrets: e.Secrets, Setenv: e.Setenv}
 	run := job.Main
 	if stage == "post" {
 		run = job.Post

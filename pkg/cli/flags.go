@@ -152,13 +152,13 @@ func (e *Env) localRun(repository string) host.Run {
 // stderr (both runners read commands from a step's stderr too), so that
 // stdout carries the token alone; nil outside CI.
 func (e *Env) ciMask() func(string) {
-	mk := hostFactories[e.ciHost()]
-	if mk == nil || e.RawStderr == nil {
+	if e.RawStderr == nil {
 		return nil
 	}
-	ce := *e
-	ce.RawStdout = e.RawStderr
-	return mk(&ce).Mask
+	if h := e.ciHost(e.RawStderr); h != nil {
+		return h.Mask
+	}
+	return nil
 }
 
 func (f *flags) help(w io.Writer) {

@@ -11,10 +11,6 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/provider"
 )
 
-func init() {
-	commands["mint"] = command{"mint a token from a terminal and print it on stdout", runMint}
-}
-
 func runMint(ctx context.Context, e *Env, args []string) int {
 	f := newFlags("mint", "--provider NAME --permissions LIST [input flags]",
 		"Mint one token from a terminal, with the same inputs as the CI step, and print only the token on stdout "+

@@ -12,10 +12,6 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/plan"
 )
 
-func init() {
-	commands["plan"] = command{"validate a step offline and print what it would mint (mints nothing)", runPlan}
-}
-
 func runPlan(ctx context.Context, e *Env, args []string) int {
 	f := newFlags("plan", "[--workflow FILE | --pipeline FILE] [--step ID] [--action OWNER/NAME]... [--json] [--check] [input flags]",
 		"Validate a jobtoken step offline and print what it would mint: the provider, the parent credential, "+

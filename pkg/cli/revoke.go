@@ -17,10 +17,6 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/provider/ghapp"
 )
 
-func init() {
-	commands["revoke"] = command{"revoke a token minted earlier (--token-stdin or --token-id)", runRevoke}
-}
-
 // revokeSpec is what a provider's Revoke needs from a person, who has no
 // saved state: the token itself, its ID, and the state the main stage would
 // have saved, rebuilt from the inputs. Destinations (API URLs, the

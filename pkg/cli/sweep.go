@@ -16,10 +16,6 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/provider/ghapp"
 )
 
-func init() {
-	commands["sweep"] = command{"list (and with --revoke, revoke) tokens left live by runs that ended without their post step", runSweep}
-}
-
 // DefaultSweepAge is the age past which a jobtoken token's run is taken to be
 // over: the longest job GitHub-hosted runners and Microsoft-hosted agents
 // allow is 6 hours.
@@ -201,13 +197,14 @@ func orNone(s string) string {
 // currentRun is the run sweep is part of when it runs inside a CI job, named
 // as the providers name tokens (host.Run.Label).
 func (e *Env) currentRun() (r struct{ repo, id, attempt string }, ok bool) {
-	switch e.ciHost() {
-	case "github":
-		r.repo, r.id, r.attempt = e.Getenv("GITHUB_REPOSITORY"), e.Getenv("GITHUB_RUN_ID"), e.Getenv("GITHUB_RUN_ATTEMPT")
-	case "azure":
-		r.repo, r.id, r.attempt = e.Getenv("BUILD_REPOSITORY_NAME"), e.Getenv("BUILD_BUILDID"), e.Getenv("SYSTEM_JOBATTEMPT")
-	default:
+	h := e.ciHost(e.RawStderr)
+	if h == nil {
 		return r, false
+	}
+	run := h.Run()
+	r.repo, r.id, r.attempt = run.Repository, run.RunID, run.Attempt
+	if r.repo == "" {
+		r.repo = run.RepoName
 	}
 	if r.attempt == "" {
 		r.attempt = "1"

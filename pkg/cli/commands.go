@@ -1,0 +1,32 @@
+package cli
+
+import (
+	"strings"
+
+	"github.com/jobtoken/jobtoken/pkg/host"
+	"github.com/jobtoken/jobtoken/pkg/host/azpipelines"
+	"github.com/jobtoken/jobtoken/pkg/host/ghactions"
+	"github.com/jobtoken/jobtoken/pkg/secret"
+)
+
+// commands is every subcommand, one line each: the one place a command is
+// named (help and version are Run's own).
+var commands = map[string]command{
+	"mint":   {"mint a token from a terminal and print it on stdout", runMint},
+	"plan":   {"validate a step offline and print what it would mint (mints nothing)", runPlan},
+	"revoke": {"revoke a token minted earlier (--token-stdin or --token-id)", runRevoke},
+	"sweep":  {"list (and with --revoke, revoke) tokens left live by runs that ended without their post step", runSweep},
+}
+
+// ciHost builds the host of the CI system jobtoken runs in, writing its
+// commands to out, or returns nil outside CI: the one place that tells the
+// CI systems apart.
+func (e *Env) ciHost(out *secret.Writer) host.Host {
+	switch {
+	case e.Getenv("GITHUB_ACTIONS") == "true":
+		return ghactions.New(out, e.Getenv)
+	case strings.EqualFold(e.Getenv("TF_BUILD"), "true"):
+		return azpipelines.New(out, e.Secrets, e.Getenv)
+	}
+	return nil
+}
