@@ -20,6 +20,7 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/inputs"
 	"github.com/jobtoken/jobtoken/pkg/job"
 	"github.com/jobtoken/jobtoken/pkg/provider"
+	"github.com/jobtoken/jobtoken/pkg/provider/registry"
 	"github.com/jobtoken/jobtoken/pkg/retry"
 	"github.com/jobtoken/jobtoken/pkg/secret"
 )
@@ -49,6 +50,9 @@ type Env struct {
 	RawStdout *secret.Writer
 	RawStderr *secret.Writer
 	Secrets   *secret.Set
+	// Providers, when set, replaces the providers jobtoken ships (a test
+	// adds its own).
+	Providers *provider.Registry
 	// Transport and Retry are injected by tests.
 	Transport http.RoundTripper
 	Retry     *retry.Policy
@@ -68,13 +72,13 @@ type command struct {
 	run     func(ctx context.Context, e *Env, args []string) int
 }
 
-// Providers returns every provider, keyed by the provider input's value.
-func Providers() map[string]provider.Provider {
-	m := map[string]provider.Provider{}
-	for _, p := range providerList() {
-		m[p.Name()] = p
+// providers is the providers the commands know: Env.Providers, else every
+// provider jobtoken ships.
+func (e *Env) providers() *provider.Registry {
+	if e.Providers != nil {
+		return e.Providers
 	}
-	return m
+	return registry.Default()
 }
 
 // Main runs jobtoken as the process and returns the exit code. Panics are
@@ -241,7 +245,7 @@ func (e *Env) stage(ctx context.Context, stage string) int {
 		fmt.Fprintf(e.Stderr, "jobtoken: the %s stage runs inside GitHub Actions or Azure Pipelines (GITHUB_ACTIONS or TF_BUILD is not set); by hand, use jobtoken plan, mint or revoke\n", stage)
 		return 2
 	}
-	je := &job.Env{Host: h, Providers: Providers(), Transport: e.Transport, Retry: e.Retry, Now: e.Now, Secrets: e.Secrets, Setenv: e.Setenv}
+	je := &job.Env{Host: h, Providers: e.providers(), Transport: e.Transport, Retry: e.Retry, Now: e.Now, Secrets: e.Secrets, Setenv: e.Setenv}
 	run := job.Main
 	if stage == "post" {
 		run = job.Post

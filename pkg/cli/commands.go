@@ -24,9 +24,9 @@ var commands = map[string]command{
 func (e *Env) ciHost(out *secret.Writer) host.Host {
 	switch {
 	case e.Getenv("GITHUB_ACTIONS") == "true":
-		return ghactions.New(out, e.Getenv)
+		return ghactions.New(out, e.Getenv, e.providers().Catalog())
 	case strings.EqualFold(e.Getenv("TF_BUILD"), "true"):
-		return azpipelines.New(out, e.Secrets, e.Getenv)
+		return azpipelines.New(out, e.Secrets, e.Getenv, e.providers().Catalog())
 	}
 	return nil
 }

@@ -49,27 +49,28 @@ func (f *flags) Bool(name, usage string) *bool {
 
 // inputFlags are the catalog's inputs as flags, named like the GitHub inputs.
 type inputFlags struct {
+	cat *inputs.Catalog
 	// keys are the inputs the command uses, in catalog order.
 	keys  []string
-	given inputs.Values
+	given map[string]string
 	// files maps a credential input to the file it is read from
 	// (--private-key-file): a credential on the command line would be in the
 	// shell history and the process list.
 	files map[string]string
 }
 
-// Inputs adds one flag per catalog input the command uses (every input
-// when keys is empty), plus --KEY-file for credentials.
-func (f *flags) Inputs(keys ...string) *inputFlags {
-	in := &inputFlags{given: inputs.Values{}, files: map[string]string{}}
-	for _, c := range inputs.Catalog {
-		if len(keys) > 0 && !slices.Contains(keys, c.Key) {
+// Inputs adds one flag per input of cat the command uses (every input
+// when use is empty), plus --KEY-file for credentials.
+func (f *flags) Inputs(cat *inputs.Catalog, use ...inputs.Input) *inputFlags {
+	in := &inputFlags{cat: cat, given: map[string]string{}, files: map[string]string{}}
+	for _, c := range cat.Inputs() {
+		if len(use) > 0 && !slices.ContainsFunc(use, func(u inputs.Input) bool { return u.Key == c.Key }) {
 			continue
 		}
 		in.keys = append(in.keys, c.Key)
 		key := c.Key
 		set := func(s string) error { in.given[key] = s; return nil }
-		if c.Kind == inputs.KindBool {
+		if c.Type == inputs.TypeBool {
 			f.fs.Var(boolFlag(set), key, c.Description)
 		} else {
 			f.fs.Func(key, c.Description, set)
@@ -116,26 +117,22 @@ func (f *flags) usageError(e *Env, format string, args ...any) int {
 // values merges the inputs: INPUT_* variables, then flags over them, then
 // credential files. Every credential is registered as a secret at once.
 func (in *inputFlags) values(e *Env) (inputs.Values, error) {
-	v := local.FromEnv(e.Getenv)
+	v := local.FromEnv(in.cat, e.Getenv)
 	for k, s := range in.given {
 		if s = strings.TrimSpace(s); s != "" {
-			v[k] = s
+			v.Set(k, s)
 		} else {
-			delete(v, k)
+			v.Delete(k)
 		}
 	}
 	for _, k := range sortedKeys(in.files) {
 		b, err := os.ReadFile(in.files[k])
 		if err != nil {
-			return nil, fmt.Errorf("failed to read --%s-file: %w", k, err)
+			return inputs.Values{}, fmt.Errorf("failed to read --%s-file: %w", k, err)
 		}
-		v[k] = strings.TrimSpace(string(b))
+		v.Set(k, strings.TrimSpace(string(b)))
 	}
-	for _, c := range inputs.Catalog {
-		if c.Secret && v.Given(c.Key) {
-			e.Secrets.Add(v[c.Key])
-		}
-	}
+	e.Secrets.Add(in.cat.SecretValues(v)...)
 	return v, nil
 }
 
@@ -173,7 +170,7 @@ func (f *flags) help(w io.Writer) {
 	if f.in != nil {
 		example := "INPUT_PROVIDER"
 		for _, k := range f.in.keys {
-			if k != inputs.Provider {
+			if k != inputs.Provider.Key {
 				example = envName(k)
 				break
 			}
@@ -181,21 +178,21 @@ func (f *flags) help(w io.Writer) {
 		fmt.Fprintf(b, "\ninputs (the action's inputs, as flags; each is also read from INPUT_<NAME>, e.g. %s):\n", example)
 		group := ""
 		for _, k := range f.in.keys {
-			c, _ := inputs.Lookup(k)
+			c, _ := f.in.cat.Lookup(k)
 			if c.Group != group {
 				group = c.Group
 				fmt.Fprintf(b, "\n  %s:\n", group)
 			}
 			arg := "VALUE"
 			switch {
-			case c.Kind == inputs.KindBool:
+			case c.Type == inputs.TypeBool:
 				arg = ""
 			case len(c.Options) > 0:
 				arg = strings.Join(c.Options, "|")
-			case c.Kind == inputs.KindMultiLine && !c.Secret:
+			case c.Type == inputs.TypeMultiLine && !c.Secret:
 				arg = "LIST"
 			}
-			usage := plain(inputs.DescriptionFor(c, inputs.HostCLI))
+			usage := plain(f.in.cat.Description(c, inputs.OnCLI))
 			var extra []string
 			switch u := c.RequiredUnless; {
 			case u != nil:
@@ -226,15 +223,15 @@ func envName(key string) string {
 	return "INPUT_" + strings.ToUpper(strings.ReplaceAll(key, "-", "_"))
 }
 
-// inputsExcept lists the catalog's input keys without the given ones.
-func inputsExcept(skip ...string) []string {
-	var keys []string
-	for _, c := range inputs.Catalog {
-		if !slices.Contains(skip, c.Key) {
-			keys = append(keys, c.Key)
+// inputsWhere lists the inputs for which keep is true.
+func (e *Env) inputsWhere(keep func(inputs.Input) bool) []inputs.Input {
+	var out []inputs.Input
+	for _, in := range e.providers().Catalog().Inputs() {
+		if keep(in) {
+			out = append(out, in)
 		}
 	}
-	return keys
+	return out
 }
 
 func writeFlag(b *strings.Builder, name, arg, usage string) {

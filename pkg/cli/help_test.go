@@ -12,6 +12,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/jobtoken/jobtoken/pkg/inputs"
+	"github.com/jobtoken/jobtoken/pkg/provider/anaconda"
+	"github.com/jobtoken/jobtoken/pkg/provider/azdo"
+	"github.com/jobtoken/jobtoken/pkg/provider/ghapp"
+	"github.com/jobtoken/jobtoken/pkg/provider/registry"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
 
@@ -33,19 +37,27 @@ func goldenHelp(t *testing.T, name, got string) {
 // those: what the command reads.
 var helpInputs = map[string][]string{
 	"plan": keysExcept(),
-	"mint": keysExcept(inputs.Revoke, inputs.AzureServiceConnection),
-	"revoke": {inputs.Provider, inputs.GitHubAPIURL, inputs.AzureOrganization, inputs.AzureAPIURL, inputs.AzureAccessToken,
-		inputs.AnacondaAPIURL, inputs.AnacondaCredential, inputs.AnacondaOrganization},
-	"sweep": {inputs.Provider, inputs.AzureOrganization, inputs.AzureAPIURL, inputs.AzureAccessToken,
-		inputs.AnacondaAPIURL, inputs.AnacondaCredential, inputs.AnacondaOrganization},
+	"mint": keysExcept(inputs.Revoke, azdo.ServiceConnection),
+	"revoke": keys(inputs.Provider, ghapp.APIURL, azdo.Organization, azdo.APIURL, azdo.AccessToken,
+		anaconda.APIURL, anaconda.Credential, anaconda.Organization),
+	"sweep": keys(inputs.Provider, azdo.Organization, azdo.APIURL, azdo.AccessToken,
+		anaconda.APIURL, anaconda.Credential, anaconda.Organization),
 }
 
-func keysExcept(skip ...string) []string {
+func keysExcept(skip ...inputs.Input) []string {
 	var out []string
-	for _, in := range inputs.Catalog {
-		if !slices.Contains(skip, in.Key) {
+	for _, in := range registry.Default().Catalog().Inputs() {
+		if !slices.ContainsFunc(skip, func(s inputs.Input) bool { return s.Key == in.Key }) {
 			out = append(out, in.Key)
 		}
+	}
+	return out
+}
+
+func keys(ins ...inputs.Input) []string {
+	out := make([]string, len(ins))
+	for i, in := range ins {
+		out[i] = in.Key
 	}
 	return out
 }
@@ -82,13 +94,13 @@ func TestHelp(t *testing.T) {
 				seen[m[1]]++
 			}
 			flat := strings.Join(strings.Fields(stdout), " ")
-			for _, in := range inputs.Catalog {
+			for _, in := range registry.Default().Catalog().Inputs() {
 				if !slices.Contains(want, in.Key) {
 					assert.Zero(t, seen[in.Key], "%s help lists --%s, which it does not use", cmd, in.Key)
 					continue
 				}
 				assert.Equal(t, 1, seen[in.Key], "%s help lacks --%s", cmd, in.Key)
-				words := strings.Fields(strings.NewReplacer("`", "", "**", "").Replace(inputs.DescriptionFor(in, inputs.HostCLI)))
+				words := strings.Fields(strings.NewReplacer("`", "", "**", "").Replace(registry.Default().Catalog().Description(in, inputs.OnCLI)))
 				assert.Contains(t, flat, strings.Join(words[:min(6, len(words))], " "), "%s help lacks the description of %s", cmd, in.Key)
 				if in.Secret {
 					assert.Equal(t, 1, seen[in.Key+"-file"], "%s help lacks --%s-file", cmd, in.Key)

@@ -18,8 +18,8 @@ func runMint(ctx context.Context, e *Env, args []string) int {
 			"Nothing revokes it for you: run jobtoken revoke when you are done, or let it expire.")
 	repository := f.String("repository", "OWNER/NAME", "The current repository, for the github provider's defaults (default GITHUB_REPOSITORY).")
 	// Nothing revokes what mint mints, and a terminal has no service
-	// connection: those two inputs would do nothing here.
-	in := f.Inputs(inputsExcept(inputs.Revoke, inputs.AzureServiceConnection)...)
+	// connection (no Azure-only input): those would do nothing here.
+	in := f.Inputs(e.providers().Catalog(), e.inputsWhere(func(in inputs.Input) bool { return in.Key != inputs.Revoke.Key && !in.AzureOnly })...)
 	if code, done := f.parse(e, args); done {
 		return code
 	}
@@ -28,7 +28,7 @@ func runMint(ctx context.Context, e *Env, args []string) int {
 		return f.usageError(e, "%s", err)
 	}
 	h := local.New(local.Options{Values: values, Run: e.localRun(*repository), Getenv: e.Getenv, Stdout: e.RawStdout, Stderr: e.Stderr, Secrets: e.Secrets, CIMask: e.ciMask()})
-	je := &job.Env{Host: h, Providers: Providers(), Transport: e.Transport, Retry: e.Retry, Now: e.Now, Secrets: e.Secrets}
+	je := &job.Env{Host: h, Providers: e.providers(), Transport: e.Transport, Retry: e.Retry, Now: e.Now, Secrets: e.Secrets}
 	if err := job.Main(ctx, je); err != nil {
 		if errors.Is(err, job.ErrInputs) {
 			// The command line's values were refused before any call.
@@ -37,7 +37,7 @@ func runMint(ctx context.Context, e *Env, args []string) int {
 		return 1
 	}
 	if raw, ok := h.State(job.StateName); ok {
-		if saved, err := job.OpenState(values, raw); err == nil {
+		if saved, err := job.OpenState(e.providers().Catalog(), values, raw); err == nil {
 			fmt.Fprintln(e.Stderr, revokeHint(saved))
 		}
 	}

@@ -32,7 +32,7 @@ func runPlan(ctx context.Context, e *Env, args []string) int {
 	})
 	asJSON := f.Bool("json", "Print the plan as JSON.")
 	check := f.Bool("check", "Also make read-only calls with the real parent credentials (App authentication and installation lookup, the Azure token's identity, the Anaconda parent's identity). Mints nothing.")
-	in := f.Inputs()
+	in := f.Inputs(e.providers().Catalog())
 	if code, done := f.parse(e, args); done {
 		return code
 	}
@@ -69,7 +69,7 @@ func runPlan(ctx context.Context, e *Env, args []string) int {
 		run.Repository, run.RepoName = "", ""
 	}
 	h := local.New(local.Options{Values: given, Run: run, Getenv: e.Getenv, Stderr: e.Stderr, Secrets: e.Secrets})
-	je := &job.Env{Host: h, Providers: Providers(), Transport: e.Transport, Retry: e.Retry, Now: e.Now, Secrets: e.Secrets}
+	je := &job.Env{Host: h, Providers: e.providers(), Transport: e.Transport, Retry: e.Retry, Now: e.Now, Secrets: e.Secrets}
 	opts := plan.Options{Providers: je.Providers, Kind: kind, Run: run, Request: je.Request, Secrets: e.Secrets}
 
 	var report *plan.Report
@@ -109,7 +109,7 @@ func runPlan(ctx context.Context, e *Env, args []string) int {
 // the file says.
 func planFile(e *Env, o plan.Options, path string, data []byte, stepName string, given inputs.Values, r plan.Recognizer) *plan.Report {
 	report := plan.NewReport(path, o.Kind)
-	steps, err := plan.Parse(data, o.Kind, r)
+	steps, err := plan.Parse(o.Providers, data, o.Kind, r)
 	if err == nil && len(steps) > 0 {
 		steps, err = plan.Select(steps, stepName)
 	}
@@ -122,8 +122,8 @@ func planFile(e *Env, o plan.Options, path string, data []byte, stepName string,
 		s := &steps[i]
 		s.FromCommandLine = map[string]bool{}
 		for k := range s.RunTime {
-			if given.Given(k) {
-				s.Values[k] = given[k]
+			if v, ok := given.Raw(k); ok {
+				s.Values.Set(k, v)
 				delete(s.RunTime, k)
 				used[k] = true
 				s.FromCommandLine[k] = true
@@ -131,9 +131,9 @@ func planFile(e *Env, o plan.Options, path string, data []byte, stepName string,
 		}
 	}
 	o.CommandLine = given
-	for _, k := range sortedKeys(given) {
+	for _, k := range given.Keys() {
 		if !used[k] {
-			fmt.Fprintf(e.Stderr, "jobtoken plan: ignoring %s: the %s file sets it (or leaves it out), and the plan shows the file as it is\n", inputs.FlagNames.Name(k), o.Kind)
+			fmt.Fprintf(e.Stderr, "jobtoken plan: ignoring %s: the %s file sets it (or leaves it out), and the plan shows the file as it is\n", o.Providers.Catalog().Name(inputs.FlagNames, k), o.Kind)
 		}
 	}
 	return plan.Build(o, path, steps)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -24,6 +25,8 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/job"
 	"github.com/jobtoken/jobtoken/pkg/network"
 	"github.com/jobtoken/jobtoken/pkg/provider"
+	"github.com/jobtoken/jobtoken/pkg/provider/ghapp"
+	"github.com/jobtoken/jobtoken/pkg/provider/registry"
 	"github.com/jobtoken/jobtoken/pkg/retry"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
@@ -91,7 +94,7 @@ func TestRedactionUnderEveryCommand(t *testing.T) {
 	}
 	ghInputs := map[string]string{"INPUT_PROVIDER": "github", "INPUT_CLIENT-ID": gh.ClientID, "INPUT_PRIVATE-KEY": key,
 		"INPUT_GITHUB-API-URL": gh.URL, "INPUT_PERMISSIONS": "contents:read", "INPUT_LIFETIME": "1h", "INPUT_REVOKE": "true"}
-	saved, err := job.SealState(inputs.Values{inputs.PrivateKey: strings.TrimSpace(key)}, host.Run{Repository: "octo/app", RunID: "9", Attempt: "1"}, network.Settings{},
+	saved, err := job.SealState(registry.Default().Catalog(), inputs.ValuesOf(map[string]string{ghapp.PrivateKey.Key: strings.TrimSpace(key)}), host.Run{Repository: "octo/app", RunID: "9", Attempt: "1"}, network.Settings{},
 		provider.Saved{Provider: "github", Token: childToken, ID: "sha256:0123456789ab", Revoke: true, Revocable: true,
 			ExpiresAt: time.Now().Add(time.Hour), State: map[string]string{"api_url": gh.URL}})
 	require.NoError(t, err)
@@ -105,16 +108,12 @@ func TestRedactionUnderEveryCommand(t *testing.T) {
 	}{
 		{"github main", []string{"/jobtoken"}, func(t *testing.T) map[string]string {
 			env := ghFiles(t)
-			for k, v := range ghInputs {
-				env[k] = v
-			}
+			maps.Copy(env, ghInputs)
 			return env
 		}, "", []string{key}},
 		{"github post", []string{"/jobtoken-post"}, func(t *testing.T) map[string]string {
 			env := ghFiles(t)
-			for k, v := range ghInputs {
-				env[k] = v
-			}
+			maps.Copy(env, ghInputs)
 			env["STATE_jobtoken"] = string(saved)
 			return env
 		}, "", []string{key, childToken}},

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/jobtoken/jobtoken/pkg/host/local"
@@ -28,7 +29,7 @@ type revokeSpec struct {
 	how        string
 	// inputs are what revoking needs beyond provider: where the token goes,
 	// and the parent credential when it is revoked with that.
-	inputs []string
+	inputs []inputs.Input
 	state  func(id string) map[string]string
 	hint   func(provider.Saved) string
 }
@@ -37,7 +38,7 @@ var revokeSpecs = map[string]revokeSpec{
 	ghapp.Name: {
 		needsToken: true,
 		how:        "GitHub revokes an installation token with the token itself (DELETE /installation/token)",
-		inputs:     []string{inputs.GitHubAPIURL},
+		inputs:     []inputs.Input{ghapp.APIURL},
 		hint: func(s provider.Saved) string {
 			if api := s.State["api_url"]; api != "" && api != ghapp.DefaultAPIURL {
 				return " --github-api-url " + api
@@ -48,7 +49,7 @@ var revokeSpecs = map[string]revokeSpec{
 	anaconda.Name: {
 		needsToken: true,
 		how:        "anaconda.org revokes a token with the token itself (DELETE /authentications); with --anaconda-credential it falls back to revoking it by name (--token-id, the note)",
-		inputs:     []string{inputs.AnacondaAPIURL, inputs.AnacondaCredential, inputs.AnacondaOrganization},
+		inputs:     []inputs.Input{anaconda.APIURL, anaconda.Credential, anaconda.Organization},
 		state: func(id string) map[string]string {
 			return map[string]string{"note": id}
 		},
@@ -70,11 +71,11 @@ func runRevoke(ctx context.Context, e *Env, args []string) int {
 	f := newFlags("revoke", "--provider NAME (--token-stdin | --token-id ID) [input flags]", about.String())
 	tokenID := f.String("token-id", "ID", "The token's non-secret ID, as the token-id output gave it.")
 	tokenStdin := f.Bool("token-stdin", "Read the token from stdin (never from a flag, which the shell history and process list would keep).")
-	keys := []string{inputs.Provider}
+	keys := []inputs.Input{inputs.Provider}
 	for _, name := range sortedKeys(revokeSpecs) {
 		keys = append(keys, revokeSpecs[name].inputs...)
 	}
-	in := f.Inputs(keys...)
+	in := f.Inputs(e.providers().Catalog(), keys...)
 	if code, done := f.parse(e, args); done {
 		return code
 	}
@@ -82,11 +83,11 @@ func runRevoke(ctx context.Context, e *Env, args []string) int {
 	if err != nil {
 		return f.usageError(e, "%s", err)
 	}
-	provs := Providers()
+	provs := e.providers()
 	name := strings.ToLower(values.Get(inputs.Provider))
-	prov := provs[name]
-	if prov == nil {
-		names := sortedKeys(provs)
+	prov, ok := provs.Lookup(name)
+	if !ok {
+		names := slices.Sorted(slices.Values(provs.Names()))
 		if name == "" {
 			return f.usageError(e, "--provider is required; one of %s", strings.Join(names, ", "))
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -13,6 +14,8 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/inputs"
 	"github.com/jobtoken/jobtoken/pkg/job"
 	"github.com/jobtoken/jobtoken/pkg/provider"
+	"github.com/jobtoken/jobtoken/pkg/provider/anaconda"
+	"github.com/jobtoken/jobtoken/pkg/provider/azdo"
 	"github.com/jobtoken/jobtoken/pkg/provider/ghapp"
 )
 
@@ -34,10 +37,10 @@ const sweepAbout = "List the live tokens jobtoken minted whose run is over, left
 
 // sweepInputs are what listing a provider's tokens needs: the parent
 // credential, its organization and the API URL.
-var sweepInputs = []string{
+var sweepInputs = []inputs.Input{
 	inputs.Provider,
-	inputs.AzureOrganization, inputs.AzureAPIURL, inputs.AzureAccessToken,
-	inputs.AnacondaAPIURL, inputs.AnacondaCredential, inputs.AnacondaOrganization,
+	azdo.Organization, azdo.APIURL, azdo.AccessToken,
+	anaconda.APIURL, anaconda.Credential, anaconda.Organization,
 }
 
 // runSelector is one --run value: a run ID, or ID.attempt.
@@ -64,7 +67,7 @@ func runSweep(ctx context.Context, e *Env, args []string) int {
 		runs = append(runs, runSelector{id, att})
 		return nil
 	})
-	in := f.Inputs(sweepInputs...)
+	in := f.Inputs(e.providers().Catalog(), sweepInputs...)
 	if code, done := f.parse(e, args); done {
 		return code
 	}
@@ -77,28 +80,32 @@ func runSweep(ctx context.Context, e *Env, args []string) int {
 		age = d
 	}
 	values, err := in.values(e)
-	delete(values, inputs.Revoke)
+	values.Delete(inputs.Revoke.Key)
 	if err != nil {
 		return f.usageError(e, "%s", err)
 	}
-	provs := Providers()
+	provs := e.providers()
+	names := slices.Sorted(slices.Values(provs.Names()))
 	name := strings.ToLower(values.Get(inputs.Provider))
 	var sweepable []string
-	for _, n := range sortedKeys(provs) {
-		if _, ok := provs[n].(provider.Sweeper); ok {
-			sweepable = append(sweepable, n)
+	for _, n := range names {
+		if p, _ := provs.Lookup(n); p != nil {
+			if _, ok := p.(provider.Sweeper); ok {
+				sweepable = append(sweepable, n)
+			}
 		}
 	}
+	prov, known := provs.Lookup(name)
 	switch {
 	case name == "":
 		return f.usageError(e, "--provider is required; one of %s", strings.Join(sweepable, ", "))
 	case name == ghapp.Name:
 		fmt.Fprintln(e.Stdout, "github: installation tokens cannot be listed (GitHub has no API for it) and expire within an hour of minting; nothing to sweep")
 		return 0
-	case provs[name] == nil:
-		return f.usageError(e, "unknown provider %q%s; valid providers are %s", name, inputs.DidYouMean(name, sortedKeys(provs)), strings.Join(sortedKeys(provs), ", "))
+	case !known:
+		return f.usageError(e, "unknown provider %q%s; valid providers are %s", name, inputs.DidYouMean(name, names), strings.Join(names, ", "))
 	}
-	sw, ok := provs[name].(provider.Sweeper)
+	sw, ok := prov.(provider.Sweeper)
 	if !ok {
 		return f.usageError(e, "%s tokens cannot be listed; sweep works for %s", name, strings.Join(sweepable, ", "))
 	}
@@ -118,8 +125,8 @@ func runSweep(ctx context.Context, e *Env, args []string) int {
 		fmt.Fprintf(e.Stderr, "error: %s\n", err)
 		return 1
 	}
-	if name == "anaconda" && values.Get(inputs.AnacondaOrganization) != "" {
-		fmt.Fprintln(e.Stderr, "note: anaconda.org lists only the credential's own tokens; tokens owned by organization "+values.Get(inputs.AnacondaOrganization)+" are not swept (see its settings → access)")
+	if name == "anaconda" && values.Get(anaconda.Organization) != "" {
+		fmt.Fprintln(e.Stderr, "note: anaconda.org lists only the credential's own tokens; tokens owned by organization "+values.Get(anaconda.Organization)+" are not swept (see its settings → access)")
 	}
 
 	now := time.Now

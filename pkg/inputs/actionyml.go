@@ -3,6 +3,7 @@ package inputs
 import (
 	"bytes"
 	"fmt"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -64,8 +65,8 @@ func mapping(kv ...any) *yaml.Node {
 }
 
 // ActionYAML renders action.yml, the native action, from the catalog.
-func ActionYAML() ([]byte, error) {
-	return renderAction(ActionDescription, "The inputs catalog is pkg/inputs/catalog.go.", mapping(
+func (c *Catalog) ActionYAML() ([]byte, error) {
+	return c.renderAction(ActionDescription, "The inputs catalog is pkg/inputs/catalog.go.", mapping(
 		"using", ActionNode,
 		"main", ShimMain,
 		"post", ShimPost,
@@ -76,8 +77,8 @@ func ActionYAML() ([]byte, error) {
 // ContainerActionYAML renders container/action.yml, the container variant:
 // the same inputs and outputs, run from the prebuilt image (Linux runners
 // only).
-func ContainerActionYAML() ([]byte, error) {
-	return renderAction(ActionDescription+" Container variant: Linux runners only; runs the prebuilt image pinned by digest.",
+func (c *Catalog) ContainerActionYAML() ([]byte, error) {
+	return c.renderAction(ActionDescription+" Container variant: Linux runners only; runs the prebuilt image pinned by digest.",
 		"The inputs catalog is pkg/inputs/catalog.go; a release replaces the image with its digest.", mapping(
 			"using", "docker",
 			"image", ImageUnreleased,
@@ -87,24 +88,24 @@ func ContainerActionYAML() ([]byte, error) {
 		))
 }
 
-func renderAction(description, note string, runs *yaml.Node) ([]byte, error) {
+func (c *Catalog) renderAction(description, note string, runs *yaml.Node) ([]byte, error) {
 	ins := mapping()
-	for _, in := range Catalog {
+	for _, in := range c.inputs {
 		if in.AzureOnly {
 			continue
 		}
-		desc := DescriptionFor(in, HostGitHub)
+		desc := c.Description(in, OnGitHub)
 		if in.Group != GroupCommon {
-			desc = "(" + in.Group + ") " + desc
+			desc = "(" + strings.Join(in.Providers, ", ") + ") " + desc
 		}
-		entry := mapping("description", desc, "required", fmt.Sprint(RequiredOn(in, HostGitHub)))
+		entry := mapping("description", desc, "required", fmt.Sprint(in.RequiredOn(OnGitHub)))
 		if in.Default != "" {
 			entry.Content = append(entry.Content, scalar("default"), quoted(in.Default))
 		}
 		ins.Content = append(ins.Content, scalar(in.Key), entry)
 	}
 	outs := mapping()
-	for _, o := range Outputs {
+	for _, o := range c.outputs {
 		outs.Content = append(outs.Content, scalar(o.Key), mapping("description", o.Description))
 	}
 	doc := mapping(

@@ -9,14 +9,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
-
-	"github.com/jobtoken/jobtoken/pkg/inputs"
 )
 
 // TestActionYAMLInSync fails when action.yml was edited by hand or the catalog
 // changed without `go generate ./pkg/inputs`.
 func TestActionYAMLInSync(t *testing.T) {
-	want, err := inputs.ActionYAML()
+	want, err := cat().ActionYAML()
 	require.NoError(t, err)
 	got, err := os.ReadFile(filepath.Join("..", "..", "action.yml"))
 	require.NoError(t, err)
@@ -25,7 +23,7 @@ func TestActionYAMLInSync(t *testing.T) {
 
 // TestContainerActionYAMLInSync does the same for the container variant.
 func TestContainerActionYAMLInSync(t *testing.T) {
-	want, err := inputs.ContainerActionYAML()
+	want, err := cat().ContainerActionYAML()
 	require.NoError(t, err)
 	got, err := os.ReadFile(filepath.Join("..", "..", "container", "action.yml"))
 	require.NoError(t, err)
@@ -54,7 +52,7 @@ func readAction(t *testing.T, render func() ([]byte, error)) actionDoc {
 // The native action runs the shim on Node 24, main and post, and never
 // builds an image.
 func TestActionYAMLRunsTheShim(t *testing.T) {
-	doc := readAction(t, inputs.ActionYAML)
+	doc := readAction(t, cat().ActionYAML)
 	assert.Equal(t, map[string]string{"using": "node24", "main": "dist/main.js", "post": "dist/post.js", "post-if": "always()"}, doc.Runs)
 	for _, f := range []string{doc.Runs["main"], doc.Runs["post"]} {
 		_, err := os.Stat(filepath.Join("..", "..", filepath.FromSlash(f)))
@@ -66,7 +64,7 @@ func TestActionYAMLRunsTheShim(t *testing.T) {
 // a Dockerfile the runner would build on every job) with the post stage's
 // own entrypoint, and takes exactly the native action's inputs and outputs.
 func TestContainerActionYAMLShape(t *testing.T) {
-	doc := readAction(t, inputs.ContainerActionYAML)
+	doc := readAction(t, cat().ContainerActionYAML)
 	assert.Equal(t, "docker", doc.Runs["using"])
 	assert.True(t, strings.HasPrefix(doc.Runs["image"], "docker://ghcr.io/jobtoken/jobtoken"), doc.Runs["image"])
 	assert.NotContains(t, strings.ToLower(doc.Runs["image"]), "dockerfile")
@@ -74,20 +72,20 @@ func TestContainerActionYAMLShape(t *testing.T) {
 	assert.Equal(t, "/jobtoken-post", doc.Runs["post-entrypoint"])
 	assert.Equal(t, "always()", doc.Runs["post-if"])
 
-	native := readAction(t, inputs.ActionYAML)
+	native := readAction(t, cat().ActionYAML)
 	assert.Equal(t, native.Inputs, doc.Inputs)
 	assert.Equal(t, native.Outputs, doc.Outputs)
 }
 
 func TestActionYAMLShape(t *testing.T) {
-	doc := readAction(t, inputs.ActionYAML)
+	doc := readAction(t, cat().ActionYAML)
 	assert.Equal(t, "true", doc.Inputs["provider"].Required)
 	assert.Equal(t, "1h", doc.Inputs["lifetime"].Default)
 	assert.NotContains(t, doc.Inputs, "azure-service-connection", "Azure-only input leaked into action.yml")
 	for _, name := range []string{"token", "expires-at", "token-id", "permissions", "installation-id", "app-slug"} {
 		assert.Contains(t, doc.Outputs, name)
 	}
-	for _, in := range inputs.Catalog {
+	for _, in := range cat().Inputs() {
 		if !in.AzureOnly {
 			assert.Contains(t, doc.Inputs, in.Key)
 		}
@@ -99,7 +97,7 @@ func TestActionYAMLShape(t *testing.T) {
 func TestReadmeTablesInSync(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
 	require.NoError(t, err)
-	want, err := inputs.UpdateReadme(string(b))
+	want, err := cat().UpdateReadme(string(b))
 	require.NoError(t, err)
 	assert.Equal(t, want, string(b), "README.md tables are stale: run go generate ./pkg/inputs")
 }
@@ -109,7 +107,7 @@ func TestReadmeTablesInSync(t *testing.T) {
 // azure-credential: entra must leave empty (the runner does not enforce
 // required today; were it to, entra steps would break).
 func TestActionYAMLDescriptions(t *testing.T) {
-	b, err := inputs.ActionYAML()
+	b, err := cat().ActionYAML()
 	require.NoError(t, err)
 	var doc struct {
 		Inputs map[string]struct {
@@ -125,7 +123,7 @@ func TestActionYAMLDescriptions(t *testing.T) {
 	assert.NotContains(t, doc.Inputs["lifetime"].Description, "2h", "no example github refuses")
 	assert.NotContains(t, doc.Inputs["export-env"].Description, "$(", "no Azure macro on GitHub")
 	for key, in := range doc.Inputs {
-		for _, c := range inputs.Catalog {
+		for _, c := range cat().Inputs() {
 			if c.Key != c.Azure {
 				assert.NotContains(t, in.Description, "`"+c.Azure+"`", "%s names %s in Azure spelling", key, c.Azure)
 			}

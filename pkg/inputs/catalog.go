@@ -1,225 +1,231 @@
-// Package inputs is the one catalog of jobtoken's inputs and outputs. Everything
-// that names an input — action.yml, task.json, CLI flags, help text and error
-// messages — is derived from it so that they cannot drift apart.
 package inputs
 
-// Groups of inputs; one per provider plus the common ones.
-const (
-	GroupCommon      = "common"
-	GroupGitHub      = "github"
-	GroupAzureDevOps = "azure-devops"
-	GroupAnaconda    = "anaconda"
+import (
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
 )
 
-// Kinds of input value.
-const (
-	KindString    = "string"
-	KindBool      = "boolean"
-	KindMultiLine = "multiLine"
-	KindPickList  = "pickList"
-	KindAzureRM   = "connectedService:AzureRM"
-)
-
-// Where an input's description is shown.
-const (
-	HostGitHub = "github" // action.yml and the README's table
-	HostAzure  = "azure"  // task.json, in the pipeline editor and the Marketplace
-	HostCLI    = "cli"    // jobtoken COMMAND --help
-)
-
-// Input describes one input. Key is the GitHub (kebab-case) name and is what the
-// code uses everywhere; the Azure name is its camelCase twin.
-type Input struct {
-	Key      string
-	Azure    string // camelCase name on Azure Pipelines
-	Kind     string
-	Options  []string // for pick lists
-	Default  string
-	Required bool
-	// RequiredUnless is the one case where a required input must stay
-	// empty (permissions with azure-credential: entra). Hosts that cannot
-	// say so do not mark the input required.
-	RequiredUnless *Unless
-	Secret         bool   // a credential: masked, refused when given literally in a workflow file
-	Group          string // provider the input belongs to, or GroupCommon
-	// Advanced inputs rarely need a value: task.json shows them in a
-	// collapsed group.
-	Advanced    bool
-	GitHubOnly  bool
-	AzureOnly   bool
-	Description string
-	// On replaces Description on the hosts it names (HostAzure…), where
-	// Description would not make sense: a default only one host has, an
-	// example that does not apply there.
-	On map[string]string
+// Group is one provider's part of the catalog: the inputs it reads beyond
+// the common ones (its own, and shared ones it uses too), the outputs it sets
+// beyond the common ones, and how the task editor titles its group.
+type Group struct {
+	Name  string // the provider input's value
+	Title string // the task editor's group title: "GitHub App"
+	// Inputs are declared once, in the package that owns them; an input
+	// several providers use (a cloud identity) is listed by each, and the
+	// catalog holds it once.
+	Inputs  []Input
+	Outputs []Output
+	// Optional names a common required input, by key, that this provider
+	// needs left empty when a condition holds (permissions with
+	// azure-credential: entra).
+	Optional map[string]Condition
 }
 
-// Unless is another input's value: provider, input key, value.
-type Unless struct{ Provider, Key, Value string }
-
-// RequiredOn reports whether host's metadata marks in required. An input
-// required with an exception is marked so only in task.json, whose editor
-// hides it (and so does not demand it) in that case; the GitHub runner would
-// demand it even there should it ever enforce required inputs, so action.yml
-// says so in the description instead.
-func RequiredOn(in Input, host string) bool {
-	if in.RequiredUnless != nil {
-		return host == HostAzure
-	}
-	return in.Required
+// Catalog is every input and output of one set of providers, in the order
+// they are documented: the common ones first, then each provider's.
+type Catalog struct {
+	inputs  []Input
+	outputs []Output
+	groups  []Group
 }
 
-// DescriptionFor returns in's description as host shows it: its variant for
-// host, if any; on Azure, with input names spelt the Azure way.
-func DescriptionFor(in Input, host string) string {
-	d := in.Description
-	if v, ok := in.On[host]; ok {
-		d = v
-	}
-	if host == HostAzure {
-		d = AzureText(d)
-	}
-	return d
-}
-
-// Input keys, so that code never spells an input by hand.
-const (
-	Provider               = "provider"
-	Permissions            = "permissions"
-	Lifetime               = "lifetime"
-	Revoke                 = "revoke"
-	ExportEnv              = "export-env"
-	AllowBroadScopes       = "allow-broad-scopes"
-	DryRun                 = "dry-run"
-	AppID                  = "app-id"
-	ClientID               = "client-id"
-	PrivateKey             = "private-key"
-	Owner                  = "owner"
-	Repositories           = "repositories"
-	InstallationID         = "installation-id"
-	GitHubAPIURL           = "github-api-url"
-	AzureOrganization      = "azure-devops-organization"
-	AzureAPIURL            = "azure-devops-api-url"
-	AzureCredential        = "azure-credential"
-	AzureAccessToken       = "azure-access-token"
-	AzureClientID          = "azure-client-id"
-	AzureTenantID          = "azure-tenant-id"
-	AzureServiceConnection = "azure-service-connection"
-	AnacondaAPIURL         = "anaconda-api-url"
-	AnacondaCredential     = "anaconda-credential"
-	AnacondaOrganization   = "anaconda-organization"
-)
-
-// Catalog lists every input in the order it is documented.
-var Catalog = []Input{
-	{Key: Provider, Azure: "provider", Kind: KindPickList, Options: []string{"github", "azure-devops", "anaconda"}, Required: true, Group: GroupCommon,
-		Description: "Which provider's token: `github`, `azure-devops` or `anaconda`."},
-	{Key: Permissions, Azure: "permissions", Kind: KindMultiLine, Group: GroupCommon, Required: true,
-		RequiredUnless: &Unless{Provider: GroupAzureDevOps, Key: AzureCredential, Value: "entra"},
-		Description:    "What the token may do, separated by commas, spaces or newlines. github: `contents:read, pull-requests:write`; azure-devops: `vso.code vso.packaging_write`; anaconda: `api:read conda:download`. Required: there is no \"inherit everything\" (leave it empty only with `azure-credential: entra`, whose token cannot be narrowed)."},
-	{Key: Lifetime, Azure: "lifetime", Kind: KindString, Default: "1h", Group: GroupCommon,
-		Description: "How long the token lives, as a Go duration such as `30m`. azure-devops: the PAT's validTo; anaconda: its max-age (at most `24h`); github: at most `1h`, the life GitHub gives every installation token (the post step revokes it sooner)."},
-	{Key: Revoke, Azure: "revoke", Kind: KindBool, Default: "true", Group: GroupCommon, Advanced: true,
-		Description: "Revoke the token in the post step, when the job ends.",
-		On:          map[string]string{HostAzure: "Revoke the token in the post-job step, when the job ends."}},
-	{Key: ExportEnv, Azure: "exportEnv", Kind: KindString, Group: GroupCommon,
-		Description: "Also export the token as this environment variable for later steps, e.g. `GH_TOKEN`, `AZURE_DEVOPS_EXT_PAT`, `ANACONDA_API_TOKEN`.",
-		On: map[string]string{
-			HostAzure: "Also set the token as this secret variable for later steps, e.g. `GH_TOKEN`, `AZURE_DEVOPS_EXT_PAT`, `ANACONDA_API_TOKEN`. A script sees it only when its step maps it: `env: { GH_TOKEN: $(GH_TOKEN) }`.",
-			HostCLI:   "A CI step exports the token as this environment variable; jobtoken mint cannot set its shell's variables and says how to (NAME=\"$(jobtoken mint …)\").",
-		}},
-	{Key: AllowBroadScopes, Azure: "allowBroadScopes", Kind: KindBool, Default: "false", Group: GroupCommon, Advanced: true,
-		Description: "Permit full-access scopes (azure-devops `app_token`, anaconda `all` and `api`) and anaconda lifetimes past `24h`."},
-	{Key: DryRun, Azure: "dryRun", Kind: KindBool, Default: "false", Group: GroupCommon, Advanced: true,
-		Description: "Validate the inputs and print the plan; mint nothing."},
-
-	{Key: AppID, Azure: "appId", Kind: KindString, Group: GroupGitHub,
-		Description: "GitHub App ID (a number). Either this or `client-id` (preferred) is the JWT issuer."},
-	{Key: ClientID, Azure: "clientId", Kind: KindString, Group: GroupGitHub,
-		Description: "GitHub App client ID (`Iv1.…` or `Iv23…`, on the App's settings page); preferred over `app-id`."},
-	{Key: PrivateKey, Azure: "privateKey", Kind: KindMultiLine, Secret: true, Group: GroupGitHub,
-		Description: "GitHub App private key: the .pem file GitHub generated (PKCS#1 or PKCS#8); literal `\\n` escapes and base64-wrapped PEM are accepted."},
-	{Key: Owner, Azure: "owner", Kind: KindString, Group: GroupGitHub,
-		Description: "Account the App is installed on. Defaults to the current repository's owner.",
-		On:          map[string]string{HostAzure: "Account the App is installed on. Defaults to the owner of the GitHub repository the pipeline builds; name it when the pipeline builds another source."}},
-	{Key: Repositories, Azure: "repositories", Kind: KindMultiLine, Group: GroupGitHub,
-		Description: "Repositories the token may reach: names or `owner/name`, separated by commas, spaces or newlines; `*` means every repository of the installation. Defaults to the current repository only.",
-		On:          map[string]string{HostAzure: "Repositories the token may reach: names or `owner/name`, separated by commas, spaces or newlines; `*` means every repository of the installation. Defaults to the GitHub repository the pipeline builds; name them when it builds another source."}},
-	{Key: InstallationID, Azure: "installationId", Kind: KindString, Group: GroupGitHub,
-		Description: "Installation ID; skips the installation lookup (one request fewer)."},
-	{Key: GitHubAPIURL, Azure: "githubApiUrl", Kind: KindString, Group: GroupGitHub, Advanced: true,
-		Description: "GitHub REST API URL, for GitHub Enterprise Server. Defaults to `GITHUB_API_URL` or `https://api.github.com`.",
-		On:          map[string]string{HostAzure: "GitHub REST API URL, for GitHub Enterprise Server (`https://HOST/api/v3`). Defaults to the API of the GitHub Enterprise Server the pipeline builds from, else `https://api.github.com`."}},
-
-	{Key: AzureOrganization, Azure: "azureDevOpsOrganization", Kind: KindString, Group: GroupAzureDevOps,
-		Description: "Azure DevOps organization: a name or a `https://dev.azure.com/{org}` URL.",
-		On:          map[string]string{HostAzure: "Azure DevOps organization: a name or a `https://dev.azure.com/{org}` URL. Defaults to the pipeline's own organization."}},
-	{Key: AzureAPIURL, Azure: "azureDevOpsApiUrl", Kind: KindString, Default: "https://vssps.dev.azure.com", Group: GroupAzureDevOps, Advanced: true,
-		Description: "PAT lifecycle API host (sovereign clouds, tests)."},
-	{Key: AzureCredential, Azure: "azureCredential", Kind: KindPickList, Options: []string{"pat", "entra"}, Default: "pat", Group: GroupAzureDevOps,
-		Description: "`pat`: mint a scoped, revocable PAT from an Entra user token; `entra`: a service principal's Entra token through workload identity (cannot be narrowed or revoked)."},
-	{Key: AzureAccessToken, Azure: "azureAccessToken", Kind: KindString, Secret: true, Group: GroupAzureDevOps,
-		Description: "Microsoft Entra **user** access token for Azure DevOps, the parent of a PAT, fetched in the step before (e.g. `az account get-access-token --resource 499b84ac-1321-427f-aa17-267ca6975798`): it lives about an hour, so a stored one has expired.",
-		On:          map[string]string{HostCLI: "Microsoft Entra **user** access token for Azure DevOps, the parent of a PAT; without it, your `az login`'s (a user's, not a service principal's)."}},
-	{Key: AzureClientID, Azure: "azureClientId", Kind: KindString, Group: GroupAzureDevOps, GitHubOnly: true,
-		Description: "Client ID of the app registration or managed identity trusted for this workflow's OIDC token (needs `id-token: write`)."},
-	{Key: AzureTenantID, Azure: "azureTenantId", Kind: KindString, Group: GroupAzureDevOps, GitHubOnly: true,
-		Description: "Microsoft Entra tenant ID for workload identity."},
-	{Key: AzureServiceConnection, Azure: "azureServiceConnection", Kind: KindAzureRM, Group: GroupAzureDevOps, AzureOnly: true,
-		Description: "Azure Resource Manager service connection that uses workload identity federation."},
-
-	{Key: AnacondaAPIURL, Azure: "anacondaApiUrl", Kind: KindString, Default: "https://api.anaconda.org", Group: GroupAnaconda, Advanced: true,
-		Description: "anaconda.org API URL."},
-	{Key: AnacondaCredential, Azure: "anacondaCredential", Kind: KindString, Secret: true, Group: GroupAnaconda,
-		Description: "Parent credential: an anaconda.com API key (sent as `Bearer`) or an anaconda.org token (sent as `token`)."},
-	{Key: AnacondaOrganization, Azure: "anacondaOrganization", Kind: KindString, Group: GroupAnaconda,
-		Description: "Organization that owns the minted token; defaults to the parent credential's user."},
-}
-
-// Output describes one output.
-type Output struct {
-	Key         string
-	Azure       string
-	Secret      bool
-	Description string
-}
-
-// Output keys.
-const (
-	OutToken          = "token"
-	OutExpiresAt      = "expires-at"
-	OutTokenID        = "token-id"
-	OutPermissions    = "permissions"
-	OutInstallationID = "installation-id"
-	OutAppSlug        = "app-slug"
-)
-
-// Outputs lists every output in the order it is documented.
-var Outputs = []Output{
-	{Key: OutToken, Azure: "token", Secret: true, Description: "The minted token (masked)."},
-	{Key: OutExpiresAt, Azure: "expiresAt", Description: "When the token expires (RFC 3339)."},
-	{Key: OutTokenID, Azure: "tokenId", Description: "Non-secret identifier: PAT authorizationId, anaconda token note, or for github `sha256:` + the first 12 hex digits of the token's SHA-256."},
-	{Key: OutPermissions, Azure: "permissions", Description: "What was granted, as the provider said it."},
-	{Key: OutInstallationID, Azure: "installationId", Description: "github: the installation the token belongs to."},
-	{Key: OutAppSlug, Azure: "appSlug", Description: "github: the App's slug."},
-}
-
-// Lookup returns the catalog entry for key.
-func Lookup(key string) (Input, bool) {
-	for _, in := range Catalog {
-		if in.Key == key {
-			return in, true
+// NewCatalog assembles the catalog of the common inputs and outputs plus
+// each group's, in order. An input or output listed by several groups must
+// be the same declaration in each.
+func NewCatalog(groups ...Group) (*Catalog, error) {
+	c := &Catalog{groups: groups}
+	var names []string
+	for _, g := range groups {
+		if g.Name == "" || g.Name == GroupCommon || slices.Contains(names, g.Name) {
+			return nil, fmt.Errorf("provider name %q is empty, reserved or taken", g.Name)
 		}
+		names = append(names, g.Name)
+	}
+	for _, in := range Common() {
+		in.Group = GroupCommon
+		if in.Key == Provider.Key {
+			in.Options = names
+			in.Description = "Which provider's token: " + quoteList(names, "or") + "."
+		}
+		c.inputs = append(c.inputs, in)
+	}
+	c.outputs = CommonOutputs()
+	for _, g := range groups {
+		for _, in := range g.Inputs {
+			i := c.index(in.Key)
+			if i < 0 {
+				in.Group = g.Name
+				in.Providers = []string{g.Name}
+				c.inputs = append(c.inputs, in)
+				continue
+			}
+			have := c.inputs[i]
+			if have.Group == GroupCommon || !sameDeclaration(have, in) {
+				return nil, fmt.Errorf("input %s is declared twice, differently (by %s and %s)", in.Key, have.Group, g.Name)
+			}
+			c.inputs[i].Providers = append(c.inputs[i].Providers, g.Name)
+		}
+		for _, o := range g.Outputs {
+			if j := c.outputIndex(o.Key); j >= 0 {
+				if len(c.outputs[j].Providers) == 0 || c.outputs[j].Description != o.Description {
+					return nil, fmt.Errorf("output %s is declared twice, differently", o.Key)
+				}
+				c.outputs[j].Providers = append(c.outputs[j].Providers, g.Name)
+				continue
+			}
+			o.Providers = []string{g.Name}
+			c.outputs = append(c.outputs, o)
+		}
+		for key, cond := range g.Optional {
+			i := c.index(key)
+			switch {
+			case i < 0 || c.inputs[i].Group != GroupCommon || !c.inputs[i].Required:
+				return nil, fmt.Errorf("%s: %s is not a required common input", g.Name, key)
+			case c.inputs[i].RequiredUnless != nil:
+				return nil, fmt.Errorf("%s: %s already has an exception", g.Name, key)
+			}
+			c.inputs[i].RequiredUnless = &Unless{Provider: g.Name, Key: cond.Key, Value: cond.Value}
+		}
+	}
+	return c, nil
+}
+
+// sameDeclaration reports whether two listings of an input are one
+// declaration (Group and Providers aside).
+func sameDeclaration(a, b Input) bool {
+	a.Group, a.Providers, b.Group, b.Providers = "", nil, "", nil
+	a.Stale, b.Stale = nil, nil // funcs never compare equal
+	return reflect.DeepEqual(a, b)
+}
+
+// quoteList renders `a`, `b` or `c`.
+func quoteList(names []string, conj string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = "`" + n + "`"
+	}
+	if len(q) < 2 {
+		return strings.Join(q, "")
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " " + conj + " " + q[len(q)-1]
+}
+
+func (c *Catalog) index(key string) int {
+	return slices.IndexFunc(c.inputs, func(in Input) bool { return in.Key == key })
+}
+
+func (c *Catalog) outputIndex(key string) int {
+	return slices.IndexFunc(c.outputs, func(o Output) bool { return o.Key == key })
+}
+
+// Inputs lists every input in documented order.
+func (c *Catalog) Inputs() []Input { return slices.Clone(c.inputs) }
+
+// Lookup returns the input whose key is key.
+func (c *Catalog) Lookup(key string) (Input, bool) {
+	if i := c.index(key); i >= 0 {
+		return c.inputs[i], true
 	}
 	return Input{}, false
 }
 
-// OutputByKey returns the output entry for key.
-func OutputByKey(key string) (Output, bool) {
-	for _, o := range Outputs {
-		if o.Key == key {
-			return o, true
+// Name spells the input whose key is key in naming n (key itself when the
+// catalog does not hold it).
+func (c *Catalog) Name(n Naming, key string) string {
+	in, ok := c.Lookup(key)
+	if !ok {
+		in = Input{Key: key}
+	}
+	return n.Name(in)
+}
+
+// Outputs lists every output in documented order.
+func (c *Catalog) Outputs() []Output { return slices.Clone(c.outputs) }
+
+// OutputsOf lists the outputs a provider sets: the common ones and its own.
+func (c *Catalog) OutputsOf(provider string) []Output {
+	var out []Output
+	for _, o := range c.outputs {
+		if len(o.Providers) == 0 || slices.Contains(o.Providers, provider) {
+			out = append(out, o)
 		}
 	}
+	return out
+}
+
+// Output returns the output whose key is key.
+func (c *Catalog) Output(key string) (Output, bool) {
+	if j := c.outputIndex(key); j >= 0 {
+		return c.outputs[j], true
+	}
 	return Output{}, false
+}
+
+// Groups lists the providers' groups in order.
+func (c *Catalog) Groups() []Group { return slices.Clone(c.groups) }
+
+// Secrets lists the inputs that hold credentials.
+func (c *Catalog) Secrets() []Input {
+	var out []Input
+	for _, in := range c.inputs {
+		if in.Secret {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+// SecretValues lists the credentials v gives (not those only known at run
+// time): what is masked before anything else happens.
+func (c *Catalog) SecretValues(v Values) []string {
+	var out []string
+	for _, in := range c.inputs {
+		if raw, ok := v.Raw(in.Key); ok && in.Secret && raw != "" {
+			out = append(out, raw)
+		}
+	}
+	return out
+}
+
+// Read reads every input of the catalog through get, which receives the
+// input and returns its raw value and whether it was set. Values are
+// trimmed; an empty one counts as not given.
+func (c *Catalog) Read(get func(in Input) (string, bool)) Values {
+	v := Values{}
+	for _, in := range c.inputs {
+		if s, ok := get(in); ok {
+			if s = strings.TrimSpace(s); s != "" {
+				v.Set(in.Key, s)
+			}
+		}
+	}
+	return v
+}
+
+// Description returns in's description as where shows it: its variant for
+// where, if any; on Azure, with input names spelt the Azure way.
+func (c *Catalog) Description(in Input, where Where) string {
+	d := in.Description
+	if v, ok := in.On[where]; ok {
+		d = v
+	}
+	if where == OnAzure {
+		d = c.AzureText(d)
+	}
+	return d
+}
+
+// AzureText rewrites input names quoted in a description (`client-id`,
+// `azure-credential: entra`) into their Azure spelling.
+func (c *Catalog) AzureText(s string) string {
+	var pairs []string
+	for _, in := range c.inputs {
+		if in.Key != in.Azure {
+			pairs = append(pairs, "`"+in.Key+"`", "`"+in.Azure+"`", "`"+in.Key+":", "`"+in.Azure+":")
+		}
+	}
+	return strings.NewReplacer(pairs...).Replace(s)
 }

@@ -18,10 +18,10 @@ func cell(s string) string {
 }
 
 // InputsMarkdown renders the inputs table of the README.
-func InputsMarkdown() string {
+func (c *Catalog) InputsMarkdown() string {
 	var b strings.Builder
 	b.WriteString("| GitHub input | Azure input | provider | default | description |\n|---|---|---|---|---|\n")
-	for _, in := range Catalog {
+	for _, in := range c.inputs {
 		gh, az := "`"+in.Key+"`", "`"+in.Azure+"`"
 		if in.AzureOnly {
 			gh = "—"
@@ -38,20 +38,24 @@ func InputsMarkdown() string {
 		case in.Default != "":
 			def = "`" + in.Default + "`"
 		}
-		desc := DescriptionFor(in, HostGitHub)
+		desc := c.Description(in, OnGitHub)
 		if in.Secret {
 			desc += " **Secret**: pass it from a secret; it is masked."
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", gh, az, in.Group, def, cell(desc))
+		group := in.Group
+		if len(in.Providers) > 0 {
+			group = strings.Join(in.Providers, ", ")
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", gh, az, group, def, cell(desc))
 	}
 	return b.String()
 }
 
 // OutputsMarkdown renders the outputs table of the README.
-func OutputsMarkdown() string {
+func (c *Catalog) OutputsMarkdown() string {
 	var b strings.Builder
 	b.WriteString("| GitHub output | Azure output variable | description |\n|---|---|---|\n")
-	for _, o := range Outputs {
+	for _, o := range c.outputs {
 		desc := o.Description
 		if o.Secret {
 			desc += " Azure: a secret output variable (`issecret=true;isoutput=true`)."
@@ -62,13 +66,13 @@ func OutputsMarkdown() string {
 }
 
 // UpdateReadme replaces the generated tables in readme.
-func UpdateReadme(readme string) (string, error) {
+func (c *Catalog) UpdateReadme(readme string) (string, error) {
 	var err error
-	readme, err = replaceBetween(readme, ReadmeInputsBegin, ReadmeInputsEnd, InputsMarkdown())
+	readme, err = replaceBetween(readme, ReadmeInputsBegin, ReadmeInputsEnd, c.InputsMarkdown())
 	if err != nil {
 		return "", err
 	}
-	return replaceBetween(readme, ReadmeOutputsBegin, ReadmeOutputsEnd, OutputsMarkdown())
+	return replaceBetween(readme, ReadmeOutputsBegin, ReadmeOutputsEnd, c.OutputsMarkdown())
 }
 
 func replaceBetween(s, begin, end, body string) (string, error) {

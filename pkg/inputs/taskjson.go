@@ -3,6 +3,7 @@ package inputs
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 )
 
@@ -108,29 +109,16 @@ func (o orderedOptions) MarshalJSON() ([]byte, error) {
 // value (Input.Advanced).
 const GroupAdvanced = "advanced"
 
-var groupNames = map[string]string{
-	GroupGitHub:      "GitHub App",
-	GroupAzureDevOps: "Azure DevOps",
-	GroupAnaconda:    "Anaconda",
-	GroupAdvanced:    "Advanced",
-}
-
-// extraVisibility narrows inputs that only one azureCredential uses.
-var extraVisibility = map[string]string{
-	AzureAccessToken:       "azureCredential = pat",
-	AzureServiceConnection: "azureCredential = entra",
-}
-
 // labelWords spells words of an input key in a label.
-var labelWords = map[string]string{
-	"id": "ID", "api": "API", "url": "URL", "github": "GitHub", "devops": "DevOps",
-	"azure": "Azure", "anaconda": "Anaconda", "env": "environment variable",
-}
+var labelWords = map[string]string{"id": "ID", "api": "API", "url": "URL", "env": "environment variable"}
 
-// Label turns an input key into the label shown in the task editor:
-// "github-api-url" → "GitHub API URL".
-func Label(key string) string {
-	words := strings.Split(key, "-")
+// Label is the label the task editor shows for in: its own, or one made of
+// its key: "client-id" → "Client ID".
+func Label(in Input) string {
+	if in.Label != "" {
+		return in.Label
+	}
+	words := strings.Split(in.Key, "-")
 	for i, w := range words {
 		if s, ok := labelWords[w]; ok {
 			words[i] = s
@@ -141,22 +129,10 @@ func Label(key string) string {
 	return strings.Join(words, " ")
 }
 
-// AzureText rewrites input names quoted in a description (`client-id`,
-// `azure-credential: entra`) into their Azure spelling.
-func AzureText(s string) string {
-	var pairs []string
-	for _, in := range Catalog {
-		if in.Key != in.Azure {
-			pairs = append(pairs, "`"+in.Key+"`", "`"+in.Azure+"`", "`"+in.Key+":", "`"+in.Azure+":")
-		}
-	}
-	return strings.NewReplacer(pairs...).Replace(s)
-}
-
 // TaskJSON renders task.json from the catalog: camelCase names, one group per
 // provider shown only when that provider is chosen, every output as an output
 // variable, and Node shims for the main and post-job stages.
-func TaskJSON() ([]byte, error) {
+func (c *Catalog) TaskJSON() ([]byte, error) {
 	doc := taskDoc{
 		Schema:              "https://raw.githubusercontent.com/Microsoft/azure-pipelines-task-lib/master/tasks.schema.json",
 		ID:                  TaskID,
@@ -174,46 +150,56 @@ func TaskJSON() ([]byte, error) {
 		Execution:           map[string]taskTarget{},
 		PostJobExecution:    map[string]taskTarget{},
 	}
-	for _, g := range []string{GroupGitHub, GroupAzureDevOps, GroupAnaconda} {
-		doc.Groups = append(doc.Groups, taskGroup{Name: g, DisplayName: groupNames[g], IsExpanded: true, VisibleRule: "provider = " + g})
+	for _, g := range c.groups {
+		doc.Groups = append(doc.Groups, taskGroup{Name: g.Name, DisplayName: g.Title, IsExpanded: true, VisibleRule: "provider = " + g.Name})
 	}
-	doc.Groups = append(doc.Groups, taskGroup{Name: GroupAdvanced, DisplayName: groupNames[GroupAdvanced], IsExpanded: false})
-	for _, in := range Catalog {
+	doc.Groups = append(doc.Groups, taskGroup{Name: GroupAdvanced, DisplayName: "Advanced", IsExpanded: false})
+	for _, in := range c.inputs {
 		if in.GitHubOnly {
 			continue
 		}
 		ti := taskInput{
 			Name:         in.Azure,
-			Type:         in.Kind,
-			Label:        Label(in.Key),
+			Type:         string(in.Type),
+			Label:        Label(in),
 			DefaultValue: in.Default,
-			Required:     RequiredOn(in, HostAzure),
-			HelpMarkDown: DescriptionFor(in, HostAzure),
+			Required:     in.RequiredOn(OnAzure),
+			HelpMarkDown: c.Description(in, OnAzure),
 		}
 		if in.Group != GroupCommon {
+			// A visibleRule cannot mix && and ||: an input several
+			// providers use cannot also depend on another input.
+			var rules []string
+			for _, p := range in.Providers {
+				rules = append(rules, "provider = "+p)
+			}
 			ti.GroupName = in.Group
-			ti.VisibleRule = "provider = " + in.Group
-			if extra := extraVisibility[in.Key]; extra != "" {
-				ti.VisibleRule += " && " + extra
+			ti.VisibleRule = strings.Join(rules, " || ")
+			if w := in.When; w != nil {
+				if len(rules) > 1 {
+					return nil, fmt.Errorf("input %s: task.json cannot show an input of several providers only when %s is %s", in.Key, w.Key, w.Value)
+				}
+				win, _ := c.Lookup(w.Key)
+				ti.VisibleRule += " && " + win.Azure + " = " + w.Value
 			}
 		}
 		if u := in.RequiredUnless; u != nil {
 			// Hidden in its exception, so that the editor does not demand
 			// it there (the editor checks only the inputs it shows).
-			uin, _ := Lookup(u.Key)
+			uin, _ := c.Lookup(u.Key)
 			ti.VisibleRule = "provider != " + u.Provider + " || " + uin.Azure + " != " + u.Value
 		}
 		if in.Advanced {
 			ti.GroupName = GroupAdvanced
 		}
-		if in.Kind == KindPickList {
+		if in.Type == TypePickList {
 			o := orderedOptions(in.Options)
 			ti.Options = &o
 			ti.Properties = map[string]string{"EditableOptions": "False"}
 		}
 		doc.Inputs = append(doc.Inputs, ti)
 	}
-	for _, o := range Outputs {
+	for _, o := range c.outputs {
 		doc.OutputVariables = append(doc.OutputVariables, taskOutput{Name: o.Azure, Description: o.Description})
 	}
 	for _, h := range TaskHandlers {

@@ -14,12 +14,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/jobtoken/jobtoken/pkg/inputs"
+	"github.com/jobtoken/jobtoken/pkg/provider/registry"
 )
 
 // TestTaskJSONInSync fails when task.json was edited by hand or the catalog
 // changed without `go generate ./pkg/inputs`.
 func TestTaskJSONInSync(t *testing.T) {
-	want, err := inputs.TaskJSON()
+	want, err := cat().TaskJSON()
 	require.NoError(t, err)
 	got, err := os.ReadFile(filepath.Join("..", "..", "task.json"))
 	require.NoError(t, err)
@@ -61,7 +62,7 @@ type taskDoc struct {
 
 func loadTask(t *testing.T) taskDoc {
 	t.Helper()
-	b, err := inputs.TaskJSON()
+	b, err := cat().TaskJSON()
 	require.NoError(t, err)
 	var doc taskDoc
 	dec := json.NewDecoder(strings.NewReader(string(b)))
@@ -115,18 +116,18 @@ func TestTaskJSONShape(t *testing.T) {
 		assert.NotEmpty(t, in.HelpMarkDown, in.Name)
 		byName[in.Name] = in
 	}
-	for _, c := range inputs.Catalog {
+	for _, c := range cat().Inputs() {
 		in, ok := byName[c.Azure]
 		if c.GitHubOnly {
 			assert.False(t, ok, "GitHub-only input %s leaked into task.json", c.Azure)
 			continue
 		}
 		require.True(t, ok, "input %s missing", c.Azure)
-		assert.Equal(t, c.Kind, in.Type, c.Azure)
+		assert.Equal(t, string(c.Type), in.Type, c.Azure)
 		assert.Equal(t, c.Required, in.Required, "%s: task.json marks every required input so, exceptions hidden by visibleRule", c.Azure)
 		assert.Equal(t, c.Default, in.DefaultValue, c.Azure)
 		// Help text names inputs as the user types them on Azure.
-		for _, other := range inputs.Catalog {
+		for _, other := range cat().Inputs() {
 			if other.Key != other.Azure {
 				assert.NotContains(t, in.HelpMarkDown, "`"+other.Key+"`", "%s help names %s in GitHub spelling", c.Azure, other.Key)
 			}
@@ -174,7 +175,7 @@ func TestTaskJSONShape(t *testing.T) {
 		outs = append(outs, o.Name)
 	}
 	var want []string
-	for _, o := range inputs.Outputs {
+	for _, o := range cat().Outputs() {
 		want = append(want, o.Azure)
 	}
 	assert.Equal(t, want, outs)
@@ -190,7 +191,7 @@ func sortedKeys(m map[string]string) []string {
 }
 
 func TestTaskJSONKeepsOptionOrder(t *testing.T) {
-	b, err := inputs.TaskJSON()
+	b, err := cat().TaskJSON()
 	require.NoError(t, err)
 	s := string(b)
 	// The picker lists providers in catalog order, not sorted.
@@ -206,11 +207,17 @@ func TestLabel(t *testing.T) {
 		"export-env":                "Export environment variable",
 		"provider":                  "Provider",
 	} {
-		assert.Equal(t, want, inputs.Label(key), key)
+		in, ok := cat().Lookup(key)
+		require.True(t, ok, key)
+		assert.Equal(t, want, inputs.Label(in), key)
 	}
 }
 
 func TestAzureText(t *testing.T) {
 	assert.Equal(t, "use `clientId` (or `appId`); leave empty for `azureCredential: entra`",
-		inputs.AzureText("use `client-id` (or `app-id`); leave empty for `azure-credential: entra`"))
+		cat().AzureText("use `client-id` (or `app-id`); leave empty for `azure-credential: entra`"))
 }
+
+// cat is the catalog of the providers jobtoken ships, which the generated
+// files hold.
+func cat() *inputs.Catalog { return registry.Default().Catalog() }

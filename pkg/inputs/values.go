@@ -2,6 +2,8 @@ package inputs
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,76 +22,156 @@ const (
 	FlagNames
 )
 
-// Name renders the input key in this naming.
-func (n Naming) Name(key string) string {
-	in, ok := Lookup(key)
+// Name renders in's name in this naming.
+func (n Naming) Name(in Input) string { return n.name(in.Key, in.Azure) }
+
+func (n Naming) name(key, azure string) string {
 	switch {
-	case !ok:
-		return key
-	case n == AzureNames:
-		return in.Azure
+	case n == AzureNames && azure != "":
+		return azure
 	case n == FlagNames:
-		return "--" + in.Key
-	default:
-		return in.Key
+		return "--" + key
 	}
+	return key
 }
 
-// Values holds the raw input values of one run, keyed by input key. An absent
-// key means "not given"; Get falls back to the catalog default.
-type Values map[string]string
+// Setting renders in set to value as the user writes it: `azure-credential:
+// entra` in a workflow, `azureCredential: entra` in a pipeline,
+// `--azure-credential entra` on the command line.
+func (n Naming) Setting(in Input, value string) string {
+	if n == FlagNames {
+		return n.Name(in) + " " + value
+	}
+	return n.Name(in) + ": " + value
+}
 
-// FromLookup reads every catalog input through get, which receives the input
-// key and returns the raw value and whether it was set.
-func FromLookup(get func(in Input) (string, bool)) Values {
+// Values holds the inputs of one step, keyed by input key: the values given,
+// and (in a plan) the inputs whose value only the run will tell. An absent
+// key means "not given"; Get falls back to the declared default.
+type Values struct {
+	given map[string]string
+	later map[string]string // key → the expression that gives it at run time
+}
+
+// ValuesOf returns the values given in m, keyed by input key.
+func ValuesOf(m map[string]string) Values {
 	v := Values{}
-	for _, in := range Catalog {
-		if s, ok := get(in); ok {
-			s = strings.TrimSpace(s)
-			if s != "" {
-				v[in.Key] = s
-			}
-		}
+	for k, s := range m {
+		v.Set(k, s)
 	}
 	return v
 }
 
-// Get returns the value, or the catalog default when it was not given.
-func (v Values) Get(key string) string {
-	if s, ok := v[key]; ok {
+// Get returns the value given for in, or its declared default. An input
+// whose value only the run will tell reads as the expression that gives it,
+// for a plan to show: check Known before judging a value.
+func (v Values) Get(in Input) string {
+	if s, ok := v.given[in.Key]; ok {
 		return s
 	}
-	in, _ := Lookup(key)
+	if e, ok := v.later[in.Key]; ok {
+		return e
+	}
 	return in.Default
 }
 
-// Given reports whether the user set key explicitly.
-func (v Values) Given(key string) bool {
-	_, ok := v[key]
-	return ok
+// Given reports whether a value was given for in (not only its default; an
+// input known only at run time counts as given).
+func (v Values) Given(in Input) bool {
+	_, ok := v.given[in.Key]
+	_, later := v.later[in.Key]
+	return ok || later
 }
 
+// Known reports whether in's value is known now: false for an input a plan
+// only sees as an expression (${{ secrets.KEY }}, $(VAR)) that the run
+// will evaluate. Checks of a value that is not known are skipped.
+func (v Values) Known(in Input) bool {
+	_, later := v.later[in.Key]
+	return !later
+}
+
+// Later returns the expression that gives in its value at run time.
+func (v Values) Later(in Input) (expr string, ok bool) {
+	expr, ok = v.later[in.Key]
+	return expr, ok
+}
+
+// Raw returns the value given for key, without any default.
+func (v Values) Raw(key string) (string, bool) {
+	s, ok := v.given[key]
+	return s, ok
+}
+
+// Keys lists the keys of the values given, sorted.
+func (v Values) Keys() []string { return slices.Sorted(maps.Keys(v.given)) }
+
+// LaterKeys lists the keys of the inputs known only at run time, sorted.
+func (v Values) LaterKeys() []string { return slices.Sorted(maps.Keys(v.later)) }
+
+// Set gives key a value (and makes it known).
+func (v *Values) Set(key, value string) {
+	if v.given == nil {
+		v.given = map[string]string{}
+	}
+	v.given[key] = value
+	delete(v.later, key)
+}
+
+// SetLater says key's value is given at run time by expr.
+func (v *Values) SetLater(key, expr string) {
+	if v.later == nil {
+		v.later = map[string]string{}
+	}
+	v.later[key] = expr
+	delete(v.given, key)
+}
+
+// Update sets in v everything o gives (values and run-time expressions).
+func (v *Values) Update(o Values) {
+	for k, s := range o.given {
+		v.Set(k, s)
+	}
+	for k, e := range o.later {
+		v.SetLater(k, e)
+	}
+}
+
+// Delete forgets what was given for key.
+func (v *Values) Delete(key string) {
+	delete(v.given, key)
+	delete(v.later, key)
+}
+
+// Clone returns a copy that shares nothing with v.
+func (v Values) Clone() Values {
+	return Values{given: maps.Clone(v.given), later: maps.Clone(v.later)}
+}
+
+// Map returns a copy of the values given, keyed by input key.
+func (v Values) Map() map[string]string { return maps.Clone(v.given) }
+
 // Bool parses a boolean input as the runner and agent accept them.
-func (v Values) Bool(key string) (bool, *Problem) {
-	s := strings.ToLower(v.Get(key))
+func (v Values) Bool(in Input) (bool, *Problem) {
+	s := strings.ToLower(v.Get(in))
 	switch s {
 	case "", "false", "no", "0", "off":
 		return false, nil
 	case "true", "yes", "1", "on":
 		return true, nil
 	}
-	return false, &Problem{Key: key, Msg: fmt.Sprintf("%q is not a boolean; use true or false", s)}
+	return false, &Problem{Key: in.Key, Azure: in.Azure, Msg: fmt.Sprintf("%q is not a boolean; use true or false", s)}
 }
 
 // Int64 parses a positive integer input.
-func (v Values) Int64(key string) (int64, *Problem) {
-	s := v.Get(key)
+func (v Values) Int64(in Input) (int64, *Problem) {
+	s := v.Get(in)
 	if s == "" {
 		return 0, nil
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || n <= 0 {
-		return 0, &Problem{Key: key, Msg: fmt.Sprintf("%q is not a positive number; use the numeric ID", s)}
+		return 0, &Problem{Key: in.Key, Azure: in.Azure, Msg: fmt.Sprintf("%q is not a positive number; use the numeric ID", s)}
 	}
 	return n, nil
 }
@@ -114,11 +196,12 @@ func List(s string) []string {
 	})
 }
 
-// Problem is one thing wrong with one input. It renders with the input's name
-// in the host's naming.
+// Problem is one thing wrong with one input (none when Key is empty). It
+// stays a value until rendered with the input's name in a host's naming.
 type Problem struct {
-	Key string
-	Msg string
+	Key   string
+	Azure string // the input's Azure name
+	Msg   string
 }
 
 // Format renders the problem as one line for naming n.
@@ -126,7 +209,16 @@ func (p Problem) Format(n Naming) string {
 	if p.Key == "" {
 		return p.Msg
 	}
-	return fmt.Sprintf("input %s: %s", n.Name(p.Key), p.Msg)
+	return fmt.Sprintf("input %s: %s", n.name(p.Key, p.Azure), p.Msg)
+}
+
+// Name renders the name of the problem's input in naming n, "" when it is
+// about no one input.
+func (p Problem) Name(n Naming) string {
+	if p.Key == "" {
+		return ""
+	}
+	return n.name(p.Key, p.Azure)
 }
 
 func (p Problem) Error() string { return p.Format(GitHubNames) }
@@ -134,9 +226,14 @@ func (p Problem) Error() string { return p.Format(GitHubNames) }
 // Problems is every problem found in one validation pass.
 type Problems []Problem
 
-// Add appends a problem.
-func (ps *Problems) Add(key, format string, args ...any) {
-	*ps = append(*ps, Problem{Key: key, Msg: fmt.Sprintf(format, args...)})
+// Add appends a problem with in.
+func (ps *Problems) Add(in Input, format string, args ...any) {
+	*ps = append(*ps, Problem{Key: in.Key, Azure: in.Azure, Msg: fmt.Sprintf(format, args...)})
+}
+
+// AddGeneral appends a problem that is about no one input.
+func (ps *Problems) AddGeneral(format string, args ...any) {
+	*ps = append(*ps, Problem{Msg: fmt.Sprintf(format, args...)})
 }
 
 // AddP appends p when it is not nil.

@@ -30,20 +30,21 @@ func FuzzParseCommon(f *testing.F) {
 	f.Add("-1h", "A=B", "maybe")
 	f.Add("9223372036854775807ns", "x\ny", "")
 	fuzzcorpus.Add(f)
-	providers := map[string]provider.Provider{ghapp.Name: ghapp.New()}
+	providers, err := provider.NewRegistry(ghapp.New())
+	require.NoError(f, err)
 	nameRE := regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	f.Fuzz(func(t *testing.T, lifetime, exportEnv, revoke string) {
-		v := inputs.FromLookup(func(in inputs.Input) (string, bool) {
+		v := providers.Catalog().Read(func(in inputs.Input) (string, bool) {
 			switch in.Key {
-			case inputs.Provider:
+			case inputs.Provider.Key:
 				return "github", true
-			case inputs.Permissions:
+			case inputs.Permissions.Key:
 				return "contents:read", true
-			case inputs.Lifetime:
+			case inputs.Lifetime.Key:
 				return lifetime, true
-			case inputs.ExportEnv:
+			case inputs.ExportEnv.Key:
 				return exportEnv, true
-			case inputs.Revoke:
+			case inputs.Revoke.Key:
 				return revoke, true
 			}
 			return "", false
@@ -53,7 +54,7 @@ func FuzzParseCommon(f *testing.F) {
 			line := p.Format(inputs.GitHubNames)
 			assert.NotContains(t, line, "\n")
 			assert.NotContains(t, line, "\r")
-			assert.Contains(t, []string{inputs.Lifetime, inputs.ExportEnv, inputs.Revoke}, p.Key, line)
+			assert.Contains(t, []string{inputs.Lifetime.Key, inputs.ExportEnv.Key, inputs.Revoke.Key}, p.Key, line)
 		}
 		has := func(key string) bool {
 			return slices.ContainsFunc(ps, func(p inputs.Problem) bool { return p.Key == key })
@@ -61,22 +62,22 @@ func FuzzParseCommon(f *testing.F) {
 
 		want, err := time.ParseDuration(v.Get(inputs.Lifetime))
 		if err != nil || want <= 0 {
-			assert.True(t, has(inputs.Lifetime), "lifetime %q accepted", v.Get(inputs.Lifetime))
+			assert.True(t, has(inputs.Lifetime.Key), "lifetime %q accepted", v.Get(inputs.Lifetime))
 			assert.Zero(t, c.Lifetime)
 		} else {
-			assert.False(t, has(inputs.Lifetime))
+			assert.False(t, has(inputs.Lifetime.Key))
 			assert.Equal(t, want, c.Lifetime)
 			assert.Positive(t, c.Lifetime)
 		}
 
-		if !has(inputs.ExportEnv) && c.ExportEnv != "" {
+		if !has(inputs.ExportEnv.Key) && c.ExportEnv != "" {
 			require.Regexp(t, nameRE, c.ExportEnv)
 			up := strings.ToUpper(c.ExportEnv)
 			assert.False(t, strings.HasPrefix(up, "GITHUB_") || strings.HasPrefix(up, "RUNNER_") || up == "PATH" || up == "NODE_OPTIONS", c.ExportEnv)
 			_, err := ghactions.Heredoc(c.ExportEnv, "value", nil)
 			assert.NoError(t, err)
 		}
-		if !has(inputs.Revoke) {
+		if !has(inputs.Revoke.Key) {
 			assert.Equal(t, slices.Contains([]string{"true", "yes", "1", "on"}, strings.ToLower(v.Get(inputs.Revoke))), c.Revoke)
 		}
 	})

@@ -20,6 +20,7 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/fake/ghfake"
 	"github.com/jobtoken/jobtoken/pkg/host/ghactions"
 	"github.com/jobtoken/jobtoken/pkg/job"
+	"github.com/jobtoken/jobtoken/pkg/provider/registry"
 	"github.com/jobtoken/jobtoken/pkg/retry"
 	"github.com/jobtoken/jobtoken/pkg/secret"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
@@ -77,11 +78,11 @@ func (r *ghRun) run(stage string, tr http.RoundTripper, setenv func(k, v string)
 	var out bytes.Buffer
 	set := &secret.Set{}
 	w := secret.NewWriter(&out, set)
-	h := ghactions.New(w, testutil.Getenv(r.env))
+	h := ghactions.New(w, testutil.Getenv(r.env), registry.Default().Catalog())
 	h.Delimiter = func() string { r.n++; return fmt.Sprintf("ghadelimiter_%d", r.n) }
 	noSleep := retry.Default
 	noSleep.Sleep = func(context.Context, time.Duration) error { return nil }
-	e := &job.Env{Host: h, Providers: cli.Providers(), Transport: tr, Retry: &noSleep, Now: func() time.Time { return r.now }, Secrets: set, Setenv: setenv}
+	e := &job.Env{Host: h, Providers: registry.Default(), Transport: tr, Retry: &noSleep, Now: func() time.Time { return r.now }, Secrets: set, Setenv: setenv}
 	run := job.Main
 	if stage == "post" {
 		run = job.Post
@@ -337,7 +338,7 @@ func TestPanicWhilePublishingRevokes(t *testing.T) {
 	var out bytes.Buffer
 	set := &secret.Set{}
 	w := secret.NewWriter(&out, set)
-	e := &job.Env{Host: panicHost{ghactions.New(w, testutil.Getenv(r.env))}, Providers: cli.Providers(), Now: func() time.Time { return fixedNow }, Secrets: set}
+	e := &job.Env{Host: panicHost{ghactions.New(w, testutil.Getenv(r.env), registry.Default().Catalog())}, Providers: registry.Default(), Now: func() time.Time { return fixedNow }, Secrets: set}
 	assert.Panics(t, func() { _ = job.Main(context.Background(), e) })
 	require.Len(t, r.fake.Minted(), 1)
 	assert.Empty(t, r.fake.Live(), "a panic after minting must not leave the token alive")

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"regexp"
@@ -34,7 +35,7 @@ const StateName = "jobtoken"
 // Env is what a stage runs with; every field but Host is optional.
 type Env struct {
 	Host      host.Host
-	Providers map[string]provider.Provider
+	Providers *provider.Registry
 	// Transport is the base HTTP transport (tests inject fakes and counters).
 	Transport http.RoundTripper
 	// Retry overrides the retry policy (tests make it instant).
@@ -157,17 +158,17 @@ type Common struct {
 var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // ParseCommon validates the provider-independent inputs offline.
-func ParseCommon(v inputs.Values, providers map[string]provider.Provider) (Common, inputs.Problems) {
+func ParseCommon(v inputs.Values, providers *provider.Registry) (Common, inputs.Problems) {
 	var c Common
 	var ps inputs.Problems
 	c.Provider = strings.ToLower(v.Get(inputs.Provider))
 	// Name the providers the documentation names, in its order.
-	pin, _ := inputs.Lookup(inputs.Provider)
-	names := pin.Options
+	names := providers.Names()
+	_, known := providers.Lookup(c.Provider)
 	switch {
 	case c.Provider == "":
 		ps.Add(inputs.Provider, "is required; set it to one of %s", strings.Join(names, ", "))
-	case providers[c.Provider] == nil:
+	case !known:
 		ps.Add(inputs.Provider, "unknown provider %q (valid: %s)%s", c.Provider, strings.Join(names, ", "), inputs.DidYouMean(c.Provider, names))
 	}
 	c.Permissions = inputs.List(v.Get(inputs.Permissions))
@@ -232,27 +233,23 @@ type Prepared struct {
 // masked before anything else happens.
 func (e *Env) Prepare() (*Prepared, inputs.Problems) {
 	v := e.Host.Inputs()
-	for _, in := range inputs.Catalog {
-		// "$(NAME)" is an undefined variable's name, not a secret.
-		if in.Secret && v.Given(in.Key) && !unexpandedRE.MatchString(v[in.Key]) {
-			e.Mask(v.Get(in.Key))
-		}
-	}
+	e.maskSecretInputs(v)
 	c, ps := ParseCommon(v, e.Providers)
 	// An undefined pipeline variable reaches us as "$(NAME)"; say that rather
 	// than "not a PEM key", and drop the other problems of that input.
 	var unexpanded inputs.Problems
 	undefined := map[string]bool{}
-	for _, in := range inputs.Catalog {
-		if m := unexpandedRE.FindStringSubmatch(v[in.Key]); m != nil {
+	for _, in := range e.Providers.Catalog().Inputs() {
+		raw, _ := v.Raw(in.Key)
+		if m := unexpandedRE.FindStringSubmatch(raw); m != nil {
 			undefined[in.Key] = true
-			unexpanded.Add(in.Key, "is the literal text $(%s): the pipeline variable %s is not defined here; define it (for a secret, in a variable group or as a secret variable mapped to this job)", m[1], m[1])
+			unexpanded.Add(in, "is the literal text $(%s): the pipeline variable %s is not defined here; define it (for a secret, in a variable group or as a secret variable mapped to this job)", m[1], m[1])
 		}
 	}
-	if len(ps) > 0 && (c.Provider == "" || e.Providers[c.Provider] == nil) {
+	prov, ok := e.Providers.Lookup(c.Provider)
+	if len(ps) > 0 && !ok {
 		return nil, append(unexpanded, ps...)
 	}
-	prov := e.Providers[c.Provider]
 	req := e.Request(v)
 	req.Permissions, req.Lifetime, req.AllowBroad = c.Permissions, c.Lifetime, c.AllowBroad
 	if c.Lifetime == 0 {
@@ -274,6 +271,17 @@ func (e *Env) Prepare() (*Prepared, inputs.Problems) {
 	}
 	e.Mask(m.Plan().Secrets...)
 	return &Prepared{Common: c, Provider: prov, Minter: m, Request: req}, nil
+}
+
+// maskSecretInputs masks every credential input given: the one loop that
+// does, for the main and post stages and every command.
+func (e *Env) maskSecretInputs(v inputs.Values) {
+	for _, s := range e.Providers.Catalog().SecretValues(v) {
+		// "$(NAME)" is an undefined variable's name, not a secret.
+		if !unexpandedRE.MatchString(s) {
+			e.Mask(s)
+		}
+	}
 }
 
 // Request builds a provider request for this host.
@@ -509,13 +517,9 @@ func Post(ctx context.Context, e *Env) error {
 		return nil
 	}
 	v := h.Inputs()
-	for _, in := range inputs.Catalog {
-		if in.Secret && v.Given(in.Key) && !unexpandedRE.MatchString(v[in.Key]) {
-			e.Mask(v.Get(in.Key))
-		}
-	}
+	e.maskSecretInputs(v)
 	var st sealed
-	auth, err := seal.Open(stateKey(v), raw, &st)
+	auth, err := seal.Open(stateKey(e.Providers.Catalog(), v), raw, &st)
 	where := stateName(h.Name())
 	switch {
 	case errors.Is(err, seal.ErrForged):
@@ -551,8 +555,8 @@ func Post(ctx context.Context, e *Env) error {
 		h.Infof("Skipping revocation of token %s: it already expired at %s", saved.ID, exp)
 		return nil
 	}
-	prov := e.Providers[saved.Provider]
-	if prov == nil {
+	prov, ok := e.Providers.Lookup(saved.Provider)
+	if !ok {
 		h.Warningf("Skipping revocation of token %s: unknown provider %q in state", saved.ID, saved.Provider)
 		return nil
 	}
@@ -599,12 +603,10 @@ func (e *Env) decideDestinations(saved *provider.Saved, prov provider.Provider, 
 		bad[p.Key] = p.Msg
 	}
 	state := map[string]string{}
-	for k, v := range saved.State {
-		state[k] = v
-	}
+	maps.Copy(state, saved.State)
 	for _, d := range dests {
 		name := h.Naming().Name(d.Input)
-		msg, isBad := bad[d.Input]
+		msg, isBad := bad[d.Input.Key]
 		if saved.Authenticated {
 			main := state[d.Key]
 			switch {
@@ -679,12 +681,11 @@ type sealed struct {
 
 // stateKey derives the state's MAC key from the step's parent-credential
 // inputs as it received them (the same raw values reach main and post).
-func stateKey(v inputs.Values) []byte {
+func stateKey(cat *inputs.Catalog, v inputs.Values) []byte {
 	var pairs [][2]string
-	for _, in := range inputs.Catalog {
-		if in.Secret {
-			pairs = append(pairs, [2]string{in.Key, v[in.Key]})
-		}
+	for _, in := range cat.Secrets() {
+		raw, _ := v.Raw(in.Key)
+		pairs = append(pairs, [2]string{in.Key, raw})
 	}
 	return seal.Key(pairs...)
 }
@@ -702,7 +703,7 @@ func stateName(hostName string) string {
 
 // saveState seals saved with this step's key, run and network settings.
 func (e *Env) saveState(p *Prepared, saved provider.Saved) error {
-	raw, err := seal.Seal(stateKey(p.Request.Inputs), sealed{Saved: saved, Run: e.Host.Run().Label(), Network: e.network().settings})
+	raw, err := seal.Seal(stateKey(e.Providers.Catalog(), p.Request.Inputs), sealed{Saved: saved, Run: e.Host.Run().Label(), Network: e.network().settings})
 	if err != nil {
 		return err
 	}
@@ -719,15 +720,15 @@ func (e *Env) clearState() {
 // SealState seals saved as the main stage of a step with inputs v, run and
 // network settings ns would: tests and tools that stand in for a main stage
 // use it.
-func SealState(v inputs.Values, run host.Run, ns network.Settings, saved provider.Saved) (string, error) {
-	return seal.Seal(stateKey(v), sealed{Saved: saved, Run: run.Label(), Network: ns})
+func SealState(cat *inputs.Catalog, v inputs.Values, run host.Run, ns network.Settings, saved provider.Saved) (string, error) {
+	return seal.Seal(stateKey(cat, v), sealed{Saved: saved, Run: run.Label(), Network: ns})
 }
 
 // OpenState reads state saved by Main with the inputs v (jobtoken mint
 // reads back what it minted).
-func OpenState(v inputs.Values, raw string) (provider.Saved, error) {
+func OpenState(cat *inputs.Catalog, v inputs.Values, raw string) (provider.Saved, error) {
 	var st sealed
-	auth, err := seal.Open(stateKey(v), raw, &st)
+	auth, err := seal.Open(stateKey(cat, v), raw, &st)
 	st.Saved.Authenticated = auth
 	return st.Saved, err
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/job"
 	"github.com/jobtoken/jobtoken/pkg/network"
 	"github.com/jobtoken/jobtoken/pkg/provider"
+	"github.com/jobtoken/jobtoken/pkg/provider/registry"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
 
@@ -255,7 +256,7 @@ func TestUnauthenticatedStateUsesOwnInputs(t *testing.T) {
 	require.Len(t, live, 1)
 	// What a keyless step would have saved, pointed elsewhere by a later
 	// step (nothing can tell the difference).
-	raw, err := job.SealState(inputs.Values{}, host.Run{Repository: "octo/app", RunID: "9", Attempt: "1"}, network.Settings{},
+	raw, err := job.SealState(registry.Default().Catalog(), inputs.ValuesOf(map[string]string{}), host.Run{Repository: "octo/app", RunID: "9", Attempt: "1"}, network.Settings{},
 		provider.Saved{Provider: "github", Token: live[0].Value, ID: "sha256:x", Revoke: true, Revocable: true,
 			ExpiresAt: fixedNow.Add(time.Hour), State: map[string]string{"api_url": attacker.URL}})
 	require.NoError(t, err)

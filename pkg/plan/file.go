@@ -11,6 +11,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/jobtoken/jobtoken/pkg/inputs"
+	"github.com/jobtoken/jobtoken/pkg/provider"
 )
 
 // Kind is where a step's inputs were written.
@@ -109,6 +110,19 @@ type Recognizer struct {
 	// Actions are what --action named: OWNER/NAME[/PATH] or ./PATH in a
 	// workflow (any ref), a task name or ID in a pipeline.
 	Actions []string
+
+	reg *provider.Registry // the providers (and their inputs), set by Parse
+}
+
+// gitCredential reports whether the token of the provider named name is
+// a git credential (provider.GitCredential).
+func (r Recognizer) gitCredential(name string) bool {
+	p, ok := r.reg.Lookup(name)
+	if !ok {
+		return false
+	}
+	_, ok = p.(provider.GitCredential)
+	return ok
 }
 
 // CheckAction reports what is wrong with an --action value for kind, or "".
@@ -173,7 +187,7 @@ func (r Recognizer) recognize(m *yaml.Node, kind Kind) (how string, ok bool) {
 		return byName, true
 	case r.names(kind, uses):
 		return byFlag, true
-	case (strings.HasPrefix(uses, "./") || isRepoAction(uses)) && IsJobTokenWith(get(m, "with")):
+	case (strings.HasPrefix(uses, "./") || isRepoAction(uses)) && r.isJobTokenWith(get(m, "with")):
 		return byInputs, true
 	}
 	return "", false
@@ -186,42 +200,45 @@ func isRepoAction(uses string) bool {
 	return ok && at != "" && !strings.Contains(ref, "://") && len(strings.Split(ref, "/")) >= 2
 }
 
-// IsJobTokenWith reports whether a step's `with:` is jobtoken's: it sets
+// isJobTokenWith reports whether a step's `with:` is jobtoken's: it sets
 // provider and at least one other input of the catalog, and nothing the
 // catalog does not know. A renamed or vendored copy of the action is found
 // this way; another action that happens to take a provider input is not,
 // unless every other input it is given is jobtoken's too.
-func IsJobTokenWith(with *yaml.Node) bool {
+func (r Recognizer) isJobTokenWith(with *yaml.Node) bool {
 	if with == nil || with.Kind != yaml.MappingNode || len(with.Content) < 4 {
 		return false
 	}
 	provider := false
 	for i := 0; i+1 < len(with.Content); i += 2 {
-		in, ok := lookupName(with.Content[i].Value, Workflow)
+		in, ok := r.lookupName(with.Content[i].Value, Workflow)
 		if !ok {
 			return false
 		}
-		if in.Key == inputs.Provider {
+		if in.Key == inputs.Provider.Key {
 			provider = true
 		}
 	}
 	return provider
 }
 
-// ParseWorkflow finds the jobtoken steps of a GitHub Actions workflow.
-func ParseWorkflow(data []byte) ([]Step, error) {
-	return Parse(data, Workflow, Recognizer{})
+// ParseWorkflow finds the jobtoken steps of a GitHub Actions workflow,
+// whose inputs are those of reg's providers.
+func ParseWorkflow(reg *provider.Registry, data []byte) ([]Step, error) {
+	return Parse(reg, data, Workflow, Recognizer{})
 }
 
 // ParsePipeline finds the jobtoken steps (`task: JobToken@<n>`) of an Azure
-// Pipelines file.
-func ParsePipeline(data []byte) ([]Step, error) {
-	return Parse(data, Pipeline, Recognizer{})
+// Pipelines file, whose inputs are those of reg's providers.
+func ParsePipeline(reg *provider.Registry, data []byte) ([]Step, error) {
+	return Parse(reg, data, Pipeline, Recognizer{})
 }
 
 // Parse finds the jobtoken steps of a workflow or pipeline file, with what
-// their inputs are and the warnings their job earns them.
-func Parse(data []byte, kind Kind, r Recognizer) ([]Step, error) {
+// their inputs (those of reg's providers) are and the warnings their job
+// earns them.
+func Parse(reg *provider.Registry, data []byte, kind Kind, r Recognizer) ([]Step, error) {
+	r.reg = reg
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("failed to read the %s file: %w", kind, err)
@@ -478,7 +495,7 @@ var taskRE = regexp.MustCompile(`(?i)^(?:(?:[\w-]+\.)*jobtoken|` + inputs.TaskID
 func IsTask(task string) bool { return taskRE.MatchString(strings.TrimSpace(task)) }
 
 func readStep(m *yaml.Node, path string, kind Kind, r Recognizer) (Step, bool) {
-	s := Step{Label: path, Line: m.Line, Values: inputs.Values{}, RunTime: map[string]string{}}
+	s := Step{Label: path, Line: m.Line, Values: inputs.ValuesOf(map[string]string{}), RunTime: map[string]string{}}
 	how, ok := r.recognize(m, kind)
 	if !ok {
 		return s, false
@@ -503,18 +520,18 @@ func readStep(m *yaml.Node, path string, kind Kind, r Recognizer) (Step, bool) {
 		return s, true
 	}
 	if with.Kind != yaml.MappingNode {
-		s.Problems.Add("", "%s: `%s:` must be a mapping of input names to values", s.Label, withKey)
+		s.Problems.AddGeneral("%s: `%s:` must be a mapping of input names to values", s.Label, withKey)
 		return s, true
 	}
 	for i := 0; i+1 < len(with.Content); i += 2 {
 		name, vn := with.Content[i].Value, with.Content[i+1]
-		in, ok := lookupName(name, kind)
+		in, ok := r.lookupName(name, kind)
 		if !ok {
-			s.Problems.Add("", "%s", unknownInput(name, kind))
+			s.Problems.AddGeneral("%s", r.unknownInput(name, kind))
 			continue
 		}
 		if vn.Kind != yaml.ScalarNode {
-			s.Problems.Add(in.Key, "must be a string, not a YAML %s", kindName(vn.Kind))
+			s.Problems.Add(in, "must be a string, not a YAML %s", kindName(vn.Kind))
 			continue
 		}
 		v := strings.TrimSpace(vn.Value)
@@ -525,9 +542,9 @@ func readStep(m *yaml.Node, path string, kind Kind, r Recognizer) (Step, bool) {
 			s.RunTime[in.Key] = v
 			continue
 		}
-		s.Values[in.Key] = v
+		s.Values.Set(in.Key, v)
 		if in.Secret {
-			s.Problems.Add(in.Key, "%s", literalSecret(kind))
+			s.Problems.Add(in, "%s", literalSecret(kind))
 		}
 	}
 	return s, true
@@ -559,8 +576,8 @@ func isRunTime(v string, kind Kind) bool {
 
 // lookupName finds an input by the name used in kind's files. Both CI
 // systems compare input names without regard to case.
-func lookupName(name string, kind Kind) (inputs.Input, bool) {
-	for _, in := range inputs.Catalog {
+func (r Recognizer) lookupName(name string, kind Kind) (inputs.Input, bool) {
+	for _, in := range r.reg.Catalog().Inputs() {
 		switch kind {
 		case Pipeline:
 			if !in.GitHubOnly && strings.EqualFold(in.Azure, name) {
@@ -577,25 +594,40 @@ func lookupName(name string, kind Kind) (inputs.Input, bool) {
 
 // unknownInput explains a name the step's system does not know: the other
 // system's spelling, an input of the other system only, or a typo.
-func unknownInput(name string, kind Kind) string {
-	for _, in := range inputs.Catalog {
+func (r Recognizer) unknownInput(name string, kind Kind) string {
+	for _, in := range r.reg.Catalog().Inputs() {
 		switch {
 		case kind == Pipeline && in.GitHubOnly && (strings.EqualFold(in.Azure, name) || strings.EqualFold(in.Key, name)):
-			return fmt.Sprintf("input %q is for GitHub workflows only; on Azure Pipelines use %s", name, inputs.AzureNames.Name(inputs.AzureServiceConnection))
+			return fmt.Sprintf("input %q is for GitHub workflows only%s", name, r.instead(in, "Azure Pipelines", inputs.AzureNames))
 		case kind == Workflow && in.AzureOnly && (strings.EqualFold(in.Azure, name) || strings.EqualFold(in.Key, name)):
-			return fmt.Sprintf("input %q is for Azure Pipelines only; on GitHub use %s and %s", name, inputs.AzureClientID, inputs.AzureTenantID)
+			return fmt.Sprintf("input %q is for Azure Pipelines only%s", name, r.instead(in, "GitHub", inputs.GitHubNames))
 		case kind == Pipeline && strings.EqualFold(in.Key, name):
 			return fmt.Sprintf("unknown input %q; Azure Pipelines names inputs in camelCase: %s", name, in.Azure)
 		case kind == Workflow && strings.EqualFold(in.Azure, name):
 			return fmt.Sprintf("unknown input %q; GitHub names inputs in kebab-case: %s", name, in.Key)
 		}
 	}
-	return fmt.Sprintf("unknown input %q%s", name, inputs.DidYouMean(name, knownNames(kind)))
+	return fmt.Sprintf("unknown input %q%s", name, inputs.DidYouMean(name, r.knownNames(kind)))
 }
 
-func knownNames(kind Kind) []string {
+// instead says which inputs do in's work on the other CI system, if any:
+// "; on GitHub use azure-client-id and azure-tenant-id".
+func (r Recognizer) instead(in inputs.Input, system string, n inputs.Naming) string {
 	var names []string
-	for _, in := range inputs.Catalog {
+	for _, k := range in.Instead {
+		if other, ok := r.reg.Catalog().Lookup(k); ok {
+			names = append(names, n.Name(other))
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return "; on " + system + " use " + strings.Join(names, " and ")
+}
+
+func (r Recognizer) knownNames(kind Kind) []string {
+	var names []string
+	for _, in := range r.reg.Catalog().Inputs() {
 		switch {
 		case kind == Pipeline && !in.GitHubOnly:
 			names = append(names, in.Azure)

@@ -7,6 +7,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/jobtoken/jobtoken/pkg/inputs"
+	"github.com/jobtoken/jobtoken/pkg/provider/azdo"
+	"github.com/jobtoken/jobtoken/pkg/provider/registry"
 )
 
 func TestIsAction(t *testing.T) {
@@ -39,7 +41,7 @@ func TestIsTask(t *testing.T) {
 }
 
 func TestParseWorkflow(t *testing.T) {
-	steps, err := ParseWorkflow([]byte(`
+	steps, err := ParseWorkflow(registry.Default(), []byte(`
 on: push
 jobs:
   a:
@@ -74,7 +76,7 @@ jobs:
 	assert.Equal(t, "one", s.ID)
 	assert.Equal(t, "First", s.Name)
 	assert.Equal(t, 7, s.Line)
-	assert.Equal(t, inputs.Values{"provider": "github", "permissions": "contents:read", "revoke": "false", "lifetime": "30m"}, s.Values,
+	assert.Equal(t, inputs.ValuesOf(map[string]string{"provider": "github", "permissions": "contents:read", "revoke": "false", "lifetime": "30m"}), s.Values,
 		"names match without regard to case; YAML booleans read as the runner passes them; empty values are not given")
 	assert.Equal(t, map[string]string{"private-key": "${{ secrets.KEY }}", "repositories": "${{ inputs.repo }}, docs"}, s.RunTime,
 		"a value holding any expression is only known at run time")
@@ -90,7 +92,7 @@ jobs:
 }
 
 func TestParsePipeline(t *testing.T) {
-	steps, err := ParsePipeline([]byte(`
+	steps, err := ParsePipeline(registry.Default(), []byte(`
 stages:
   - stage: s
     jobs:
@@ -125,7 +127,7 @@ stages:
 	assert.Equal(t, "stages[0].jobs[0].steps[0]", s.Label)
 	assert.Equal(t, "tok", s.ID)
 	assert.Equal(t, "Token", s.Name)
-	assert.Equal(t, inputs.Values{"provider": "azure-devops", "azure-devops-organization": "contoso", "export-env": "AZURE_DEVOPS_EXT_PAT"}, s.Values)
+	assert.Equal(t, inputs.ValuesOf(map[string]string{"provider": "azure-devops", "azure-devops-organization": "contoso", "export-env": "AZURE_DEVOPS_EXT_PAT"}), s.Values)
 	assert.Equal(t, map[string]string{"azure-access-token": "$(AZ_TOKEN)", "permissions": "${{ parameters.scopes }}", "lifetime": "$[ variables.life ]"}, s.RunTime)
 	assert.Equal(t, []string{
 		`input "azure-client-id" is for GitHub workflows only; on Azure Pipelines use azureServiceConnection`,
@@ -135,7 +137,7 @@ stages:
 
 	s = steps[1]
 	assert.Equal(t, "stages[0].jobs[1].strategy.runOnce.deploy.steps[0]", s.Label)
-	assert.Equal(t, "my-connection", s.Values.Get(inputs.AzureServiceConnection))
+	assert.Equal(t, "my-connection", s.Values.Get(azdo.ServiceConnection))
 	assert.Equal(t, []string{
 		"input anacondaCredential: is a credential written literally in the pipeline file; store it as a secret variable (or in a variable group) and pass it as $(NAME)",
 	}, texts(s.Problems, inputs.AzureNames))
@@ -143,17 +145,17 @@ stages:
 
 func TestRunTimeSyntaxIsPerSystem(t *testing.T) {
 	// $(VAR) means nothing to GitHub: it is passed literally.
-	steps, err := ParseWorkflow([]byte("jobs: {a: {steps: [{uses: x/jobtoken@v1, with: {permissions: $(PERMS)}}]}}"))
+	steps, err := ParseWorkflow(registry.Default(), []byte("jobs: {a: {steps: [{uses: x/jobtoken@v1, with: {permissions: $(PERMS)}}]}}"))
 	require.NoError(t, err)
 	assert.Equal(t, "$(PERMS)", steps[0].Values.Get(inputs.Permissions))
 }
 
 func TestParseErrors(t *testing.T) {
-	_, err := ParseWorkflow([]byte("jobs: [\n"))
+	_, err := ParseWorkflow(registry.Default(), []byte("jobs: [\n"))
 	assert.ErrorContains(t, err, "failed to read the workflow file: yaml: line")
-	_, err = ParsePipeline([]byte(""))
+	_, err = ParsePipeline(registry.Default(), []byte(""))
 	assert.EqualError(t, err, "failed to read the pipeline file: it is empty")
-	steps, err := ParseWorkflow([]byte("jobs: {a: {steps: [{uses: x/jobtoken@v1, with: [a]}]}}"))
+	steps, err := ParseWorkflow(registry.Default(), []byte("jobs: {a: {steps: [{uses: x/jobtoken@v1, with: [a]}]}}"))
 	require.NoError(t, err)
 	assert.Equal(t, []string{"jobs.a.steps[0]: `with:` must be a mapping of input names to values"}, texts(steps[0].Problems, inputs.GitHubNames))
 }
@@ -201,7 +203,7 @@ func TestIDToken(t *testing.T) {
 		{"reusable workflow: the caller decides", "on: [workflow_call]\njobs: {a: {" + step + "}}", ""},
 		{"expression: the run decides", "on: push\njobs: {a: {permissions: {id-token: '${{ inputs.oidc }}'}, " + step + "}}", ""},
 	} {
-		steps, err := ParseWorkflow([]byte(c.yaml))
+		steps, err := ParseWorkflow(registry.Default(), []byte(c.yaml))
 		require.NoError(t, err, c.name)
 		require.Len(t, steps, 1, c.name)
 		assert.Equal(t, c.want, steps[0].IDToken, c.name)
@@ -244,7 +246,7 @@ func TestContainerVariantOutsideLinuxWarns(t *testing.T) {
 		"{group: big, labels: windows-2022}": true,
 	} {
 		wf := "jobs:\n  build:\n    runs-on: " + runsOn + "\n    steps:\n      - uses: jobtoken/jobtoken/container@v1\n      - uses: jobtoken/jobtoken@v1\n"
-		steps, err := ParseWorkflow([]byte(wf))
+		steps, err := ParseWorkflow(registry.Default(), []byte(wf))
 		require.NoError(t, err, runsOn)
 		require.Len(t, steps, 2)
 		assert.Empty(t, steps[1].Warnings, "the native action runs anywhere")
@@ -259,7 +261,7 @@ func TestContainerVariantOutsideLinuxWarns(t *testing.T) {
 		assert.Equal(t, 3, steps[0].Warnings[0].Line, "the line of runs-on")
 	}
 	// No runs-on at all (a reusable workflow's call): nothing to judge.
-	steps, err := ParseWorkflow([]byte("jobs:\n  call:\n    steps:\n      - uses: jobtoken/jobtoken/container@v1\n"))
+	steps, err := ParseWorkflow(registry.Default(), []byte("jobs:\n  call:\n    steps:\n      - uses: jobtoken/jobtoken/container@v1\n"))
 	require.NoError(t, err)
 	assert.Empty(t, steps[0].Warnings)
 }

@@ -34,7 +34,7 @@ const (
 
 // Options say how to validate steps.
 type Options struct {
-	Providers map[string]provider.Provider
+	Providers *provider.Registry
 	Kind      Kind
 	// Run is the run the step will be part of. An empty Repository on a
 	// workflow (or on the command line) means "the current repository, at run
@@ -119,11 +119,7 @@ func (r *Report) AddProblem(p inputs.Problem) {
 }
 
 func (r *Report) problem(p inputs.Problem) Problem {
-	out := Problem{Message: p.Msg, Text: p.Format(r.naming)}
-	if p.Key != "" {
-		out.Input = r.naming.Name(p.Key)
-	}
-	return out
+	return Problem{Input: p.Name(r.naming), Message: p.Msg, Text: p.Format(r.naming)}
 }
 
 // Build validates each step and adds its plan to a new report.
@@ -163,11 +159,11 @@ func noStepMessage(k Kind) string {
 // stand-ins for run-time values where validation cannot judge them: the
 // most permissive value that keeps the provider's checks meaningful.
 var runTimeStandIn = map[string]string{
-	inputs.AllowBroadScopes: "true",
-	inputs.Revoke:           "true",
-	inputs.DryRun:           "false",
-	inputs.Lifetime:         "", // catalog default
-	inputs.Provider:         "",
+	inputs.AllowBroadScopes.Key: "true",
+	inputs.Revoke.Key:           "true",
+	inputs.DryRun.Key:           "false",
+	inputs.Lifetime.Key:         "", // catalog default
+	inputs.Provider.Key:         "",
 }
 
 func build(o Options, s Step) (StepReport, inputs.Problems) {
@@ -179,28 +175,25 @@ func build(o Options, s Step) (StepReport, inputs.Problems) {
 
 	// Every literal credential is a secret from here on, whatever the
 	// source, so that no writer can print it.
-	for _, in := range inputs.Catalog {
-		if in.Secret && s.Values.Given(in.Key) && o.Secrets != nil {
-			o.Secrets.Add(s.Values.Get(in.Key))
-		}
+	if o.Secrets != nil {
+		o.Secrets.Add(o.Providers.Catalog().SecretValues(s.Values)...)
 	}
 
 	// A run-time value is replaced by a stand-in that passes the providers'
 	// syntax checks, so that the plan reads through; the words() replacer
 	// turns each stand-in back into the expression it stands for.
-	v := inputs.Values{}
-	maps.Copy(v, s.Values)
+	v := s.Values.Clone()
 	standIns := map[string]string{}
 	for k, expr := range s.RunTime {
-		sr.addRunTime(naming, k, expr)
+		sr.addRunTime(o.Providers.Catalog().Name(naming, k), expr)
 		if stand, ok := runTimeStandIn[k]; ok {
 			if stand != "" {
-				v[k] = stand
+				v.Set(k, stand)
 			}
 			continue
 		}
 		st := k + atRunTime
-		v[k] = st
+		v.Set(k, st)
 		standIns[st] = expr
 	}
 	drop := func(ps inputs.Problems) inputs.Problems { return dropRunTime(ps, s.RunTime, standIns) }
@@ -208,8 +201,8 @@ func build(o Options, s Step) (StepReport, inputs.Problems) {
 	common, ps := job.ParseCommon(v, o.Providers)
 	ps = drop(ps)
 	sr.Provider = common.Provider
-	prov := o.Providers[common.Provider]
-	if _, rt := s.RunTime[inputs.Provider]; rt {
+	prov, _ := o.Providers.Lookup(common.Provider)
+	if _, rt := s.RunTime[inputs.Provider.Key]; rt {
 		sr.Provider = ""
 		sr.Notes = append(sr.Notes, "the provider is chosen at run time, so its inputs cannot be checked offline")
 		return sr, ps
@@ -259,12 +252,12 @@ func build(o Options, s Step) (StepReport, inputs.Problems) {
 		}
 	}
 	sr.minter = m
-	sr.fill(pl, common, s, o.Kind, placeholder, standIns)
+	sr.fill(o.Providers.Catalog(), pl, common, s, o.Kind, placeholder, standIns)
 	switch {
 	case len(s.RunTime) > 0:
 		names := make([]string, 0, len(s.RunTime))
 		for _, k := range sortedKeys(s.RunTime) {
-			names = append(names, inputs.FlagNames.Name(k))
+			names = append(names, o.Providers.Catalog().Name(inputs.FlagNames, k))
 		}
 		sr.checkable = "not checked: " + strings.Join(names, ", ") + " only exist at run time; give them on the command line (or as INPUT_* variables) to check"
 	case placeholder && usesCurrentRepository(pl):
@@ -281,9 +274,9 @@ func build(o Options, s Step) (StepReport, inputs.Problems) {
 // line names too. It returns "" when --check may run.
 func foreignDestination(o Options, prov provider.Provider, req provider.Request, s Step, naming inputs.Naming) string {
 	var creds []string
-	for _, in := range inputs.Catalog {
-		if in.Secret && s.FromCommandLine[in.Key] {
-			creds = append(creds, inputs.FlagNames.Name(in.Key))
+	for _, in := range o.Providers.Catalog().Secrets() {
+		if s.FromCommandLine[in.Key] {
+			creds = append(creds, inputs.FlagNames.Name(in))
 		}
 	}
 	if len(creds) == 0 {
@@ -292,7 +285,7 @@ func foreignDestination(o Options, prov provider.Provider, req provider.Request,
 	dests, _ := prov.Destinations(req)
 	for _, d := range dests {
 		file := s.Values.Get(d.Input)
-		if !d.URL || file == "" || s.FromCommandLine[d.Input] || !s.Values.Given(d.Input) {
+		if !d.URL || file == "" || s.FromCommandLine[d.Input.Key] || !s.Values.Given(d.Input) {
 			continue
 		}
 		if cli := o.CommandLine.Get(d.Input); cli != "" && network.Same(file, cli) {
@@ -400,19 +393,14 @@ func (sr *StepReport) clear() {
 	sr.minter = nil
 }
 
-func (sr *StepReport) addRunTime(n inputs.Naming, key, expr string) {
+func (sr *StepReport) addRunTime(name, expr string) {
 	if sr.RunTime == nil {
 		sr.RunTime = map[string]string{}
 	}
-	sr.RunTime[n.Name(key)] = expr
+	sr.RunTime[name] = expr
 }
 
-// providerOutputs are the outputs only some providers set.
-var providerOutputs = map[string][]string{
-	"github": {inputs.OutInstallationID, inputs.OutAppSlug},
-}
-
-func (sr *StepReport) fill(pl provider.Plan, c job.Common, s Step, kind Kind, placeholder bool, standIns map[string]string) {
+func (sr *StepReport) fill(cat *inputs.Catalog, pl provider.Plan, c job.Common, s Step, kind Kind, placeholder bool, standIns map[string]string) {
 	pairs := append([]string{}, runnerWords...)
 	if placeholder {
 		pairs = append(pairs, PlaceholderRepository, "{current owner}/{current repository}",
@@ -427,7 +415,7 @@ func (sr *StepReport) fill(pl provider.Plan, c job.Common, s Step, kind Kind, pl
 	words := strings.NewReplacer(pairs...).Replace
 	sr.Provider = pl.Provider
 	sr.Parent = words(pl.Parent)
-	if _, rt := s.RunTime[inputs.Permissions]; !rt {
+	if _, rt := s.RunTime[inputs.Permissions.Key]; !rt {
 		sr.Scopes = pl.Scopes
 	}
 	for _, r := range pl.Resources {
@@ -436,12 +424,12 @@ func (sr *StepReport) fill(pl provider.Plan, c job.Common, s Step, kind Kind, pl
 		}
 		sr.Resources = append(sr.Resources, words(r))
 	}
-	if _, rt := s.RunTime[inputs.Lifetime]; !rt && pl.Lifetime > 0 {
+	if _, rt := s.RunTime[inputs.Lifetime.Key]; !rt && pl.Lifetime > 0 {
 		sr.Lifetime = job.FormatDuration(pl.Lifetime)
 	}
 	sr.Revocable = &pl.Revocable
 	sr.Revocation = words(pl.Revocation)
-	_, rtRevoke := s.RunTime[inputs.Revoke]
+	_, rtRevoke := s.RunTime[inputs.Revoke.Key]
 	switch {
 	case !pl.Revocable:
 	case rtRevoke:
@@ -464,15 +452,12 @@ func (sr *StepReport) fill(pl provider.Plan, c job.Common, s Step, kind Kind, pl
 			sr.Details[k] = words(d)
 		}
 	}
-	sr.Publish = publish(pl.Provider, c, s, kind)
+	sr.Publish = publish(cat.OutputsOf(pl.Provider), c, s, kind)
 }
 
-func publish(prov string, c job.Common, s Step, kind Kind) *Publish {
+func publish(outs []inputs.Output, c job.Common, s Step, kind Kind) *Publish {
 	p := &Publish{}
-	keys := []string{inputs.OutToken, inputs.OutExpiresAt, inputs.OutTokenID, inputs.OutPermissions}
-	keys = append(keys, providerOutputs[prov]...)
-	for _, k := range keys {
-		o, _ := inputs.OutputByKey(k)
+	for _, o := range outs {
 		name := o.Key
 		if kind == Pipeline {
 			name = o.Azure
@@ -494,7 +479,7 @@ func publish(prov string, c job.Common, s Step, kind Kind) *Publish {
 	default:
 		p.Reference = "the step's token output in CI; jobtoken mint prints it on stdout"
 	}
-	if expr, ok := s.RunTime[inputs.ExportEnv]; ok {
+	if expr, ok := s.RunTime[inputs.ExportEnv.Key]; ok {
 		p.Env = []string{"provided at run time: " + expr}
 	} else if c.ExportEnv != "" {
 		p.Env = []string{c.ExportEnv}

@@ -44,8 +44,8 @@ func (r *Report) step(b *strings.Builder, s StepReport) {
 			fmt.Fprintf(b, "  %-13s %s\n", label+":", oneLine(value))
 		}
 	}
-	rt := func(key string) string {
-		if e, ok := s.RunTime[r.naming.Name(key)]; ok {
+	rt := func(in inputs.Input) string {
+		if e, ok := s.RunTime[r.naming.Name(in)]; ok {
 			return "provided at run time (" + e + ")"
 		}
 		return ""

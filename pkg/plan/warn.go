@@ -3,6 +3,7 @@ package plan
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -100,11 +101,11 @@ func warnings(sc scope, s Step) []Warning {
 
 // literal is an input's value when the file states it, and whether it does;
 // the catalog default counts as stated.
-func literal(s Step, key string) (string, bool) {
-	if _, rt := s.RunTime[key]; rt {
+func literal(s Step, in inputs.Input) (string, bool) {
+	if _, rt := s.RunTime[in.Key]; rt {
 		return "", false
 	}
-	return s.Values.Get(key), true
+	return s.Values.Get(in), true
 }
 
 // envReaders are tools that read a token from an environment variable by
@@ -204,7 +205,7 @@ var gitRemoteRE = regexp.MustCompile(`\bgit\b[^\n;&|]*?\s(push|fetch|pull|ls-rem
 // auth setup-git, a token in the URL): a later git push meant to use this
 // step's token uses checkout's.
 func checkoutCredential(sc scope, s Step) []Warning {
-	if p, ok := literal(s, inputs.Provider); !ok || p != "github" {
+	if p, ok := literal(s, inputs.Provider); !ok || !sc.r.gitCredential(p) {
 		return nil
 	}
 	exported, _ := literal(s, inputs.ExportEnv)
@@ -271,35 +272,53 @@ var staticExpr = regexp.MustCompile(`\$\{\{\s*(secrets|vars|inputs|env|github\.e
 // macroRE is an Azure macro $(NAME).
 var macroRE = regexp.MustCompile(`^\$\(([\w.-]+)\)$`)
 
-// storedUserToken: a PAT's parent is a Microsoft Entra user access token,
-// which lives 60 to 90 minutes; one kept in a secret or variable has expired
-// by the time a run reads it.
+// storedUserToken: some parent credentials expire soon after they are made
+// (a PAT's parent, a Microsoft Entra user token, lives 60 to 90 minutes);
+// one kept in a secret or variable has expired by the time a run reads it.
+// The catalog marks such inputs (Input.Stale).
 func storedUserToken(sc scope, s Step) []Warning {
-	if p, ok := literal(s, inputs.Provider); !ok || p != "azure-devops" {
-		return nil
-	}
-	if c, ok := literal(s, inputs.AzureCredential); !ok || !strings.EqualFold(c, "pat") {
-		return nil
-	}
-	expr, ok := s.RunTime[inputs.AzureAccessToken]
+	prov, ok := literal(s, inputs.Provider)
 	if !ok {
 		return nil
 	}
-	naming := sc.kind.Naming()
-	switch sc.kind {
-	case Workflow:
-		if !staticExpr.MatchString(expr) {
-			return nil // steps.x.outputs…: made by an earlier step of the job
+	var ws []Warning
+	for _, in := range sc.r.reg.Catalog().Inputs() {
+		if in.Stale == nil || !slices.Contains(in.Providers, prov) || !sc.r.applies(s, in) {
+			continue
 		}
-	case Pipeline:
-		m := macroRE.FindStringSubmatch(strings.TrimSpace(expr))
-		if m != nil && setByEarlierStep(sc, m[1]) {
-			return nil
+		if expr, ok := s.RunTime[in.Key]; ok && stored(sc, expr) {
+			naming := sc.kind.Naming()
+			ws = append(ws, newWarning(WarnStoredUserToken, 0,
+				fmt.Sprintf("%s comes from %s, a stored value: %s, so a stored one has expired when the run reads it", naming.Name(in), expr, in.Stale.Why),
+				in.Stale.Fix(naming)))
 		}
 	}
-	return []Warning{newWarning(WarnStoredUserToken, 0,
-		fmt.Sprintf("%s comes from %s, a stored value: a Microsoft Entra user token lives 60 to 90 minutes, so a stored one has expired when the run reads it", naming.Name(inputs.AzureAccessToken), expr),
-		fmt.Sprintf("use %s: entra (workload identity, nothing stored), or fetch the user's token in a step right before this one (az account get-access-token --resource 499b84ac-1321-427f-aa17-267ca6975798 on a runner signed in as that user)", naming.Name(inputs.AzureCredential)))}
+	return ws
+}
+
+// applies reports whether the file says in is used: its condition
+// (Input.When) holds as the file states it, the default included.
+func (r Recognizer) applies(s Step, in inputs.Input) bool {
+	if in.When == nil {
+		return true
+	}
+	other, _ := r.reg.Catalog().Lookup(in.When.Key)
+	v, ok := literal(s, other)
+	return ok && strings.EqualFold(v, in.When.Value)
+}
+
+// stored reports whether expr reads a value stored before the run, rather
+// than one an earlier step of the job made.
+func stored(sc scope, expr string) bool {
+	switch sc.kind {
+	case Workflow:
+		// steps.x.outputs…: made by an earlier step of the job.
+		return staticExpr.MatchString(expr)
+	case Pipeline:
+		m := macroRE.FindStringSubmatch(strings.TrimSpace(expr))
+		return m == nil || !setByEarlierStep(sc, m[1])
+	}
+	return true
 }
 
 // setByEarlierStep reports whether an earlier step of the job sets variable

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/jobtoken/jobtoken/pkg/provider/registry"
 	"github.com/jobtoken/jobtoken/pkg/testutil/fuzzcorpus"
 )
 
@@ -24,7 +25,7 @@ func codes(ws []Warning) []string {
 // warningsOf parses one file and returns the warnings of each jobtoken step.
 func warningsOf(t *testing.T, kind Kind, src string) [][]Warning {
 	t.Helper()
-	steps, err := Parse([]byte(src), kind, Recognizer{})
+	steps, err := Parse(registry.Default(), []byte(src), kind, Recognizer{})
 	require.NoError(t, err)
 	var out [][]Warning
 	for _, s := range steps {
@@ -294,7 +295,7 @@ jobs:
         uses: jobtoken/jobtoken/container@v1
 `
 	ids := func(r Recognizer) []string {
-		steps, err := Parse([]byte(src), Workflow, r)
+		steps, err := Parse(registry.Default(), []byte(src), Workflow, r)
 		require.NoError(t, err)
 		out := []string{}
 		for _, s := range steps {
@@ -307,12 +308,12 @@ jobs:
 		"--action names a copy whatever its inputs, at any ref")
 	assert.Equal(t, []string{"vendored", "fork", "other", "container"}, ids(Recognizer{Actions: []string{"hashicorp/vault-action"}}))
 
-	steps, err := Parse([]byte(src), Workflow, Recognizer{})
+	steps, err := Parse(registry.Default(), []byte(src), Workflow, Recognizer{})
 	require.NoError(t, err)
 	assert.Equal(t, "by its inputs: ./.github/actions/token is given only jobtoken's, provider among them", steps[0].Recognized)
 	assert.Empty(t, steps[2].Recognized, "the action's own name needs no explanation")
 
-	steps, err = Parse([]byte(src), Workflow, Recognizer{Actions: []string{"./.github/actions/token/"}})
+	steps, err = Parse(registry.Default(), []byte(src), Workflow, Recognizer{Actions: []string{"./.github/actions/token/"}})
 	require.NoError(t, err)
 	assert.Equal(t, "by --action", steps[0].Recognized)
 }
@@ -327,10 +328,10 @@ steps:
   - task: Bash@3
     inputs: {provider: github, permissions: x}
 `
-	steps, err := Parse([]byte(src), Pipeline, Recognizer{})
+	steps, err := Parse(registry.Default(), []byte(src), Pipeline, Recognizer{})
 	require.NoError(t, err)
 	require.Len(t, steps, 1, "the task's ID names it; inputs alone do not make a task jobtoken's")
-	steps, err = Parse([]byte(src), Pipeline, Recognizer{Actions: []string{"mytoken"}})
+	steps, err = Parse(registry.Default(), []byte(src), Pipeline, Recognizer{Actions: []string{"mytoken"}})
 	require.NoError(t, err)
 	assert.Len(t, steps, 2)
 }
@@ -374,7 +375,7 @@ func FuzzPlanParse(f *testing.F) {
 		if pipeline {
 			kind = Pipeline
 		}
-		steps, err := Parse([]byte(src), kind, Recognizer{Actions: []string{"acme/token", "./vendored"}})
+		steps, err := Parse(registry.Default(), []byte(src), kind, Recognizer{Actions: []string{"acme/token", "./vendored"}})
 		if err != nil {
 			return
 		}
@@ -397,7 +398,7 @@ func TestParseAliasBomb(t *testing.T) {
 		src += fmt.Sprintf("%s: &%s {steps: [*%s, *%s]}\n", name, name, prev, prev)
 		prev = name
 	}
-	steps, err := Parse([]byte(src), Pipeline, Recognizer{})
+	steps, err := Parse(registry.Default(), []byte(src), Pipeline, Recognizer{})
 	require.NoError(t, err)
 	assert.LessOrEqual(t, len(steps), 100, "2^40 paths, walked once each anchor")
 }

@@ -125,8 +125,8 @@ var ErrNotAuthenticated = errors.New("the state is not authenticated, so the par
 // the code and checks the main stage used, and the state keeps main's under
 // Key.
 type Destination struct {
-	Key   string // key in Saved.State (api_url, organization…)
-	Input string // the input that sets it (inputs.GitHubAPIURL…)
+	Key   string       // key in Saved.State (api_url, organization…)
+	Input inputs.Input // the input that sets it
 	Value string
 	// URL marks a host credentials are sent to (not only a path on it).
 	URL bool
@@ -162,7 +162,11 @@ var ErrAlreadyRevoked = errors.New("token was already revoked or expired")
 
 // Provider is one token provider.
 type Provider interface {
+	// Name is the provider input's value.
 	Name() string
+	// Inputs is the provider's part of the inputs catalog: the inputs it
+	// reads beyond the common ones, the outputs it sets beyond them.
+	Inputs() inputs.Group
 	// Prepare validates req offline and makes no network call. Problems name
 	// the inputs at fault.
 	Prepare(req Request) (Minter, inputs.Problems)
@@ -188,8 +192,16 @@ func (r Request) Naming() inputs.Naming {
 	return inputs.GitHubNames
 }
 
-// Name spells the input key as the user types it on this request's host.
-func (r Request) Name(key string) string { return r.Naming().Name(key) }
+// Name spells in as the user types it on this request's host.
+func (r Request) Name(in inputs.Input) string { return r.Naming().Name(in) }
+
+// GitCredential is a provider whose token git uses for the repositories it
+// reaches (over HTTPS): plan warns when a credential actions/checkout left in
+// .git/config would be used instead.
+type GitCredential interface {
+	Provider
+	GitCredential()
+}
 
 // Listed is a token jobtoken minted, as the provider lists it (jobtoken
 // sweep). Its value is never part of a listing.

@@ -31,6 +31,7 @@ import (
 
 	"github.com/jobtoken/jobtoken/pkg/azext"
 	"github.com/jobtoken/jobtoken/pkg/inputs"
+	"github.com/jobtoken/jobtoken/pkg/provider/registry"
 	"github.com/jobtoken/jobtoken/pkg/release"
 )
 
@@ -260,7 +261,7 @@ func stampedTask(root string, v version) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("failed to read task.json: %w", err)
 	}
-	want, err := inputs.TaskJSON()
+	want, err := registry.Default().Catalog().TaskJSON()
 	if err != nil {
 		return nil, err
 	}

@@ -23,6 +23,7 @@ type Host struct {
 	out    *secret.Writer
 	set    *secret.Set
 	getenv func(string) string
+	cat    *inputs.Catalog
 	// TempName names the summary file; tests fix it for golden files.
 	TempName func() string
 
@@ -34,13 +35,13 @@ type Host struct {
 var _ host.Host = (*Host)(nil)
 
 // New returns a host writing logging commands to out (already redacting),
-// redacting the summary file with set, and reading the environment through
-// getenv.
-func New(out *secret.Writer, set *secret.Set, getenv func(string) string) *Host {
+// redacting the summary file with set, reading the environment through
+// getenv and the inputs of cat.
+func New(out *secret.Writer, set *secret.Set, getenv func(string) string, cat *inputs.Catalog) *Host {
 	if set == nil {
 		set = &secret.Set{}
 	}
-	return &Host{out: out, set: set, getenv: getenv}
+	return &Host{out: out, set: set, getenv: getenv, cat: cat}
 }
 
 // EnvName is how the agent turns an input or variable name into an
@@ -62,7 +63,7 @@ func (h *Host) Getenv(k string) string { return h.getenv(k) }
 // Inputs implements host.Host. The agent passes each input as INPUT_ plus the
 // camelCase name upper-cased; GitHub-only inputs are not part of task.json.
 func (h *Host) Inputs() inputs.Values {
-	return inputs.FromLookup(func(in inputs.Input) (string, bool) {
+	return h.cat.Read(func(in inputs.Input) (string, bool) {
 		if in.GitHubOnly {
 			return "", false
 		}
@@ -117,8 +118,8 @@ func (h *Host) Mask(v string) {
 }
 
 // outputName is the Azure spelling of an output.
-func outputName(key string) string {
-	if o, ok := inputs.OutputByKey(key); ok && o.Azure != "" {
+func (h *Host) outputName(key string) string {
+	if o, ok := h.cat.Output(key); ok && o.Azure != "" {
 		return o.Azure
 	}
 	return key
@@ -127,7 +128,7 @@ func outputName(key string) string {
 // SetOutput implements host.Host: an output variable, read by later steps as
 // $(step.name) or dependencies.job.outputs['step.name'].
 func (h *Host) SetOutput(k, v string, isSecret bool) error {
-	return h.setVariable(outputName(k), v, isSecret, true)
+	return h.setVariable(h.outputName(k), v, isSecret, true)
 }
 
 // ExportEnv implements host.Host. A secret variable is never put into later

@@ -13,6 +13,10 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/host/azpipelines"
 	"github.com/jobtoken/jobtoken/pkg/host/azpipelines/agenttest"
 	"github.com/jobtoken/jobtoken/pkg/inputs"
+	"github.com/jobtoken/jobtoken/pkg/provider/azdo"
+	"github.com/jobtoken/jobtoken/pkg/provider/cloudid"
+	"github.com/jobtoken/jobtoken/pkg/provider/ghapp"
+	"github.com/jobtoken/jobtoken/pkg/provider/registry"
 	"github.com/jobtoken/jobtoken/pkg/secret"
 )
 
@@ -37,7 +41,7 @@ func newHost(t *testing.T, env map[string]string) (*azpipelines.Host, *bytes.Buf
 	var buf bytes.Buffer
 	set := &secret.Set{}
 	w := secret.NewWriter(&buf, set)
-	return azpipelines.New(w, set, func(k string) string { return env[k] }), &buf, w
+	return azpipelines.New(w, set, func(k string) string { return env[k] }, registry.Default().Catalog()), &buf, w
 }
 
 // hostile values: each tries to end its command, start a new one, add a
@@ -228,15 +232,15 @@ func TestInputs(t *testing.T) {
 		"INPUT_APPID":                  "", // the agent passes empty inputs as ""
 		"INPUT_LIFETIME":               "  30m  ",
 	}
-	h := azpipelines.New(secret.NewWriter(&bytes.Buffer{}, &secret.Set{}), nil, strictEnv(t, env))
+	h := azpipelines.New(secret.NewWriter(&bytes.Buffer{}, &secret.Set{}), nil, strictEnv(t, env), registry.Default().Catalog())
 	v := h.Inputs()
 	assert.Equal(t, "github", v.Get(inputs.Provider))
-	assert.Equal(t, "Iv23abc", v.Get(inputs.ClientID))
-	assert.Equal(t, "-----BEGIN-----\nkey\n-----END-----", v.Get(inputs.PrivateKey))
-	assert.Equal(t, "0f0e-guid", v.Get(inputs.AzureServiceConnection))
+	assert.Equal(t, "Iv23abc", v.Get(ghapp.ClientID))
+	assert.Equal(t, "-----BEGIN-----\nkey\n-----END-----", v.Get(ghapp.PrivateKey))
+	assert.Equal(t, "0f0e-guid", v.Get(azdo.ServiceConnection))
 	assert.Equal(t, "30m", v.Get(inputs.Lifetime))
-	assert.False(t, v.Given(inputs.AzureClientID))
-	assert.False(t, v.Given(inputs.AppID))
+	assert.False(t, v.Given(cloudid.AzureClientID))
+	assert.False(t, v.Given(ghapp.AppID))
 	assert.Equal(t, inputs.AzureNames, h.Naming())
 	assert.Equal(t, "azure", h.Name())
 }
@@ -261,7 +265,7 @@ func TestRun(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.env["BUILD_BUILDID"] = "812"
 			tc.env["SYSTEM_JOBATTEMPT"] = "2"
-			h := azpipelines.New(secret.NewWriter(&bytes.Buffer{}, &secret.Set{}), nil, strictEnv(t, tc.env, "BUILD_REPOSITORY_NAME", "BUILD_REPOSITORY_PROVIDER", "BUILD_REPOSITORY_URI"))
+			h := azpipelines.New(secret.NewWriter(&bytes.Buffer{}, &secret.Set{}), nil, strictEnv(t, tc.env, "BUILD_REPOSITORY_NAME", "BUILD_REPOSITORY_PROVIDER", "BUILD_REPOSITORY_URI"), registry.Default().Catalog())
 			r := h.Run()
 			assert.Equal(t, tc.repository, r.Repository)
 			assert.Equal(t, tc.env["BUILD_REPOSITORY_NAME"], r.RepoName)
@@ -296,7 +300,7 @@ func TestSummaryIsRedacted(t *testing.T) {
 	var buf bytes.Buffer
 	set := &secret.Set{}
 	set.Add("ghs_supersecret")
-	h := azpipelines.New(secret.NewWriter(&buf, set), set, func(k string) string { return map[string]string{"AGENT_TEMPDIRECTORY": dir}[k] })
+	h := azpipelines.New(secret.NewWriter(&buf, set), set, func(k string) string { return map[string]string{"AGENT_TEMPDIRECTORY": dir}[k] }, registry.Default().Catalog())
 	require.NoError(t, h.Summary("| Token | ghs_supersecret |\n"))
 	files, err := filepath.Glob(filepath.Join(dir, "jobtoken-summary-*.md"))
 	require.NoError(t, err)

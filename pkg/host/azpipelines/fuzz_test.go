@@ -9,6 +9,7 @@ import (
 
 	"github.com/jobtoken/jobtoken/pkg/host/azpipelines"
 	"github.com/jobtoken/jobtoken/pkg/host/azpipelines/agenttest"
+	"github.com/jobtoken/jobtoken/pkg/provider/registry"
 	"github.com/jobtoken/jobtoken/pkg/secret"
 	"github.com/jobtoken/jobtoken/pkg/testutil/fuzzcorpus"
 )
@@ -29,7 +30,7 @@ func FuzzAzureHostCommands(f *testing.F) {
 	f.Fuzz(func(t *testing.T, value, text string) {
 		var buf bytes.Buffer
 		w := secret.NewWriter(&buf, &secret.Set{})
-		h := azpipelines.New(w, nil, func(string) string { return "" })
+		h := azpipelines.New(w, nil, func(string) string { return "" }, registry.Default().Catalog())
 		h.Mask(value)
 		require.NoError(t, h.SaveState("jobtoken", value))
 		require.NoError(t, h.SetOutput("token", value, true))
@@ -72,7 +73,7 @@ func FuzzAzureVariableNames(f *testing.F) {
 	f.Fuzz(func(t *testing.T, name, value string) {
 		var buf bytes.Buffer
 		w := secret.NewWriter(&buf, &secret.Set{})
-		h := azpipelines.New(w, nil, func(string) string { return "" })
+		h := azpipelines.New(w, nil, func(string) string { return "" }, registry.Default().Catalog())
 		err := h.ExportEnv(name, value, false)
 		require.NoError(t, w.Flush())
 		cs := agenttest.Read(buf.String()).Commands()

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/jobtoken/jobtoken/pkg/host/ghactions"
+	"github.com/jobtoken/jobtoken/pkg/provider/registry"
 	"github.com/jobtoken/jobtoken/pkg/secret"
 	"github.com/jobtoken/jobtoken/pkg/testutil/fuzzcorpus"
 )
@@ -28,7 +29,7 @@ func newHost(t *testing.T, dir string, buf *bytes.Buffer) (*ghactions.Host, *sec
 		env["GITHUB_"+n] = p
 	}
 	w := secret.NewWriter(buf, &secret.Set{})
-	return ghactions.New(w, func(k string) string { return env[k] }), w, files
+	return ghactions.New(w, func(k string) string { return env[k] }, registry.Default().Catalog()), w, files
 }
 
 func readEntries(t *testing.T, path string) []ghactions.Entry {

@@ -23,19 +23,21 @@ type Host struct {
 	action *githubactions.Action
 	out    *secret.Writer
 	getenv func(string) string
+	cat    *inputs.Catalog
 	// Delimiter makes heredoc delimiters; tests fix it for golden files.
 	Delimiter func() string
 }
 
 var _ host.Host = (*Host)(nil)
 
-// New returns a host writing workflow commands to out (already redacting) and
-// reading the environment through getenv.
-func New(out *secret.Writer, getenv func(string) string) *Host {
+// New returns a host writing workflow commands to out (already redacting),
+// reading the environment through getenv and the inputs of cat.
+func New(out *secret.Writer, getenv func(string) string, cat *inputs.Catalog) *Host {
 	return &Host{
 		action: githubactions.New(githubactions.WithWriter(out), githubactions.WithGetenv(getenv)),
 		out:    out,
 		getenv: getenv,
+		cat:    cat,
 	}
 }
 
@@ -51,7 +53,7 @@ func (h *Host) Getenv(k string) string { return h.getenv(k) }
 // Inputs implements host.Host. The runner passes `with:` values as INPUT_ plus
 // the upper-cased name, hyphens kept.
 func (h *Host) Inputs() inputs.Values {
-	return inputs.FromLookup(func(in inputs.Input) (string, bool) {
+	return h.cat.Read(func(in inputs.Input) (string, bool) {
 		if in.AzureOnly {
 			return "", false
 		}

@@ -60,9 +60,6 @@ func New(o Options) *Host {
 	if o.Stderr == nil {
 		o.Stderr = io.Discard
 	}
-	if o.Values == nil {
-		o.Values = inputs.Values{}
-	}
 	o.Run.CI = "local"
 	return &Host{values: o.Values, run: o.Run, getenv: o.Getenv, stdout: o.Stdout, stderr: o.Stderr, secrets: o.Secrets, ciMask: o.CIMask, state: map[string]string{}}
 }
@@ -83,9 +80,9 @@ func EnvNames(in inputs.Input) []string {
 	return names
 }
 
-// FromEnv reads every input given as an INPUT_* variable.
-func FromEnv(getenv func(string) string) inputs.Values {
-	return inputs.FromLookup(func(in inputs.Input) (string, bool) {
+// FromEnv reads every input of cat given as an INPUT_* variable.
+func FromEnv(cat *inputs.Catalog, getenv func(string) string) inputs.Values {
+	return cat.Read(func(in inputs.Input) (string, bool) {
 		for _, n := range EnvNames(in) {
 			if v := getenv(n); v != "" {
 				return v, true

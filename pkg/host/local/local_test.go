@@ -8,19 +8,19 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/jobtoken/jobtoken/pkg/inputs"
+	"github.com/jobtoken/jobtoken/pkg/provider/ghapp"
+	"github.com/jobtoken/jobtoken/pkg/provider/registry"
 	"github.com/jobtoken/jobtoken/pkg/secret"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
 
 func TestEnvNames(t *testing.T) {
-	in, _ := inputs.Lookup(inputs.ClientID)
-	assert.Equal(t, []string{"INPUT_CLIENT-ID", "INPUT_CLIENT_ID", "INPUT_CLIENTID"}, EnvNames(in))
-	in, _ = inputs.Lookup(inputs.Provider)
-	assert.Equal(t, []string{"INPUT_PROVIDER"}, EnvNames(in))
+	assert.Equal(t, []string{"INPUT_CLIENT-ID", "INPUT_CLIENT_ID", "INPUT_CLIENTID"}, EnvNames(ghapp.ClientID))
+	assert.Equal(t, []string{"INPUT_PROVIDER"}, EnvNames(inputs.Provider))
 }
 
 func TestFromEnv(t *testing.T) {
-	v := FromEnv(testutil.Getenv(map[string]string{
+	v := FromEnv(registry.Default().Catalog(), testutil.Getenv(map[string]string{
 		"INPUT_CLIENT-ID":    "runner-spelling",
 		"INPUT_CLIENT_ID":    "shell-spelling",
 		"INPUT_PRIVATE_KEY":  "key",
@@ -29,12 +29,12 @@ func TestFromEnv(t *testing.T) {
 		"INPUT_OWNER":        "",
 		"INPUT_NOT_AN_INPUT": "ignored",
 	}))
-	assert.Equal(t, inputs.Values{
-		inputs.ClientID:    "runner-spelling", // the runner's spelling wins
-		inputs.PrivateKey:  "key",
-		inputs.ExportEnv:   "AGENT_SPELLING",
-		inputs.Permissions: "contents:read",
-	}, v)
+	assert.Equal(t, inputs.ValuesOf(map[string]string{
+		ghapp.ClientID.Key:     "runner-spelling", // the runner's spelling wins
+		ghapp.PrivateKey.Key:   "key",
+		inputs.ExportEnv.Key:   "AGENT_SPELLING",
+		inputs.Permissions.Key: "contents:read",
+	}), v)
 }
 
 func TestOutputs(t *testing.T) {
@@ -44,7 +44,7 @@ func TestOutputs(t *testing.T) {
 	h.Mask("ghs_secretvalue")
 	require.NoError(t, h.SetOutput(inputs.OutToken, "ghs_secretvalue", true))
 	require.NoError(t, h.SetOutput(inputs.OutTokenID, "sha256:abc", false))
-	require.NoError(t, h.SetOutput(inputs.OutAppSlug, "", false))
+	require.NoError(t, h.SetOutput(ghapp.OutAppSlug, "", false))
 	h.Infof("the token is ghs_secretvalue")
 	h.Debugf("hidden unless JOBTOKEN_DEBUG is set")
 	require.NoError(t, h.SaveState("jobtoken", "{}"))

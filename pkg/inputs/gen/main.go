@@ -1,5 +1,6 @@
-// Command gen writes the files generated from the inputs catalog (action.yml,
-// container/action.yml, task.json, the README's tables) in the repository.
+// Command gen writes the files generated from the inputs catalog of the
+// providers jobtoken ships (action.yml, container/action.yml, task.json, the
+// README's tables) in the repository.
 // Run it with `go generate ./pkg/inputs`.
 package main
 
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/jobtoken/jobtoken/pkg/inputs"
+	"github.com/jobtoken/jobtoken/pkg/provider/registry"
 )
 
 func main() {
@@ -16,10 +18,11 @@ func main() {
 	if len(os.Args) > 1 {
 		root = os.Args[1]
 	}
+	cat := registry.Default().Catalog()
 	files := map[string]func() ([]byte, error){
-		"action.yml":               inputs.ActionYAML,
-		inputs.ContainerActionFile: inputs.ContainerActionYAML,
-		"task.json":                inputs.TaskJSON,
+		"action.yml":               cat.ActionYAML,
+		inputs.ContainerActionFile: cat.ContainerActionYAML,
+		"task.json":                cat.TaskJSON,
 	}
 	readme := filepath.Join(root, "README.md")
 	files["README.md"] = func() ([]byte, error) {
@@ -27,7 +30,7 @@ func main() {
 		if err != nil {
 			return nil, err
 		}
-		s, err := inputs.UpdateReadme(string(b))
+		s, err := cat.UpdateReadme(string(b))
 		return []byte(s), err
 	}
 	for name, gen := range files {

@@ -70,7 +70,7 @@ func (*Provider) Name() string { return Name }
 type minter struct {
 	req    provider.Request
 	naming inputs.Naming
-	cred   Credential
+	cred   Parent
 	scopes []string
 	org    string
 	api    string
@@ -102,9 +102,9 @@ func (p *Provider) Prepare(req provider.Request) (provider.Minter, inputs.Proble
 	in := req.Inputs
 	m := &minter{req: req, naming: namingFor(req.Host)}
 
-	c, err := ParseCredential(in.Get(inputs.AnacondaCredential), m.now())
+	c, err := ParseParent(in.Get(Credential), m.now())
 	if err != nil {
-		ps.Add(inputs.AnacondaCredential, "%s", err)
+		ps.Add(Credential, "%s", err)
 	}
 	m.cred = c
 
@@ -136,16 +136,16 @@ func (p *Provider) Prepare(req provider.Request) (provider.Minter, inputs.Proble
 // organization, which together say where the parent credential is sent and
 // which account's token a by-name revocation deletes.
 func destinations(req provider.Request) (api, org string, ps inputs.Problems) {
-	org = req.Inputs.Get(inputs.AnacondaOrganization)
+	org = req.Inputs.Get(Organization)
 	if org != "" && !orgRE.MatchString(org) {
-		ps.Add(inputs.AnacondaOrganization, "%q is not an anaconda.org organization name; use the name as in https://anaconda.org/<name>", org)
+		ps.Add(Organization, "%q is not an anaconda.org organization name; use the name as in https://anaconda.org/<name>", org)
 	}
-	api = strings.TrimRight(req.Inputs.Get(inputs.AnacondaAPIURL), "/")
+	api = strings.TrimRight(req.Inputs.Get(APIURL), "/")
 	if api == "" {
 		api = DefaultAPIURL
 	}
 	if msg := provider.APIURLProblem(api, DefaultAPIURL); msg != "" {
-		ps.Add(inputs.AnacondaAPIURL, "%s", msg)
+		ps.Add(APIURL, "%s", msg)
 	}
 	return api, org, ps
 }
@@ -154,8 +154,8 @@ func destinations(req provider.Request) (api, org string, ps inputs.Problems) {
 func (*Provider) Destinations(req provider.Request) ([]provider.Destination, inputs.Problems) {
 	api, org, ps := destinations(req)
 	return []provider.Destination{
-		{Key: "api_url", Input: inputs.AnacondaAPIURL, Value: api, URL: true},
-		{Key: "org", Input: inputs.AnacondaOrganization, Value: org},
+		{Key: "api_url", Input: APIURL, Value: api, URL: true},
+		{Key: "org", Input: Organization, Value: org},
 	}, ps
 }
 
@@ -182,7 +182,7 @@ func (m *minter) LostState() map[string]string {
 // Accepted: 1m to 24h; up to 168h only with allowBroad.
 func CheckLifetime(d time.Duration, allowBroad bool, n inputs.Naming) (int64, *inputs.Problem) {
 	bad := func(format string, args ...any) (int64, *inputs.Problem) {
-		return 0, &inputs.Problem{Key: inputs.Lifetime, Msg: fmt.Sprintf(format, args...)}
+		return 0, &inputs.Problem{Key: inputs.Lifetime.Key, Azure: inputs.Lifetime.Azure, Msg: fmt.Sprintf(format, args...)}
 	}
 	switch {
 	case d < MinLifetime:
@@ -204,7 +204,7 @@ func (m *minter) now() time.Time {
 	return time.Now()
 }
 
-func (m *minter) name(key string) string { return m.naming.Name(key) }
+func (m *minter) name(in inputs.Input) string { return m.naming.Name(in) }
 
 func (m *minter) client() client { return client{hc: m.req.HTTP, api: m.api} }
 
@@ -216,7 +216,7 @@ func (m *minter) owner() string {
 }
 
 func (m *minter) makePlan() provider.Plan {
-	parent := fmt.Sprintf("%s from %s (sent as Authorization: %s)", m.cred.Kind, m.name(inputs.AnacondaCredential), m.cred.Kind.Scheme())
+	parent := fmt.Sprintf("%s from %s (sent as Authorization: %s)", m.cred.Type, m.name(Credential), m.cred.Type.Scheme())
 	if !m.cred.Expires.IsZero() {
 		parent += ", valid until " + m.cred.Expires.Format(time.RFC3339)
 	}
@@ -393,7 +393,7 @@ func (m *minter) verify(granted []string, info authInfo, resp *http.Response) er
 	case len(broader) > 0:
 		return fmt.Errorf("anaconda.org granted more than asked: %s. Ask for the scopes the job needs and report this to Anaconda if it persists", strings.Join(broader, "; "))
 	case len(narrower) > 0:
-		return fmt.Errorf("anaconda.org granted less than asked: %s. A token cannot outrank or outlive its parent: check the scopes and expiry of %s, or ask for less", strings.Join(narrower, "; "), m.name(inputs.AnacondaCredential))
+		return fmt.Errorf("anaconda.org granted less than asked: %s. A token cannot outrank or outlive its parent: check the scopes and expiry of %s, or ask for less", strings.Join(narrower, "; "), m.name(Credential))
 	}
 	return nil
 }
@@ -419,7 +419,7 @@ func (m *minter) token(value string, granted []string, confirmed bool, exp time.
 			{"Scopes", scopes},
 			{"Organization", org},
 			{"Note", m.note},
-			{"Parent credential", fmt.Sprintf("%s (Authorization: %s)", m.cred.Kind, m.cred.Kind.Scheme())},
+			{"Parent credential", fmt.Sprintf("%s (Authorization: %s)", m.cred.Type, m.cred.Type.Scheme())},
 		},
 		Revocable: true,
 	}
@@ -452,8 +452,8 @@ func (m *minter) explainMintError(ctx context.Context, err error) error {
 	if !ok {
 		return fmt.Errorf("failed to mint: %w", err)
 	}
-	cred := m.name(inputs.AnacondaCredential)
-	orgIn := m.name(inputs.AnacondaOrganization)
+	cred := m.name(Credential)
+	orgIn := m.name(Organization)
 	switch {
 	case ae.Status == http.StatusUnauthorized:
 		m.explainRejected(ae)
@@ -475,9 +475,9 @@ func (m *minter) explainMintError(ctx context.Context, err error) error {
 // explainRejected explains a 401 to the parent credential: which kind it was
 // taken for, how it was sent, and how to send it as the other kind.
 func (m *minter) explainRejected(ae *apierror.Error) {
-	how := fmt.Sprintf("anaconda.org rejected %s as an %s (sent as Authorization: %s)", m.name(inputs.AnacondaCredential), m.cred.Kind, m.cred.Kind.Scheme())
+	how := fmt.Sprintf("anaconda.org rejected %s as an %s (sent as Authorization: %s)", m.name(Credential), m.cred.Type, m.cred.Type.Scheme())
 	fix := fmt.Sprintf("check that the token exists, has not expired and carries a scope that may create tokens (such as all); if it is an anaconda.com API key, prefix it with %q", "Bearer ")
-	if m.cred.Kind == APIKey {
+	if m.cred.Type == APIKey {
 		fix = fmt.Sprintf("check that the API key is current and its account can reach anaconda.org; if it is an anaconda.org token, prefix it with %q", "token ")
 	}
 	if strings.Contains(strings.ToLower(ae.Message), "expired") {
@@ -560,11 +560,11 @@ func (m *minter) Check(ctx context.Context) ([]string, error) {
 	if _, err := c.do(ctx, http.MethodGet, "/user", m.cred.Header(), nil, &user, http.StatusOK); err != nil {
 		if ae, ok := apierror.As(err); ok && ae.Status == http.StatusUnauthorized {
 			m.explainRejected(ae)
-			return nil, fmt.Errorf("failed to check %s: %w", m.name(inputs.AnacondaCredential), err)
+			return nil, fmt.Errorf("failed to check %s: %w", m.name(Credential), err)
 		}
-		return nil, fmt.Errorf("failed to check %s: %w", m.name(inputs.AnacondaCredential), err)
+		return nil, fmt.Errorf("failed to check %s: %w", m.name(Credential), err)
 	}
-	out := []string{fmt.Sprintf("%s authenticated as %s (Authorization: %s)", m.cred.Kind, user.Login, m.cred.Kind.Scheme())}
+	out := []string{fmt.Sprintf("%s authenticated as %s (Authorization: %s)", m.cred.Type, user.Login, m.cred.Type.Scheme())}
 	if m.org != "" {
 		var org struct {
 			Login    string `json:"login"`
@@ -573,11 +573,11 @@ func (m *minter) Check(ctx context.Context) ([]string, error) {
 		_, err := c.do(ctx, http.MethodGet, "/user/"+url.PathEscape(m.org), "", nil, &org, http.StatusOK)
 		switch {
 		case statusOf(err) == http.StatusNotFound:
-			return out, fmt.Errorf("organization %s does not exist on anaconda.org; check %s", m.org, m.name(inputs.AnacondaOrganization))
+			return out, fmt.Errorf("organization %s does not exist on anaconda.org; check %s", m.org, m.name(Organization))
 		case err != nil:
 			return out, fmt.Errorf("failed to look up organization %s: %w", m.org, err)
 		case org.UserType != "" && org.UserType != "org":
-			return out, fmt.Errorf("%s is a %s account, not an organization; leave %s empty to own the token with %s", m.org, org.UserType, m.name(inputs.AnacondaOrganization), user.Login)
+			return out, fmt.Errorf("%s is a %s account, not an organization; leave %s empty to own the token with %s", m.org, org.UserType, m.name(Organization), user.Login)
 		}
 		out = append(out, "organization "+m.org+" exists")
 	}

@@ -18,8 +18,8 @@ func BenchmarkMintRevoke(b *testing.B) {
 	f := anacondafake.New(&anacondafake.Account{Login: "ana"})
 	defer f.Close()
 	count := &testutil.Counter{}
-	in := inputs.Values{inputs.Provider: Name, inputs.Permissions: "api:read conda:download", inputs.AnacondaAPIURL: f.URL,
-		inputs.AnacondaCredential: f.AddAPIKey("ana", time.Now().Add(24*time.Hour))}
+	in := inputs.ValuesOf(map[string]string{inputs.Provider.Key: Name, inputs.Permissions.Key: "api:read conda:download", APIURL.Key: f.URL,
+		Credential.Key: f.AddAPIKey("ana", time.Now().Add(24*time.Hour))})
 	req := provider.Request{
 		Inputs: in, Run: host.Run{Repository: "octo/app", RunID: "9", Attempt: "1", CI: "github"}, Host: "github",
 		Permissions: inputs.List(in.Get(inputs.Permissions)), Lifetime: time.Hour,

@@ -8,20 +8,20 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// Kind is the kind of parent credential, which decides the Authorization
+// CredentialType is the type of parent credential, which decides the Authorization
 // scheme.
-type Kind int
+type CredentialType int
 
 const (
 	// OrgToken is an anaconda.org token, sent as `Authorization: token …`.
-	OrgToken Kind = iota
+	OrgToken CredentialType = iota
 	// APIKey is an anaconda.com API key (a JWT), sent as
 	// `Authorization: Bearer …`.
 	APIKey
 )
 
 // String describes the kind for plans and errors.
-func (k Kind) String() string {
+func (k CredentialType) String() string {
 	if k == APIKey {
 		return "anaconda.com API key"
 	}
@@ -29,17 +29,17 @@ func (k Kind) String() string {
 }
 
 // Scheme is the Authorization scheme anaconda.org expects for the kind.
-func (k Kind) Scheme() string {
+func (k CredentialType) Scheme() string {
 	if k == APIKey {
 		return "Bearer"
 	}
 	return "token"
 }
 
-// Credential is a parent credential with its detected kind.
-type Credential struct {
+// Parent is the parent credential, with its detected type.
+type Parent struct {
 	Value string
-	Kind  Kind
+	Type  CredentialType
 	// Forced is true when the user named the scheme with a prefix.
 	Forced bool
 	// Expires is the API key's exp claim, when it has one.
@@ -47,19 +47,19 @@ type Credential struct {
 }
 
 // Header renders the Authorization header value.
-func (c Credential) Header() string { return c.Kind.Scheme() + " " + c.Value }
+func (c Parent) Header() string { return c.Type.Scheme() + " " + c.Value }
 
-// ParseCredential detects offline whether s is an anaconda.com API key (a JWT:
+// ParseParent detects offline whether s is an anaconda.com API key (a JWT:
 // three base64url parts whose header decodes) or an anaconda.org token. A
 // leading "Bearer " or "token " (as copied from a curl line) names the scheme
 // and wins over detection. Errors never contain the value.
-func ParseCredential(s string, now time.Time) (Credential, error) {
+func ParseParent(s string, now time.Time) (Parent, error) {
 	s = strings.TrimSpace(s)
-	var c Credential
+	var c Parent
 	if rest, ok := cutPrefixFold(s, "Bearer "); ok {
-		s, c.Kind, c.Forced = strings.TrimSpace(rest), APIKey, true
+		s, c.Type, c.Forced = strings.TrimSpace(rest), APIKey, true
 	} else if rest, ok := cutPrefixFold(s, "token "); ok {
-		s, c.Kind, c.Forced = strings.TrimSpace(rest), OrgToken, true
+		s, c.Type, c.Forced = strings.TrimSpace(rest), OrgToken, true
 	}
 	c.Value = s
 	switch {
@@ -69,7 +69,7 @@ func ParseCredential(s string, now time.Time) (Credential, error) {
 		return c, fmt.Errorf("contains whitespace or control characters; copy the key or token alone, on one line")
 	}
 	looksJWT := strings.Count(s, ".") == 2
-	if !looksJWT || (c.Forced && c.Kind == OrgToken) {
+	if !looksJWT || (c.Forced && c.Type == OrgToken) {
 		return c, nil
 	}
 	claims := jwt.MapClaims{}
@@ -80,7 +80,7 @@ func ParseCredential(s string, now time.Time) (Credential, error) {
 		}
 		return c, fmt.Errorf("looks like an anaconda.com API key (three dot-separated parts) but is not a readable JWT; copy the whole key, or prefix an anaconda.org token with \"token \"")
 	}
-	c.Kind = APIKey
+	c.Type = APIKey
 	if exp, err := claims.GetExpirationTime(); err == nil && exp != nil {
 		c.Expires = exp.Time.UTC()
 		// A minute of slack for clock skew between this machine and Anaconda.

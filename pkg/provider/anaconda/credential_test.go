@@ -25,7 +25,7 @@ func TestParseCredential(t *testing.T) {
 	tests := []struct {
 		name    string
 		in      string
-		kind    Kind
+		kind    CredentialType
 		value   string
 		forced  bool
 		wantErr string
@@ -46,7 +46,7 @@ func TestParseCredential(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := ParseCredential(tt.in, now)
+			c, err := ParseParent(tt.in, now)
 			if tt.wantErr != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tt.wantErr)
@@ -56,7 +56,7 @@ func TestParseCredential(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
-			assert.Equal(t, tt.kind, c.Kind)
+			assert.Equal(t, tt.kind, c.Type)
 			assert.Equal(t, tt.value, c.Value)
 			assert.Equal(t, tt.forced, c.Forced)
 			assert.Equal(t, tt.kind.Scheme()+" "+tt.value, c.Header())
@@ -65,7 +65,7 @@ func TestParseCredential(t *testing.T) {
 }
 
 func TestParseCredentialReadsExpiry(t *testing.T) {
-	c, err := ParseCredential(jwtFor(t, `{"exp":1780000000}`), time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
+	c, err := ParseParent(jwtFor(t, `{"exp":1780000000}`), time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
 	require.NoError(t, err)
 	assert.Equal(t, time.Unix(1780000000, 0).UTC(), c.Expires)
 }

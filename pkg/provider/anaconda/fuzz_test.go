@@ -28,7 +28,7 @@ func FuzzAnacondaScopes(f *testing.F) {
 			out, ps := ParseScopes(inputs.List(raw), allowBroad, n)
 			for _, p := range ps {
 				line := p.Format(n)
-				assert.Equal(t, inputs.Permissions, p.Key)
+				assert.Equal(t, inputs.Permissions.Key, p.Key)
 				assert.NotContains(t, line, "\n")
 				assert.NotContains(t, line, "\r")
 			}

@@ -63,11 +63,11 @@ func newWorld(t *testing.T) *world {
 // request builds a provider request the way job.Prepare does, from raw inputs.
 func (w *world) request(t *testing.T, in inputs.Values) (provider.Request, *logRec) {
 	t.Helper()
-	if _, ok := in[inputs.AnacondaAPIURL]; !ok {
-		in[inputs.AnacondaAPIURL] = w.fake.URL
+	if !in.Given(APIURL) {
+		in.Set(APIURL.Key, w.fake.URL)
 	}
-	in[inputs.Provider] = Name
-	c, ps := job.ParseCommon(in, map[string]provider.Provider{Name: New()})
+	in.Set(inputs.Provider.Key, Name)
+	c, ps := job.ParseCommon(in, registry(t))
 	require.Empty(t, ps)
 	log := &logRec{}
 	return provider.Request{
@@ -75,6 +75,14 @@ func (w *world) request(t *testing.T, in inputs.Values) (provider.Request, *logR
 		Permissions: c.Permissions, Lifetime: c.Lifetime, AllowBroad: c.AllowBroad,
 		HTTP: retry.Client(nil, instant), Now: time.Now, Log: log,
 	}, log
+}
+
+// registry holds this provider alone.
+func registry(t *testing.T) *provider.Registry {
+	t.Helper()
+	r, err := provider.NewRegistry(New())
+	require.NoError(t, err)
+	return r
 }
 
 func fixed(s string) *Provider { return &Provider{suffix: func() string { return s }} }
@@ -95,7 +103,7 @@ func TestMintBothCredentialKinds(t *testing.T) {
 		{"anaconda.org token as token", w.orgTok, "token"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			req, _ := w.request(t, inputs.Values{inputs.AnacondaCredential: tc.cred, inputs.Permissions: "api:read conda:download", inputs.Lifetime: "30m"})
+			req, _ := w.request(t, inputs.ValuesOf(map[string]string{Credential.Key: tc.cred, inputs.Permissions.Key: "api:read conda:download", inputs.Lifetime.Key: "30m"}))
 			m := prepare(t, New(), req)
 			before := len(w.fake.Requests())
 			tok, err := m.Mint(context.Background())
@@ -124,7 +132,7 @@ func TestMintBothCredentialKinds(t *testing.T) {
 
 func TestMintOrganizationToken(t *testing.T) {
 	w := newWorld(t)
-	req, _ := w.request(t, inputs.Values{inputs.AnacondaCredential: w.apiKey, inputs.Permissions: "pypi:upload", inputs.AnacondaOrganization: "conda-org"})
+	req, _ := w.request(t, inputs.ValuesOf(map[string]string{Credential.Key: w.apiKey, inputs.Permissions.Key: "pypi:upload", Organization.Key: "conda-org"}))
 	tok, err := prepare(t, New(), req).Mint(context.Background())
 	require.NoError(t, err)
 	ft := w.fake.Lookup(tok.Value)
@@ -136,7 +144,7 @@ func TestMintOrganizationToken(t *testing.T) {
 
 func TestMintOrganizationNotOwned(t *testing.T) {
 	w := newWorld(t)
-	req, _ := w.request(t, inputs.Values{inputs.AnacondaCredential: w.apiKey, inputs.Permissions: "pypi:upload", inputs.AnacondaOrganization: "other-org"})
+	req, _ := w.request(t, inputs.ValuesOf(map[string]string{Credential.Key: w.apiKey, inputs.Permissions.Key: "pypi:upload", Organization.Key: "other-org"}))
 	tok, err := prepare(t, New(), req).Mint(context.Background())
 	require.Error(t, err)
 	assert.Nil(t, tok)
@@ -153,7 +161,7 @@ func TestMintWrongSchemeSaysWhichKindWasTried(t *testing.T) {
 		{"org token forced as Bearer", "Bearer " + w.orgTok, `anaconda.org answered 401 Unauthorized: Invalid authorization token — anaconda.org rejected anaconda-credential as an anaconda.com API key (sent as Authorization: Bearer); check that the API key is current and its account can reach anaconda.org; if it is an anaconda.org token, prefix it with "token "`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			req, _ := w.request(t, inputs.Values{inputs.AnacondaCredential: tc.cred, inputs.Permissions: "repos"})
+			req, _ := w.request(t, inputs.ValuesOf(map[string]string{Credential.Key: tc.cred, inputs.Permissions.Key: "repos"}))
 			_, err := prepare(t, New(), req).Mint(context.Background())
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.want)
@@ -165,7 +173,7 @@ func TestMintWrongSchemeSaysWhichKindWasTried(t *testing.T) {
 
 func TestMintDuplicateNote(t *testing.T) {
 	w := newWorld(t)
-	req, log := w.request(t, inputs.Values{inputs.AnacondaCredential: w.orgTok, inputs.Permissions: "repos"})
+	req, log := w.request(t, inputs.ValuesOf(map[string]string{Credential.Key: w.orgTok, inputs.Permissions.Key: "repos"}))
 	first, err := prepare(t, fixed("aaaaaa"), req).Mint(context.Background())
 	require.NoError(t, err)
 
@@ -183,7 +191,7 @@ func TestMintDuplicateNote(t *testing.T) {
 func TestMintAnswerLostThenRetried(t *testing.T) {
 	w := newWorld(t)
 	w.fake.LoseMintAnswers = 1
-	req, _ := w.request(t, inputs.Values{inputs.AnacondaCredential: w.apiKey, inputs.Permissions: "conda:download", inputs.AnacondaOrganization: "conda-org"})
+	req, _ := w.request(t, inputs.ValuesOf(map[string]string{Credential.Key: w.apiKey, inputs.Permissions.Key: "conda:download", Organization.Key: "conda-org"}))
 	tok, err := prepare(t, New(), req).Mint(context.Background())
 	require.NoError(t, err)
 	// The first try minted a token whose answer was lost; the retry was told
@@ -201,7 +209,7 @@ func TestMintAnswerLostThenRetried(t *testing.T) {
 func TestMintAnswersAlwaysLost(t *testing.T) {
 	w := newWorld(t)
 	w.fake.LoseMintAnswers = 100
-	req, _ := w.request(t, inputs.Values{inputs.AnacondaCredential: w.apiKey, inputs.Permissions: "conda:download"})
+	req, _ := w.request(t, inputs.ValuesOf(map[string]string{Credential.Key: w.apiKey, inputs.Permissions.Key: "conda:download"}))
 	_, err := prepare(t, New(), req).Mint(context.Background())
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "most likely minted by a retried request whose answer was lost; it was revoked by name. Rerun the step")
@@ -225,7 +233,7 @@ func TestMintAnswerUnreadable(t *testing.T) {
 		_, _ = rw.Write([]byte("<html>upstream</html>"))
 		return true
 	}
-	req, log := w.request(t, inputs.Values{inputs.AnacondaCredential: w.apiKey, inputs.Permissions: "conda:download"})
+	req, log := w.request(t, inputs.ValuesOf(map[string]string{Credential.Key: w.apiKey, inputs.Permissions.Key: "conda:download"}))
 	_, err := prepare(t, New(), req).Mint(context.Background())
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "failed to mint: anaconda.org answered 200 with a body that is not the expected JSON")
@@ -238,7 +246,7 @@ func TestMintUnknownScopeOnServer(t *testing.T) {
 	// Offline validation catches unknown scopes; this is the server's answer
 	// if its list ever drifts from the embedded one.
 	w := newWorld(t)
-	req, _ := w.request(t, inputs.Values{inputs.AnacondaCredential: w.apiKey, inputs.Permissions: "repos"})
+	req, _ := w.request(t, inputs.ValuesOf(map[string]string{Credential.Key: w.apiKey, inputs.Permissions.Key: "repos"}))
 	m := prepare(t, New(), req)
 	m.scopes = []string{"repos", "conda:mirror"}
 	_, err := m.Mint(context.Background())
@@ -269,7 +277,7 @@ func TestMintGrantChecks(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newWorld(t)
 			w.fake.Grant, w.fake.OmitGrant = tt.grant, tt.omit
-			req, log := w.request(t, inputs.Values{inputs.AnacondaCredential: w.apiKey, inputs.Permissions: "api:read"})
+			req, log := w.request(t, inputs.ValuesOf(map[string]string{Credential.Key: w.apiKey, inputs.Permissions.Key: "api:read"}))
 			tok, err := prepare(t, New(), req).Mint(context.Background())
 			require.NotNil(t, tok, "a minted token is always returned so that it can be revoked")
 			assert.NotEmpty(t, w.fake.Lookup(tok.Value))
@@ -299,7 +307,7 @@ func TestMintGrantUnconfirmed(t *testing.T) {
 		}
 		return false
 	}
-	req, log := w.request(t, inputs.Values{inputs.AnacondaCredential: w.apiKey, inputs.Permissions: "conda:download", inputs.Lifetime: "10m"})
+	req, log := w.request(t, inputs.ValuesOf(map[string]string{Credential.Key: w.apiKey, inputs.Permissions.Key: "conda:download", inputs.Lifetime.Key: "10m"}))
 	tok, err := prepare(t, New(), req).Mint(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, "conda:download", tok.Granted)
@@ -320,7 +328,7 @@ func TestMintRetriesServerErrors(t *testing.T) {
 		}
 		return false
 	}
-	req, _ := w.request(t, inputs.Values{inputs.AnacondaCredential: w.apiKey, inputs.Permissions: "repos"})
+	req, _ := w.request(t, inputs.ValuesOf(map[string]string{Credential.Key: w.apiKey, inputs.Permissions.Key: "repos"}))
 	tok, err := prepare(t, New(), req).Mint(context.Background())
 	require.NoError(t, err)
 	assert.Len(t, w.fake.Live(), 1)
@@ -333,7 +341,7 @@ func saved(tok *provider.Token) provider.Saved {
 
 func TestRevokeThenAlreadyRevoked(t *testing.T) {
 	w := newWorld(t)
-	req, _ := w.request(t, inputs.Values{inputs.AnacondaCredential: w.apiKey, inputs.Permissions: "repos"})
+	req, _ := w.request(t, inputs.ValuesOf(map[string]string{Credential.Key: w.apiKey, inputs.Permissions.Key: "repos"}))
 	tok, err := prepare(t, New(), req).Mint(context.Background())
 	require.NoError(t, err)
 	p := New()
@@ -351,7 +359,7 @@ func TestRevokeThenAlreadyRevoked(t *testing.T) {
 
 func TestRevokeExpired(t *testing.T) {
 	w := newWorld(t)
-	req, _ := w.request(t, inputs.Values{inputs.AnacondaCredential: w.apiKey, inputs.Permissions: "repos"})
+	req, _ := w.request(t, inputs.ValuesOf(map[string]string{Credential.Key: w.apiKey, inputs.Permissions.Key: "repos"}))
 	tok, err := prepare(t, New(), req).Mint(context.Background())
 	require.NoError(t, err)
 	w.fake.Expire()
@@ -362,9 +370,9 @@ func TestRevokeFallsBackToName(t *testing.T) {
 	for _, org := range []string{"", "conda-org"} {
 		t.Run("org="+org, func(t *testing.T) {
 			w := newWorld(t)
-			req, log := w.request(t, inputs.Values{inputs.AnacondaCredential: w.orgTok, inputs.Permissions: "repos", inputs.AnacondaOrganization: org})
+			req, log := w.request(t, inputs.ValuesOf(map[string]string{Credential.Key: w.orgTok, inputs.Permissions.Key: "repos", Organization.Key: org}))
 			if org == "" {
-				delete(req.Inputs, inputs.AnacondaOrganization)
+				req.Inputs.Delete(Organization.Key)
 			}
 			tok, err := prepare(t, New(), req).Mint(context.Background())
 			require.NoError(t, err)
@@ -393,14 +401,14 @@ func TestRevokeFallsBackToName(t *testing.T) {
 
 func TestRevokeFallbackWithoutParent(t *testing.T) {
 	w := newWorld(t)
-	req, _ := w.request(t, inputs.Values{inputs.AnacondaCredential: w.apiKey, inputs.Permissions: "repos"})
+	req, _ := w.request(t, inputs.ValuesOf(map[string]string{Credential.Key: w.apiKey, inputs.Permissions.Key: "repos"}))
 	tok, err := prepare(t, New(), req).Mint(context.Background())
 	require.NoError(t, err)
 	w.fake.Before = func(rw http.ResponseWriter, r *http.Request) bool {
 		rw.WriteHeader(http.StatusBadGateway)
 		return true
 	}
-	delete(req.Inputs, inputs.AnacondaCredential)
+	req.Inputs.Delete(Credential.Key)
 	req.Host = "azure"
 	err = New().Revoke(context.Background(), req, saved(tok))
 	require.Error(t, err)
@@ -410,21 +418,21 @@ func TestRevokeFallbackWithoutParent(t *testing.T) {
 
 func TestCheck(t *testing.T) {
 	w := newWorld(t)
-	req, _ := w.request(t, inputs.Values{inputs.AnacondaCredential: w.apiKey, inputs.Permissions: "repos conda:download", inputs.AnacondaOrganization: "conda-org"})
+	req, _ := w.request(t, inputs.ValuesOf(map[string]string{Credential.Key: w.apiKey, inputs.Permissions.Key: "repos conda:download", Organization.Key: "conda-org"}))
 	lines, err := prepare(t, New(), req).Check(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, []string{"anaconda.com API key authenticated as ana (Authorization: Bearer)", "organization conda-org exists", "anaconda.org knows every scope asked"}, lines)
 	assert.Empty(t, w.fake.Minted(), "a check mints nothing")
 
-	req.Inputs[inputs.AnacondaOrganization] = "ana"
+	req.Inputs.Set(Organization.Key, "ana")
 	_, err = prepare(t, New(), req).Check(context.Background())
 	assert.EqualError(t, err, "ana is a user account, not an organization; leave anaconda-organization empty to own the token with ana")
 
-	req.Inputs[inputs.AnacondaOrganization] = "nobody"
+	req.Inputs.Set(Organization.Key, "nobody")
 	_, err = prepare(t, New(), req).Check(context.Background())
 	assert.EqualError(t, err, "organization nobody does not exist on anaconda.org; check anaconda-organization")
 
-	req.Inputs[inputs.AnacondaCredential] = "token " + w.apiKey
+	req.Inputs.Set(Credential.Key, "token "+w.apiKey)
 	_, err = prepare(t, New(), req).Check(context.Background())
 	assert.EqualError(t, err, `failed to check anaconda-credential: anaconda.org answered 401 Unauthorized: Invalid authorization token — anaconda.org rejected anaconda-credential as an anaconda.org token (sent as Authorization: token); check that the token exists, has not expired and carries a scope that may create tokens (such as all); if it is an anaconda.com API key, prefix it with "Bearer "`)
 }
@@ -436,11 +444,11 @@ func TestPrepareProblems(t *testing.T) {
 		in   inputs.Values
 		want []string
 	}{
-		{name: "everything missing", in: inputs.Values{}, want: []string{
+		{name: "everything missing", in: inputs.ValuesOf(map[string]string{}), want: []string{
 			"input anaconda-credential: is required for anaconda; pass an anaconda.com API key or an anaconda.org token from a secret",
 			"input permissions: is required for anaconda; name the scopes the job needs",
 		}},
-		{name: "azure names", host: "azure", in: inputs.Values{inputs.AnacondaCredential: "x y", inputs.Permissions: "all", inputs.Lifetime: "48h", inputs.AnacondaOrganization: "no/slash", inputs.AnacondaAPIURL: "ftp://x"}, want: []string{
+		{name: "azure names", host: "azure", in: inputs.ValuesOf(map[string]string{Credential.Key: "x y", inputs.Permissions.Key: "all", inputs.Lifetime.Key: "48h", Organization.Key: "no/slash", APIURL.Key: "ftp://x"}), want: []string{
 			"input anacondaCredential: contains whitespace",
 			"input permissions: all is a full-access scope (Allow all operations); name narrower scopes (e.g. api:read, conda:download, pypi:upload) or set allowBroadScopes to true",
 			"input lifetime: 48h is longer than a day; use 1m to 24h, or set allowBroadScopes to true to permit up to 168h",
@@ -451,11 +459,11 @@ func TestPrepareProblems(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in := tt.in
-			in[inputs.Provider] = Name
-			if _, ok := in[inputs.Lifetime]; !ok {
-				in[inputs.Lifetime] = "1h"
+			in.Set(inputs.Provider.Key, Name)
+			if !in.Given(inputs.Lifetime) {
+				in.Set(inputs.Lifetime.Key, "1h")
 			}
-			c, _ := job.ParseCommon(in, map[string]provider.Provider{Name: New()})
+			c, _ := job.ParseCommon(in, registry(t))
 			req := provider.Request{Inputs: in, Host: tt.host, Permissions: c.Permissions, Lifetime: c.Lifetime, AllowBroad: c.AllowBroad, Now: time.Now}
 			_, ps := New().Prepare(req)
 			n := namingFor(tt.host)
@@ -469,7 +477,7 @@ func TestPrepareProblems(t *testing.T) {
 
 func TestPlan(t *testing.T) {
 	w := newWorld(t)
-	req, _ := w.request(t, inputs.Values{inputs.AnacondaCredential: w.orgTok, inputs.Permissions: "conda:download", inputs.Lifetime: "20m", inputs.ExportEnv: "ANACONDA_API_TOKEN"})
+	req, _ := w.request(t, inputs.ValuesOf(map[string]string{Credential.Key: w.orgTok, inputs.Permissions.Key: "conda:download", inputs.Lifetime.Key: "20m", inputs.ExportEnv.Key: "ANACONDA_API_TOKEN"}))
 	pl := prepare(t, fixed("c0ffee"), req).Plan()
 	assert.Equal(t, "anaconda.org token from anaconda-credential (sent as Authorization: token)", pl.Parent)
 	assert.Equal(t, []string{"conda:download"}, pl.Scopes)
@@ -495,7 +503,7 @@ func TestChannelFormsAndExportNames(t *testing.T) {
 func TestMintExpiredParent(t *testing.T) {
 	w := newWorld(t)
 	parent := w.fake.Seed(anacondafake.Token{Creator: "ana", Owner: "ana", Scopes: []string{"all"}, ExpiresAt: time.Now().Add(-time.Minute)})
-	req, _ := w.request(t, inputs.Values{inputs.AnacondaCredential: parent.Value, inputs.Permissions: "repos"})
+	req, _ := w.request(t, inputs.ValuesOf(map[string]string{Credential.Key: parent.Value, inputs.Permissions.Key: "repos"}))
 	_, err := prepare(t, New(), req).Mint(context.Background())
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "failed to mint: anaconda.org answered 401 Unauthorized: Authentication token has expired — anaconda.org rejected anaconda-credential as an anaconda.org token (sent as Authorization: token): it has expired; create a new token (anaconda.org settings → Access) or API key, and update the secret")

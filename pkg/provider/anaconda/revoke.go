@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jobtoken/jobtoken/pkg/inputs"
 	"github.com/jobtoken/jobtoken/pkg/provider"
 )
 
@@ -23,7 +22,7 @@ func (*Provider) Revoke(ctx context.Context, req provider.Request, saved provide
 		api = DefaultAPIURL
 	}
 	if msg := provider.APIURLProblem(api, DefaultAPIURL); msg != "" {
-		return fmt.Errorf("%s %s", req.Name(inputs.AnacondaAPIURL), msg)
+		return fmt.Errorf("%s %s", req.Name(APIURL), msg)
 	}
 	c := client{hc: req.HTTP, api: api}
 	// Without the token (jobtoken revoke --token-id, or a create whose
@@ -42,7 +41,7 @@ func (*Provider) Revoke(ctx context.Context, req provider.Request, saved provide
 			return provider.ErrAlreadyRevoked
 		}
 	}
-	credName := namingFor(req.Host).Name(inputs.AnacondaCredential)
+	credName := namingFor(req.Host).Name(Credential)
 	if !saved.Authenticated {
 		return fmt.Errorf("failed to revoke with the token itself (%s), and %w", err, provider.ErrNotAuthenticated)
 	}
@@ -50,7 +49,7 @@ func (*Provider) Revoke(ctx context.Context, req provider.Request, saved provide
 	if req.Now != nil {
 		now = req.Now
 	}
-	parent, _ := ParseCredential(req.Inputs.Get(inputs.AnacondaCredential), now())
+	parent, _ := ParseParent(req.Inputs.Get(Credential), now())
 	if parent.Value == "" {
 		return fmt.Errorf("failed to revoke with the token itself (%s), and the post step has no %s to revoke it by name", err, credName)
 	}

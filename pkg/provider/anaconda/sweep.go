@@ -23,20 +23,20 @@ type listedToken struct {
 	Scopes      any    `json:"scopes"`
 }
 
-func sweepSetup(req provider.Request) (client, Credential, error) {
+func sweepSetup(req provider.Request) (client, Parent, error) {
 	var ps inputs.Problems
 	now := time.Now
 	if req.Now != nil {
 		now = req.Now
 	}
-	cred, err := ParseCredential(req.Inputs.Get(inputs.AnacondaCredential), now())
+	cred, err := ParseParent(req.Inputs.Get(Credential), now())
 	if err != nil {
-		ps.Add(inputs.AnacondaCredential, "%s", err)
+		ps.Add(Credential, "%s", err)
 	}
 	api, _, dp := destinations(req)
 	ps = append(ps, dp...)
 	if len(ps) > 0 {
-		return client{}, Credential{}, ps
+		return client{}, Parent{}, ps
 	}
 	return client{hc: req.HTTP, api: api}, cred, nil
 }

@@ -24,8 +24,8 @@ const Name = "azure-devops"
 
 // Credential kinds (the azure-credential input).
 const (
-	KindPAT   = "pat"
-	KindEntra = "entra"
+	CredentialPAT   = "pat"
+	CredentialEntra = "entra"
 )
 
 // Provider is the Azure DevOps provider.
@@ -42,15 +42,15 @@ func (*Provider) Name() string { return Name }
 // Prepare implements provider.Provider.
 func (*Provider) Prepare(req provider.Request) (provider.Minter, inputs.Problems) {
 	var ps inputs.Problems
-	kind := strings.ToLower(req.Inputs.Get(inputs.AzureCredential))
+	kind := strings.ToLower(req.Inputs.Get(Credential))
 	var m provider.Minter
 	switch kind {
-	case KindPAT:
+	case CredentialPAT:
 		m, ps = preparePAT(req)
-	case KindEntra:
+	case CredentialEntra:
 		m, ps = prepareEntra(req)
 	default:
-		ps.Add(inputs.AzureCredential, "unknown credential kind %q%s; use pat (a scoped, revocable PAT) or entra (workload identity)", kind, inputs.DidYouMean(kind, []string{KindPAT, KindEntra}))
+		ps.Add(Credential, "unknown credential kind %q%s; use pat (a scoped, revocable PAT) or entra (workload identity)", kind, inputs.DidYouMean(kind, []string{CredentialPAT, CredentialEntra}))
 	}
 	for i := range ps {
 		ps[i].Msg = localizeText(req.Host, ps[i].Msg)
@@ -69,7 +69,7 @@ func localizeText(hostName, s string) string {
 
 var azureRenamer = func() *strings.Replacer {
 	var pairs []string
-	for _, in := range inputs.Catalog {
+	for _, in := range append(inputs.Common(), New().Inputs().Inputs...) {
 		if in.Key != in.Azure && strings.Contains(in.Key, "-") {
 			pairs = append(pairs, in.Key, in.Azure)
 		}
@@ -152,20 +152,20 @@ func ParseOrganization(s string) (string, error) {
 // organization reads the organization input; on Azure Pipelines it defaults
 // to the organization the pipeline runs in.
 func organization(req provider.Request, required bool, ps *inputs.Problems) string {
-	raw := req.Inputs.Get(inputs.AzureOrganization)
+	raw := req.Inputs.Get(Organization)
 	from := ""
 	if raw == "" && req.Host == "azure" && req.Getenv != nil {
 		raw, from = req.Getenv("SYSTEM_COLLECTIONURI"), " (taken from the pipeline's System.CollectionUri; set it explicitly)"
 	}
 	if raw == "" {
 		if required {
-			ps.Add(inputs.AzureOrganization, "is required for azure-devops PATs; set it to the organization name or https://dev.azure.com/{org}")
+			ps.Add(Organization, "is required for azure-devops PATs; set it to the organization name or https://dev.azure.com/{org}")
 		}
 		return ""
 	}
 	org, err := ParseOrganization(raw)
 	if err != nil {
-		ps.Add(inputs.AzureOrganization, "%s%s", err.Error(), from)
+		ps.Add(Organization, "%s%s", err.Error(), from)
 	}
 	return org
 }
@@ -173,12 +173,12 @@ func organization(req provider.Request, required bool, ps *inputs.Problems) stri
 // apiURL reads azure-devops-api-url, with the one URL check: the parent
 // token travels in every request.
 func apiURL(req provider.Request, ps *inputs.Problems) string {
-	raw := strings.TrimRight(req.Inputs.Get(inputs.AzureAPIURL), "/")
+	raw := strings.TrimRight(req.Inputs.Get(APIURL), "/")
 	if raw == "" {
 		raw = DefaultAPIURL
 	}
 	if msg := provider.APIURLProblem(raw, DefaultAPIURL); msg != "" {
-		ps.Add(inputs.AzureAPIURL, "%s", msg)
+		ps.Add(APIURL, "%s", msg)
 	}
 	return raw
 }
@@ -187,7 +187,7 @@ func apiURL(req provider.Request, ps *inputs.Problems) string {
 // API's host and the organization; an Entra token is never sent anywhere
 // after minting.
 func (*Provider) Destinations(req provider.Request) ([]provider.Destination, inputs.Problems) {
-	if k := strings.ToLower(req.Inputs.Get(inputs.AzureCredential)); k == KindEntra {
+	if k := strings.ToLower(req.Inputs.Get(Credential)); k == CredentialEntra {
 		return nil, nil
 	}
 	var ps inputs.Problems
@@ -197,14 +197,14 @@ func (*Provider) Destinations(req provider.Request) ([]provider.Destination, inp
 		ps[i].Msg = localizeText(req.Host, ps[i].Msg)
 	}
 	return []provider.Destination{
-		{Key: "api_url", Input: inputs.AzureAPIURL, Value: api, URL: true},
-		{Key: "organization", Input: inputs.AzureOrganization, Value: org},
+		{Key: "api_url", Input: APIURL, Value: api, URL: true},
+		{Key: "organization", Input: Organization, Value: org},
 	}, ps
 }
 
 // Revoke implements provider.Provider.
 func (*Provider) Revoke(ctx context.Context, req provider.Request, saved provider.Saved) error {
-	if saved.State["kind"] == KindEntra || !saved.Revocable {
+	if saved.State["kind"] == CredentialEntra || !saved.Revocable {
 		// Entra tokens cannot be revoked; job.Post says so before calling.
 		return errors.New("entra tokens cannot be revoked; they expire on their own")
 	}

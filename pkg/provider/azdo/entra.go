@@ -25,6 +25,7 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/inputs"
 	"github.com/jobtoken/jobtoken/pkg/provider"
 	"github.com/jobtoken/jobtoken/pkg/provider/apierror"
+	"github.com/jobtoken/jobtoken/pkg/provider/cloudid"
 	"github.com/jobtoken/jobtoken/pkg/secret"
 )
 
@@ -85,10 +86,10 @@ func prepareEntra(req provider.Request) (provider.Minter, inputs.Problems) {
 	if req.Inputs.Given(inputs.Lifetime) && req.Lifetime != time.Hour {
 		ps.Add(inputs.Lifetime, "%s cannot be applied to Entra tokens, whose life Microsoft Entra sets (about an hour); remove it, or use azure-credential: pat for a PAT that lives exactly this long", inputs.FormatDuration(req.Lifetime))
 	}
-	if req.Inputs.Given(inputs.AzureAccessToken) {
-		ps.Add(inputs.AzureAccessToken, "is used only with azure-credential: pat; remove it (entra needs no secret)")
+	if req.Inputs.Given(AccessToken) {
+		ps.Add(AccessToken, "is used only with azure-credential: pat; remove it (entra needs no secret)")
 	}
-	if req.Inputs.Given(inputs.AzureOrganization) {
+	if req.Inputs.Given(Organization) {
 		m.org = organization(req, false, &ps)
 	}
 
@@ -102,11 +103,11 @@ func prepareEntra(req provider.Request) (provider.Minter, inputs.Problems) {
 	u, err := url.Parse(m.authority)
 	switch {
 	case msg != "" && (err != nil || u.User != nil || strings.Contains(m.authority, "@")):
-		ps.Add(inputs.AzureCredential, "entra sends the OIDC token to AZURE_AUTHORITY_HOST, which %s", msg)
+		ps.Add(Credential, "entra sends the OIDC token to AZURE_AUTHORITY_HOST, which %s", msg)
 	case u.Scheme != "https" || u.Host == "":
-		ps.Add(inputs.AzureCredential, "entra needs an https authority, but AZURE_AUTHORITY_HOST is %q; unset it or use e.g. %s", m.authority, DefaultAuthorityHost)
+		ps.Add(Credential, "entra needs an https authority, but AZURE_AUTHORITY_HOST is %q; unset it or use e.g. %s", m.authority, DefaultAuthorityHost)
 	case msg != "":
-		ps.Add(inputs.AzureCredential, "entra sends the OIDC token to AZURE_AUTHORITY_HOST, which %s", msg)
+		ps.Add(Credential, "entra sends the OIDC token to AZURE_AUTHORITY_HOST, which %s", msg)
 	}
 	if !strings.HasSuffix(m.authority, "/") {
 		m.authority += "/"
@@ -115,19 +116,19 @@ func prepareEntra(req provider.Request) (provider.Minter, inputs.Problems) {
 
 	switch req.Host {
 	case "github":
-		m.clientID = req.Inputs.Get(inputs.AzureClientID)
-		m.tenantID = req.Inputs.Get(inputs.AzureTenantID)
+		m.clientID = req.Inputs.Get(cloudid.AzureClientID)
+		m.tenantID = req.Inputs.Get(cloudid.AzureTenantID)
 		switch {
 		case m.clientID == "":
-			ps.Add(inputs.AzureClientID, "is required for azure-credential: entra; set it to the client ID of the app registration or managed identity that trusts this workflow")
+			ps.Add(cloudid.AzureClientID, "is required for azure-credential: entra; set it to the client ID of the app registration or managed identity that trusts this workflow")
 		case !guidRE.MatchString(m.clientID):
-			ps.Add(inputs.AzureClientID, "%q is not a client ID (a GUID); copy the Application (client) ID", m.clientID)
+			ps.Add(cloudid.AzureClientID, "%q is not a client ID (a GUID); copy the Application (client) ID", m.clientID)
 		}
 		switch {
 		case m.tenantID == "":
-			ps.Add(inputs.AzureTenantID, "is required for azure-credential: entra; set it to the Microsoft Entra tenant ID")
+			ps.Add(cloudid.AzureTenantID, "is required for azure-credential: entra; set it to the Microsoft Entra tenant ID")
 		case !tenantRE.MatchString(m.tenantID):
-			ps.Add(inputs.AzureTenantID, "%q is not a tenant ID; use the Directory (tenant) ID GUID", m.tenantID)
+			ps.Add(cloudid.AzureTenantID, "%q is not a tenant ID; use the Directory (tenant) ID GUID", m.tenantID)
 		}
 		m.ghURL, m.ghToken = getenv(envGitHubOIDCURL), getenv(envGitHubOIDCToken)
 		if m.ghURL == "" || m.ghToken == "" {
@@ -135,13 +136,13 @@ func prepareEntra(req provider.Request) (provider.Minter, inputs.Problems) {
 			if m.ghURL != "" {
 				missing = envGitHubOIDCToken
 			}
-			ps.Add(inputs.AzureCredential, "entra needs the job's OIDC token, but %s is not set: give the job `permissions: id-token: write` (workflows run from a fork's pull request never get one)", missing)
+			ps.Add(Credential, "entra needs the job's OIDC token, but %s is not set: give the job `permissions: id-token: write` (workflows run from a fork's pull request never get one)", missing)
 		}
 	case "azure":
-		m.connID = req.Inputs.Get(inputs.AzureServiceConnection)
+		m.connID = req.Inputs.Get(ServiceConnection)
 		m.prepareServiceConnection(getenv, &ps)
 	default:
-		ps.Add(inputs.AzureCredential, "entra uses workload identity, which only GitHub Actions and Azure Pipelines provide; locally, use azure-credential: pat (it uses your Azure CLI login)")
+		ps.Add(Credential, "entra uses workload identity, which only GitHub Actions and Azure Pipelines provide; locally, use azure-credential: pat (it uses your Azure CLI login)")
 	}
 	m.plan = m.makePlan()
 	return m, ps
@@ -151,7 +152,7 @@ func prepareEntra(req provider.Request) (provider.Minter, inputs.Problems) {
 // exposes as ENDPOINT_* variables.
 func (m *entraMinter) prepareServiceConnection(getenv func(string) string, ps *inputs.Problems) {
 	if m.connID == "" {
-		ps.Add(inputs.AzureServiceConnection, "is required for azure-credential: entra; choose an Azure Resource Manager service connection that uses workload identity federation")
+		ps.Add(ServiceConnection, "is required for azure-credential: entra; choose an Azure Resource Manager service connection that uses workload identity federation")
 		return
 	}
 	// The agent names the variables after the connection's ID as it prints a
@@ -174,21 +175,21 @@ func (m *entraMinter) prepareServiceConnection(getenv func(string) string, ps *i
 	m.clientID, m.tenantID = param("SERVICEPRINCIPALID"), param("TENANTID")
 	switch {
 	case m.clientID == "" && scheme == "":
-		ps.Add(inputs.AzureServiceConnection, "service connection %s is not available to this job; check the name or ID and that the pipeline is authorized to use it", m.connID)
+		ps.Add(ServiceConnection, "service connection %s is not available to this job; check the name or ID and that the pipeline is authorized to use it", m.connID)
 		return
 	case scheme != "" && !strings.EqualFold(scheme, "WorkloadIdentityFederation"):
-		ps.Add(inputs.AzureServiceConnection, "service connection %s uses %s authentication; jobtoken needs workload identity federation (convert the connection in Project settings → Service connections)", m.connID, scheme)
+		ps.Add(ServiceConnection, "service connection %s uses %s authentication; jobtoken needs workload identity federation (convert the connection in Project settings → Service connections)", m.connID, scheme)
 		return
 	case m.clientID == "" || m.tenantID == "":
-		ps.Add(inputs.AzureServiceConnection, "service connection %s does not name a service principal and tenant; recreate it with workload identity federation", m.connID)
+		ps.Add(ServiceConnection, "service connection %s does not name a service principal and tenant; recreate it with workload identity federation", m.connID)
 		return
 	}
 	m.oidcURI, m.jobToken = getenv(envPipelinesOIDC), getenv(envJobToken)
 	if m.oidcURI == "" {
-		ps.Add(inputs.AzureServiceConnection, "entra needs the pipeline's OIDC endpoint, but %s is not set; run on an agent that supports workload identity federation (agent 3.227 or later)", envPipelinesOIDC)
+		ps.Add(ServiceConnection, "entra needs the pipeline's OIDC endpoint, but %s is not set; run on an agent that supports workload identity federation (agent 3.227 or later)", envPipelinesOIDC)
 	}
 	if m.jobToken == "" {
-		ps.Add(inputs.AzureServiceConnection, "entra needs the job's access token (System.AccessToken), which the agent did not provide to this task")
+		ps.Add(ServiceConnection, "entra needs the job's access token (System.AccessToken), which the agent did not provide to this task")
 	}
 }
 
@@ -211,7 +212,7 @@ func (m *entraMinter) makePlan() provider.Plan {
 	if m.org != "" {
 		res = []string{"organization " + m.org + " (the token itself is not limited to it)"}
 	}
-	details := map[string]string{"credential": KindEntra, "authority": m.authority}
+	details := map[string]string{"credential": CredentialEntra, "authority": m.authority}
 	if m.custom {
 		details["instance_discovery"] = "disabled (custom authority)"
 	}
@@ -315,7 +316,7 @@ func (m *entraMinter) Mint(ctx context.Context) (*provider.Token, error) {
 		ExpiresAt: at.ExpiresOn.UTC(),
 		Granted:   Scope,
 		Secrets:   secrets,
-		State:     map[string]string{"kind": KindEntra},
+		State:     map[string]string{"kind": CredentialEntra},
 		Summary: [][2]string{
 			{"Credential", "Microsoft Entra token (azure-credential: entra)"},
 			{"Identity", who},

@@ -13,6 +13,7 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/inputs"
 	"github.com/jobtoken/jobtoken/pkg/provider"
 	"github.com/jobtoken/jobtoken/pkg/provider/azdo"
+	"github.com/jobtoken/jobtoken/pkg/provider/cloudid"
 	"github.com/jobtoken/jobtoken/pkg/secret"
 )
 
@@ -59,8 +60,8 @@ func (w *entraWorld) azureEnv() map[string]string {
 }
 
 func (w *entraWorld) githubInputs() inputs.Values {
-	return inputs.Values{inputs.Provider: "azure-devops", inputs.AzureCredential: "entra",
-		inputs.AzureClientID: clientID, inputs.AzureTenantID: w.tenant.ID}
+	return inputs.ValuesOf(map[string]string{inputs.Provider.Key: "azure-devops", azdo.Credential.Key: "entra",
+		cloudid.AzureClientID.Key: clientID, cloudid.AzureTenantID.Key: w.tenant.ID})
 }
 
 func mintEntra(t *testing.T, req provider.Request) (*provider.Token, error) {
@@ -104,7 +105,7 @@ func TestEntraOnAzurePipelines(t *testing.T) {
 	t.Parallel()
 	w := newEntraWorld(t)
 	w.entra.Trust(clientID, w.pipes.Federated("deploy-conn"))
-	in := inputs.Values{inputs.Provider: "azure-devops", inputs.AzureCredential: "entra", inputs.AzureServiceConnection: connID}
+	in := inputs.ValuesOf(map[string]string{inputs.Provider.Key: "azure-devops", azdo.Credential.Key: "entra", azdo.ServiceConnection.Key: connID})
 	req := request("azure", in, w.azureEnv(), w.entra.Client().Transport)
 
 	tok, err := mintEntra(t, req)
@@ -181,7 +182,7 @@ func TestEntraFailures(t *testing.T) {
 			in := w.githubInputs()
 			if tc.host == "azure" {
 				env = w.azureEnv()
-				in = inputs.Values{inputs.Provider: "azure-devops", inputs.AzureCredential: "entra", inputs.AzureServiceConnection: connID}
+				in = inputs.ValuesOf(map[string]string{inputs.Provider.Key: "azure-devops", azdo.Credential.Key: "entra", azdo.ServiceConnection.Key: connID})
 			}
 			tc.setup(w, env)
 			tok, err := mintEntra(t, request(tc.host, in, env, w.entra.Client().Transport))
@@ -219,7 +220,7 @@ func TestEntraUnknownTenant(t *testing.T) {
 	w := newEntraWorld(t)
 	w.entra.Trust(clientID, w.gh.Federated())
 	in := w.githubInputs()
-	in[inputs.AzureTenantID] = "11111111-2222-4333-8444-555555555555"
+	in.Set(cloudid.AzureTenantID.Key, "11111111-2222-4333-8444-555555555555")
 	tok, err := mintEntra(t, request("github", in, w.githubEnv(), w.entra.Client().Transport))
 	require.Error(t, err)
 	assert.Nil(t, tok)

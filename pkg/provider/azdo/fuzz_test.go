@@ -28,7 +28,7 @@ func FuzzAzureDevOpsScopes(f *testing.F) {
 		out, ps := ParseScopes(inputs.List(raw), allowBroad)
 		for _, p := range ps {
 			line := p.Format(inputs.GitHubNames)
-			assert.Equal(t, inputs.Permissions, p.Key)
+			assert.Equal(t, inputs.Permissions.Key, p.Key)
 			assert.NotContains(t, line, "\n")
 			assert.NotContains(t, line, "\r")
 		}

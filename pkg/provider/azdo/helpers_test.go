@@ -50,10 +50,8 @@ func (n noNetwork) RoundTrip(r *http.Request) (*http.Response, error) {
 
 // request builds a provider request; base is the transport under the retries.
 func request(hostName string, in inputs.Values, env map[string]string, base http.RoundTripper) provider.Request {
-	v := inputs.Values{}
-	for k, s := range in {
-		v[k] = s
-	}
+	v := inputs.ValuesOf(map[string]string{})
+	v.Update(in)
 	lt := time.Hour
 	if s := v.Get(inputs.Lifetime); s != "" {
 		if d, err := time.ParseDuration(s); err == nil {

@@ -24,7 +24,7 @@ func TestLocalParentFromAzureCLI(t *testing.T) {
 	api := azfake.NewPATs(tenant, "contoso")
 	defer api.Close()
 	req := provider.Request{
-		Inputs:      inputs.Values{inputs.AzureOrganization: "contoso", inputs.AzureAPIURL: api.URL},
+		Inputs:      inputs.ValuesOf(map[string]string{Organization.Key: "contoso", APIURL.Key: api.URL}),
 		Run:         host.Run{CI: "local"},
 		Host:        "local",
 		Permissions: []string{"vso.code"},

@@ -16,6 +16,7 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/inputs"
 	"github.com/jobtoken/jobtoken/pkg/provider"
 	"github.com/jobtoken/jobtoken/pkg/provider/apierror"
+	"github.com/jobtoken/jobtoken/pkg/provider/cloudid"
 	"github.com/jobtoken/jobtoken/pkg/retry"
 	"github.com/jobtoken/jobtoken/pkg/secret"
 )
@@ -60,20 +61,20 @@ func preparePAT(req provider.Request) (provider.Minter, inputs.Problems) {
 		// or yields a PAT that dies before the job can use it.
 		ps.Add(inputs.Lifetime, "%s is shorter than a minute; use at least 1m, e.g. 30m", inputs.FormatDuration(req.Lifetime))
 	}
-	m.parent = req.Inputs.Get(inputs.AzureAccessToken)
+	m.parent = req.Inputs.Get(AccessToken)
 	switch {
 	case m.parent != "":
 		c, err := checkParent(m.parent, now(req))
 		if err != nil {
-			ps.Add(inputs.AzureAccessToken, "%s", err.Error())
+			ps.Add(AccessToken, "%s", err.Error())
 		}
 		m.parentClaim = c
 	case req.Host == "local":
 		m.useCLI = true
 	default:
-		ps.Add(inputs.AzureAccessToken, "is required for azure-credential: pat; pass a signed-in user's Microsoft Entra token for Azure DevOps (the PAT lifecycle API refuses service principals and PATs), or use azure-credential: entra with workload identity")
+		ps.Add(AccessToken, "is required for azure-credential: pat; pass a signed-in user's Microsoft Entra token for Azure DevOps (the PAT lifecycle API refuses service principals and PATs), or use azure-credential: entra with workload identity")
 	}
-	for _, in := range []string{inputs.AzureClientID, inputs.AzureTenantID, inputs.AzureServiceConnection} {
+	for _, in := range []inputs.Input{cloudid.AzureClientID, cloudid.AzureTenantID, ServiceConnection} {
 		if req.Inputs.Given(in) {
 			ps.Add(in, "is used only with azure-credential: entra; remove it, or set azure-credential: entra")
 		}
@@ -123,7 +124,7 @@ func (m *patMinter) makePlan() provider.Plan {
 		Revocation: fmt.Sprintf("DELETE %s/%s/_apis/tokens/pats?authorizationId=… with the parent token, in the post step", m.apiURL, m.org),
 		Revocable:  true,
 		Notes:      notes,
-		Details:    map[string]string{"api": m.apiURL, "organization": m.org, "display_name": m.displayName, "credential": KindPAT},
+		Details:    map[string]string{"api": m.apiURL, "organization": m.org, "display_name": m.displayName, "credential": CredentialPAT},
 		Secrets:    secrets,
 	}
 }
@@ -226,7 +227,7 @@ func (m *patMinter) token(pt *patToken, parent string) *provider.Token {
 		Granted:   pt.Scope,
 		Secrets:   secrets,
 		State: map[string]string{
-			"kind":         KindPAT,
+			"kind":         CredentialPAT,
 			"organization": m.org,
 			"api_url":      m.apiURL,
 		},
@@ -320,7 +321,7 @@ func dropNamed(ctx context.Context, c *tokensClient, name, keep string, log prov
 // LostState implements provider.LostFinder: what the post step needs to
 // find a PAT whose create's answer was lost.
 func (m *patMinter) LostState() map[string]string {
-	return map[string]string{"kind": KindPAT, "organization": m.org, "api_url": m.apiURL, "display_name": m.displayName}
+	return map[string]string{"kind": CredentialPAT, "organization": m.org, "api_url": m.apiURL, "display_name": m.displayName}
 }
 
 // Check implements provider.Checker: decode the parent and list one PAT, a
@@ -367,9 +368,9 @@ func revokePAT(ctx context.Context, req provider.Request, saved provider.Saved) 
 		return errors.New("the saved state names no organization; revoke the PAT by hand (User settings → Personal access tokens)")
 	}
 	if msg := provider.APIURLProblem(api, DefaultAPIURL); msg != "" {
-		return fmt.Errorf("%s %s", req.Name(inputs.AzureAPIURL), msg)
+		return fmt.Errorf("%s %s", req.Name(APIURL), msg)
 	}
-	parent := req.Inputs.Get(inputs.AzureAccessToken)
+	parent := req.Inputs.Get(AccessToken)
 	if parent == "" && req.Host == "local" {
 		tok, err := azureCLIToken(ctx)
 		if err != nil {

@@ -35,11 +35,11 @@ func newPATWorld(t *testing.T) *patWorld {
 }
 
 func (w *patWorld) inputs(perms string) inputs.Values {
-	return inputs.Values{
-		inputs.Provider: "azure-devops", inputs.Permissions: perms, inputs.Lifetime: "30m",
-		inputs.AzureOrganization: "https://dev.azure.com/contoso/", inputs.AzureAPIURL: w.api.URL,
-		inputs.AzureAccessToken: w.parent,
-	}
+	return inputs.ValuesOf(map[string]string{
+		inputs.Provider.Key: "azure-devops", inputs.Permissions.Key: perms, inputs.Lifetime.Key: "30m",
+		azdo.Organization.Key: "https://dev.azure.com/contoso/", azdo.APIURL.Key: w.api.URL,
+		azdo.AccessToken.Key: w.parent,
+	})
 }
 
 func (w *patWorld) mint(t *testing.T, in inputs.Values) (*provider.Token, provider.Request, error) {
@@ -99,8 +99,8 @@ func TestPATCreateErrors(t *testing.T) {
 		{"lifespan policy", func(w *patWorld, in inputs.Values) { w.api.MaxLifespan = 10 * time.Minute }, "patLifespanPolicyViolation — the organization's policy caps PAT lifetimes below the one asked; shorten lifetime"},
 		{"full scope policy", func(w *patWorld, in inputs.Values) {
 			w.api.BlockFullScope = true
-			in[inputs.Permissions] = "app_token"
-			in[inputs.AllowBroadScopes] = "true"
+			in.Set(inputs.Permissions.Key, "app_token")
+			in.Set(inputs.AllowBroadScopes.Key, "true")
 		}, "fullScopePatPolicyViolation — the organization's policy forbids full-access PATs; replace app_token"},
 		{"PAT creation restricted", func(w *patWorld, in inputs.Values) { w.api.RestrictCreation = true }, "accessDenied — the user may not create PATs in this organization: the organization restricts PAT creation"},
 		{"not a member", func(w *patWorld, in inputs.Values) { w.api.NotMembers["alice@contoso.com"] = true }, "accessDenied — the user may not create PATs in this organization: the organization restricts PAT creation (the Restrict personal access token creation policy, and the user is not on its allowlist), or the user is not a member; ask a Project Collection Administrator"},
@@ -153,14 +153,14 @@ func TestPATAPIRefusesParent(t *testing.T) {
 			t.Parallel()
 			w := newPATWorld(t)
 			in := w.inputs("vso.code")
-			in[inputs.AzureAccessToken] = tc.parent(w)
-			in[inputs.AzureOrganization] = tc.org
+			in.Set(azdo.AccessToken.Key, tc.parent(w))
+			in.Set(azdo.Organization.Key, tc.org)
 			_, _, err := w.mint(t, in)
 			require.Error(t, err)
 			for _, s := range tc.want {
 				assert.Contains(t, err.Error(), s)
 			}
-			assert.NotContains(t, err.Error(), in[inputs.AzureAccessToken])
+			assert.NotContains(t, err.Error(), in.Get(azdo.AccessToken))
 		})
 	}
 }
@@ -298,18 +298,16 @@ func TestPATRevokeParentProblems(t *testing.T) {
 
 	// Azure DevOps refuses the parent (revoked session, other tenant).
 	post = req
-	post.Inputs = inputs.Values{}
-	for k, v := range req.Inputs {
-		post.Inputs[k] = v
-	}
-	post.Inputs[inputs.AzureAccessToken] = azfake.NewTenant().UserToken("alice@contoso.com", time.Hour)
+	post.Inputs = inputs.ValuesOf(map[string]string{})
+	post.Inputs.Update(req.Inputs)
+	post.Inputs.Set(azdo.AccessToken.Key, azfake.NewTenant().UserToken("alice@contoso.com", time.Hour))
 	err = azdo.New().Revoke(context.Background(), post, saved(tok))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "refused the parent azure-access-token")
 	assert.Len(t, w.api.Live(), 1, "the PAT stays valid until its validTo")
 
 	// No parent at all in the post step.
-	delete(post.Inputs, inputs.AzureAccessToken)
+	post.Inputs.Delete(azdo.AccessToken.Key)
 	err = azdo.New().Revoke(context.Background(), post, saved(tok))
 	assert.ErrorContains(t, err, "azure-access-token is empty in the post step")
 }

@@ -1,6 +1,7 @@
 package azdo_test
 
 import (
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/fake/azfake"
 	"github.com/jobtoken/jobtoken/pkg/inputs"
 	"github.com/jobtoken/jobtoken/pkg/provider/azdo"
+	"github.com/jobtoken/jobtoken/pkg/provider/cloudid"
 )
 
 // Every bad input is reported offline, naming the input and the fix.
@@ -19,14 +21,14 @@ func TestPrepareProblems(t *testing.T) {
 	tenant := azfake.NewTenant()
 	user := tenant.UserToken("alice@contoso.com", time.Hour)
 	pat := func(mod func(v inputs.Values)) inputs.Values {
-		v := inputs.Values{inputs.Provider: "azure-devops", inputs.Permissions: "vso.code", inputs.AzureOrganization: "contoso", inputs.AzureAccessToken: user}
+		v := inputs.ValuesOf(map[string]string{inputs.Provider.Key: "azure-devops", inputs.Permissions.Key: "vso.code", azdo.Organization.Key: "contoso", azdo.AccessToken.Key: user})
 		if mod != nil {
 			mod(v)
 		}
 		return v
 	}
 	entraIn := func(mod func(v inputs.Values)) inputs.Values {
-		v := inputs.Values{inputs.Provider: "azure-devops", inputs.AzureCredential: "entra", inputs.AzureClientID: clientID, inputs.AzureTenantID: tenant.ID}
+		v := inputs.ValuesOf(map[string]string{inputs.Provider.Key: "azure-devops", azdo.Credential.Key: "entra", cloudid.AzureClientID.Key: clientID, cloudid.AzureTenantID.Key: tenant.ID})
 		if mod != nil {
 			mod(v)
 		}
@@ -42,9 +44,7 @@ func TestPrepareProblems(t *testing.T) {
 	}
 	with := func(m map[string]string, k, v string) map[string]string {
 		out := map[string]string{}
-		for a, b := range m {
-			out[a] = b
-		}
+		maps.Copy(out, m)
 		if v == "" {
 			delete(out, k)
 		} else {
@@ -57,49 +57,49 @@ func TestPrepareProblems(t *testing.T) {
 		host string
 		in   inputs.Values
 		env  map[string]string
-		key  string
+		key  inputs.Input
 		want string
 	}{
-		{"unknown credential kind", "github", pat(func(v inputs.Values) { v[inputs.AzureCredential] = "entr" }), nil, inputs.AzureCredential, `unknown credential kind "entr"; did you mean "entra"?`},
-		{"no organization", "github", pat(func(v inputs.Values) { delete(v, inputs.AzureOrganization) }), nil, inputs.AzureOrganization, "is required for azure-devops PATs"},
-		{"bad organization", "github", pat(func(v inputs.Values) { v[inputs.AzureOrganization] = "https://github.com/contoso" }), nil, inputs.AzureOrganization, "is not an Azure DevOps organization URL"},
-		{"no permissions", "github", pat(func(v inputs.Values) { delete(v, inputs.Permissions) }), nil, inputs.Permissions, "is required for azure-devops PATs; list vso.* scopes"},
-		{"typo in scope", "github", pat(func(v inputs.Values) { v[inputs.Permissions] = "vso.cod" }), nil, inputs.Permissions, `unknown Azure DevOps PAT scope "vso.cod"; did you mean "vso.code"?`},
-		{"github-style permission", "github", pat(func(v inputs.Values) { v[inputs.Permissions] = "vso.packagng_write" }), nil, inputs.Permissions, `did you mean "vso.packaging_write"?`},
-		{"full access refused", "github", pat(func(v inputs.Values) { v[inputs.Permissions] = "app_token" }), nil, inputs.Permissions, "app_token is full access"},
+		{"unknown credential kind", "github", pat(func(v inputs.Values) { v.Set(azdo.Credential.Key, "entr") }), nil, azdo.Credential, `unknown credential kind "entr"; did you mean "entra"?`},
+		{"no organization", "github", pat(func(v inputs.Values) { v.Delete(azdo.Organization.Key) }), nil, azdo.Organization, "is required for azure-devops PATs"},
+		{"bad organization", "github", pat(func(v inputs.Values) { v.Set(azdo.Organization.Key, "https://github.com/contoso") }), nil, azdo.Organization, "is not an Azure DevOps organization URL"},
+		{"no permissions", "github", pat(func(v inputs.Values) { v.Delete(inputs.Permissions.Key) }), nil, inputs.Permissions, "is required for azure-devops PATs; list vso.* scopes"},
+		{"typo in scope", "github", pat(func(v inputs.Values) { v.Set(inputs.Permissions.Key, "vso.cod") }), nil, inputs.Permissions, `unknown Azure DevOps PAT scope "vso.cod"; did you mean "vso.code"?`},
+		{"github-style permission", "github", pat(func(v inputs.Values) { v.Set(inputs.Permissions.Key, "vso.packagng_write") }), nil, inputs.Permissions, `did you mean "vso.packaging_write"?`},
+		{"full access refused", "github", pat(func(v inputs.Values) { v.Set(inputs.Permissions.Key, "app_token") }), nil, inputs.Permissions, "app_token is full access"},
 		{"full access mixed", "github", pat(func(v inputs.Values) {
-			v[inputs.Permissions] = "app_token vso.code"
-			v[inputs.AllowBroadScopes] = "true"
+			v.Set(inputs.Permissions.Key, "app_token vso.code")
+			v.Set(inputs.AllowBroadScopes.Key, "true")
 		}), nil, inputs.Permissions, "app_token already includes every other scope; use it alone"},
-		{"lifetime over a year", "github", pat(func(v inputs.Values) { v[inputs.Lifetime] = "9000h" }), nil, inputs.Lifetime, "longer than the one year"},
-		{"lifetime under a minute", "github", pat(func(v inputs.Values) { v[inputs.Lifetime] = "1s" }), nil, inputs.Lifetime, "is shorter than a minute; use at least 1m"},
-		{"no parent in CI", "github", pat(func(v inputs.Values) { delete(v, inputs.AzureAccessToken) }), nil, inputs.AzureAccessToken, "refuses service principals and PATs"},
+		{"lifetime over a year", "github", pat(func(v inputs.Values) { v.Set(inputs.Lifetime.Key, "9000h") }), nil, inputs.Lifetime, "longer than the one year"},
+		{"lifetime under a minute", "github", pat(func(v inputs.Values) { v.Set(inputs.Lifetime.Key, "1s") }), nil, inputs.Lifetime, "is shorter than a minute; use at least 1m"},
+		{"no parent in CI", "github", pat(func(v inputs.Values) { v.Delete(azdo.AccessToken.Key) }), nil, azdo.AccessToken, "refuses service principals and PATs"},
 		{"parent is a PAT", "github", pat(func(v inputs.Values) {
-			v[inputs.AzureAccessToken] = "abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrst"
-		}), nil, inputs.AzureAccessToken, "input azure-access-token: is not a Microsoft Entra access token (a JWT); the PAT lifecycle API accepts only Entra user tokens, not PATs"},
-		{"parent is a service principal", "github", pat(func(v inputs.Values) { v[inputs.AzureAccessToken] = tenant.AppToken(clientID, time.Hour, true) }), nil, inputs.AzureAccessToken, "is an app-only token (service principal or managed identity " + clientID + "); Microsoft does not let service principals or managed identities create or revoke PATs"},
-		{"parent is app-only without idtyp", "github", pat(func(v inputs.Values) { v[inputs.AzureAccessToken] = tenant.AppToken(clientID, time.Hour, false) }), nil, inputs.AzureAccessToken, "is an app-only token"},
-		{"parent expired", "github", pat(func(v inputs.Values) { v[inputs.AzureAccessToken] = tenant.UserToken("a@b.c", -time.Minute) }), nil, inputs.AzureAccessToken, "input azure-access-token: expired at "},
+			v.Set(azdo.AccessToken.Key, "abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrst")
+		}), nil, azdo.AccessToken, "input azure-access-token: is not a Microsoft Entra access token (a JWT); the PAT lifecycle API accepts only Entra user tokens, not PATs"},
+		{"parent is a service principal", "github", pat(func(v inputs.Values) { v.Set(azdo.AccessToken.Key, tenant.AppToken(clientID, time.Hour, true)) }), nil, azdo.AccessToken, "is an app-only token (service principal or managed identity " + clientID + "); Microsoft does not let service principals or managed identities create or revoke PATs"},
+		{"parent is app-only without idtyp", "github", pat(func(v inputs.Values) { v.Set(azdo.AccessToken.Key, tenant.AppToken(clientID, time.Hour, false)) }), nil, azdo.AccessToken, "is an app-only token"},
+		{"parent expired", "github", pat(func(v inputs.Values) { v.Set(azdo.AccessToken.Key, tenant.UserToken("a@b.c", -time.Minute)) }), nil, azdo.AccessToken, "input azure-access-token: expired at "},
 		{"parent for another audience", "github", pat(func(v inputs.Values) {
-			v[inputs.AzureAccessToken] = tenant.Issuer.Sign(map[string]any{"aud": "https://management.azure.com", "scp": "user_impersonation", "upn": "a@b.c", "exp": time.Now().Add(time.Hour).Unix()})
-		}), nil, inputs.AzureAccessToken, "input azure-access-token: is for audience https://management.azure.com, not Azure DevOps"},
-		{"cleartext API URL", "github", pat(func(v inputs.Values) { v[inputs.AzureAPIURL] = "http://vssps.example.com" }), nil, inputs.AzureAPIURL, "unencrypted; use https"},
-		{"entra input with pat", "github", pat(func(v inputs.Values) { v[inputs.AzureClientID] = clientID }), nil, inputs.AzureClientID, "is used only with azure-credential: entra"},
+			v.Set(azdo.AccessToken.Key, tenant.Issuer.Sign(map[string]any{"aud": "https://management.azure.com", "scp": "user_impersonation", "upn": "a@b.c", "exp": time.Now().Add(time.Hour).Unix()}))
+		}), nil, azdo.AccessToken, "input azure-access-token: is for audience https://management.azure.com, not Azure DevOps"},
+		{"cleartext API URL", "github", pat(func(v inputs.Values) { v.Set(azdo.APIURL.Key, "http://vssps.example.com") }), nil, azdo.APIURL, "unencrypted; use https"},
+		{"entra input with pat", "github", pat(func(v inputs.Values) { v.Set(cloudid.AzureClientID.Key, clientID) }), nil, cloudid.AzureClientID, "is used only with azure-credential: entra"},
 
-		{"entra with scopes", "github", entraIn(func(v inputs.Values) { v[inputs.Permissions] = "vso.code" }), ghEnv, inputs.Permissions, "must be empty with azure-credential: entra: an Entra token carries everything its identity may do in Azure DevOps and cannot be narrowed to vso.* scopes; for a narrowed, revocable token use azure-credential: pat"},
-		{"entra with lifetime", "github", entraIn(func(v inputs.Values) { v[inputs.Lifetime] = "10m" }), ghEnv, inputs.Lifetime, "10m cannot be applied to Entra tokens"},
-		{"entra with a parent token", "github", entraIn(func(v inputs.Values) { v[inputs.AzureAccessToken] = user }), ghEnv, inputs.AzureAccessToken, "entra needs no secret"},
-		{"entra without id-token permission", "github", entraIn(nil), nil, inputs.AzureCredential, "ACTIONS_ID_TOKEN_REQUEST_URL is not set: give the job `permissions: id-token: write` (workflows run from a fork's pull request never get one)"},
-		{"entra without request token", "github", entraIn(nil), with(ghEnv, "ACTIONS_ID_TOKEN_REQUEST_TOKEN", ""), inputs.AzureCredential, "ACTIONS_ID_TOKEN_REQUEST_TOKEN is not set"},
-		{"entra without client id", "github", entraIn(func(v inputs.Values) { delete(v, inputs.AzureClientID) }), ghEnv, inputs.AzureClientID, "is required for azure-credential: entra"},
-		{"entra with bad client id", "github", entraIn(func(v inputs.Values) { v[inputs.AzureClientID] = "my-app" }), ghEnv, inputs.AzureClientID, "is not a client ID (a GUID)"},
-		{"entra without tenant", "github", entraIn(func(v inputs.Values) { delete(v, inputs.AzureTenantID) }), ghEnv, inputs.AzureTenantID, "is required"},
-		{"entra locally", "local", entraIn(nil), nil, inputs.AzureCredential, "only GitHub Actions and Azure Pipelines provide"},
-		{"entra with http authority", "github", entraIn(nil), with(ghEnv, "AZURE_AUTHORITY_HOST", "http://login.example.com/"), inputs.AzureCredential, "needs an https authority"},
-		{"entra on azure without connection", "azure", inputs.Values{inputs.AzureCredential: "entra"}, azEnv, inputs.AzureServiceConnection, "is required for azureCredential: entra"},
-		{"entra on azure, connection not available", "azure", inputs.Values{inputs.AzureCredential: "entra", inputs.AzureServiceConnection: "99999999-9999-4999-8999-999999999999"}, azEnv, inputs.AzureServiceConnection, "is not available to this job"},
-		{"entra on azure, secret-based connection", "azure", inputs.Values{inputs.AzureCredential: "entra", inputs.AzureServiceConnection: connID}, with(azEnv, "ENDPOINT_AUTH_SCHEME_"+connID, "ServicePrincipal"), inputs.AzureServiceConnection, "uses ServicePrincipal authentication; jobtoken needs workload identity federation"},
-		{"entra on azure without OIDC endpoint", "azure", inputs.Values{inputs.AzureCredential: "entra", inputs.AzureServiceConnection: connID}, with(azEnv, "SYSTEM_OIDCREQUESTURI", ""), inputs.AzureServiceConnection, "SYSTEM_OIDCREQUESTURI is not set"},
+		{"entra with scopes", "github", entraIn(func(v inputs.Values) { v.Set(inputs.Permissions.Key, "vso.code") }), ghEnv, inputs.Permissions, "must be empty with azure-credential: entra: an Entra token carries everything its identity may do in Azure DevOps and cannot be narrowed to vso.* scopes; for a narrowed, revocable token use azure-credential: pat"},
+		{"entra with lifetime", "github", entraIn(func(v inputs.Values) { v.Set(inputs.Lifetime.Key, "10m") }), ghEnv, inputs.Lifetime, "10m cannot be applied to Entra tokens"},
+		{"entra with a parent token", "github", entraIn(func(v inputs.Values) { v.Set(azdo.AccessToken.Key, user) }), ghEnv, azdo.AccessToken, "entra needs no secret"},
+		{"entra without id-token permission", "github", entraIn(nil), nil, azdo.Credential, "ACTIONS_ID_TOKEN_REQUEST_URL is not set: give the job `permissions: id-token: write` (workflows run from a fork's pull request never get one)"},
+		{"entra without request token", "github", entraIn(nil), with(ghEnv, "ACTIONS_ID_TOKEN_REQUEST_TOKEN", ""), azdo.Credential, "ACTIONS_ID_TOKEN_REQUEST_TOKEN is not set"},
+		{"entra without client id", "github", entraIn(func(v inputs.Values) { v.Delete(cloudid.AzureClientID.Key) }), ghEnv, cloudid.AzureClientID, "is required for azure-credential: entra"},
+		{"entra with bad client id", "github", entraIn(func(v inputs.Values) { v.Set(cloudid.AzureClientID.Key, "my-app") }), ghEnv, cloudid.AzureClientID, "is not a client ID (a GUID)"},
+		{"entra without tenant", "github", entraIn(func(v inputs.Values) { v.Delete(cloudid.AzureTenantID.Key) }), ghEnv, cloudid.AzureTenantID, "is required"},
+		{"entra locally", "local", entraIn(nil), nil, azdo.Credential, "only GitHub Actions and Azure Pipelines provide"},
+		{"entra with http authority", "github", entraIn(nil), with(ghEnv, "AZURE_AUTHORITY_HOST", "http://login.example.com/"), azdo.Credential, "needs an https authority"},
+		{"entra on azure without connection", "azure", inputs.ValuesOf(map[string]string{azdo.Credential.Key: "entra"}), azEnv, azdo.ServiceConnection, "is required for azureCredential: entra"},
+		{"entra on azure, connection not available", "azure", inputs.ValuesOf(map[string]string{azdo.Credential.Key: "entra", azdo.ServiceConnection.Key: "99999999-9999-4999-8999-999999999999"}), azEnv, azdo.ServiceConnection, "is not available to this job"},
+		{"entra on azure, secret-based connection", "azure", inputs.ValuesOf(map[string]string{azdo.Credential.Key: "entra", azdo.ServiceConnection.Key: connID}), with(azEnv, "ENDPOINT_AUTH_SCHEME_"+connID, "ServicePrincipal"), azdo.ServiceConnection, "uses ServicePrincipal authentication; jobtoken needs workload identity federation"},
+		{"entra on azure without OIDC endpoint", "azure", inputs.ValuesOf(map[string]string{azdo.Credential.Key: "entra", azdo.ServiceConnection.Key: connID}), with(azEnv, "SYSTEM_OIDCREQUESTURI", ""), azdo.ServiceConnection, "SYSTEM_OIDCREQUESTURI is not set"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -111,11 +111,11 @@ func TestPrepareProblems(t *testing.T) {
 			found := false
 			for _, p := range ps {
 				got = append(got, p.Format(inputs.GitHubNames))
-				if p.Key == tc.key && (strings.Contains(p.Msg, tc.want) || strings.Contains(p.Format(inputs.GitHubNames), tc.want)) {
+				if p.Key == tc.key.Key && (strings.Contains(p.Msg, tc.want) || strings.Contains(p.Format(inputs.GitHubNames), tc.want)) {
 					found = true
 				}
 			}
-			assert.True(t, found, "want %s: …%s…, got:\n%s", tc.key, tc.want, strings.Join(got, "\n"))
+			assert.True(t, found, "want %s: …%s…, got:\n%s", tc.key.Key, tc.want, strings.Join(got, "\n"))
 			for _, line := range got {
 				assert.NotContains(t, line, user, "a problem echoes the parent token")
 			}
@@ -127,9 +127,9 @@ func TestPrepareAcceptsAndPlans(t *testing.T) {
 	t.Parallel()
 	tenant := azfake.NewTenant()
 	user := tenant.UserToken("alice@contoso.com", time.Hour)
-	in := inputs.Values{inputs.Provider: "azure-devops", inputs.Permissions: "vso.code vso.code vso.packaging_write", inputs.AzureOrganization: "contoso.visualstudio.com",
-		inputs.AzureAccessToken: user}
-	in[inputs.AzureOrganization] = "https://contoso.visualstudio.com/"
+	in := inputs.ValuesOf(map[string]string{inputs.Provider.Key: "azure-devops", inputs.Permissions.Key: "vso.code vso.code vso.packaging_write", azdo.Organization.Key: "contoso.visualstudio.com",
+		azdo.AccessToken.Key: user})
+	in.Set(azdo.Organization.Key, "https://contoso.visualstudio.com/")
 	m, ps := azdo.New().Prepare(request("github", in, nil, noNetwork{t}))
 	require.Empty(t, ps)
 	pl := m.Plan()
@@ -142,13 +142,13 @@ func TestPrepareAcceptsAndPlans(t *testing.T) {
 	assert.Contains(t, strings.Join(pl.Notes, "\n"), "the post step cannot revoke the PAT")
 
 	// Locally, without azure-access-token, the Azure CLI login is the parent.
-	delete(in, inputs.AzureAccessToken)
+	in.Delete(azdo.AccessToken.Key)
 	m, ps = azdo.New().Prepare(request("local", in, nil, noNetwork{t}))
 	require.Empty(t, ps)
 	assert.Contains(t, m.Plan().Parent, "Azure CLI login")
 
 	// On Azure Pipelines the organization defaults to the pipeline's.
-	in = inputs.Values{inputs.Permissions: "vso.code", inputs.AzureAccessToken: user}
+	in = inputs.ValuesOf(map[string]string{inputs.Permissions.Key: "vso.code", azdo.AccessToken.Key: user})
 	m, ps = azdo.New().Prepare(request("azure", in, map[string]string{"SYSTEM_COLLECTIONURI": "https://dev.azure.com/fabrikam/"}, noNetwork{t}))
 	require.Empty(t, ps)
 	assert.Equal(t, "fabrikam", m.Plan().Details["organization"])
@@ -157,7 +157,7 @@ func TestPrepareAcceptsAndPlans(t *testing.T) {
 func TestDisplayNamesAreUniquePerMint(t *testing.T) {
 	t.Parallel()
 	tenant := azfake.NewTenant()
-	in := inputs.Values{inputs.Permissions: "vso.code", inputs.AzureOrganization: "contoso", inputs.AzureAccessToken: tenant.UserToken("a@b.c", time.Hour)}
+	in := inputs.ValuesOf(map[string]string{inputs.Permissions.Key: "vso.code", azdo.Organization.Key: "contoso", azdo.AccessToken.Key: tenant.UserToken("a@b.c", time.Hour)})
 	seen := map[string]bool{}
 	for range 20 {
 		m, ps := azdo.New().Prepare(request("github", in, nil, noNetwork{t}))

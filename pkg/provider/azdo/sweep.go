@@ -18,12 +18,12 @@ func sweepClient(ctx context.Context, req provider.Request) (*tokensClient, erro
 	var ps inputs.Problems
 	org := organization(req, true, &ps)
 	api := apiURL(req, &ps)
-	if k := req.Inputs.Get(inputs.AzureCredential); k != "" && k != KindPAT {
-		ps.Add(inputs.AzureCredential, "sweep lists PATs (azure-credential: pat); Entra tokens cannot be listed or revoked")
+	if k := req.Inputs.Get(Credential); k != "" && k != CredentialPAT {
+		ps.Add(Credential, "sweep lists PATs (azure-credential: pat); Entra tokens cannot be listed or revoked")
 	}
-	parent := req.Inputs.Get(inputs.AzureAccessToken)
+	parent := req.Inputs.Get(AccessToken)
 	if parent == "" && req.Host != "local" {
-		ps.Add(inputs.AzureAccessToken, "is required to list PATs; pass the signed-in user's Microsoft Entra token the PATs were minted with")
+		ps.Add(AccessToken, "is required to list PATs; pass the signed-in user's Microsoft Entra token the PATs were minted with")
 	}
 	if len(ps) > 0 {
 		return nil, ps
@@ -39,7 +39,9 @@ func sweepClient(ctx context.Context, req provider.Request) (*tokensClient, erro
 		parent = tok
 	}
 	if _, err := checkParent(parent, now(req)); err != nil {
-		return nil, inputs.Problems{{Key: inputs.AzureAccessToken, Msg: err.Error()}}
+		var ps inputs.Problems
+		ps.Add(AccessToken, "%s", err)
+		return nil, ps
 	}
 	return newTokensClient(req.HTTP, api, org, parent), nil
 }

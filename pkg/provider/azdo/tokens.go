@@ -5,12 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/jobtoken/jobtoken/pkg/provider/apierror"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/jobtoken/jobtoken/pkg/provider/apierror"
 
 	"github.com/microsoft/azure-devops-go-api/azuredevops/v7"
 )

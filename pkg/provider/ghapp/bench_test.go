@@ -21,16 +21,14 @@ func BenchmarkMintRevoke(b *testing.B) {
 		name string
 		in   inputs.Values
 	}{
-		{"lookup", inputs.Values{}},
-		{"installation-id", inputs.Values{inputs.InstallationID: "77"}},
+		{"lookup", inputs.ValuesOf(map[string]string{})},
+		{"installation-id", inputs.ValuesOf(map[string]string{ghapp.InstallationID.Key: "77"})},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			f := ghfake.New(testutil.AppKey(b), &ghfake.Installation{ID: 77, Account: "octo", Permissions: map[string]string{"contents": "write", "metadata": "read"}, Repos: []string{"app"}})
 			defer f.Close()
-			v := inputs.Values{inputs.ClientID: f.ClientID, inputs.PrivateKey: testutil.AppKeyPEM(b), inputs.GitHubAPIURL: f.URL, inputs.Permissions: "contents:read"}
-			for k, x := range bc.in {
-				v[k] = x
-			}
+			v := inputs.ValuesOf(map[string]string{ghapp.ClientID.Key: f.ClientID, ghapp.PrivateKey.Key: testutil.AppKeyPEM(b), ghapp.APIURL.Key: f.URL, inputs.Permissions.Key: "contents:read"})
+			v.Update(bc.in)
 			count := &testutil.Counter{}
 			req := provider.Request{Inputs: v, Run: host.Run{Repository: "octo/app"}, Permissions: []string{"contents:read"}, Lifetime: time.Hour,
 				HTTP: retry.Client(count, retry.Default), Now: time.Now}

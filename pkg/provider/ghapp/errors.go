@@ -12,7 +12,6 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
-	"github.com/jobtoken/jobtoken/pkg/inputs"
 	"github.com/jobtoken/jobtoken/pkg/provider"
 	"github.com/jobtoken/jobtoken/pkg/provider/apierror"
 )
@@ -65,10 +64,10 @@ func apiError(err error) error {
 // jwtAnswers explain GitHub's refusals of the App JWT: what the user set
 // wrong, named as the user spells it.
 func (m *minter) jwtAnswers() []apierror.Known {
-	id, pk := m.issuer, m.req.Name(inputs.PrivateKey)
-	idInput := m.req.Name(inputs.ClientID)
-	if m.req.Inputs.Get(inputs.ClientID) == "" {
-		idInput = m.req.Name(inputs.AppID)
+	id, pk := m.issuer, m.req.Name(PrivateKey)
+	idInput := m.req.Name(ClientID)
+	if m.req.Inputs.Get(ClientID) == "" {
+		idInput = m.req.Name(AppID)
 	}
 	clock := func(*apierror.Error) (string, string) {
 		return "this machine's clock is off by more than GitHub allows, even after jobtoken corrected it once from GitHub's Date header",
@@ -77,7 +76,7 @@ func (m *minter) jwtAnswers() []apierror.Known {
 	return []apierror.Known{
 		{Status: http.StatusUnauthorized, Text: msgIssuer, Explain: func(*apierror.Error) (string, string) {
 			return fmt.Sprintf("GitHub knows no App whose client ID or App ID is %q", id),
-				fmt.Sprintf("set %s to the Client ID on the App's settings page (or %s to its App ID), and look for a stray character in the variable", m.req.Name(inputs.ClientID), m.req.Name(inputs.AppID))
+				fmt.Sprintf("set %s to the Client ID on the App's settings page (or %s to its App ID), and look for a stray character in the variable", m.req.Name(ClientID), m.req.Name(AppID))
 		}},
 		{Status: http.StatusUnauthorized, Text: msgNotDecoded, Explain: func(*apierror.Error) (string, string) {
 			return fmt.Sprintf("%s is not a key of App %s: it belongs to another App, was deleted from this one, or %s names another App", pk, id, idInput),
@@ -85,7 +84,7 @@ func (m *minter) jwtAnswers() []apierror.Known {
 		}},
 		{Status: http.StatusNotFound, Text: msgNoApp, Explain: func(*apierror.Error) (string, string) {
 			return fmt.Sprintf("no GitHub App has the ID %s on %s", id, m.apiURL),
-				fmt.Sprintf("set %s to the App ID on the App's settings page (not an installation ID), or set %s instead; on GitHub Enterprise Server, use an App of that server", m.req.Name(inputs.AppID), m.req.Name(inputs.ClientID))
+				fmt.Sprintf("set %s to the App ID on the App's settings page (not an installation ID), or set %s instead; on GitHub Enterprise Server, use an App of that server", m.req.Name(AppID), m.req.Name(ClientID))
 		}},
 		{Text: msgNoPublicKey, Explain: func(*apierror.Error) (string, string) {
 			return fmt.Sprintf("App %s has no private key", id),
@@ -141,7 +140,7 @@ func (m *minter) explainGrant(e *apierror.Error, inst *installation) {
 		if inst != nil && inst.RepositorySelection == "selected" {
 			cause = "the installation covers selected repositories only, and " + repos + " are not all among them (or do not exist)"
 		}
-		e.Explain(cause, "add them under the installation's Repository access, or fix "+m.req.Name(inputs.Repositories))
+		e.Explain(cause, "add them under the installation's Repository access, or fix "+m.req.Name(Repositories))
 	case strings.Contains(e.Message, msgNotGranted):
 		e.Explain("the App lacks a permission asked", "add it in the App's permissions and accept it on the installation, or ask for less")
 	case len(m.repos) > 0:

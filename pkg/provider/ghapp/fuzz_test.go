@@ -50,7 +50,7 @@ func FuzzParsePermissions(f *testing.F) {
 		}
 		oneLine(t, ps)
 		for _, p := range ps {
-			assert.Equal(t, inputs.Permissions, p.Key)
+			assert.Equal(t, inputs.Permissions.Key, p.Key)
 		}
 		if len(ps) == 0 {
 			require.NotEmpty(t, perms)
@@ -107,23 +107,25 @@ func FuzzRepositories(f *testing.F) {
 		if current != "" && !currentRE.MatchString(current) {
 			t.Skip("the CI system sets the current repository as owner/name")
 		}
-		v := inputs.FromLookup(func(in inputs.Input) (string, bool) {
+		cat, err := inputs.NewCatalog(New().Inputs())
+		require.NoError(t, err)
+		v := cat.Read(func(in inputs.Input) (string, bool) {
 			switch in.Key {
-			case inputs.Repositories:
+			case Repositories.Key:
 				return repos, true
-			case inputs.Owner:
+			case Owner.Key:
 				return owner, true
 			}
 			return "", false
 		})
 		mi, ps := New().Prepare(provider.Request{Inputs: v, Run: host.Run{Repository: current}})
 		oneLine(t, ps)
-		if slices.ContainsFunc(ps, func(p inputs.Problem) bool { return p.Key == inputs.Repositories || p.Key == inputs.Owner }) {
+		if slices.ContainsFunc(ps, func(p inputs.Problem) bool { return p.Key == Repositories.Key || p.Key == Owner.Key }) {
 			return
 		}
 		m := mi.(*minter)
 		require.Regexp(t, ownerRE, m.owner)
-		list := inputs.List(v.Get(inputs.Repositories))
+		list := inputs.List(v.Get(Repositories))
 		if len(list) == 1 && list[0] == "*" {
 			assert.Empty(t, m.repos)
 			return

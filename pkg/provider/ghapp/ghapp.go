@@ -72,23 +72,23 @@ func (*Provider) Prepare(req provider.Request) (provider.Minter, inputs.Problems
 	in := req.Inputs
 	m := &minter{req: req}
 
-	m.issuer = in.Get(inputs.ClientID)
+	m.issuer = in.Get(ClientID)
 	if m.issuer == "" {
-		m.issuer = in.Get(inputs.AppID)
+		m.issuer = in.Get(AppID)
 		if m.issuer != "" {
 			if _, err := strconv.ParseUint(m.issuer, 10, 64); err != nil {
-				ps.Add(inputs.AppID, "%q is not a numeric App ID; use the App ID from the App's settings, or set %s instead", m.issuer, req.Name(inputs.ClientID))
+				ps.Add(AppID, "%q is not a numeric App ID; use the App ID from the App's settings, or set %s instead", m.issuer, req.Name(ClientID))
 			}
 		}
 	}
 	if m.issuer == "" {
-		ps.Add(inputs.ClientID, "is required for github; set %s (or %s) to the GitHub App's client ID", req.Name(inputs.ClientID), req.Name(inputs.AppID))
+		ps.Add(ClientID, "is required for github; set %s (or %s) to the GitHub App's client ID", req.Name(ClientID), req.Name(AppID))
 	} else if strings.ContainsAny(m.issuer, " \t\r\n") {
-		ps.Add(inputs.ClientID, "contains whitespace; copy the client ID from the App's settings")
+		ps.Add(ClientID, "contains whitespace; copy the client ID from the App's settings")
 	}
 
-	if k, err := ParsePrivateKey(in.Get(inputs.PrivateKey)); err != nil {
-		ps.Add(inputs.PrivateKey, "%s", err.Error())
+	if k, err := ParsePrivateKey(in.Get(PrivateKey)); err != nil {
+		ps.Add(PrivateKey, "%s", err.Error())
 	} else {
 		m.key = k
 	}
@@ -99,7 +99,7 @@ func (*Provider) Prepare(req provider.Request) (provider.Minter, inputs.Problems
 
 	m.parseRepositories(&ps)
 
-	id, p := in.Int64(inputs.InstallationID)
+	id, p := in.Int64(InstallationID)
 	ps.AddP(p)
 	m.instID = id
 
@@ -119,7 +119,7 @@ func (*Provider) Prepare(req provider.Request) (provider.Minter, inputs.Problems
 // else github.com's, with the one URL check.
 func apiURL(req provider.Request) (string, inputs.Problems) {
 	var ps inputs.Problems
-	u := req.Inputs.Get(inputs.GitHubAPIURL)
+	u := req.Inputs.Get(APIURL)
 	if u == "" {
 		u = req.Run.APIURL
 	}
@@ -127,7 +127,7 @@ func apiURL(req provider.Request) (string, inputs.Problems) {
 		u = DefaultAPIURL
 	}
 	if msg := provider.APIURLProblem(u, "https://ghes.example.com/api/v3"); msg != "" {
-		ps.Add(inputs.GitHubAPIURL, "%s", msg)
+		ps.Add(APIURL, "%s", msg)
 	}
 	return strings.TrimRight(u, "/"), ps
 }
@@ -135,23 +135,23 @@ func apiURL(req provider.Request) (string, inputs.Problems) {
 // Destinations implements provider.Provider: the API URL.
 func (*Provider) Destinations(req provider.Request) ([]provider.Destination, inputs.Problems) {
 	u, ps := apiURL(req)
-	return []provider.Destination{{Key: "api_url", Input: inputs.GitHubAPIURL, Value: u, URL: true}}, ps
+	return []provider.Destination{{Key: "api_url", Input: APIURL, Value: u, URL: true}}, ps
 }
 
 func (m *minter) parseRepositories(ps *inputs.Problems) {
 	in := m.req.Inputs
 	curOwner, curRepo, _ := strings.Cut(m.req.Run.Repository, "/")
-	m.owner = in.Get(inputs.Owner)
+	m.owner = in.Get(Owner)
 	if m.owner != "" && !ownerRE.MatchString(m.owner) {
 		// Checked first: the messages below show the owner, and one with a
 		// line break would split the one-line error.
-		ps.Add(inputs.Owner, "%q is not a GitHub account name; use the user or organization login the App is installed on, e.g. octo-org", m.owner)
+		ps.Add(Owner, "%q is not a GitHub account name; use the user or organization login the App is installed on, e.g. octo-org", m.owner)
 		return
 	}
 	if m.owner == "" {
 		m.owner = curOwner
 	}
-	list := inputs.List(in.Get(inputs.Repositories))
+	list := inputs.List(in.Get(Repositories))
 	all := false
 	for _, r := range list {
 		if r == "*" {
@@ -160,20 +160,20 @@ func (m *minter) parseRepositories(ps *inputs.Problems) {
 	}
 	switch {
 	case all && len(list) > 1:
-		ps.Add(inputs.Repositories, "mixes * with repository names; use * alone for every repository of the installation, or list names")
+		ps.Add(Repositories, "mixes * with repository names; use * alone for every repository of the installation, or list names")
 		return
 	case all:
 		if m.owner == "" {
-			ps.Add(inputs.Owner, "is required with %s: *; set it to the account the App is installed on", m.req.Name(inputs.Repositories))
+			ps.Add(Owner, "is required with %s: *; set it to the account the App is installed on", m.req.Name(Repositories))
 		}
 		return
 	case len(list) == 0:
 		if curRepo == "" {
-			ps.Add(inputs.Repositories, "has no default outside a GitHub repository; name the repositories (or * for all of the installation's)")
+			ps.Add(Repositories, "has no default outside a GitHub repository; name the repositories (or * for all of the installation's)")
 			return
 		}
 		if !strings.EqualFold(m.owner, curOwner) {
-			ps.Add(inputs.Repositories, "is required when %s (%s) is not the current repository's owner (%s); name the repositories or use *", m.req.Name(inputs.Owner), m.owner, curOwner)
+			ps.Add(Repositories, "is required when %s (%s) is not the current repository's owner (%s); name the repositories or use *", m.req.Name(Owner), m.owner, curOwner)
 			return
 		}
 		list = []string{curRepo}
@@ -187,11 +187,11 @@ func (m *minter) parseRepositories(ps *inputs.Problems) {
 			m.owner = owner
 		}
 		if !repoRE.MatchString(name) || strings.Contains(name, "/") || name == "." || name == ".." || (hasOwner && !ownerRE.MatchString(owner)) {
-			ps.Add(inputs.Repositories, "%q is not a repository name; use name or owner/name", r)
+			ps.Add(Repositories, "%q is not a repository name; use name or owner/name", r)
 			continue
 		}
 		if hasOwner && !strings.EqualFold(owner, m.owner) {
-			ps.Add(inputs.Repositories, "%q is not owned by %s; one token covers one account, so mint one token per owner", r, m.owner)
+			ps.Add(Repositories, "%q is not owned by %s; one token covers one account, so mint one token per owner", r, m.owner)
 			continue
 		}
 		if !seen[strings.ToLower(name)] {
@@ -200,9 +200,9 @@ func (m *minter) parseRepositories(ps *inputs.Problems) {
 		}
 	}
 	if m.owner == "" {
-		ps.Add(inputs.Owner, "is required outside a GitHub repository; set it to the account the App is installed on")
+		ps.Add(Owner, "is required outside a GitHub repository; set it to the account the App is installed on")
 	} else if !ownerRE.MatchString(m.owner) {
-		ps.Add(inputs.Owner, "%q is not a GitHub account name", m.owner)
+		ps.Add(Owner, "%q is not a GitHub account name", m.owner)
 	}
 }
 
@@ -224,7 +224,7 @@ func (m *minter) makePlan() provider.Plan {
 	}
 	return provider.Plan{
 		Provider:   Name,
-		Parent:     fmt.Sprintf("GitHub App %s (RS256 JWT signed with %s)", m.issuer, m.req.Name(inputs.PrivateKey)),
+		Parent:     fmt.Sprintf("GitHub App %s (RS256 JWT signed with %s)", m.issuer, m.req.Name(PrivateKey)),
 		Scopes:     scopes,
 		Resources:  res,
 		Lifetime:   TokenLife,
@@ -232,7 +232,7 @@ func (m *minter) makePlan() provider.Plan {
 		Revocable:  true,
 		Notes:      []string{"GitHub adds metadata:read to every token that carries a repository permission", "GitHub fixes installation tokens at 1h"},
 		Details:    map[string]string{"api": m.apiURL, "installation": inst},
-		Secrets:    []string{m.req.Inputs.Get(inputs.PrivateKey)},
+		Secrets:    []string{m.req.Inputs.Get(PrivateKey)},
 	}
 }
 
@@ -419,8 +419,8 @@ func (m *minter) token(id int64, at *accessToken) *provider.Token {
 		Granted:   granted,
 		Secrets:   []string{secretBasic(at.Token)},
 		Outputs: map[string]string{
-			inputs.OutInstallationID: strconv.FormatInt(id, 10),
-			inputs.OutAppSlug:        slug,
+			OutInstallationID: strconv.FormatInt(id, 10),
+			OutAppSlug:        slug,
 		},
 		State:     map[string]string{"api_url": m.apiURL},
 		Revocable: true,
@@ -479,7 +479,7 @@ func (m *minter) lookup(ctx context.Context) (*installation, error) {
 			where = "repository " + m.owner + "/" + m.repos[0]
 		}
 		e.Explain(fmt.Sprintf("the GitHub App %s is not installed on %s", m.issuer, where),
-			fmt.Sprintf("install it there (App settings → Install App) and give it access to the repository, or set %s", m.req.Name(inputs.InstallationID)))
+			fmt.Sprintf("install it there (App settings → Install App) and give it access to the repository, or set %s", m.req.Name(InstallationID)))
 	}
 	return nil, fmt.Errorf("failed to find the installation: %w", err)
 }
@@ -492,7 +492,7 @@ func (m *minter) explainMintError(ctx context.Context, id int64, err error) erro
 	switch e.Status {
 	case http.StatusNotFound:
 		e.Explain(fmt.Sprintf("installation %d does not exist for App %s", id, m.issuer),
-			fmt.Sprintf("check %s (or leave it empty to look it up)", m.req.Name(inputs.InstallationID)))
+			fmt.Sprintf("check %s (or leave it empty to look it up)", m.req.Name(InstallationID)))
 	case http.StatusUnprocessableEntity:
 		inst := m.inst
 		if inst == nil {
@@ -532,7 +532,7 @@ func (m *minter) Check(ctx context.Context) ([]string, error) {
 	}
 	if err != nil {
 		if e, ok := apierror.As(err); ok && e.Status == http.StatusUnauthorized && e.Cause == "" {
-			e.Explain("GitHub did not accept the App's JWT", fmt.Sprintf("check %s/%s and that %s belongs to that App", m.req.Name(inputs.ClientID), m.req.Name(inputs.AppID), m.req.Name(inputs.PrivateKey)))
+			e.Explain("GitHub did not accept the App's JWT", fmt.Sprintf("check %s/%s and that %s belongs to that App", m.req.Name(ClientID), m.req.Name(AppID), m.req.Name(PrivateKey)))
 		}
 		return nil, err
 	}
@@ -558,7 +558,7 @@ func (*Provider) Revoke(ctx context.Context, req provider.Request, saved provide
 		api = DefaultAPIURL
 	}
 	if msg := provider.APIURLProblem(api, DefaultAPIURL); msg != "" {
-		return fmt.Errorf("failed to revoke: %s %s", req.Name(inputs.GitHubAPIURL), msg)
+		return fmt.Errorf("failed to revoke: %s %s", req.Name(APIURL), msg)
 	}
 	c := newClient(req.HTTP, api, saved.Token)
 	resp, err := c.Apps.RevokeInstallationToken(ctx)

@@ -47,10 +47,8 @@ func newFake(t *testing.T) *ghfake.Server {
 
 func request(t *testing.T, f *ghfake.Server, in inputs.Values) provider.Request {
 	t.Helper()
-	v := inputs.Values{inputs.ClientID: f.ClientID, inputs.PrivateKey: testutil.AppKeyPEM(t), inputs.GitHubAPIURL: f.URL}
-	for k, x := range in {
-		v[k] = x
-	}
+	v := inputs.ValuesOf(map[string]string{ghapp.ClientID.Key: f.ClientID, ghapp.PrivateKey.Key: testutil.AppKeyPEM(t), ghapp.APIURL.Key: f.URL})
+	v.Update(in)
 	noSleep := retry.Default
 	noSleep.Sleep = func(context.Context, time.Duration) error { return nil }
 	return provider.Request{
@@ -73,7 +71,7 @@ func mint(t *testing.T, req provider.Request) (*provider.Token, error) {
 
 func TestMint(t *testing.T) {
 	f := newFake(t)
-	tok, err := mint(t, request(t, f, inputs.Values{inputs.Permissions: "contents:read, pull-requests:read", inputs.Repositories: "app, octo/docs"}))
+	tok, err := mint(t, request(t, f, inputs.ValuesOf(map[string]string{inputs.Permissions.Key: "contents:read, pull-requests:read", ghapp.Repositories.Key: "app, octo/docs"})))
 	require.NoError(t, err)
 	assert.Equal(t, 2, f.Requests(), "lookup + mint")
 	ft := f.Lookup(tok.Value)
@@ -97,7 +95,7 @@ func testBasic(tok string) string {
 
 func TestMintWithInstallationIDIsOneRequest(t *testing.T) {
 	f := newFake(t)
-	_, err := mint(t, request(t, f, inputs.Values{inputs.Permissions: "contents:read", inputs.InstallationID: "77"}))
+	_, err := mint(t, request(t, f, inputs.ValuesOf(map[string]string{inputs.Permissions.Key: "contents:read", ghapp.InstallationID.Key: "77"})))
 	require.NoError(t, err)
 	assert.Equal(t, 1, f.Requests())
 }
@@ -109,7 +107,7 @@ func TestMintEveryRepositoryUsesUserLookup(t *testing.T) {
 		paths = append(paths, r.Method+" "+r.URL.Path)
 		return false
 	}
-	tok, err := mint(t, request(t, f, inputs.Values{inputs.Permissions: "contents:read", inputs.Owner: "acme", inputs.Repositories: "*"}))
+	tok, err := mint(t, request(t, f, inputs.ValuesOf(map[string]string{inputs.Permissions.Key: "contents:read", ghapp.Owner.Key: "acme", ghapp.Repositories.Key: "*"})))
 	require.NoError(t, err)
 	assert.Equal(t, []string{"GET /users/acme/installation", "POST /app/installations/88/access_tokens"}, paths)
 	assert.Empty(t, f.Lookup(tok.Value).Repos)
@@ -118,7 +116,7 @@ func TestMintEveryRepositoryUsesUserLookup(t *testing.T) {
 func TestMintLongDottedToken(t *testing.T) {
 	f := newFake(t)
 	f.LongTokens = true
-	tok, err := mint(t, request(t, f, inputs.Values{inputs.Permissions: "contents:read"}))
+	tok, err := mint(t, request(t, f, inputs.ValuesOf(map[string]string{inputs.Permissions.Key: "contents:read"})))
 	require.NoError(t, err)
 	assert.Greater(t, len(tok.Value), 400)
 	assert.Contains(t, tok.Value, ".")
@@ -126,7 +124,7 @@ func TestMintLongDottedToken(t *testing.T) {
 
 func TestMintNotInstalled(t *testing.T) {
 	f := newFake(t)
-	_, err := mint(t, request(t, f, inputs.Values{inputs.Permissions: "contents:read", inputs.Repositories: "nope"}))
+	_, err := mint(t, request(t, f, inputs.ValuesOf(map[string]string{inputs.Permissions.Key: "contents:read", ghapp.Repositories.Key: "nope"})))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "is not installed on repository octo/nope")
 	assert.Contains(t, err.Error(), "install it")
@@ -134,7 +132,7 @@ func TestMintNotInstalled(t *testing.T) {
 
 func TestMint422ExplainsPermissions(t *testing.T) {
 	f := newFake(t)
-	_, err := mint(t, request(t, f, inputs.Values{inputs.Permissions: "contents:read, pull-requests:write, actions:read"}))
+	_, err := mint(t, request(t, f, inputs.ValuesOf(map[string]string{inputs.Permissions.Key: "contents:read, pull-requests:write, actions:read"})))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "422")
 	assert.Contains(t, err.Error(), "pull_requests:write (installation has read)")
@@ -143,14 +141,14 @@ func TestMint422ExplainsPermissions(t *testing.T) {
 
 func TestMint422WithInstallationIDLooksUpTheInstallation(t *testing.T) {
 	f := newFake(t)
-	_, err := mint(t, request(t, f, inputs.Values{inputs.Permissions: "issues:write, checks:read", inputs.InstallationID: "77"}))
+	_, err := mint(t, request(t, f, inputs.ValuesOf(map[string]string{inputs.Permissions.Key: "issues:write, checks:read", ghapp.InstallationID.Key: "77"})))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "checks:read (not granted to the App)")
 }
 
 func TestMint422Repository(t *testing.T) {
 	f := newFake(t)
-	_, err := mint(t, request(t, f, inputs.Values{inputs.Permissions: "contents:read", inputs.Repositories: "app, secret-repo"}))
+	_, err := mint(t, request(t, f, inputs.ValuesOf(map[string]string{inputs.Permissions.Key: "contents:read", ghapp.Repositories.Key: "app, secret-repo"})))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "selected repositories only")
 	assert.Contains(t, err.Error(), "secret-repo")
@@ -159,7 +157,7 @@ func TestMint422Repository(t *testing.T) {
 func TestMintBroaderGrantIsReturnedForRevocation(t *testing.T) {
 	f := newFake(t)
 	f.Grant = func(tk *ghfake.Token) { tk.Permissions["issues"] = "write" }
-	tok, err := mint(t, request(t, f, inputs.Values{inputs.Permissions: "contents:read"}))
+	tok, err := mint(t, request(t, f, inputs.ValuesOf(map[string]string{inputs.Permissions.Key: "contents:read"})))
 	require.Error(t, err)
 	require.NotNil(t, tok, "the token must come back so that it can be revoked")
 	assert.Contains(t, err.Error(), "more than asked: issues:write (not asked)")
@@ -168,7 +166,7 @@ func TestMintBroaderGrantIsReturnedForRevocation(t *testing.T) {
 func TestMintNarrowerGrantFails(t *testing.T) {
 	f := newFake(t)
 	f.Grant = func(tk *ghfake.Token) { tk.Permissions["contents"] = "read" }
-	tok, err := mint(t, request(t, f, inputs.Values{inputs.Permissions: "contents:write"}))
+	tok, err := mint(t, request(t, f, inputs.ValuesOf(map[string]string{inputs.Permissions.Key: "contents:write"})))
 	require.Error(t, err)
 	require.NotNil(t, tok)
 	assert.Contains(t, err.Error(), "less than asked")
@@ -179,7 +177,7 @@ func TestClockSkewIsCorrectedOnce(t *testing.T) {
 		t.Run(skew.String(), func(t *testing.T) {
 			f := newFake(t)
 			f.Now = func() time.Time { return time.Now().Add(skew) }
-			req := request(t, f, inputs.Values{inputs.Permissions: "contents:read"})
+			req := request(t, f, inputs.ValuesOf(map[string]string{inputs.Permissions.Key: "contents:read"}))
 			log := &nopLog{}
 			req.Log = log
 			_, err := mint(t, req)
@@ -201,7 +199,7 @@ func TestJWTClaims(t *testing.T) {
 		return false
 	}
 	now := time.Now()
-	req := request(t, f, inputs.Values{inputs.Permissions: "contents:read", inputs.InstallationID: "77"})
+	req := request(t, f, inputs.ValuesOf(map[string]string{inputs.Permissions.Key: "contents:read", ghapp.InstallationID.Key: "77"}))
 	req.Now = func() time.Time { return now }
 	_, err := mint(t, req)
 	require.NoError(t, err)
@@ -214,9 +212,9 @@ func TestJWTClaims(t *testing.T) {
 
 func TestAppIDIssuer(t *testing.T) {
 	f := newFake(t)
-	req := request(t, f, inputs.Values{inputs.Permissions: "contents:read"})
-	delete(req.Inputs, inputs.ClientID)
-	req.Inputs[inputs.AppID] = "4242"
+	req := request(t, f, inputs.ValuesOf(map[string]string{inputs.Permissions.Key: "contents:read"}))
+	req.Inputs.Delete(ghapp.ClientID.Key)
+	req.Inputs.Set(ghapp.AppID.Key, "4242")
 	_, err := mint(t, req)
 	require.NoError(t, err)
 }
@@ -238,7 +236,7 @@ func TestRetriesServerErrorsAndRateLimits(t *testing.T) {
 		}
 		return false
 	}
-	_, err := mint(t, request(t, f, inputs.Values{inputs.Permissions: "contents:read"}))
+	_, err := mint(t, request(t, f, inputs.ValuesOf(map[string]string{inputs.Permissions.Key: "contents:read"})))
 	require.NoError(t, err)
 	assert.Equal(t, 5, f.Requests())
 }
@@ -250,7 +248,7 @@ func TestNoRetryOnOtherClientErrors(t *testing.T) {
 		_, _ = w.Write([]byte(`{"message":"Resource not accessible by integration"}`))
 		return true
 	}
-	_, err := mint(t, request(t, f, inputs.Values{inputs.Permissions: "contents:read"}))
+	_, err := mint(t, request(t, f, inputs.ValuesOf(map[string]string{inputs.Permissions.Key: "contents:read"})))
 	require.Error(t, err)
 	assert.Equal(t, 1, f.Requests())
 	assert.Contains(t, err.Error(), "403")
@@ -258,7 +256,7 @@ func TestNoRetryOnOtherClientErrors(t *testing.T) {
 
 func TestRevoke(t *testing.T) {
 	f := newFake(t)
-	req := request(t, f, inputs.Values{inputs.Permissions: "contents:read"})
+	req := request(t, f, inputs.ValuesOf(map[string]string{inputs.Permissions.Key: "contents:read"}))
 	tok, err := mint(t, req)
 	require.NoError(t, err)
 	saved := provider.Saved{Provider: "github", Token: tok.Value, State: tok.State}
@@ -270,7 +268,7 @@ func TestRevoke(t *testing.T) {
 
 func TestRevokeExpired(t *testing.T) {
 	f := newFake(t)
-	req := request(t, f, inputs.Values{inputs.Permissions: "contents:read"})
+	req := request(t, f, inputs.ValuesOf(map[string]string{inputs.Permissions.Key: "contents:read"}))
 	tok, err := mint(t, req)
 	require.NoError(t, err)
 	f.Expire()
@@ -285,26 +283,26 @@ func TestPrepareProblems(t *testing.T) {
 		run  host.Run
 		want []string
 	}{
-		{"no issuer", inputs.Values{inputs.ClientID: "", inputs.Permissions: "contents:read"}, host.Run{Repository: "o/r"}, []string{"input client-id: is required for github"}},
-		{"bad app id", inputs.Values{inputs.ClientID: "", inputs.AppID: "abc", inputs.Permissions: "contents:read"}, host.Run{Repository: "o/r"}, []string{"input app-id: \"abc\" is not a numeric App ID"}},
-		{"no repository outside GitHub", inputs.Values{inputs.Permissions: "contents:read"}, host.Run{}, []string{"input repositories: has no default outside a GitHub repository"}},
-		{"other owner needs repositories", inputs.Values{inputs.Permissions: "contents:read", inputs.Owner: "acme"}, host.Run{Repository: "octo/app"}, []string{"input repositories: is required when owner (acme)"}},
-		{"foreign owner", inputs.Values{inputs.Permissions: "contents:read", inputs.Repositories: "acme/x"}, host.Run{Repository: "octo/app"}, []string{`"acme/x" is not owned by octo`}},
-		{"star mixed", inputs.Values{inputs.Permissions: "contents:read", inputs.Repositories: "*, app"}, host.Run{Repository: "octo/app"}, []string{"mixes *"}},
-		{"bad repo name", inputs.Values{inputs.Permissions: "contents:read", inputs.Repositories: "a b$c"}, host.Run{Repository: "octo/app"}, []string{`"b$c" is not a repository name`}},
-		{"bad installation id", inputs.Values{inputs.Permissions: "contents:read", inputs.InstallationID: "x"}, host.Run{Repository: "octo/app"}, []string{"input installation-id"}},
-		{"bad api url", inputs.Values{inputs.Permissions: "contents:read", inputs.GitHubAPIURL: "ftp://x"}, host.Run{Repository: "octo/app"}, []string{"input github-api-url"}},
-		{"bad key", inputs.Values{inputs.Permissions: "contents:read", inputs.PrivateKey: "nope"}, host.Run{Repository: "octo/app"}, []string{"input private-key: is not a PEM private key"}},
+		{"no issuer", inputs.ValuesOf(map[string]string{ghapp.ClientID.Key: "", inputs.Permissions.Key: "contents:read"}), host.Run{Repository: "o/r"}, []string{"input client-id: is required for github"}},
+		{"bad app id", inputs.ValuesOf(map[string]string{ghapp.ClientID.Key: "", ghapp.AppID.Key: "abc", inputs.Permissions.Key: "contents:read"}), host.Run{Repository: "o/r"}, []string{"input app-id: \"abc\" is not a numeric App ID"}},
+		{"no repository outside GitHub", inputs.ValuesOf(map[string]string{inputs.Permissions.Key: "contents:read"}), host.Run{}, []string{"input repositories: has no default outside a GitHub repository"}},
+		{"other owner needs repositories", inputs.ValuesOf(map[string]string{inputs.Permissions.Key: "contents:read", ghapp.Owner.Key: "acme"}), host.Run{Repository: "octo/app"}, []string{"input repositories: is required when owner (acme)"}},
+		{"foreign owner", inputs.ValuesOf(map[string]string{inputs.Permissions.Key: "contents:read", ghapp.Repositories.Key: "acme/x"}), host.Run{Repository: "octo/app"}, []string{`"acme/x" is not owned by octo`}},
+		{"star mixed", inputs.ValuesOf(map[string]string{inputs.Permissions.Key: "contents:read", ghapp.Repositories.Key: "*, app"}), host.Run{Repository: "octo/app"}, []string{"mixes *"}},
+		{"bad repo name", inputs.ValuesOf(map[string]string{inputs.Permissions.Key: "contents:read", ghapp.Repositories.Key: "a b$c"}), host.Run{Repository: "octo/app"}, []string{`"b$c" is not a repository name`}},
+		{"bad installation id", inputs.ValuesOf(map[string]string{inputs.Permissions.Key: "contents:read", ghapp.InstallationID.Key: "x"}), host.Run{Repository: "octo/app"}, []string{"input installation-id"}},
+		{"bad api url", inputs.ValuesOf(map[string]string{inputs.Permissions.Key: "contents:read", ghapp.APIURL.Key: "ftp://x"}), host.Run{Repository: "octo/app"}, []string{"input github-api-url"}},
+		{"bad key", inputs.ValuesOf(map[string]string{inputs.Permissions.Key: "contents:read", ghapp.PrivateKey.Key: "nope"}), host.Run{Repository: "octo/app"}, []string{"input private-key: is not a PEM private key"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			v := inputs.Values{inputs.ClientID: "Iv1.x", inputs.PrivateKey: testutil.AppKeyPEM(t)}
-			for k, x := range tc.in {
+			v := inputs.ValuesOf(map[string]string{ghapp.ClientID.Key: "Iv1.x", ghapp.PrivateKey.Key: testutil.AppKeyPEM(t)})
+			for k, x := range tc.in.Map() {
 				if x == "" {
-					delete(v, k)
+					v.Delete(k)
 					continue
 				}
-				v[k] = x
+				v.Set(k, x)
 			}
 			req := provider.Request{Inputs: v, Run: tc.run, Permissions: inputs.List(v.Get(inputs.Permissions)), Lifetime: time.Hour}
 			_, ps := ghapp.New().Prepare(req)
@@ -317,7 +315,7 @@ func TestPrepareProblems(t *testing.T) {
 }
 
 func TestPrepareRefusesLongLifetime(t *testing.T) {
-	req := provider.Request{Inputs: inputs.Values{inputs.ClientID: "Iv1.x", inputs.PrivateKey: testutil.AppKeyPEM(t)}, Run: host.Run{Repository: "o/r"}, Permissions: []string{"contents:read"}, Lifetime: 2 * time.Hour}
+	req := provider.Request{Inputs: inputs.ValuesOf(map[string]string{ghapp.ClientID.Key: "Iv1.x", ghapp.PrivateKey.Key: testutil.AppKeyPEM(t)}), Run: host.Run{Repository: "o/r"}, Permissions: []string{"contents:read"}, Lifetime: 2 * time.Hour}
 	_, ps := ghapp.New().Prepare(req)
 	require.Len(t, ps, 1)
 	assert.Contains(t, ps[0].Error(), "input lifetime: 2h is longer than GitHub's fixed 1h")
@@ -330,7 +328,7 @@ func TestPrepareRefusesPlainHTTPToRemoteHosts(t *testing.T) {
 		"http://127.0.0.1:8080":           true,
 		"http://localhost:8080":           true,
 	} {
-		req := provider.Request{Inputs: inputs.Values{inputs.ClientID: "Iv1.x", inputs.PrivateKey: testutil.AppKeyPEM(t), inputs.GitHubAPIURL: url},
+		req := provider.Request{Inputs: inputs.ValuesOf(map[string]string{ghapp.ClientID.Key: "Iv1.x", ghapp.PrivateKey.Key: testutil.AppKeyPEM(t), ghapp.APIURL.Key: url}),
 			Run: host.Run{Repository: "o/r"}, Permissions: []string{"contents:read"}, Lifetime: time.Hour}
 		_, ps := ghapp.New().Prepare(req)
 		if ok {
@@ -344,7 +342,7 @@ func TestPrepareRefusesPlainHTTPToRemoteHosts(t *testing.T) {
 
 func TestPrepareRefusesDotRepositories(t *testing.T) {
 	for _, r := range []string{".", "..", "octo/..", "../x"} {
-		req := provider.Request{Inputs: inputs.Values{inputs.ClientID: "Iv1.x", inputs.PrivateKey: testutil.AppKeyPEM(t), inputs.Repositories: r},
+		req := provider.Request{Inputs: inputs.ValuesOf(map[string]string{ghapp.ClientID.Key: "Iv1.x", ghapp.PrivateKey.Key: testutil.AppKeyPEM(t), ghapp.Repositories.Key: r}),
 			Run: host.Run{Repository: "octo/app"}, Permissions: []string{"contents:read"}, Lifetime: time.Hour}
 		_, ps := ghapp.New().Prepare(req)
 		require.NotEmpty(t, ps, r)
@@ -371,8 +369,8 @@ func TestMintHalfDecodedAnswerReturnsTheToken(t *testing.T) {
 	}
 	srv := httptest.NewServer(proxy)
 	defer srv.Close()
-	req := request(t, f, inputs.Values{inputs.Permissions: "contents:read", inputs.InstallationID: "77"})
-	req.Inputs[inputs.GitHubAPIURL] = srv.URL
+	req := request(t, f, inputs.ValuesOf(map[string]string{inputs.Permissions.Key: "contents:read", ghapp.InstallationID.Key: "77"}))
+	req.Inputs.Set(ghapp.APIURL.Key, srv.URL)
 	tok, err := mint(t, req)
 	require.Error(t, err)
 	require.NotNil(t, tok, "the token must come back to be revoked")
@@ -382,7 +380,7 @@ func TestMintHalfDecodedAnswerReturnsTheToken(t *testing.T) {
 }
 
 func TestPrepareRefusesCredentialsInAPIURL(t *testing.T) {
-	req := provider.Request{Inputs: inputs.Values{inputs.ClientID: "Iv1.x", inputs.PrivateKey: testutil.AppKeyPEM(t), inputs.GitHubAPIURL: "https://me:s3cr3tpassword@ghes.example.com/api/v3"},
+	req := provider.Request{Inputs: inputs.ValuesOf(map[string]string{ghapp.ClientID.Key: "Iv1.x", ghapp.PrivateKey.Key: testutil.AppKeyPEM(t), ghapp.APIURL.Key: "https://me:s3cr3tpassword@ghes.example.com/api/v3"}),
 		Run: host.Run{Repository: "o/r"}, Permissions: []string{"contents:read"}, Lifetime: time.Hour}
 	_, ps := ghapp.New().Prepare(req)
 	require.Len(t, ps, 1)
@@ -401,11 +399,11 @@ func TestGitHubAnswersAreExplained(t *testing.T) {
 		setup func(f *ghfake.Server)
 		want  []string
 	}{
-		{name: "client ID with a stray character", in: inputs.Values{inputs.ClientID: "Iv23liFAKEclient1"},
+		{name: "client ID with a stray character", in: inputs.ValuesOf(map[string]string{ghapp.ClientID.Key: "Iv23liFAKEclient1"}),
 			want: []string{"GitHub answered 401 Unauthorized: 'Issuer' claim ('iss') must be an Integer — GitHub knows no App whose client ID or App ID is \"Iv23liFAKEclient1\"; set client-id to the Client ID on the App's settings page (or app-id to its App ID)"}},
-		{name: "App ID of no App", in: inputs.Values{inputs.ClientID: "", inputs.AppID: "999"},
+		{name: "App ID of no App", in: inputs.ValuesOf(map[string]string{ghapp.ClientID.Key: "", ghapp.AppID.Key: "999"}),
 			want: []string{"GitHub answered 404 Not Found: Integration not found — no GitHub App has the ID 999 on", "set app-id to the App ID on the App's settings page (not an installation ID)"}},
-		{name: "key of another App", in: inputs.Values{inputs.PrivateKey: otherKey},
+		{name: "key of another App", in: inputs.ValuesOf(map[string]string{ghapp.PrivateKey.Key: otherKey}),
 			want: []string{"GitHub answered 401 Unauthorized: A JSON web token could not be decoded — private-key is not a key of App Iv23liFAKEclient: it belongs to another App, was deleted from this one, or client-id names another App; generate a private key in the settings of the App client-id names"}},
 		{name: "App without a key", setup: func(f *ghfake.Server) { f.NoKey = true },
 			want: []string{"Integration must generate a public key — App Iv23liFAKEclient has no private key; generate one in the App's settings"}},
@@ -425,11 +423,11 @@ func TestGitHubAnswersAreExplained(t *testing.T) {
 				return true
 			}
 		}, want: []string{"GitHub answered 401 Unauthorized: Bad credentials — GitHub did not accept the App's JWT; check that client-id names the App that private-key belongs to"}},
-		{name: "not installed", in: inputs.Values{inputs.Repositories: "elsewhere"},
+		{name: "not installed", in: inputs.ValuesOf(map[string]string{ghapp.Repositories.Key: "elsewhere"}),
 			want: []string{"failed to find the installation: GitHub answered 404 Not Found — the GitHub App Iv23liFAKEclient is not installed on repository octo/elsewhere; install it there"}},
-		{name: "permission not granted", in: inputs.Values{inputs.Permissions: "actions:write"},
+		{name: "permission not granted", in: inputs.ValuesOf(map[string]string{inputs.Permissions.Key: "actions:write"}),
 			want: []string{"GitHub answered 422 Unprocessable Entity: The permissions requested are not granted to this installation. — the installation lacks actions:write (not granted to the App); add them in the App's permissions"}},
-		{name: "repository not accessible", in: inputs.Values{inputs.Repositories: "app, private", inputs.InstallationID: "77"},
+		{name: "repository not accessible", in: inputs.ValuesOf(map[string]string{ghapp.Repositories.Key: "app, private", ghapp.InstallationID.Key: "77"}),
 			want: []string{"There is at least one repository that does not exist or is not accessible to the parent installation. — the installation covers selected repositories only, and octo/app, octo/private are not all among them (or do not exist); add them under the installation's Repository access, or fix repositories"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -437,14 +435,12 @@ func TestGitHubAnswersAreExplained(t *testing.T) {
 			if c.setup != nil {
 				c.setup(f)
 			}
-			in := inputs.Values{inputs.Permissions: "contents:read"}
-			for k, v := range c.in {
-				in[k] = v
-			}
+			in := inputs.ValuesOf(map[string]string{inputs.Permissions.Key: "contents:read"})
+			in.Update(c.in)
 			req := request(t, f, in)
-			for k, v := range c.in {
+			for k, v := range c.in.Map() {
 				if v == "" {
-					delete(req.Inputs, k)
+					req.Inputs.Delete(k)
 				}
 			}
 			_, err := mint(t, req)
