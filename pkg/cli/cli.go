@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -56,6 +57,12 @@ type Env struct {
 	// Setenv changes the process environment (value "" unsets); set by
 	// Main, nil in tests. See job.Env.Setenv.
 	Setenv func(key, value string)
+	// Dial, when set, replaces the dialer of the stages' transport (the
+	// demo keeps them on loopback). See job.Env.Dial.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Terminal says stdout is a terminal (set by Main), where the demo
+	// may colour its transcript.
+	Terminal bool
 
 	// process is set by Main: the run is the process's own, so process-wide
 	// output (the standard log package) is routed through the writers.
@@ -88,8 +95,18 @@ func Providers() map[string]provider.Provider {
 // print a secret; so is everything the standard log package prints (a
 // library's debug output).
 func Main(ctx context.Context, stdout, stderr io.Writer, stdin io.Reader, args []string, getenv func(string) string) (code int) {
-	e := &Env{Args: args, Getenv: getenv, Stdin: stdin, Setenv: processSetenv, process: true}
+	e := &Env{Args: args, Getenv: getenv, Stdin: stdin, Setenv: processSetenv, Terminal: isTerminal(stdout), process: true}
 	return MainEnv(ctx, e, stdout, stderr)
+}
+
+// isTerminal reports whether w is a terminal (a character device).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 func processSetenv(k, v string) {
@@ -244,7 +261,7 @@ func (e *Env) stage(ctx context.Context, stage string) int {
 		fmt.Fprintf(e.Stderr, "jobtoken: the %s stage runs inside GitHub Actions or Azure Pipelines (GITHUB_ACTIONS or TF_BUILD is not set); by hand, use jobtoken plan, mint or revoke\n", stage)
 		return 2
 	}
-	je := &job.Env{Host: mk(e), Providers: Providers(), Transport: e.Transport, Retry: e.Retry, Now: e.Now, Secrets: e.Secrets, Setenv: e.Setenv}
+	je := &job.Env{Host: mk(e), Providers: Providers(), Transport: e.Transport, Retry: e.Retry, Now: e.Now, Secrets: e.Secrets, Setenv: e.Setenv, Dial: e.Dial}
 	run := job.Main
 	if stage == "post" {
 		run = job.Post
