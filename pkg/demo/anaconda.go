@@ -102,6 +102,14 @@ func (a *anaconda) grant() grant {
 	return gr
 }
 
+func (a *anaconda) tokens() []string {
+	var out []string
+	for _, t := range a.f.Minted() {
+		out = append(out, t.Value)
+	}
+	return out
+}
+
 func (a *anaconda) status(token string) tokenStatus {
 	t := a.f.Lookup(token)
 	if t == nil {
@@ -109,8 +117,11 @@ func (a *anaconda) status(token string) tokenStatus {
 	}
 	live := slices.ContainsFunc(a.f.Live(), func(l *anacondafake.Token) bool { return l.Value == token })
 	by := "DELETE /authentications"
-	if t.RevokedBy != "" && t.RevokedBy != "self" {
-		by = t.RevokedBy
+	switch t.RevokedBy {
+	case "name":
+		by = "DELETE /authentications/name/… and the parent credential"
+	case "replaced":
+		by = "a new token with the same note"
 	}
 	return tokenStatus{found: true, live: live, revoked: t.Revoked, by: by}
 }

@@ -122,6 +122,14 @@ func orgNames(f *azfake.PATs, ids []string) string {
 	return joinList(names)
 }
 
+func (a *azureDevOps) tokens() []string {
+	var out []string
+	for _, p := range a.f.All() {
+		out = append(out, p.Token)
+	}
+	return out
+}
+
 func (a *azureDevOps) status(token string) tokenStatus {
 	p := a.f.Lookup(token)
 	if p == nil {

@@ -116,6 +116,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	ev.afterPost = svc.status(ev.token)
+	ev.minted = svc.tokens()
 
 	for _, in := range st.inputs {
 		if in.secret {
@@ -125,9 +126,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	ev.dialed, ev.refused = lb.seen()
 	r := &Result{out: transcript{svc: svc, c: c, provider: o.Provider}}
 	r.secrets = append(r.secrets, ev.secrets...)
-	if ev.token != "" {
-		r.secrets = append(r.secrets, form{"the token", ev.token})
-		r.secrets = append(r.secrets, svc.derived(ev.token)...)
+	for _, tok := range ev.minted {
+		r.secrets = append(r.secrets, form{"the token", tok})
+		r.secrets = append(r.secrets, svc.derived(tok)...)
 	}
 	ev.transcript = r.out.body()
 	ev.elapsed = time.Since(start)

@@ -115,6 +115,14 @@ func (g *github) grant() grant {
 	return gr
 }
 
+func (g *github) tokens() []string {
+	var out []string
+	for _, t := range g.f.Minted() {
+		out = append(out, t.Value)
+	}
+	return out
+}
+
 func (g *github) status(token string) tokenStatus {
 	t := g.f.Lookup(token)
 	if t == nil {

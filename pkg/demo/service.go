@@ -29,6 +29,8 @@ type service interface {
 
 	// grant is the fake's record of what it minted.
 	grant() grant
+	// tokens are the values of every token the fake minted.
+	tokens() []string
 	// status is the fake's record of one token.
 	status(token string) tokenStatus
 	// uses are the fake's records of the calls made with token.

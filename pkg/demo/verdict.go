@@ -93,6 +93,7 @@ type evidence struct {
 	svc            service
 	c              ci
 	token, id      string
+	minted         []string // every token the fake minted
 	mainExit       int
 	postExit       int
 	afterMain      tokenStatus
@@ -138,23 +139,32 @@ func judge(ev evidence) Verdict {
 		add(CheckMinted, true, "one token, %s, %s: exactly as asked", g.granted, g.resources)
 	}
 
+	// Every token the fake minted must have been masked, published or not.
 	var unmasked []string
-	if ev.token == "" || !ev.c.log().masked(ev.token) {
-		unmasked = append(unmasked, "the token")
-	}
-	for _, d := range ev.svc.derived(ev.token) {
-		if ev.token == "" || !ev.c.log().masked(d.value) {
-			unmasked = append(unmasked, d.name)
-		} else {
-			f.Masked = append(f.Masked, d.name)
+	masked := map[string]bool{}
+	for _, tok := range ev.minted {
+		for _, d := range append([]form{{"the token", tok}}, ev.svc.derived(tok)...) {
+			if ev.c.log().masked(d.value) {
+				masked[d.name] = true
+			} else if !slices.Contains(unmasked, d.name) {
+				unmasked = append(unmasked, d.name)
+			}
 		}
 	}
-	if ev.token != "" && ev.c.log().masked(ev.token) {
-		f.Masked = append([]string{"the token"}, f.Masked...)
+	if len(ev.minted) > 0 {
+		// The forms' names, in order.
+		for _, d := range append([]form{{"the token", ""}}, ev.svc.derived(ev.minted[0])...) {
+			if masked[d.name] && !slices.Contains(unmasked, d.name) {
+				f.Masked = append(f.Masked, d.name)
+			}
+		}
 	}
-	if len(unmasked) > 0 {
+	switch {
+	case len(ev.minted) == 0:
+		add(CheckMasked, false, "the fake minted no token to mask")
+	case len(unmasked) > 0:
 		add(CheckMasked, false, "%s was never asked to mask %s", ev.c.title(), joinList(unmasked))
-	} else {
+	default:
 		add(CheckMasked, true, "jobtoken sent %s for %s, so %s shows them as ***", ev.c.maskCommand(), joinList(f.Masked), ev.c.title())
 	}
 
@@ -163,8 +173,10 @@ func judge(ev evidence) Verdict {
 	add(CheckRefused, refused.ok, "%s", refused.detail)
 
 	switch {
+	case ev.token == "":
+		add(CheckRevoked, false, "no token was published, so the post step had none to revoke")
 	case !ev.afterMain.found:
-		add(CheckRevoked, false, "no token to revoke")
+		add(CheckRevoked, false, "the published token is not one the fake minted")
 	case !ev.afterMain.live:
 		add(CheckRevoked, false, "the token was already dead before the post step ran")
 	case !ev.afterPost.revoked:
@@ -259,13 +271,15 @@ func expectation(refused string) string {
 // names.
 func leaks(ev evidence) (found, places, kinds, names []string) {
 	var secrets []form
-	if ev.token != "" {
-		secrets = append(secrets, form{"the token", ev.token})
-		secrets = append(secrets, ev.svc.derived(ev.token)...)
+	for _, tok := range ev.minted {
+		secrets = append(secrets, form{"the token", tok})
+		secrets = append(secrets, ev.svc.derived(tok)...)
 	}
 	secrets = append(secrets, ev.secrets...)
 	for _, s := range secrets {
-		names = append(names, s.name)
+		if !slices.Contains(names, s.name) {
+			names = append(names, s.name)
+		}
 	}
 	all := append(ev.c.places(), place{"transcript", "this transcript", ev.transcript})
 	for _, p := range all {
@@ -274,8 +288,8 @@ func leaks(ev evidence) (found, places, kinds, names []string) {
 			kinds = append(kinds, p.kind)
 		}
 		for _, s := range secrets {
-			if holds(p.text, s.value) {
-				found = append(found, s.name+" in "+p.name)
+			if leak := s.name + " in " + p.name; holds(p.text, s.value) && !slices.Contains(found, leak) {
+				found = append(found, leak)
 			}
 		}
 	}
