@@ -68,8 +68,10 @@ func (e *Env) demo(ctx context.Context, args []string, fake func(any)) int {
 }
 
 // demoStage runs one stage of the demo's job through the entry point the
-// binary uses, with the environment the demo's CI system gives it.
+// binary uses, with the environment the demo's CI system gives it. It runs
+// on the real clock, as the fakes do; only the retry policy is the
+// caller's (tests make retries instant).
 func (e *Env) demoStage(ctx context.Context, s demo.Stage) int {
-	se := &Env{Args: s.Args, Getenv: s.Getenv, Dial: s.Dial, Retry: e.Retry, Now: e.Now}
+	se := &Env{Args: s.Args, Getenv: s.Getenv, Dial: s.Dial, Retry: e.Retry}
 	return MainEnv(ctx, se, s.Stdout, s.Stderr)
 }

@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +26,40 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/secret"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden/demo")
+
+// variable are the parts of a transcript that change between runs.
+var variable = []struct {
+	re   *regexp.Regexp
+	with string
+}{
+	{regexp.MustCompile(`127\.0\.0\.1:\d+`), "127.0.0.1:PORT"},
+	{regexp.MustCompile(`sha256:[0-9a-f]{12}`), "sha256:<ID>"},
+	{regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`), "<UUID>"},
+	{regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`), "<TIME>"},
+	{regexp.MustCompile(`( run 1\.1) [0-9a-f]{6}`), "$1 <SUFFIX>"},
+	{regexp.MustCompile(`in \d+\.\d\ds\b`), "in <SECONDS>"},
+}
+
+func normalise(s string) string {
+	for _, v := range variable {
+		s = v.re.ReplaceAllString(s, v.with)
+	}
+	return s
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := testutil.Testdata("golden", "demo", name)
+	if *update {
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "run go test ./pkg/demo -update")
+	assert.Equal(t, string(want), got, "%s differs; run go test ./pkg/demo -update and review the diff", name)
+}
 
 // instant retries without waiting, for fakes that fail on purpose.
 var instant = func() *retry.Policy {
@@ -109,6 +147,7 @@ func TestEveryProviderOnEveryHost(t *testing.T) {
 				for _, c := range v.Facts.Calls {
 					assert.Equal(t, c.Expect, c.Got, "%s %s", c.Method, c.Path)
 				}
+				golden(t, p+"-"+h+".txt", normalise(text))
 			})
 		}
 	}
@@ -193,4 +232,50 @@ func TestUnknownNamesAreErrors(t *testing.T) {
 	assert.ErrorContains(t, err, `unknown provider "gitlab"; valid providers are github, azure-devops, anaconda`)
 	_, err = demo.Run(context.Background(), demo.Options{Host: "jenkins", Run: stage})
 	assert.ErrorContains(t, err, `unknown host "jenkins"; valid hosts are github, azure`)
+}
+
+// A stage that prints the token (a bug jobtoken must never have) fails the
+// verdict, which names where it was found; the transcript itself stays
+// clean, because the CI system masks what it shows.
+func TestVerdictFailsWhenAStagePrintsTheToken(t *testing.T) {
+	for _, h := range demo.Hosts() {
+		t.Run(h, func(t *testing.T) {
+			t.Parallel()
+			var fake *ghfake.Server
+			leaky := func(ctx context.Context, s demo.Stage) int {
+				code := stage(ctx, s)
+				if s.Args[1] != "main" {
+					return code
+				}
+				for _, tok := range fake.Minted() {
+					fmt.Fprintf(s.Stdout, "debug: minted %s\n", tok.Value)
+					if p := s.Getenv("GITHUB_STEP_SUMMARY"); p != "" {
+						f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+						require.NoError(t, err)
+						fmt.Fprintf(f, "token: %s\n", secret.BasicAuth("x-access-token", tok.Value))
+						require.NoError(t, f.Close())
+					}
+				}
+				return code
+			}
+			res, err := demo.Run(context.Background(), demo.Options{Host: h, Run: leaky, Fake: func(f any) { fake = f.(*ghfake.Server) }})
+			require.NoError(t, err)
+			assert.False(t, res.Verdict.OK)
+			var never demo.Check
+			for _, c := range res.Verdict.Checks {
+				if c.Name == demo.CheckNeverPrinted {
+					never = c
+				}
+			}
+			assert.False(t, never.OK)
+			assert.Contains(t, never.Detail, "the token in stdout of the main stage")
+			if h == "github" {
+				assert.Contains(t, never.Detail, "the git basic-auth form in GITHUB_STEP_SUMMARY of the main stage")
+			}
+			var text bytes.Buffer
+			require.NoError(t, res.Text(&text, false))
+			assert.Contains(t, text.String(), "debug: minted ***", "the CI system masks it in the log")
+			testutil.AssertNoSecret(t, "transcript", text.String(), demo.SecretsOf(res)...)
+		})
+	}
 }
