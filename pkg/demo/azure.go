@@ -65,10 +65,15 @@ func newAzureAgent(s step, repo repository) (ci, error) {
 
 func (a *azureAgent) title() string       { return "Azure Pipelines" }
 func (a *azureAgent) log() *jobLog        { return &a.l }
+func (a *azureAgent) agent() string       { return "the agent" }
 func (a *azureAgent) maskCommand() string { return "task.setsecret" }
-func (a *azureAgent) close()              { _ = os.RemoveAll(a.dir) }
-func (a *azureAgent) summary() string     { return a.md }
-func (a *azureAgent) places() []place     { return a.seen }
+
+// scriptTitle is the display name the agent gives a script step that has
+// none: the task's name (the script shorthand runs CmdLine).
+func (a *azureAgent) scriptTitle(script string) string { return "CmdLine (" + script + ")" }
+func (a *azureAgent) close()                           { _ = os.RemoveAll(a.dir) }
+func (a *azureAgent) summary() string                  { return a.md }
+func (a *azureAgent) places() []place                  { return a.seen }
 
 // preamble is the pipeline's two steps: the agent's log does not show a
 // task's inputs.

@@ -15,8 +15,12 @@ import (
 type ci interface {
 	// title is the CI system's name ("GitHub Actions").
 	title() string
+	// agent is what runs a job's steps ("the runner").
+	agent() string
 	// maskCommand is the command that asks it to mask a value.
 	maskCommand() string
+	// scriptTitle is how its log titles a step that runs script.
+	scriptTitle(script string) string
 	// preamble is what the transcript shows before the log: the step as a
 	// pipeline file holds it, where the log does not show the inputs.
 	preamble() []string

@@ -15,6 +15,7 @@ package demo
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -106,7 +107,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	ev.token, ev.id = c.output(inputs.OutToken), c.output(inputs.OutTokenID)
 
 	name, value := c.later()
-	c.log().start(laterTitle(c))
+	c.log().start(c.scriptTitle(laterScript))
 	for _, line := range later(ctx, lb, svc.url(), name, value, svc.calls()) {
 		c.log().print("", line)
 	}
@@ -137,22 +138,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	return r, nil
 }
 
-// laterTitle names the stand-in step as the CI system titles a script step.
-func laterTitle(c ci) string {
-	if c.title() == "GitHub Actions" {
-		return "Run " + laterScript
-	}
-	return "CmdLine (" + laterScript + ")"
-}
-
 // recheck looks for secrets in what the verdict added to the transcript and
 // in the JSON, which judge could not see: a secret there fails the verdict
 // too.
 func (r *Result) recheck() {
-	var text, js bytes.Buffer
+	var text bytes.Buffer
 	_ = r.out.verdict(&text, r.Verdict, style{})
-	_ = r.JSON(&js)
-	for _, p := range []place{{"transcript", "the verdict", text.String()}, {"json", "the JSON verdict", js.String()}} {
+	js, _ := json.Marshal(r.Verdict) // as JSON writes it, before redaction
+	for _, p := range []place{{"transcript", "the verdict", text.String()}, {"json", "the JSON verdict", string(js)}} {
 		for _, s := range r.secrets {
 			if holds(p.text, s.value) {
 				r.fail(CheckNeverPrinted, s.name+" in "+p.name)

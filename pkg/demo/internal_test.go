@@ -61,3 +61,26 @@ func TestJoin(t *testing.T) {
 	assert.Equal(t, "a and b", joinList([]string{"a", "b"}))
 	assert.Equal(t, "a, b or c", joinOr([]string{"a", "b", "c"}))
 }
+
+// What judge cannot see (the verdict's own words, the JSON) is checked
+// after it: a secret there fails the verdict, and the output is redacted
+// whatever the verdict says.
+func TestRecheckFindsASecretInTheVerdict(t *testing.T) {
+	const tok = "ghs_0123456789abcdefSECRET"
+	r := &Result{
+		secrets: []form{{"the token", tok}},
+		Verdict: Verdict{OK: true, Checks: []Check{
+			{Name: CheckMinted, OK: true, Detail: "granted " + tok},
+			{Name: CheckNeverPrinted, OK: true, Detail: "nowhere"},
+		}},
+	}
+	r.out = transcript{svc: &github{}, c: &runner{}, provider: "github"}
+	r.recheck()
+	assert.False(t, r.Verdict.OK)
+	assert.False(t, r.Verdict.Checks[1].OK)
+	assert.Equal(t, "found the token in the verdict, the token in the JSON verdict", r.Verdict.Checks[1].Detail)
+	var js strings.Builder
+	require.NoError(t, r.JSON(&js))
+	assert.NotContains(t, js.String(), tok)
+	assert.Contains(t, js.String(), "granted ***")
+}

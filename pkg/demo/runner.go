@@ -57,11 +57,15 @@ func newRunner(s step, repo repository) (ci, error) {
 
 func (r *runner) title() string       { return "GitHub Actions" }
 func (r *runner) preamble() []string  { return nil }
+func (r *runner) agent() string       { return "the runner" }
 func (r *runner) maskCommand() string { return "::add-mask::" }
-func (r *runner) log() *jobLog        { return &r.l }
-func (r *runner) close()              { _ = os.RemoveAll(r.dir) }
-func (r *runner) summary() string     { return r.md }
-func (r *runner) places() []place     { return r.seen }
+
+// scriptTitle is the first line of a run step, as the runner titles it.
+func (r *runner) scriptTitle(script string) string { return "Run " + script }
+func (r *runner) log() *jobLog                     { return &r.l }
+func (r *runner) close()                           { _ = os.RemoveAll(r.dir) }
+func (r *runner) summary() string                  { return r.md }
+func (r *runner) places() []place                  { return r.seen }
 
 func (r *runner) output(key string) string { return r.outputs[key] }
 

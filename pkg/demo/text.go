@@ -51,7 +51,7 @@ func (t transcript) body() string {
 func (t transcript) writeBody(b *strings.Builder, s style) {
 	fmt.Fprintf(b, "%s\n\n", s.bold(fmt.Sprintf("jobtoken demo: the %s provider on %s", t.provider, t.c.title())))
 	facts := append(t.svc.about(),
-		fact{"job", "jobtoken's own main and post stages, run as " + t.c.title() + " runs them; between them " + laterScript + " stands in for your next step: it prints the token (the CI system masks it), then calls the API with it"},
+		fact{"job", "jobtoken's own main and post stages, run as " + t.c.title() + " runs them, and between them " + laterScript + " in place of your next step"},
 	)
 	for _, f := range facts {
 		b.WriteString(hanging("  "+pad(f.label, 8)+"  ", f.text, s.dim))
@@ -78,7 +78,7 @@ func (t transcript) writeBody(b *strings.Builder, s style) {
 					parts = append(parts, h.name)
 				}
 			}
-			fmt.Fprintf(b, "      %s\n", s.dim("(run by "+t.agentName()+", not shown: "+strings.Join(parts, ", ")+")"))
+			fmt.Fprintf(b, "      %s\n", s.dim("(run by "+t.c.agent()+", not shown: "+strings.Join(parts, ", ")+")"))
 		}
 	}
 	fmt.Fprintf(b, "\n%s\n", s.bold("Step summary"))
@@ -89,14 +89,6 @@ func (t transcript) writeBody(b *strings.Builder, s style) {
 	for _, l := range markdownText(md) {
 		fmt.Fprintf(b, "  %s\n", l)
 	}
-}
-
-// agentName is what runs a step's commands on this CI system.
-func (t transcript) agentName() string {
-	if t.c.title() == "GitHub Actions" {
-		return "the runner"
-	}
-	return "the agent"
 }
 
 // annotate renders a log line as the CI system marks it.
