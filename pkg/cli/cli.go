@@ -19,6 +19,7 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/host"
 	"github.com/jobtoken/jobtoken/pkg/host/azpipelines"
 	"github.com/jobtoken/jobtoken/pkg/host/ghactions"
+	"github.com/jobtoken/jobtoken/pkg/inputs"
 	"github.com/jobtoken/jobtoken/pkg/job"
 	"github.com/jobtoken/jobtoken/pkg/provider"
 	"github.com/jobtoken/jobtoken/pkg/retry"
@@ -194,23 +195,38 @@ func (e *Env) Run(ctx context.Context) int {
 	}
 	switch args[0] {
 	case "help", "-h", "--help", "-help":
-		if len(args) > 1 {
-			if c, ok := commands[args[1]]; ok {
-				return c.run(ctx, e, []string{"--help"})
-			}
+		switch {
+		case len(args) > 2:
+			fmt.Fprintf(e.Stderr, "jobtoken help: unexpected argument %q; ask for one command: jobtoken help COMMAND\n", args[2])
+			return 2
+		case len(args) == 1 || args[1] == "help" || args[1] == "version":
+			e.usage(e.Stdout)
+			return 0
 		}
-		e.usage(e.Stdout)
-		return 0
+		if c, ok := commands[args[1]]; ok {
+			return c.run(ctx, e, []string{"--help"})
+		}
+		return e.unknownCommand(args[1])
 	case "version", "--version":
+		if len(args) > 1 {
+			fmt.Fprintf(e.Stderr, "jobtoken version: unexpected argument %q; it takes none\n", args[1])
+			return 2
+		}
 		fmt.Fprintln(e.Stdout, "jobtoken", version())
 		return 0
 	}
 	c, ok := commands[args[0]]
 	if !ok {
-		fmt.Fprintf(e.Stderr, "jobtoken: unknown command %q, valid commands are %s\n", args[0], strings.Join(commandNames(), ", "))
-		return 2
+		return e.unknownCommand(args[0])
 	}
 	return c.run(ctx, e, args[1:])
+}
+
+// unknownCommand reports a command name jobtoken does not know: a usage
+// error, whether it came as `jobtoken nope` or `jobtoken help nope`.
+func (e *Env) unknownCommand(name string) int {
+	fmt.Fprintf(e.Stderr, "jobtoken: unknown command %q%s, valid commands are %s\n", name, inputs.DidYouMean(name, commandNames()), strings.Join(commandNames(), ", "))
+	return 2
 }
 
 func commandNames() []string {
@@ -239,7 +255,7 @@ By hand:
 		}
 		fmt.Fprintf(w, "  jobtoken %-8s %s\n", n, s)
 	}
-	fmt.Fprintln(w, "\nDocumentation: README.md")
+	fmt.Fprintln(w, "\nExit status: 0 success; 1 the command ran and failed (plan: a step has problems; mint, revoke,\nsweep: a service refused or could not be reached); 2 the command line is wrong (an unknown\ncommand or flag, a value refused before any call, a file that cannot be read).\n\nDocumentation: https://github.com/jobtoken/jobtoken#readme")
 }
 
 // ciHost names the CI system jobtoken runs in, or "" outside CI.

@@ -16,9 +16,9 @@ import (
 )
 
 // flags is one command's flag set. Its help is generated: the command's own
-// flags as declared, then every input of the catalog with its description,
-// default and INPUT_* variable, so that help, flags and the CI inputs cannot
-// drift apart.
+// flags as declared, then the catalog inputs the command uses with their
+// descriptions, defaults and INPUT_* variables, so that help, flags and the
+// CI inputs cannot drift apart.
 type flags struct {
 	fs       *flag.FlagSet
 	name     string
@@ -49,6 +49,8 @@ func (f *flags) Bool(name, usage string) *bool {
 
 // inputFlags are the catalog's inputs as flags, named like the GitHub inputs.
 type inputFlags struct {
+	// keys are the inputs the command uses, in catalog order.
+	keys  []string
 	given inputs.Values
 	// files maps a credential input to the file it is read from
 	// (--private-key-file): a credential on the command line would be in the
@@ -56,10 +58,15 @@ type inputFlags struct {
 	files map[string]string
 }
 
-// Inputs adds one flag per catalog input, plus --KEY-file for credentials.
-func (f *flags) Inputs() *inputFlags {
+// Inputs adds one flag per catalog input the command uses (every input
+// when keys is empty), plus --KEY-file for credentials.
+func (f *flags) Inputs(keys ...string) *inputFlags {
 	in := &inputFlags{given: inputs.Values{}, files: map[string]string{}}
 	for _, c := range inputs.Catalog {
+		if len(keys) > 0 && !slices.Contains(keys, c.Key) {
+			continue
+		}
+		in.keys = append(in.keys, c.Key)
 		key := c.Key
 		set := func(s string) error { in.given[key] = s; return nil }
 		if c.Kind == inputs.KindBool {
@@ -164,9 +171,17 @@ func (f *flags) help(w io.Writer) {
 		}
 	}
 	if f.in != nil {
-		fmt.Fprintf(b, "\ninputs (the action's inputs, as flags; each is also read from INPUT_<NAME>, e.g. INPUT_CLIENT_ID):\n")
+		example := "INPUT_PROVIDER"
+		for _, k := range f.in.keys {
+			if k != inputs.Provider {
+				example = envName(k)
+				break
+			}
+		}
+		fmt.Fprintf(b, "\ninputs (the action's inputs, as flags; each is also read from INPUT_<NAME>, e.g. %s):\n", example)
 		group := ""
-		for _, c := range inputs.Catalog {
+		for _, k := range f.in.keys {
+			c, _ := inputs.Lookup(k)
 			if c.Group != group {
 				group = c.Group
 				fmt.Fprintf(b, "\n  %s:\n", group)
@@ -180,9 +195,12 @@ func (f *flags) help(w io.Writer) {
 			case c.Kind == inputs.KindMultiLine && !c.Secret:
 				arg = "LIST"
 			}
-			usage := plain(c.Description)
+			usage := plain(inputs.DescriptionFor(c, inputs.HostCLI))
 			var extra []string
-			if c.Required {
+			switch u := c.RequiredUnless; {
+			case u != nil:
+				extra = append(extra, "required, except with --"+u.Key+" "+u.Value)
+			case c.Required:
 				extra = append(extra, "required")
 			}
 			if c.Default != "" {
@@ -192,7 +210,7 @@ func (f *flags) help(w io.Writer) {
 				extra = append(extra, "Azure Pipelines only")
 			}
 			// The spelling a shell can export.
-			extra = append(extra, "INPUT_"+strings.ToUpper(strings.ReplaceAll(c.Key, "-", "_")))
+			extra = append(extra, envName(c.Key))
 			usage += " (" + strings.Join(extra, "; ") + ")"
 			writeFlag(b, c.Key, arg, usage)
 			if c.Secret {
@@ -201,6 +219,22 @@ func (f *flags) help(w io.Writer) {
 		}
 	}
 	_, _ = io.WriteString(w, b.String())
+}
+
+// envName is the INPUT_* variable a shell can export for an input.
+func envName(key string) string {
+	return "INPUT_" + strings.ToUpper(strings.ReplaceAll(key, "-", "_"))
+}
+
+// inputsExcept lists the catalog's input keys without the given ones.
+func inputsExcept(skip ...string) []string {
+	var keys []string
+	for _, c := range inputs.Catalog {
+		if !slices.Contains(skip, c.Key) {
+			keys = append(keys, c.Key)
+		}
+	}
+	return keys
 }
 
 func writeFlag(b *strings.Builder, name, arg, usage string) {

@@ -79,7 +79,7 @@ func TestMintFailures(t *testing.T) {
 	defer fake.Close()
 	t.Run("bad inputs: every problem, no call, nothing on stdout", func(t *testing.T) {
 		stdout, stderr, code := runCLI(map[string]string{}, "", append([]string{"mint"}, ghArgs(fake, "--permissions", "contens:read", "--lifetime", "2h")...)...)
-		assert.Equal(t, 1, code)
+		assert.Equal(t, 2, code, "values refused before any call are a usage error")
 		assert.Empty(t, stdout)
 		assert.Contains(t, stderr, `error: input --permissions: unknown GitHub App permission "contens"`)
 		assert.Contains(t, stderr, "error: input --lifetime: 2h is longer than GitHub's fixed 1h")
@@ -89,7 +89,7 @@ func TestMintFailures(t *testing.T) {
 		stdout, stderr, code := runCLI(map[string]string{}, "", append([]string{"mint"}, ghArgs(fake, "--permissions", "issues:write")...)...)
 		assert.Equal(t, 1, code)
 		assert.Empty(t, stdout)
-		assert.Contains(t, stderr, "error: failed to mint: GitHub refused the request")
+		assert.Contains(t, stderr, "error: failed to mint: GitHub answered 422 Unprocessable Entity: The permissions requested are not granted to this installation. — the installation lacks issues:write")
 	})
 	t.Run("broader grant: revoked before exit, nothing on stdout", func(t *testing.T) {
 		fake.Grant = func(tok *ghfake.Token) { tok.Permissions["issues"] = "write" }

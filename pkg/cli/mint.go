@@ -2,9 +2,11 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jobtoken/jobtoken/pkg/host/local"
+	"github.com/jobtoken/jobtoken/pkg/inputs"
 	"github.com/jobtoken/jobtoken/pkg/job"
 	"github.com/jobtoken/jobtoken/pkg/provider"
 )
@@ -19,7 +21,9 @@ func runMint(ctx context.Context, e *Env, args []string) int {
 			"(everything else, including its token-id and expiry, goes to stderr), so that TOKEN=$(jobtoken mint …) works. "+
 			"Nothing revokes it for you: run jobtoken revoke when you are done, or let it expire.")
 	repository := f.String("repository", "OWNER/NAME", "The current repository, for the github provider's defaults (default GITHUB_REPOSITORY).")
-	in := f.Inputs()
+	// Nothing revokes what mint mints, and a terminal has no service
+	// connection: those two inputs would do nothing here.
+	in := f.Inputs(inputsExcept(inputs.Revoke, inputs.AzureServiceConnection)...)
 	if code, done := f.parse(e, args); done {
 		return code
 	}
@@ -30,6 +34,10 @@ func runMint(ctx context.Context, e *Env, args []string) int {
 	h := local.New(local.Options{Values: values, Run: e.localRun(*repository), Getenv: e.Getenv, Stdout: e.RawStdout, Stderr: e.Stderr, Secrets: e.Secrets, CIMask: e.ciMask()})
 	je := &job.Env{Host: h, Providers: Providers(), Transport: e.Transport, Retry: e.Retry, Now: e.Now, Secrets: e.Secrets}
 	if err := job.Main(ctx, je); err != nil {
+		if errors.Is(err, job.ErrInputs) {
+			// The command line's values were refused before any call.
+			return 2
+		}
 		return 1
 	}
 	if raw, ok := h.State(job.StateName); ok {

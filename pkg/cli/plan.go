@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/jobtoken/jobtoken/pkg/host/local"
 	"github.com/jobtoken/jobtoken/pkg/inputs"
@@ -16,16 +17,23 @@ func init() {
 }
 
 func runPlan(ctx context.Context, e *Env, args []string) int {
-	f := newFlags("plan", "[--workflow FILE | --pipeline FILE] [--step ID] [--json] [--check] [input flags]",
+	f := newFlags("plan", "[--workflow FILE | --pipeline FILE] [--step ID] [--action OWNER/NAME]... [--json] [--check] [input flags]",
 		"Validate a jobtoken step offline and print what it would mint: the provider, the parent credential, "+
 			"the scopes and repositories of the child token, its lifetime, how it is published and how it is revoked. "+
 			"Inputs come from a workflow or pipeline file, or from flags and INPUT_* variables. Values only known at "+
-			"run time (${{ secrets.X }}, $(VAR)) are shown as such and are not errors. Exit status 0 when every step "+
-			"is valid, 1 otherwise, with every problem listed.")
-	workflow := f.String("workflow", "FILE", "Plan the jobtoken steps (uses: <owner>/jobtoken@<ref>) of this GitHub Actions workflow.")
+			"run time (${{ secrets.X }}, $(VAR)) are shown as such and are not errors. A warning names something in the "+
+			"step's job that would keep it from getting or keeping the token, and its fix. Exit status 0 when every step "+
+			"is valid (warnings or not), 1 when a step has problems, every problem listed, 2 for a wrong command line.")
+	workflow := f.String("workflow", "FILE", "Plan the jobtoken steps of this GitHub Actions workflow (uses: <owner>/jobtoken@<ref>, or any action given jobtoken's inputs).")
 	pipeline := f.String("pipeline", "FILE", "Plan the jobtoken steps (task: JobToken@1) of this Azure Pipelines file.")
 	stepName := f.String("step", "ID", "Plan only the step with this id or name (workflow), or name or displayName (pipeline).")
 	repository := f.String("repository", "OWNER/NAME", "The repository the workflow runs in (default GITHUB_REPOSITORY; else shown as the current repository, known at run time).")
+	var actions []string
+	f.own = append(f.own, flagHelp{"action", "OWNER/NAME|./PATH", "Plan the steps that use this action too, at any ref: a fork or vendored copy of jobtoken under another name (repeatable; in a pipeline, a task name). Steps whose with: holds only jobtoken's inputs, provider among them, are found without it."})
+	f.fs.Func("action", "", func(s string) error {
+		actions = append(actions, strings.TrimSpace(s))
+		return nil
+	})
 	asJSON := f.Bool("json", "Print the plan as JSON.")
 	check := f.Bool("check", "Also make read-only calls with the real parent credentials (App authentication and installation lookup, the Azure token's identity, the Anaconda parent's identity). Mints nothing.")
 	in := f.Inputs()
@@ -34,6 +42,18 @@ func runPlan(ctx context.Context, e *Env, args []string) int {
 	}
 	if *workflow != "" && *pipeline != "" {
 		return f.usageError(e, "give --workflow or --pipeline, not both")
+	}
+	if len(actions) > 0 && *workflow == "" && *pipeline == "" {
+		return f.usageError(e, "--action needs --workflow or --pipeline")
+	}
+	for _, a := range actions {
+		kind := plan.Workflow
+		if *pipeline != "" {
+			kind = plan.Pipeline
+		}
+		if msg := plan.CheckAction(kind, a); msg != "" {
+			return f.usageError(e, "%s", msg)
+		}
 	}
 	given, err := in.values(e)
 	if err != nil {
@@ -63,7 +83,11 @@ func runPlan(ctx context.Context, e *Env, args []string) int {
 		}
 		report = plan.Build(opts, source, []plan.Step{{Label: "command line", Values: given}})
 	} else {
-		report = planFile(e, opts, path, *stepName, given)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return f.usageError(e, "failed to read --%s %s: %s", kind, path, pathError(err))
+		}
+		report = planFile(e, opts, path, data, *stepName, given, plan.Recognizer{Actions: actions})
 	}
 	if *check {
 		report.Check(ctx)
@@ -87,18 +111,9 @@ func runPlan(ctx context.Context, e *Env, args []string) int {
 // given on the command line stand in for the values the file leaves to run
 // time (so that --check can use real credentials); they never replace what
 // the file says.
-func planFile(e *Env, o plan.Options, path, stepName string, given inputs.Values) *plan.Report {
+func planFile(e *Env, o plan.Options, path string, data []byte, stepName string, given inputs.Values, r plan.Recognizer) *plan.Report {
 	report := plan.NewReport(path, o.Kind)
-	data, err := os.ReadFile(path)
-	if err != nil {
-		report.AddProblem(inputs.Problem{Msg: fmt.Sprintf("failed to read the %s file: %s", o.Kind, pathError(err))})
-		return report
-	}
-	parse := plan.ParseWorkflow
-	if o.Kind == plan.Pipeline {
-		parse = plan.ParsePipeline
-	}
-	steps, err := parse(data)
+	steps, err := plan.Parse(data, o.Kind, r)
 	if err == nil && len(steps) > 0 {
 		steps, err = plan.Select(steps, stepName)
 	}

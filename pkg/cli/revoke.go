@@ -30,14 +30,18 @@ type revokeSpec struct {
 	needsToken bool // revoked with the token itself
 	needsID    bool // revoked by ID, with the parent credential
 	how        string
-	state      func(id string) map[string]string
-	hint       func(provider.Saved) string
+	// inputs are what revoking needs beyond provider: where the token goes,
+	// and the parent credential when it is revoked with that.
+	inputs []string
+	state  func(id string) map[string]string
+	hint   func(provider.Saved) string
 }
 
 var revokeSpecs = map[string]revokeSpec{
 	ghapp.Name: {
 		needsToken: true,
 		how:        "GitHub revokes an installation token with the token itself (DELETE /installation/token)",
+		inputs:     []string{inputs.GitHubAPIURL},
 		hint: func(s provider.Saved) string {
 			if api := s.State["api_url"]; api != "" && api != ghapp.DefaultAPIURL {
 				return " --github-api-url " + api
@@ -48,6 +52,7 @@ var revokeSpecs = map[string]revokeSpec{
 	anaconda.Name: {
 		needsToken: true,
 		how:        "anaconda.org revokes a token with the token itself (DELETE /authentications); with --anaconda-credential it falls back to revoking it by name (--token-id, the note)",
+		inputs:     []string{inputs.AnacondaAPIURL, inputs.AnacondaCredential, inputs.AnacondaOrganization},
 		state: func(id string) map[string]string {
 			return map[string]string{"note": id}
 		},
@@ -69,7 +74,11 @@ func runRevoke(ctx context.Context, e *Env, args []string) int {
 	f := newFlags("revoke", "--provider NAME (--token-stdin | --token-id ID) [input flags]", about.String())
 	tokenID := f.String("token-id", "ID", "The token's non-secret ID, as the token-id output gave it.")
 	tokenStdin := f.Bool("token-stdin", "Read the token from stdin (never from a flag, which the shell history and process list would keep).")
-	in := f.Inputs()
+	keys := []string{inputs.Provider}
+	for _, name := range sortedKeys(revokeSpecs) {
+		keys = append(keys, revokeSpecs[name].inputs...)
+	}
+	in := f.Inputs(keys...)
 	if code, done := f.parse(e, args); done {
 		return code
 	}

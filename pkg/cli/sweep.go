@@ -1,12 +1,10 @@
 package cli
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -38,6 +36,14 @@ const sweepAbout = "List the live tokens jobtoken minted whose run is over, left
 	"anaconda lists the tokens of --anaconda-credential's own account (organization-owned tokens are not listed by anaconda.org). " +
 	"github installation tokens cannot be listed and expire within an hour: there is nothing to sweep."
 
+// sweepInputs are what listing a provider's tokens needs: the parent
+// credential, its organization and the API URL.
+var sweepInputs = []string{
+	inputs.Provider,
+	inputs.AzureOrganization, inputs.AzureAPIURL, inputs.AzureAccessToken,
+	inputs.AnacondaAPIURL, inputs.AnacondaCredential, inputs.AnacondaOrganization,
+}
+
 // runSelector is one --run value: a run ID, or ID.attempt.
 type runSelector struct{ id, attempt string }
 
@@ -47,10 +53,10 @@ func (s runSelector) match(l host.RunLabel) bool {
 
 func runSweep(ctx context.Context, e *Env, args []string) int {
 	f := newFlags("sweep", "--provider azure-devops|anaconda [--run ID]... [--older-than DURATION] [--revoke] [input flags]", sweepAbout)
-	// --revoke is the catalog's revoke input as a flag (declared by Inputs);
-	// here it is read from the command line only, never from INPUT_REVOKE,
-	// so that no environment turns a dry run into a revocation.
-	f.own = append(f.own, flagHelp{"revoke", "", "Revoke the stale tokens (without it, only list what would be revoked)."})
+	// --revoke is sweep's own: it is read from the command line only, never
+	// from INPUT_REVOKE (the CI input of that name means something else), so
+	// that no environment turns a dry run into a revocation.
+	revoke := f.Bool("revoke", "Revoke the stale tokens (without it, only list what would be revoked).")
 	olderThan := f.String("older-than", "DURATION", "A token created longer ago than this belongs to a run that is over (default 6h; 0 takes every jobtoken token's run as over).")
 	var runs []runSelector
 	f.own = append(f.own, flagHelp{"run", "ID[.ATTEMPT]", "This run is over: sweep its tokens whatever their age (repeatable; a GitHub run ID or an Azure Pipelines build ID)."})
@@ -62,13 +68,9 @@ func runSweep(ctx context.Context, e *Env, args []string) int {
 		runs = append(runs, runSelector{id, att})
 		return nil
 	})
-	in := f.Inputs()
+	in := f.Inputs(sweepInputs...)
 	if code, done := f.parse(e, args); done {
 		return code
-	}
-	revoke, err := strconv.ParseBool(cmp.Or(in.given[inputs.Revoke], "false"))
-	if err != nil {
-		return f.usageError(e, "--revoke=%q is not true or false", in.given[inputs.Revoke])
 	}
 	age := DefaultSweepAge
 	if *olderThan != "" {
@@ -159,7 +161,7 @@ func runSweep(ctx context.Context, e *Env, args []string) int {
 		fmt.Fprintf(&b, "  %s\n    id %s, scopes %s, expires %s\n    %s\n", t.Name, t.ID, orNone(t.Scopes), exp, verdict)
 	}
 	fmt.Fprintf(e.Stdout, "%s: %d live token(s) minted by jobtoken, %d stale\n%s", name, len(list), len(stale), b.String())
-	if !revoke {
+	if !*revoke {
 		if len(stale) > 0 {
 			fmt.Fprintf(e.Stdout, "dry run: nothing revoked; run again with --revoke to revoke the %d stale token(s)\n", len(stale))
 		}

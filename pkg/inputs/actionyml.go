@@ -93,11 +93,11 @@ func renderAction(description, note string, runs *yaml.Node) ([]byte, error) {
 		if in.AzureOnly {
 			continue
 		}
-		desc := in.Description
+		desc := DescriptionFor(in, HostGitHub)
 		if in.Group != GroupCommon {
 			desc = "(" + in.Group + ") " + desc
 		}
-		entry := mapping("description", desc, "required", fmt.Sprint(in.Required))
+		entry := mapping("description", desc, "required", fmt.Sprint(RequiredOn(in, HostGitHub)))
 		if in.Default != "" {
 			entry.Content = append(entry.Content, scalar("default"), quoted(in.Default))
 		}

@@ -103,3 +103,32 @@ func TestReadmeTablesInSync(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, want, string(b), "README.md tables are stale: run go generate ./pkg/inputs")
 }
+
+// TestActionYAMLDescriptions: action.yml describes inputs as a GitHub user
+// meets them, and does not mark permissions required, which
+// azure-credential: entra must leave empty (the runner does not enforce
+// required today; were it to, entra steps would break).
+func TestActionYAMLDescriptions(t *testing.T) {
+	b, err := inputs.ActionYAML()
+	require.NoError(t, err)
+	var doc struct {
+		Inputs map[string]struct {
+			Description string `yaml:"description"`
+			Required    string `yaml:"required"`
+		} `yaml:"inputs"`
+	}
+	require.NoError(t, yaml.Unmarshal(b, &doc))
+	assert.Equal(t, "false", doc.Inputs["permissions"].Required)
+	assert.Contains(t, doc.Inputs["permissions"].Description, "Required")
+	assert.Contains(t, doc.Inputs["permissions"].Description, "`azure-credential: entra`")
+	assert.Contains(t, doc.Inputs["github-api-url"].Description, "GITHUB_API_URL")
+	assert.NotContains(t, doc.Inputs["lifetime"].Description, "2h", "no example github refuses")
+	assert.NotContains(t, doc.Inputs["export-env"].Description, "$(", "no Azure macro on GitHub")
+	for key, in := range doc.Inputs {
+		for _, c := range inputs.Catalog {
+			if c.Key != c.Azure {
+				assert.NotContains(t, in.Description, "`"+c.Azure+"`", "%s names %s in Azure spelling", key, c.Azure)
+			}
+		}
+	}
+}

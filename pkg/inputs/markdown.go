@@ -31,12 +31,14 @@ func InputsMarkdown() string {
 		}
 		def := "—"
 		switch {
+		case in.RequiredUnless != nil:
+			def = "required (empty with `" + in.RequiredUnless.Key + ": " + in.RequiredUnless.Value + "`)"
 		case in.Required:
 			def = "required"
 		case in.Default != "":
 			def = "`" + in.Default + "`"
 		}
-		desc := in.Description
+		desc := DescriptionFor(in, HostGitHub)
 		if in.Secret {
 			desc += " **Secret**: pass it from a secret; it is masked."
 		}

@@ -104,10 +104,15 @@ func (o orderedOptions) MarshalJSON() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// GroupAdvanced is task.json's collapsed group of inputs that rarely need a
+// value (Input.Advanced).
+const GroupAdvanced = "advanced"
+
 var groupNames = map[string]string{
 	GroupGitHub:      "GitHub App",
 	GroupAzureDevOps: "Azure DevOps",
 	GroupAnaconda:    "Anaconda",
+	GroupAdvanced:    "Advanced",
 }
 
 // extraVisibility narrows inputs that only one azureCredential uses.
@@ -158,7 +163,7 @@ func TaskJSON() ([]byte, error) {
 		Name:                TaskName,
 		FriendlyName:        "jobtoken: short-lived token",
 		Description:         ActionDescription,
-		HelpMarkDown:        "Mints one narrow token, publishes it as the secret output variable `token`, and revokes it in the post-job step. [README](https://github.com/jobtoken/jobtoken#azure-pipelines-quick-start)",
+		HelpMarkDown:        "Mints one narrow token, publishes it as the secret output variable `token`, and revokes it in the post-job step. [Azure Pipelines](https://github.com/jobtoken/jobtoken#azure-pipelines)",
 		Category:            "Utility",
 		Author:              "jobtoken",
 		Visibility:          []string{"Build", "Release"},
@@ -172,6 +177,7 @@ func TaskJSON() ([]byte, error) {
 	for _, g := range []string{GroupGitHub, GroupAzureDevOps, GroupAnaconda} {
 		doc.Groups = append(doc.Groups, taskGroup{Name: g, DisplayName: groupNames[g], IsExpanded: true, VisibleRule: "provider = " + g})
 	}
+	doc.Groups = append(doc.Groups, taskGroup{Name: GroupAdvanced, DisplayName: groupNames[GroupAdvanced], IsExpanded: false})
 	for _, in := range Catalog {
 		if in.GitHubOnly {
 			continue
@@ -181,8 +187,8 @@ func TaskJSON() ([]byte, error) {
 			Type:         in.Kind,
 			Label:        Label(in.Key),
 			DefaultValue: in.Default,
-			Required:     in.Required,
-			HelpMarkDown: AzureText(in.Description),
+			Required:     RequiredOn(in, HostAzure),
+			HelpMarkDown: DescriptionFor(in, HostAzure),
 		}
 		if in.Group != GroupCommon {
 			ti.GroupName = in.Group
@@ -190,6 +196,15 @@ func TaskJSON() ([]byte, error) {
 			if extra := extraVisibility[in.Key]; extra != "" {
 				ti.VisibleRule += " && " + extra
 			}
+		}
+		if u := in.RequiredUnless; u != nil {
+			// Hidden in its exception, so that the editor does not demand
+			// it there (the editor checks only the inputs it shows).
+			uin, _ := Lookup(u.Key)
+			ti.VisibleRule = "provider != " + u.Provider + " || " + uin.Azure + " != " + u.Value
+		}
+		if in.Advanced {
+			ti.GroupName = GroupAdvanced
 		}
 		if in.Kind == KindPickList {
 			o := orderedOptions(in.Options)

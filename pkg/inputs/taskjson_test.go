@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -47,6 +48,7 @@ type taskDoc struct {
 	Groups              []struct {
 		Name        string `json:"name"`
 		VisibleRule string `json:"visibleRule"`
+		IsExpanded  bool   `json:"isExpanded"`
 	} `json:"groups"`
 	Inputs          []taskInput `json:"inputs"`
 	OutputVariables []struct {
@@ -100,8 +102,10 @@ func TestTaskJSONShape(t *testing.T) {
 	assert.Len(t, doc.Execution, 2, "only Node handlers: Process gets no inputs")
 
 	groups := map[string]string{}
+	expanded := map[string]bool{}
 	for _, g := range doc.Groups {
 		groups[g.Name] = g.VisibleRule
+		expanded[g.Name] = g.IsExpanded
 	}
 	namePattern := regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]*$`)
 	byName := map[string]taskInput{}
@@ -119,24 +123,46 @@ func TestTaskJSONShape(t *testing.T) {
 		}
 		require.True(t, ok, "input %s missing", c.Azure)
 		assert.Equal(t, c.Kind, in.Type, c.Azure)
-		assert.Equal(t, c.Required, in.Required, c.Azure)
+		assert.Equal(t, c.Required, in.Required, "%s: task.json marks every required input so, exceptions hidden by visibleRule", c.Azure)
 		assert.Equal(t, c.Default, in.DefaultValue, c.Azure)
-		if c.Group == inputs.GroupCommon {
-			assert.Empty(t, in.GroupName, c.Azure)
-			assert.Empty(t, in.VisibleRule, c.Azure)
-			continue
-		}
-		assert.Equal(t, c.Group, in.GroupName, c.Azure)
-		assert.Contains(t, groups, in.GroupName, "group of %s is declared", c.Azure)
-		assert.Equal(t, "provider = "+c.Group, groups[in.GroupName])
-		assert.True(t, strings.HasPrefix(in.VisibleRule, "provider = "+c.Group), "%s is shown only for its provider: %q", c.Azure, in.VisibleRule)
 		// Help text names inputs as the user types them on Azure.
 		for _, other := range inputs.Catalog {
 			if other.Key != other.Azure {
 				assert.NotContains(t, in.HelpMarkDown, "`"+other.Key+"`", "%s help names %s in GitHub spelling", c.Azure, other.Key)
 			}
 		}
+		switch {
+		case c.Advanced:
+			assert.Equal(t, "advanced", in.GroupName, c.Azure)
+		case c.Group == inputs.GroupCommon:
+			assert.Empty(t, in.GroupName, c.Azure)
+		default:
+			assert.Equal(t, c.Group, in.GroupName, c.Azure)
+			assert.Equal(t, "provider = "+c.Group, groups[in.GroupName])
+		}
+		assert.Contains(t, append(sortedKeys(groups), ""), in.GroupName, "group of %s is declared", c.Azure)
+		switch {
+		case c.Group != inputs.GroupCommon:
+			assert.True(t, strings.HasPrefix(in.VisibleRule, "provider = "+c.Group), "%s is shown only for its provider: %q", c.Azure, in.VisibleRule)
+		case c.RequiredUnless == nil:
+			assert.Empty(t, in.VisibleRule, c.Azure)
+		}
 	}
+	assert.False(t, expanded["advanced"], "the Advanced group starts collapsed")
+	assert.Empty(t, groups["advanced"], "the Advanced group is shown for every provider")
+	for _, name := range []string{"revoke", "dryRun", "allowBroadScopes", "githubApiUrl", "azureDevOpsApiUrl", "anacondaApiUrl"} {
+		assert.Equal(t, "advanced", byName[name].GroupName, name)
+	}
+	// permissions is required, and hidden where it must stay empty, so
+	// that the editor never demands it there.
+	assert.True(t, byName["permissions"].Required)
+	assert.Equal(t, "provider != azure-devops || azureCredential != entra", byName["permissions"].VisibleRule)
+	assert.NotContains(t, byName["permissions"].VisibleRule, "&&", "a visibleRule cannot mix && and ||")
+	// Descriptions that make sense on Azure.
+	assert.NotContains(t, byName["githubApiUrl"].HelpMarkDown, "GITHUB_API_URL", "no runner variable on an Azure agent")
+	assert.Contains(t, byName["exportEnv"].HelpMarkDown, "env: { GH_TOKEN: $(GH_TOKEN) }")
+	assert.Contains(t, byName["repositories"].HelpMarkDown, "the pipeline builds")
+	assert.Contains(t, byName["revoke"].HelpMarkDown, "post-job step")
 	assert.Equal(t, "connectedService:AzureRM", byName["azureServiceConnection"].Type)
 	assert.Equal(t, "provider = azure-devops && azureCredential = entra", byName["azureServiceConnection"].VisibleRule)
 	assert.Equal(t, map[string]string{"github": "github", "azure-devops": "azure-devops", "anaconda": "anaconda"}, byName["provider"].Options)
@@ -152,6 +178,15 @@ func TestTaskJSONShape(t *testing.T) {
 		want = append(want, o.Azure)
 	}
 	assert.Equal(t, want, outs)
+}
+
+func sortedKeys(m map[string]string) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func TestTaskJSONKeepsOptionOrder(t *testing.T) {

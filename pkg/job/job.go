@@ -293,6 +293,10 @@ func (e *Env) Request(v inputs.Values) provider.Request {
 // ErrReported means the failure was already reported through the host.
 var ErrReported = errors.New("failed")
 
+// ErrInputs means the inputs were refused before any call (and reported
+// through the host); it is an ErrReported.
+var ErrInputs = fmt.Errorf("invalid inputs: %w", ErrReported)
+
 // Main runs the main stage. It returns ErrReported (already logged) or nil.
 func Main(ctx context.Context, e *Env) error {
 	p, ps := e.Prepare()
@@ -300,7 +304,7 @@ func Main(ctx context.Context, e *Env) error {
 		for _, pr := range ps {
 			e.Host.Errorf("%s", pr.Format(e.Host.Naming()))
 		}
-		return ErrReported
+		return ErrInputs
 	}
 	if p.Common.DryRun {
 		PrintPlan(e.Host, p)

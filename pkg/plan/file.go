@@ -3,6 +3,7 @@ package plan
 import (
 	"errors"
 	"fmt"
+	"path"
 	"regexp"
 	"sort"
 	"strings"
@@ -70,9 +71,6 @@ type Step struct {
 	RunTime map[string]string
 	// Problems found while reading the step (unknown inputs, literal secrets).
 	Problems inputs.Problems
-	// Warnings are things that work against the user but do not make the
-	// inputs invalid (the container variant on a job that is not Linux).
-	Warnings []string
 	// IDToken says whether a workflow job may request an OIDC token
 	// (`permissions: id-token: write`): "write", "none", or "" when only the
 	// run can tell (a reusable workflow inherits its caller's).
@@ -80,6 +78,15 @@ type Step struct {
 	// FromCommandLine are the inputs whose values came from the command
 	// line (flags, --*-file, INPUT_* variables) rather than the file.
 	FromCommandLine map[string]bool
+	// Uses is the step's `uses:` (workflow) or `task:` (pipeline).
+	Uses string
+	// Recognized says why a step that does not name jobtoken was taken for
+	// it ("" when it names the action or task).
+	Recognized string
+	// Warnings are what works against the user in the step's job without
+	// making its inputs invalid (the container variant on a job that is not
+	// Linux, a checkout whose credential git would use…); each names the fix.
+	Warnings []Warning
 }
 
 var (
@@ -92,19 +99,129 @@ var (
 // ErrNoStep means a file holds no jobtoken step.
 var ErrNoStep = errors.New("no jobtoken step found")
 
-// ParseWorkflow finds the jobtoken steps (`uses: <owner>/jobtoken@<ref>`) of a
-// GitHub Actions workflow.
+// Recognizer says which steps of a file are jobtoken's. Whatever it is
+// told, a step is jobtoken's when it names the action (`uses:
+// <owner>/jobtoken@<ref>`, its container variant) or the task (`task:
+// JobToken@1`, or the task's ID); a workflow step is also jobtoken's when
+// its inputs are jobtoken's (see IsJobTokenWith), which finds vendored
+// copies (`uses: ./path`) and forks under another name.
+type Recognizer struct {
+	// Actions are what --action named: OWNER/NAME[/PATH] or ./PATH in a
+	// workflow (any ref), a task name or ID in a pipeline.
+	Actions []string
+}
+
+// CheckAction reports what is wrong with an --action value for kind, or "".
+func CheckAction(kind Kind, a string) string {
+	switch {
+	case kind == Pipeline && taskNameRE.MatchString(a):
+		return ""
+	case kind == Pipeline:
+		return fmt.Sprintf("--action %q is not a task name; name the task as the pipeline writes it before the @, e.g. --action MyJobToken", a)
+	case strings.HasPrefix(a, "./"):
+		return ""
+	case strings.Contains(a, "@") || strings.Contains(a, "://"):
+		return fmt.Sprintf("--action %q: name the action without a ref, as OWNER/NAME or ./PATH (every ref matches)", a)
+	case len(strings.Split(a, "/")) < 2 || strings.Contains(a, " "):
+		return fmt.Sprintf("--action %q is neither OWNER/NAME nor ./PATH", a)
+	}
+	return ""
+}
+
+var taskNameRE = regexp.MustCompile(`^[\w.-]+$`)
+
+// names reports whether --action names this uses:/task: value.
+func (r Recognizer) names(kind Kind, ref string) bool {
+	name, _, _ := strings.Cut(strings.TrimSpace(ref), "@")
+	for _, a := range r.Actions {
+		switch {
+		case kind == Pipeline && strings.EqualFold(name, a):
+			return true
+		case strings.HasPrefix(a, "./") && path.Clean(name) == path.Clean(a):
+			return true
+		case !strings.HasPrefix(a, "./") && strings.EqualFold(name, strings.TrimSuffix(a, "/")):
+			return true
+		}
+	}
+	return false
+}
+
+// How a step was recognised, for the plan to say.
+const (
+	byName   = ""
+	byFlag   = "--action"
+	byInputs = "inputs"
+)
+
+// recognize says whether step m is jobtoken's, and how.
+func (r Recognizer) recognize(m *yaml.Node, kind Kind) (how string, ok bool) {
+	if kind == Pipeline {
+		task := scalar(m, "task")
+		switch {
+		case IsTask(task):
+			return byName, true
+		case task != "" && r.names(kind, task):
+			return byFlag, true
+		}
+		return "", false
+	}
+	uses := strings.TrimSpace(scalar(m, "uses"))
+	switch {
+	case uses == "":
+		return "", false
+	case IsAction(uses):
+		return byName, true
+	case r.names(kind, uses):
+		return byFlag, true
+	case (strings.HasPrefix(uses, "./") || isRepoAction(uses)) && IsJobTokenWith(get(m, "with")):
+		return byInputs, true
+	}
+	return "", false
+}
+
+// isRepoAction reports whether uses names an action in a repository:
+// owner/name[/path]@ref (not docker://, not a local path).
+func isRepoAction(uses string) bool {
+	ref, at, ok := strings.Cut(uses, "@")
+	return ok && at != "" && !strings.Contains(ref, "://") && len(strings.Split(ref, "/")) >= 2
+}
+
+// IsJobTokenWith reports whether a step's `with:` is jobtoken's: it sets
+// provider and at least one other input of the catalog, and nothing the
+// catalog does not know. A renamed or vendored copy of the action is found
+// this way; another action that happens to take a provider input is not,
+// unless every other input it is given is jobtoken's too.
+func IsJobTokenWith(with *yaml.Node) bool {
+	if with == nil || with.Kind != yaml.MappingNode || len(with.Content) < 4 {
+		return false
+	}
+	provider := false
+	for i := 0; i+1 < len(with.Content); i += 2 {
+		in, ok := lookupName(with.Content[i].Value, Workflow)
+		if !ok {
+			return false
+		}
+		if in.Key == inputs.Provider {
+			provider = true
+		}
+	}
+	return provider
+}
+
+// ParseWorkflow finds the jobtoken steps of a GitHub Actions workflow.
 func ParseWorkflow(data []byte) ([]Step, error) {
-	return parse(data, Workflow)
+	return Parse(data, Workflow, Recognizer{})
 }
 
 // ParsePipeline finds the jobtoken steps (`task: JobToken@<n>`) of an Azure
 // Pipelines file.
 func ParsePipeline(data []byte) ([]Step, error) {
-	return parse(data, Pipeline)
+	return Parse(data, Pipeline, Recognizer{})
 }
 
-func parse(data []byte, kind Kind) ([]Step, error) {
+// Parse finds the jobtoken steps of a workflow or pipeline file, with what
+// their inputs are and the warnings their job earns them.
+func Parse(data []byte, kind Kind, r Recognizer) ([]Step, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("failed to read the %s file: %w", kind, err)
@@ -115,8 +232,9 @@ func parse(data []byte, kind Kind) ([]Step, error) {
 	root := doc.Content[0]
 	var steps []Step
 	if kind == Pipeline || root.Kind != yaml.MappingNode {
-		walk(root, "", false, func(n *yaml.Node, path string) {
-			if s, ok := readStep(n, path, kind); ok {
+		walk(root, "", func(n *yaml.Node, path string, seq *yaml.Node, idx int) {
+			if s, ok := readStep(n, path, kind, r); ok {
+				s.Warnings = warnings(scope{kind: kind, root: root, seq: seq, idx: idx, r: r}, s)
 				steps = append(steps, s)
 			}
 		})
@@ -144,14 +262,10 @@ func parse(data []byte, kind Kind) ([]Step, error) {
 				idToken = ""
 			}
 		}
-		runsOn := get(job, "runs-on")
-		walk(job, "jobs."+name, false, func(n *yaml.Node, path string) {
-			if s, ok := readStep(n, path, kind); ok {
+		walk(job, "jobs."+name, func(n *yaml.Node, path string, seq *yaml.Node, idx int) {
+			if s, ok := readStep(n, path, kind, r); ok {
 				s.IDToken = idToken
-				if uses := scalar(n, "uses"); IsContainerVariant(uses) && !runsOnLinux(runsOn) {
-					s.Warnings = append(s.Warnings, fmt.Sprintf("%s is the container variant, which runs only on Linux runners, and job %s runs on %s; use the native action (%s), which runs on Linux, macOS and Windows runners",
-						uses, name, describeRunsOn(runsOn), nativeOf(uses)))
-				}
+				s.Warnings = warnings(scope{kind: kind, root: root, job: job, jobName: name, seq: seq, idx: idx, r: r}, s)
 				steps = append(steps, s)
 			}
 		})
@@ -204,33 +318,66 @@ func triggers(n *yaml.Node) map[string]bool {
 }
 
 // walk visits every mapping that is an item of a `steps:` sequence, wherever
-// it is nested (jobs, stages, deployment strategies, templates).
-func walk(n *yaml.Node, path string, inSteps bool, visit func(*yaml.Node, string)) {
+// it is nested (jobs, stages, deployment strategies, templates), with the
+// sequence it is an item of and its index there. A node an alias names is
+// walked once: the file is untrusted, and aliases of aliases would otherwise
+// multiply the walk exponentially.
+func walk(n *yaml.Node, path string, visit func(n *yaml.Node, path string, seq *yaml.Node, idx int)) {
+	w := walker{visit: visit, seen: map[*yaml.Node]bool{}}
+	w.walk(n, path)
+}
+
+type walker struct {
+	visit func(n *yaml.Node, path string, seq *yaml.Node, idx int)
+	seen  map[*yaml.Node]bool
+}
+
+func (w walker) walk(n *yaml.Node, path string) {
 	switch n.Kind {
 	case yaml.MappingNode:
-		if inSteps {
-			visit(n, path)
-		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i].Value, n.Content[i+1]
 			p := k
 			if path != "" {
 				p = path + "." + k
 			}
-			walk(v, p, k == "steps", visit)
+			if seq := deref(v); k == "steps" && seq.Kind == yaml.SequenceNode {
+				for j, c := range seq.Content {
+					cp := fmt.Sprintf("%s[%d]", p, j)
+					if item := deref(c); item.Kind == yaml.MappingNode {
+						w.visit(item, cp, seq, j)
+					}
+					w.walk(c, cp)
+				}
+				continue
+			}
+			w.walk(v, p)
 		}
 	case yaml.SequenceNode:
 		for i, c := range n.Content {
-			walk(c, fmt.Sprintf("%s[%d]", path, i), inSteps, visit)
+			w.walk(c, fmt.Sprintf("%s[%d]", path, i))
 		}
 	case yaml.AliasNode:
-		if n.Alias != nil {
-			walk(n.Alias, path, inSteps, visit)
+		if n.Alias != nil && !w.seen[n.Alias] {
+			w.seen[n.Alias] = true
+			w.walk(n.Alias, path)
 		}
 	}
 }
 
+// deref follows an alias (*name) to the node it names.
+func deref(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n
+}
+
 func get(m *yaml.Node, key string) *yaml.Node {
+	m = deref(m)
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if m.Content[i].Value == key {
 			return m.Content[i+1]
@@ -240,7 +387,7 @@ func get(m *yaml.Node, key string) *yaml.Node {
 }
 
 func scalar(m *yaml.Node, key string) string {
-	if n := get(m, key); n != nil && n.Kind == yaml.ScalarNode {
+	if n := deref(get(m, key)); n != nil && n.Kind == yaml.ScalarNode {
 		return n.Value
 	}
 	return ""
@@ -323,28 +470,35 @@ func describeRunsOn(n *yaml.Node) string {
 	return strings.Join(labels, ", ")
 }
 
-var taskRE = regexp.MustCompile(`(?i)^(?:[\w-]+\.)*jobtoken@\d+$`)
+var taskRE = regexp.MustCompile(`(?i)^(?:(?:[\w-]+\.)*jobtoken|` + inputs.TaskID + `)@\d+$`)
 
 // IsTask reports whether a `task:` value names the jobtoken task: JobToken@1,
-// or its fully qualified publisher.extension.JobToken@1 form.
+// its fully qualified publisher.extension.JobToken@1 form, or the task's ID
+// (f7621ccb-…@1), which the agent accepts too.
 func IsTask(task string) bool { return taskRE.MatchString(strings.TrimSpace(task)) }
 
-func readStep(m *yaml.Node, path string, kind Kind) (Step, bool) {
+func readStep(m *yaml.Node, path string, kind Kind, r Recognizer) (Step, bool) {
 	s := Step{Label: path, Line: m.Line, Values: inputs.Values{}, RunTime: map[string]string{}}
+	how, ok := r.recognize(m, kind)
+	if !ok {
+		return s, false
+	}
 	var withKey string
 	switch kind {
 	case Workflow:
-		if !IsAction(scalar(m, "uses")) {
-			return s, false
-		}
 		s.ID, s.Name, withKey = scalar(m, "id"), scalar(m, "name"), "with"
+		s.Uses = strings.TrimSpace(scalar(m, "uses"))
 	case Pipeline:
-		if !IsTask(scalar(m, "task")) {
-			return s, false
-		}
 		s.ID, s.Name, withKey = scalar(m, "name"), scalar(m, "displayName"), "inputs"
+		s.Uses = strings.TrimSpace(scalar(m, "task"))
 	}
-	with := get(m, withKey)
+	switch how {
+	case byInputs:
+		s.Recognized = "by its inputs: " + s.Uses + " is given only jobtoken's, provider among them"
+	case byFlag:
+		s.Recognized = "by --action"
+	}
+	with := deref(get(m, withKey))
 	if with == nil {
 		return s, true
 	}

@@ -253,8 +253,10 @@ func TestContainerVariantOutsideLinuxWarns(t *testing.T) {
 			continue
 		}
 		require.Len(t, steps[0].Warnings, 1, runsOn)
-		assert.Contains(t, steps[0].Warnings[0], "runs only on Linux runners")
-		assert.Contains(t, steps[0].Warnings[0], "use the native action (jobtoken/jobtoken@v1)")
+		assert.Equal(t, WarnContainerNotLinux, steps[0].Warnings[0].Code)
+		assert.Contains(t, steps[0].Warnings[0].Message, "runs only on Linux runners")
+		assert.Equal(t, "use the native action (jobtoken/jobtoken@v1), which runs on Linux, macOS and Windows runners", steps[0].Warnings[0].Fix)
+		assert.Equal(t, 3, steps[0].Warnings[0].Line, "the line of runs-on")
 	}
 	// No runs-on at all (a reusable workflow's call): nothing to judge.
 	steps, err := ParseWorkflow([]byte("jobs:\n  call:\n    steps:\n      - uses: jobtoken/jobtoken/container@v1\n"))

@@ -78,10 +78,12 @@ type Publish struct {
 
 // StepReport is the plan of one step.
 type StepReport struct {
-	Step       string            `json:"step"`
-	ID         string            `json:"id,omitempty"`
-	Name       string            `json:"name,omitempty"`
-	Line       int               `json:"line,omitempty"`
+	Step string `json:"step"`
+	ID   string `json:"id,omitempty"`
+	Name string `json:"name,omitempty"`
+	Line int    `json:"line,omitempty"`
+	// Recognized says why a step that does not name jobtoken was planned.
+	Recognized string            `json:"recognized,omitempty"`
 	Valid      bool              `json:"valid"`
 	Provider   string            `json:"provider,omitempty"`
 	Parent     string            `json:"parent,omitempty"`
@@ -95,8 +97,9 @@ type StepReport struct {
 	Details    map[string]string `json:"details,omitempty"`
 	Notes      []string          `json:"notes,omitempty"`
 	Checks     []string          `json:"checks,omitempty"`
-	Warnings   []string          `json:"warnings,omitempty"`
-	Problems   []Problem         `json:"problems,omitempty"`
+	// Warnings do not make the step invalid; each names its fix.
+	Warnings []Warning `json:"warnings,omitempty"`
+	Problems []Problem `json:"problems,omitempty"`
 
 	minter    provider.Minter
 	checkable string // why --check cannot run, or ""
@@ -150,9 +153,9 @@ func Build(o Options, source string, steps []Step) *Report {
 func noStepMessage(k Kind) string {
 	switch k {
 	case Workflow:
-		return "no jobtoken step found: no step has uses: <owner>/jobtoken@<ref>"
+		return "no jobtoken step found: no step has uses: <owner>/jobtoken@<ref>, nor a with: of jobtoken's inputs (provider and others); name a renamed copy with --action OWNER/NAME or --action ./PATH"
 	case Pipeline:
-		return "no jobtoken step found: no step has task: JobToken@1"
+		return "no jobtoken step found: no step has task: JobToken@1; name a renamed task with --action NAME"
 	}
 	return "no jobtoken step found"
 }
@@ -170,6 +173,9 @@ var runTimeStandIn = map[string]string{
 func build(o Options, s Step) (StepReport, inputs.Problems) {
 	sr := StepReport{Step: s.Label, ID: s.ID, Name: s.Name, Line: s.Line}
 	naming := o.Kind.Naming()
+	if s.Recognized != "" {
+		sr.Recognized = "as jobtoken " + s.Recognized
+	}
 
 	// Every literal credential is a secret from here on, whatever the
 	// source, so that no writer can print it.

@@ -50,6 +50,7 @@ func (r *Report) step(b *strings.Builder, s StepReport) {
 		}
 		return ""
 	}
+	row("recognised", s.Recognized)
 	switch {
 	case s.Provider != "":
 		row("provider", s.Provider)
@@ -92,7 +93,7 @@ func (r *Report) step(b *strings.Builder, s StepReport) {
 		row("check", c)
 	}
 	for _, w := range s.Warnings {
-		row("warning", w)
+		row("warning", w.Text)
 	}
 	if s.Valid {
 		row("result", "valid")

@@ -3,11 +3,15 @@
 package testutil
 
 import (
+	"crypto/rand"
 	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/jobtoken/jobtoken/pkg/provider/ghapp"
@@ -38,6 +42,25 @@ func AppKeyPEM(t testing.TB) string {
 func AppKey(t testing.TB) *rsa.PrivateKey {
 	t.Helper()
 	k, err := ghapp.ParsePrivateKey(AppKeyPEM(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+var otherKey = sync.OnceValues(func() (string, error) {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return "", err
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})), nil
+})
+
+// OtherKeyPEM returns a valid RSA key that is not the test App's: the key of
+// another App.
+func OtherKeyPEM(t testing.TB) string {
+	t.Helper()
+	k, err := otherKey()
 	if err != nil {
 		t.Fatal(err)
 	}

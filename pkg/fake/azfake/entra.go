@@ -34,6 +34,10 @@ type App struct {
 type Entra struct {
 	*httptest.Server
 	Tenant *Tenant
+	// NoDevOps makes the tenant one where Azure DevOps has no service
+	// principal (no organization of the tenant uses it): Entra refuses to
+	// issue tokens for it with AADSTS500011.
+	NoDevOps bool
 
 	mu       sync.Mutex
 	apps     map[string]*App
@@ -150,8 +154,9 @@ func (e *Entra) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	scope := f.Get("scope")
-	if !strings.Contains(" "+scope+" ", " "+ResourceID+"/.default ") {
-		e.aadsts(w, http.StatusBadRequest, "invalid_resource", 500011, fmt.Sprintf("The resource principal named %s was not found in the tenant named %s.", scope, e.Tenant.ID))
+	if !strings.Contains(" "+scope+" ", " "+ResourceID+"/.default ") || e.NoDevOps {
+		resource := strings.TrimSuffix(strings.Fields(scope + " x")[0], "/.default")
+		e.aadsts(w, http.StatusBadRequest, "invalid_resource", 500011, fmt.Sprintf("The resource principal named %s was not found in the tenant named %s. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.", resource, e.Tenant.ID))
 		return
 	}
 	if !e.checkAssertion(w, app, f.Get("client_assertion")) {

@@ -45,6 +45,12 @@ type PATs struct {
 	MaxLifespan    time.Duration // patLifespanPolicyViolation beyond it
 	BlockFullScope bool          // fullScopePatPolicyViolation for app_token
 	BlockGlobal    bool          // globalPatPolicyViolation for allOrgs
+	// RestrictCreation is the "Restrict personal access token creation"
+	// policy: only users in Allowed may create PATs. Microsoft documents the
+	// policy, not its answer; the fake refuses as for a non-member
+	// (accessDenied).
+	RestrictCreation bool
+	Allowed          map[string]bool
 
 	// CreateError forces a patTokenError on create, answered with
 	// CreateErrorStatus (200 when zero, as the documented PatTokenResult).
@@ -306,7 +312,7 @@ func (s *PATs) create(w http.ResponseWriter, r *http.Request, who *caller, org, 
 	case terr != nil || !validTo.After(now) || validTo.After(now.AddDate(1, 0, 1)):
 		refuse("invalidValidTo")
 		return
-	case s.NotMembers[who.upn]:
+	case s.NotMembers[who.upn], s.RestrictCreation && !s.Allowed[who.upn]:
 		refuse("accessDenied")
 		return
 	case body.AllOrgs && s.BlockGlobal:

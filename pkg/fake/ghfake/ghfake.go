@@ -68,6 +68,9 @@ type Server struct {
 	LongTokens bool
 	// TokenFunc, when set, makes token values (golden tests need fixed ones).
 	TokenFunc func() string
+	// NoKey makes the App one without a private key, which GitHub refuses
+	// to authenticate.
+	NoKey bool
 }
 
 // New starts a fake with one App and the given installations.
@@ -161,7 +164,9 @@ func message(w http.ResponseWriter, code int, msg string) {
 	writeJSON(w, code, map[string]string{"message": msg, "documentation_url": "https://docs.github.com/rest"})
 }
 
-// app checks the App JWT as GitHub does before calling h.
+// app checks the App JWT as GitHub does before calling h, answering with
+// GitHub's words: the issuer names the App (its client ID, or its numeric App
+// ID), whose key must have signed the JWT, within GitHub's time window.
 func (s *Server) app(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		auth := r.Header.Get("Authorization")
@@ -172,19 +177,35 @@ func (s *Server) app(h http.HandlerFunc) http.HandlerFunc {
 		}
 		now := s.Now()
 		claims := jwt.MapClaims{}
-		_, err := jwt.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
-			return &s.Key.PublicKey, nil
-		}, jwt.WithValidMethods([]string{"RS256"}), jwt.WithoutClaimsValidation())
-		if err != nil {
+		if _, _, err := jwt.NewParser().ParseUnverified(raw, claims); err != nil {
 			message(w, http.StatusUnauthorized, "A JSON web token could not be decoded")
 			return
 		}
+		// The issuer finds the App first: its key is what verifies.
 		iss := fmt.Sprint(claims["iss"])
 		if f, ok := claims["iss"].(float64); ok {
 			iss = strconv.FormatInt(int64(f), 10)
 		}
-		if iss != s.ClientID && iss != strconv.FormatInt(s.AppID, 10) {
+		switch _, numErr := strconv.ParseInt(iss, 10, 64); {
+		case iss == s.ClientID || iss == strconv.FormatInt(s.AppID, 10):
+		case numErr == nil:
+			message(w, http.StatusNotFound, "Integration not found")
+			return
+		default:
+			// GitHub's answer to an issuer that is neither a known client
+			// ID nor a number.
 			message(w, http.StatusUnauthorized, "'Issuer' claim ('iss') must be an Integer")
+			return
+		}
+		if s.NoKey {
+			message(w, http.StatusUnauthorized, "Integration must generate a public key")
+			return
+		}
+		if _, err := jwt.ParseWithClaims(raw, jwt.MapClaims{}, func(t *jwt.Token) (any, error) {
+			return &s.Key.PublicKey, nil
+		}, jwt.WithValidMethods([]string{"RS256"}), jwt.WithoutClaimsValidation()); err != nil {
+			// A key of another App (or one deleted from this App).
+			message(w, http.StatusUnauthorized, "A JSON web token could not be decoded")
 			return
 		}
 		iat, _ := claims.GetIssuedAt()

@@ -21,6 +21,7 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/host"
 	"github.com/jobtoken/jobtoken/pkg/inputs"
 	"github.com/jobtoken/jobtoken/pkg/provider"
+	"github.com/jobtoken/jobtoken/pkg/provider/apierror"
 )
 
 // Name is the provider's input value.
@@ -447,35 +448,49 @@ func ChannelForms(api, tok string) []string {
 }
 
 func (m *minter) explainMintError(ctx context.Context, err error) error {
-	var ae *APIError
-	if !errors.As(err, &ae) {
+	ae, ok := apierror.As(err)
+	if !ok {
 		return fmt.Errorf("failed to mint: %w", err)
 	}
 	cred := m.name(inputs.AnacondaCredential)
 	orgIn := m.name(inputs.AnacondaOrganization)
 	switch {
 	case ae.Status == http.StatusUnauthorized:
-		fix := fmt.Sprintf("check that the token exists, has not expired and carries a scope that may create tokens (such as all); if it is an anaconda.com API key, prefix it with %q", "Bearer ")
-		if m.cred.Kind == APIKey {
-			fix = fmt.Sprintf("check that the API key is current and its account can reach anaconda.org; if it is an anaconda.org token, prefix it with %q", "token ")
-		}
-		return fmt.Errorf("failed to mint: anaconda.org rejected %s as an %s (sent as Authorization: %s): %s; %s", cred, m.cred.Kind, m.cred.Kind.Scheme(), ae, fix)
-	case ae.Status == http.StatusBadRequest && strings.Contains(strings.ToLower(ae.Msg), "exist"):
+		m.explainRejected(ae)
+	case isDuplicate(err):
 		return m.duplicateNote(ctx, ae)
 	case ae.Status == http.StatusBadRequest:
-		return fmt.Errorf("failed to mint: anaconda.org refused the request (%s); check the scopes in %s (valid: %s) and %s", ae, m.name(inputs.Permissions), strings.Join(ScopeNames(), ", "), m.name(inputs.Lifetime))
+		ae.Explain("anaconda.org refused the scopes or the max-age",
+			fmt.Sprintf("check the scopes in %s (valid: %s) and %s", m.name(inputs.Permissions), strings.Join(ScopeNames(), ", "), m.name(inputs.Lifetime)))
 	case (ae.Status == http.StatusForbidden || ae.Status == http.StatusNotFound) && m.org != "":
-		return fmt.Errorf("failed to mint: anaconda.org refused a token owned by organization %s (%s); check that %s names an existing organization whose owners include the account of %s, or leave %s empty", m.org, ae, orgIn, cred, orgIn)
+		ae.Explain(fmt.Sprintf("the account of %s may not create tokens owned by organization %s: it is not among the organization's owners, or the organization does not exist", cred, m.org),
+			fmt.Sprintf("ask an owner to add the account to the organization's Owners, fix %s, or leave it empty", orgIn))
 	case ae.Status == http.StatusForbidden:
-		return fmt.Errorf("failed to mint: anaconda.org refused (%s); the account of %s may not create tokens with these scopes", ae, cred)
+		ae.Explain(fmt.Sprintf("the account of %s may not create tokens with these scopes", cred),
+			"use a parent token with scope all, or an API key of an account that may")
 	}
 	return fmt.Errorf("failed to mint: %w", err)
 }
 
+// explainRejected explains a 401 to the parent credential: which kind it was
+// taken for, how it was sent, and how to send it as the other kind.
+func (m *minter) explainRejected(ae *apierror.Error) {
+	how := fmt.Sprintf("anaconda.org rejected %s as an %s (sent as Authorization: %s)", m.name(inputs.AnacondaCredential), m.cred.Kind, m.cred.Kind.Scheme())
+	fix := fmt.Sprintf("check that the token exists, has not expired and carries a scope that may create tokens (such as all); if it is an anaconda.com API key, prefix it with %q", "Bearer ")
+	if m.cred.Kind == APIKey {
+		fix = fmt.Sprintf("check that the API key is current and its account can reach anaconda.org; if it is an anaconda.org token, prefix it with %q", "token ")
+	}
+	if strings.Contains(strings.ToLower(ae.Message), "expired") {
+		how += ": it has expired"
+		fix = "create a new token (anaconda.org settings → Access) or API key, and update the secret"
+	}
+	ae.Explain(how, fix)
+}
+
 // isDuplicate recognises anaconda.org's "a token with this note exists".
 func isDuplicate(err error) bool {
-	var ae *APIError
-	return errors.As(err, &ae) && ae.Status == http.StatusBadRequest && strings.Contains(strings.ToLower(ae.Msg), "exist")
+	ae, ok := apierror.As(err)
+	return ok && ae.Status == http.StatusBadRequest && strings.Contains(strings.ToLower(ae.Message), "exist")
 }
 
 // mayHaveMinted reports whether a failed creation may still have minted a
@@ -515,7 +530,7 @@ func (m *minter) dropLost(ctx context.Context) bool {
 // to this step, so the token is ours: an earlier try whose answer was lost
 // (the transport retried) had minted it. Its value never reached us, so it
 // is revoked by name at once.
-func (m *minter) duplicateNote(ctx context.Context, ae *APIError) error {
+func (m *minter) duplicateNote(ctx context.Context, ae *apierror.Error) error {
 	cctx, cancel := provider.CleanupContext(ctx)
 	defer cancel()
 	if err := m.revokeByName(cctx); err != nil {
@@ -543,8 +558,9 @@ func (m *minter) Check(ctx context.Context) ([]string, error) {
 		UserType string `json:"user_type"`
 	}
 	if _, err := c.do(ctx, http.MethodGet, "/user", m.cred.Header(), nil, &user, http.StatusOK); err != nil {
-		if statusOf(err) == http.StatusUnauthorized {
-			return nil, fmt.Errorf("anaconda.org rejected %s as an %s (sent as Authorization: %s): %s", m.name(inputs.AnacondaCredential), m.cred.Kind, m.cred.Kind.Scheme(), err)
+		if ae, ok := apierror.As(err); ok && ae.Status == http.StatusUnauthorized {
+			m.explainRejected(ae)
+			return nil, fmt.Errorf("failed to check %s: %w", m.name(inputs.AnacondaCredential), err)
 		}
 		return nil, fmt.Errorf("failed to check %s: %w", m.name(inputs.AnacondaCredential), err)
 	}

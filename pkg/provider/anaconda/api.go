@@ -12,32 +12,14 @@ import (
 	"strings"
 
 	"github.com/jobtoken/jobtoken/pkg/provider"
+	"github.com/jobtoken/jobtoken/pkg/provider/apierror"
 )
 
-// APIError is a non-success answer from anaconda.org, already summarised:
-// the status and the short message of its {"error": "…"} body, never headers
-// or the raw body.
-type APIError struct {
-	Status int
-	Msg    string
-}
+// service is who answers, as errors name it.
+const service = "anaconda.org"
 
-func (e *APIError) Error() string {
-	s := fmt.Sprintf("anaconda.org answered %d %s", e.Status, http.StatusText(e.Status))
-	if e.Msg != "" {
-		s += ": " + e.Msg
-	}
-	return s
-}
-
-// statusOf returns the HTTP status of an APIError, or 0.
-func statusOf(err error) int {
-	var ae *APIError
-	if errors.As(err, &ae) {
-		return ae.Status
-	}
-	return 0
-}
+// statusOf returns the HTTP status of anaconda.org's answer behind err, or 0.
+func statusOf(err error) int { return apierror.StatusOf(err) }
 
 // client makes anaconda.org calls through the retrying HTTP client.
 type client struct {
@@ -46,7 +28,8 @@ type client struct {
 }
 
 // do sends one request. auth is the whole Authorization value ("" for none).
-// A status outside want becomes an *APIError; out, when set, receives the
+// A status outside want becomes an *apierror.Error with anaconda.org's
+// {"error": "…"} message; out, when set, receives the
 // JSON body of a wanted answer.
 func (c client) do(ctx context.Context, method, path, auth string, body, out any, want ...int) (*http.Response, error) {
 	var rd io.Reader
@@ -80,7 +63,7 @@ func (c client) do(ctx context.Context, method, path, auth string, body, out any
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if !slices.Contains(want, resp.StatusCode) {
-		return resp, &APIError{Status: resp.StatusCode, Msg: errorMessage(data)}
+		return resp, apierror.New(service, resp.StatusCode, errorMessage(data))
 	}
 	if out != nil && len(bytes.TrimSpace(data)) > 0 {
 		if err := json.Unmarshal(data, out); err != nil {

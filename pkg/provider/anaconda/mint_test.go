@@ -140,7 +140,7 @@ func TestMintOrganizationNotOwned(t *testing.T) {
 	tok, err := prepare(t, New(), req).Mint(context.Background())
 	require.Error(t, err)
 	assert.Nil(t, tok)
-	assert.Contains(t, err.Error(), `failed to mint: anaconda.org refused a token owned by organization other-org (anaconda.org answered 403 Forbidden: you are not an owner of organization "other-org"); check that anaconda-organization names`)
+	assert.Contains(t, err.Error(), `failed to mint: anaconda.org answered 403 Forbidden: you are not an owner of organization "other-org" — the account of anaconda-credential may not create tokens owned by organization other-org: it is not among the organization's owners, or the organization does not exist; ask an owner to add the account to the organization's Owners, fix anaconda-organization`)
 	assert.Empty(t, w.fake.Live())
 }
 
@@ -149,8 +149,8 @@ func TestMintWrongSchemeSaysWhichKindWasTried(t *testing.T) {
 	for _, tc := range []struct {
 		name, cred, want string
 	}{
-		{"api key forced as token", "token " + w.apiKey, `rejected anaconda-credential as an anaconda.org token (sent as Authorization: token): anaconda.org answered 401 Unauthorized: Invalid authorization token; check that the token exists, has not expired and carries a scope that may create tokens (such as all); if it is an anaconda.com API key, prefix it with "Bearer "`},
-		{"org token forced as Bearer", "Bearer " + w.orgTok, `rejected anaconda-credential as an anaconda.com API key (sent as Authorization: Bearer): anaconda.org answered 401 Unauthorized: Invalid authorization token; check that the API key is current and its account can reach anaconda.org; if it is an anaconda.org token, prefix it with "token "`},
+		{"api key forced as token", "token " + w.apiKey, `anaconda.org answered 401 Unauthorized: Invalid authorization token — anaconda.org rejected anaconda-credential as an anaconda.org token (sent as Authorization: token); check that the token exists, has not expired and carries a scope that may create tokens (such as all); if it is an anaconda.com API key, prefix it with "Bearer "`},
+		{"org token forced as Bearer", "Bearer " + w.orgTok, `anaconda.org answered 401 Unauthorized: Invalid authorization token — anaconda.org rejected anaconda-credential as an anaconda.com API key (sent as Authorization: Bearer); check that the API key is current and its account can reach anaconda.org; if it is an anaconda.org token, prefix it with "token "`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req, _ := w.request(t, inputs.Values{inputs.AnacondaCredential: tc.cred, inputs.Permissions: "repos"})
@@ -243,7 +243,7 @@ func TestMintUnknownScopeOnServer(t *testing.T) {
 	m.scopes = []string{"repos", "conda:mirror"}
 	_, err := m.Mint(context.Background())
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), `failed to mint: anaconda.org refused the request (anaconda.org answered 400 Bad Request: Invalid scope "conda:mirror"); check the scopes in permissions`)
+	assert.Contains(t, err.Error(), `failed to mint: anaconda.org answered 400 Bad Request: Invalid scope "conda:mirror" — anaconda.org refused the scopes or the max-age; check the scopes in permissions`)
 	assert.Empty(t, w.fake.Minted())
 }
 
@@ -426,7 +426,7 @@ func TestCheck(t *testing.T) {
 
 	req.Inputs[inputs.AnacondaCredential] = "token " + w.apiKey
 	_, err = prepare(t, New(), req).Check(context.Background())
-	assert.EqualError(t, err, "anaconda.org rejected anaconda-credential as an anaconda.org token (sent as Authorization: token): anaconda.org answered 401 Unauthorized: Invalid authorization token")
+	assert.EqualError(t, err, `failed to check anaconda-credential: anaconda.org answered 401 Unauthorized: Invalid authorization token — anaconda.org rejected anaconda-credential as an anaconda.org token (sent as Authorization: token); check that the token exists, has not expired and carries a scope that may create tokens (such as all); if it is an anaconda.com API key, prefix it with "Bearer "`)
 }
 
 func TestPrepareProblems(t *testing.T) {
@@ -488,4 +488,17 @@ func TestChannelFormsAndExportNames(t *testing.T) {
 	assert.Equal(t, []string{"/t/tk-1/", "https://conda.anaconda.org/t/tk-1"}, ChannelForms("http://127.0.0.1:8080", "tk-1"))
 	assert.Equal(t, []string{"BINSTAR_API_TOKEN"}, ExportNames("BINSTAR_API_TOKEN"))
 	assert.Equal(t, []string{"MY_TOKEN", "BINSTAR_API_TOKEN"}, ExportNames("MY_TOKEN"))
+}
+
+// An expired parent token reads as anaconda.org says it ("Authentication
+// token has expired"), with the fix: a new token, not another scheme.
+func TestMintExpiredParent(t *testing.T) {
+	w := newWorld(t)
+	parent := w.fake.Seed(anacondafake.Token{Creator: "ana", Owner: "ana", Scopes: []string{"all"}, ExpiresAt: time.Now().Add(-time.Minute)})
+	req, _ := w.request(t, inputs.Values{inputs.AnacondaCredential: parent.Value, inputs.Permissions: "repos"})
+	_, err := prepare(t, New(), req).Mint(context.Background())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "failed to mint: anaconda.org answered 401 Unauthorized: Authentication token has expired — anaconda.org rejected anaconda-credential as an anaconda.org token (sent as Authorization: token): it has expired; create a new token (anaconda.org settings → Access) or API key, and update the secret")
+	assert.NotContains(t, err.Error(), parent.Value)
+	assert.Empty(t, w.fake.Live())
 }

@@ -52,7 +52,7 @@ func ScopeNames() []string {
 func ParseScopes(items []string, allowBroad bool, n inputs.Naming) ([]string, inputs.Problems) {
 	var ps inputs.Problems
 	if len(items) == 0 {
-		ps.Add(inputs.Permissions, "is required for anaconda; name the scopes the job needs, e.g. conda:download or api:write (see the scopes table in the README)")
+		ps.Add(inputs.Permissions, "is required for anaconda; name the scopes the job needs, e.g. conda:download or api:write (see the scopes in docs/anaconda.md)")
 		return nil, ps
 	}
 	var out []string

@@ -24,6 +24,7 @@ import (
 
 	"github.com/jobtoken/jobtoken/pkg/inputs"
 	"github.com/jobtoken/jobtoken/pkg/provider"
+	"github.com/jobtoken/jobtoken/pkg/provider/apierror"
 	"github.com/jobtoken/jobtoken/pkg/secret"
 )
 
@@ -288,13 +289,7 @@ func (m *entraMinter) entraToken(ctx context.Context) (azcore.AccessToken, strin
 		if assertErr != nil {
 			return tok, assertion, assertErr
 		}
-		var afe *azidentity.AuthenticationFailedError
-		if errors.As(err, &afe) && afe.RawResponse != nil {
-			return tok, assertion, fmt.Errorf("Microsoft Entra refused the token exchange: %s", entraSummary(err))
-		}
-		// No answer from Entra (network, timeout) or one that could not be
-		// read: not a refusal.
-		return tok, assertion, fmt.Errorf("failed to exchange the OIDC token with Microsoft Entra: %s", entraSummary(err))
+		return tok, assertion, fmt.Errorf("failed to exchange the OIDC token with Microsoft Entra: %w", m.entraError(err))
 	}
 	return tok, assertion, nil
 }
@@ -340,33 +335,75 @@ func (m *entraMinter) Check(ctx context.Context) ([]string, error) {
 	return []string{fmt.Sprintf("workload identity federation works for %s (token dropped; it would expire %s)", m.identity(), at.ExpiresOn.UTC().Format(time.RFC3339))}, nil
 }
 
-// entraSummary turns an azidentity error into status + Entra's short
-// description (the AADSTS code and sentence), without the response dump.
-func entraSummary(err error) string {
+// entraError turns an azidentity error into the API error: status, the
+// AADSTS code and Entra's sentence (without trace IDs or the response dump),
+// and jobtoken's cause and fix for the codes workload identity meets. An
+// error that carries no Entra answer keeps its cause in one line.
+func (m *entraMinter) entraError(err error) error {
 	var afe *azidentity.AuthenticationFailedError
 	if !errors.As(err, &afe) || afe.RawResponse == nil {
-		return entraText(err.Error())
+		return errors.New(entraText(err.Error()))
 	}
-	status := afe.RawResponse.StatusCode
 	body, _ := runtime.Payload(afe.RawResponse)
-	var e struct {
+	var b struct {
 		Error       string `json:"error"`
 		Description string `json:"error_description"`
 	}
-	_ = json.Unmarshal(body, &e)
-	desc := e.Description
+	_ = json.Unmarshal(body, &b)
+	desc := b.Description
 	if i := strings.Index(desc, " Trace ID"); i > 0 {
 		desc = desc[:i]
 	}
-	desc = strings.TrimRight(shortenTo(desc, 320), ".")
 	if desc == "" {
-		desc = e.Error
+		desc = b.Error
 	}
-	s := fmt.Sprintf("%d %s", status, http.StatusText(status))
-	if desc != "" {
-		s += ": " + desc
+	e := apierror.New(serviceEntra, afe.RawResponse.StatusCode, strings.TrimRight(shortenTo(desc, 320), "."))
+	e.Code = aadstsRE.FindString(desc)
+	apierror.ExplainKnown(e, m.entraAnswers())
+	return e
+}
+
+// aadstsRE finds Entra's error code in its description.
+var aadstsRE = regexp.MustCompile(`AADSTS\d+`)
+
+// entraAnswers explain the AADSTS codes of a workload identity exchange
+// (Microsoft Entra's error code reference), naming what to change on the
+// host the step runs on.
+func (m *entraMinter) entraAnswers() []apierror.Known {
+	onAzure := m.req.Host == "azure"
+	issuer, app := "https://token.actions.githubusercontent.com", "the app registration or managed identity "+m.clientID
+	ids := "check azure-client-id and azure-tenant-id against the app registration's overview"
+	if onAzure {
+		issuer, app = "the one the service connection's page shows (with its subject)", "the service connection's app registration"
+		ids = "check the service connection named by azureServiceConnection: its app registration and tenant"
 	}
-	return s + entraHint(desc)
+	fed := func(what, fix string) func(*apierror.Error) (string, string) {
+		return func(*apierror.Error) (string, string) {
+			return fmt.Sprintf("%s has no federated credential whose %s matches this job's OIDC token", app, what), fix
+		}
+	}
+	return []apierror.Known{
+		{Text: "AADSTS7002138", Explain: fed("subject", "the subject matches only when the case matches too: copy it exactly, as this error quotes it")},
+		{Text: "AADSTS700213", Explain: fed("subject", "add a federated credential with exactly the subject this error quotes, matched case-sensitively (it names the branch, tag, environment or pull_request the job ran for)")},
+		{Text: "AADSTS700211", Explain: fed("issuer", "add a federated credential with issuer "+issuer)},
+		{Text: "AADSTS700212", Explain: fed("audience", "set the federated credential's audience to "+Audience)},
+		{Text: "AADSTS70021", Explain: fed("issuer, subject and audience", "add a federated credential that matches this job")},
+		{Text: "AADSTS700016", Explain: func(*apierror.Error) (string, string) {
+			return "no application with this client ID exists in the tenant", ids
+		}},
+		{Text: "AADSTS90002", Explain: func(*apierror.Error) (string, string) { return "the tenant does not exist", ids }},
+		{Text: "AADSTS900023", Explain: func(*apierror.Error) (string, string) { return "the tenant ID is not a tenant ID", ids }},
+		{Text: "AADSTS700024", Explain: func(*apierror.Error) (string, string) {
+			return "the job's OIDC token is outside its valid time range: it expired, or this machine's clock is off", "rerun the job; if it recurs, synchronise the runner's clock"
+		}},
+		{Text: "AADSTS50027", Explain: func(*apierror.Error) (string, string) {
+			return "Entra could not verify the job's OIDC token with the federated credential's issuer", "check the federated credential's issuer is " + issuer
+		}},
+		{Text: "AADSTS500011", Explain: func(*apierror.Error) (string, string) {
+			return "Azure DevOps (resource " + ResourceID + ") has no service principal in this tenant: no organization of this tenant uses Azure DevOps",
+				"use the tenant the Azure DevOps organization is connected to (Organization settings → Microsoft Entra)"
+		}},
+	}
 }
 
 var (
@@ -392,27 +429,6 @@ func entraText(msg string) string {
 	return shorten(msg)
 }
 
-// entraHint names the likely fix for the usual AADSTS codes.
-func entraHint(desc string) string {
-	switch {
-	case strings.Contains(desc, "AADSTS700213"), strings.Contains(desc, "AADSTS7002138"):
-		return "; the federated credential's subject must match the token's exactly (case-sensitive; branch, environment or pull_request)"
-	case strings.Contains(desc, "AADSTS700211"):
-		return "; add a federated credential with this issuer to the app registration"
-	case strings.Contains(desc, "AADSTS700212"):
-		return "; the federated credential's audience must be " + Audience
-	case strings.Contains(desc, "AADSTS70021"):
-		return "; add a federated credential matching this workflow (issuer, subject, audience) to the app registration"
-	case strings.Contains(desc, "AADSTS700016"):
-		return "; check azure-client-id and azure-tenant-id"
-	case strings.Contains(desc, "AADSTS90002"):
-		return "; check azure-tenant-id"
-	case strings.Contains(desc, "AADSTS700024"):
-		return "; the OIDC token expired or this machine's clock is off"
-	}
-	return ""
-}
-
 // githubOIDC fetches the job's OIDC token from GitHub Actions, as
 // @actions/core getIDToken does: GET the request URL with audience added,
 // authenticated by the request token; the answer is {"value": jwt}.
@@ -434,8 +450,8 @@ func githubOIDC(ctx context.Context, hc *http.Client, rawURL, reqToken string) (
 		Value string `json:"value"`
 	}
 	if err := oidcCall(hc, req, "GitHub's OIDC token endpoint", &out); err != nil {
-		if statusOf(err) == http.StatusUnauthorized || statusOf(err) == http.StatusForbidden {
-			return "", fmt.Errorf("%w; the job's %s was refused: check the job has `permissions: id-token: write`", err, envGitHubOIDCToken)
+		if e, ok := apierror.As(err); ok && (e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden) {
+			e.Explain("the job's "+envGitHubOIDCToken+" was refused", "check the job has `permissions: id-token: write`")
 		}
 		return "", err
 	}
@@ -471,11 +487,13 @@ func pipelinesOIDC(ctx context.Context, hc *http.Client, uri, connID, jobToken s
 		OIDCToken string `json:"oidcToken"`
 	}
 	if err := oidcCall(hc, req, "the Azure Pipelines OIDC endpoint", &out); err != nil {
-		switch statusOf(err) {
-		case http.StatusUnauthorized, http.StatusForbidden:
-			return "", fmt.Errorf("%w; the job's access token was refused", err)
-		case http.StatusBadRequest, http.StatusNotFound:
-			return "", fmt.Errorf("%w; check azureServiceConnection names a workload identity service connection this pipeline is authorized to use", err)
+		if e, ok := apierror.As(err); ok {
+			switch e.Status {
+			case http.StatusUnauthorized, http.StatusForbidden:
+				e.Explain("the job's access token was refused", "check that the job's access token is available to the task (it is, unless a policy removed it)")
+			case http.StatusBadRequest, http.StatusNotFound:
+				e.Explain("", "check azureServiceConnection names a workload identity service connection this pipeline is authorized to use")
+			}
 		}
 		return "", err
 	}
@@ -503,7 +521,7 @@ func oidcCall(hc *http.Client, req *http.Request, what string, out any) error {
 			Message string `json:"message"`
 		}
 		_ = json.Unmarshal(data, &e)
-		return &apiError{Who: what, Status: resp.StatusCode, Message: strings.TrimRight(shorten(e.Message), ".")}
+		return apierror.New(what, resp.StatusCode, strings.TrimRight(e.Message, "."))
 	}
 	if err := json.Unmarshal(data, out); err != nil {
 		return fmt.Errorf("%s answered something other than JSON", what)

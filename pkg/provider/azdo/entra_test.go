@@ -130,34 +130,44 @@ func TestEntraFailures(t *testing.T) {
 			f := w.gh.Federated()
 			f.Subject = "repo:octo/app:environment:prod"
 			w.entra.Trust(clientID, f)
-		}, want: []string{"AADSTS700213", "repo:octo/app:ref:refs/heads/main", "case-sensitive"}},
+		}, want: []string{"Microsoft Entra answered 400 Bad Request: AADSTS700213: No matching federated identity record found for presented assertion subject 'repo:octo/app:ref:refs/heads/main'",
+			"— the app registration or managed identity " + clientID + " has no federated credential whose subject matches this job's OIDC token; add a federated credential with exactly the subject this error quotes, matched case-sensitively"}},
 		{name: "subject differs in case only", host: "github", setup: func(w *entraWorld, _ map[string]string) {
 			f := w.gh.Federated()
 			f.Subject = "repo:Octo/App:ref:refs/heads/main"
 			w.entra.Trust(clientID, f)
-		}, want: []string{"AADSTS7002138"}},
+		}, want: []string{"AADSTS7002138", "the subject matches only when the case matches too"}},
 		{name: "issuer not trusted", host: "github", setup: func(w *entraWorld, _ map[string]string) {
 			w.entra.Trust(clientID, w.pipes.Federated("deploy-conn"))
-		}, want: []string{"AADSTS700211", "add a federated credential"}},
+		}, want: []string{"AADSTS700211: No matching federated identity record found for presented assertion issuer", "has no federated credential whose issuer matches this job's OIDC token; add a federated credential with issuer https://token.actions.githubusercontent.com"}},
 		{name: "wrong audience", host: "github", setup: func(w *entraWorld, _ map[string]string) {
 			f := w.gh.Federated()
 			f.Audience = "api://something-else"
 			w.entra.Trust(clientID, f)
-		}, want: []string{"AADSTS700212", azdo.Audience}},
+		}, want: []string{"AADSTS700212: No matching federated identity record found for presented assertion audience", "whose audience matches this job's OIDC token; set the federated credential's audience to " + azdo.Audience}},
 		{name: "assertion signed by another key", host: "github", setup: func(w *entraWorld, _ map[string]string) {
 			f := w.gh.Federated()
 			f.Key = &azfake.NewIssuer(azfake.GitHubIssuerURL).Key.PublicKey
 			w.entra.Trust(clientID, f)
 		}, want: []string{"AADSTS50027"}},
-		{name: "unknown app", host: "github", setup: func(*entraWorld, map[string]string) {}, want: []string{"AADSTS700016", "azure-client-id"}},
+		{name: "unknown app", host: "github", setup: func(*entraWorld, map[string]string) {}, want: []string{"AADSTS700016: Application with identifier '" + clientID + "' was not found in the directory", "— no application with this client ID exists in the tenant; check azure-client-id and azure-tenant-id"}},
+		{name: "unknown app on Azure Pipelines", host: "azure", setup: func(*entraWorld, map[string]string) {}, want: []string{"AADSTS700016", "check the service connection named by azureServiceConnection"}},
+		{name: "OIDC token expired", host: "github", setup: func(w *entraWorld, _ map[string]string) {
+			w.entra.Trust(clientID, w.gh.Federated())
+			w.tenant.Now = func() time.Time { return time.Now().Add(3 * time.Hour) }
+		}, want: []string{"AADSTS700024: Client assertion is not within its valid time range", "the job's OIDC token is outside its valid time range"}},
+		{name: "Azure DevOps unknown to the tenant", host: "github", setup: func(w *entraWorld, _ map[string]string) {
+			w.entra.Trust(clientID, w.gh.Federated())
+			w.entra.NoDevOps = true
+		}, want: []string{"AADSTS500011: The resource principal named 499b84ac-1321-427f-aa17-267ca6975798 was not found in the tenant", "no organization of this tenant uses Azure DevOps"}},
 		{name: "job request token refused", host: "github", setup: func(w *entraWorld, env map[string]string) {
 			w.entra.Trust(clientID, w.gh.Federated())
 			env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"] = "stale"
-		}, want: []string{"GitHub's OIDC token endpoint answered 401", "id-token: write"}},
+		}, want: []string{"GitHub's OIDC token endpoint answered 401 Unauthorized", "check the job has `permissions: id-token: write`"}},
 		{name: "pipeline job token refused", host: "azure", setup: func(w *entraWorld, env map[string]string) {
 			w.entra.Trust(clientID, w.pipes.Federated("deploy-conn"))
 			env["ENDPOINT_AUTH_PARAMETER_SYSTEMVSSCONNECTION_ACCESSTOKEN"] = "stale-job-token"
-		}, want: []string{"Azure Pipelines OIDC endpoint answered 401", "job's access token"}},
+		}, want: []string{"the Azure Pipelines OIDC endpoint answered 401 Unauthorized", "the job's access token was refused"}},
 		{name: "pipeline connection unknown to the endpoint", host: "azure", setup: func(w *entraWorld, _ map[string]string) {
 			w.entra.Trust(clientID, w.pipes.Federated("deploy-conn"))
 			delete(w.pipes.Connections, connID)
@@ -201,4 +211,17 @@ func TestEntraCheck(t *testing.T) {
 	require.Len(t, lines, 1)
 	assert.Contains(t, lines[0], "workload identity federation works")
 	assert.NotContains(t, lines[0], w.entra.Issued()[0])
+}
+
+// A tenant ID of no tenant: Entra's discovery answers AADSTS90002.
+func TestEntraUnknownTenant(t *testing.T) {
+	t.Parallel()
+	w := newEntraWorld(t)
+	w.entra.Trust(clientID, w.gh.Federated())
+	in := w.githubInputs()
+	in[inputs.AzureTenantID] = "11111111-2222-4333-8444-555555555555"
+	tok, err := mintEntra(t, request("github", in, w.githubEnv(), w.entra.Client().Transport))
+	require.Error(t, err)
+	assert.Nil(t, tok)
+	assert.Contains(t, err.Error(), "AADSTS90002: Tenant '11111111-2222-4333-8444-555555555555' not found")
 }

@@ -2,80 +2,76 @@ package azdo
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/microsoft/azure-devops-go-api/azuredevops/v7"
 
 	"github.com/jobtoken/jobtoken/pkg/provider"
+	"github.com/jobtoken/jobtoken/pkg/provider/apierror"
 )
 
-// patErrorFix says, for each patTokenError value (the SessionTokenError enum of
+// Who answers, as errors name it.
+const (
+	serviceDevOps = "Azure DevOps"
+	serviceEntra  = "Microsoft Entra"
+)
+
+// patErrors say, for each patTokenError value (the SessionTokenError enum of
 // the PAT lifecycle API), what went wrong and what to change. Values not
-// listed fall back to a generic message naming the value.
-var patErrorFix = map[string]string{
-	"displayNameRequired":         "Azure DevOps wants a display name; this is a jobtoken bug, please report it",
-	"invalidDisplayName":          "Azure DevOps refused the PAT's display name (built from the repository and run); report it with the repository name",
-	"invalidValidTo":              "Azure DevOps refused the expiry date; check lifetime (a positive duration such as 30m) and this machine's clock",
-	"invalidScope":                "Azure DevOps refused the scopes; check permissions against the vso.* scope list in the README",
-	"userIdRequired":              "Azure DevOps could not tell which user the parent token belongs to; pass a signed-in user's Entra token in azure-access-token",
-	"invalidUserId":               "Azure DevOps could not tell which user the parent token belongs to; pass a signed-in user's Entra token in azure-access-token",
-	"invalidUserType":             "the parent token's identity may not own PATs (service principals and managed identities cannot); pass a signed-in user's Entra token in azure-access-token, or use azure-credential: entra",
-	"accessDenied":                "the user may not create PATs in this organization; check that they are a member of azure-devops-organization and that its policies allow PATs",
-	"failedToIssueAccessToken":    "Azure DevOps failed to issue the PAT; try again later",
-	"invalidTargetAccounts":       "Azure DevOps refused the target organization; check azure-devops-organization and that the user is a member",
-	"globalPatPolicyViolation":    "the organization's policy forbids PATs for all organizations; this is a jobtoken bug (it asks for one organization), please report it",
-	"fullScopePatPolicyViolation": "the organization's policy forbids full-access PATs; replace app_token in permissions with the vso.* scopes the job needs",
-	"patLifespanPolicyViolation":  "the organization's policy caps PAT lifetimes below the one asked; shorten lifetime",
-	"failedToReadTenantPolicy":    "Azure DevOps could not read the tenant's PAT policy; try again later",
-	"sourceNotSupported":          "Azure DevOps does not accept PAT creation from this source",
-	"invalidToken":                "Azure DevOps did not accept the parent token; pass a fresh signed-in user's Entra token in azure-access-token",
-	"tokenNotFound":               "the PAT no longer exists",
-	"authorizationNotFound":       "the PAT no longer exists",
-	"invalidAuthorizationId":      "the PAT's authorizationId is not valid",
-	"invalidAudience":             "the parent token is not for Azure DevOps; get one with `az account get-access-token --resource " + ResourceID + "`",
-	"invalidTokenType":            "the parent token is of a kind the PAT lifecycle API refuses; pass a signed-in user's Entra token",
+// listed get a generic fix naming the value.
+var patErrors = map[string][2]string{
+	"displayNameRequired":         {"Azure DevOps wants a display name", "this is a jobtoken bug, please report it"},
+	"invalidDisplayName":          {"Azure DevOps refused the PAT's display name (built from the repository and run)", "report it with the repository name"},
+	"invalidValidTo":              {"Azure DevOps refused the expiry date", "check lifetime (a positive duration such as 30m) and this machine's clock"},
+	"invalidScope":                {"Azure DevOps refused the scopes", "check permissions against the vso.* scope list"},
+	"userIdRequired":              {"Azure DevOps could not tell which user the parent token belongs to", "pass a signed-in user's Entra token in azure-access-token"},
+	"invalidUserId":               {"Azure DevOps could not tell which user the parent token belongs to", "pass a signed-in user's Entra token in azure-access-token"},
+	"invalidUserType":             {"the parent token's identity may not own PATs: a service principal or managed identity where a user is needed", "pass a signed-in user's Entra token in azure-access-token, or use azure-credential: entra"},
+	"accessDenied":                {"the user may not create PATs in this organization: the organization restricts PAT creation (the Restrict personal access token creation policy, and the user is not on its allowlist), or the user is not a member", "ask a Project Collection Administrator to add the user to that policy's allowlist (or to the organization), or use azure-credential: entra, which needs no PAT"},
+	"failedToIssueAccessToken":    {"Azure DevOps failed to issue the PAT", "try again later"},
+	"invalidTargetAccounts":       {"Azure DevOps refused the target organization", "check azure-devops-organization and that the user is a member"},
+	"globalPatPolicyViolation":    {"the organization's policy forbids PATs for all organizations", "this is a jobtoken bug (it asks for one organization), please report it"},
+	"fullScopePatPolicyViolation": {"the organization's policy forbids full-access PATs", "replace app_token in permissions with the vso.* scopes the job needs"},
+	"patLifespanPolicyViolation":  {"the organization's policy caps PAT lifetimes below the one asked", "shorten lifetime"},
+	"failedToReadTenantPolicy":    {"Azure DevOps could not read the tenant's PAT policy", "try again later"},
+	"sourceNotSupported":          {"Azure DevOps does not accept PAT creation from this source", ""},
+	"invalidToken":                {"Azure DevOps did not accept the parent token", "pass a fresh signed-in user's Entra token in azure-access-token"},
+	"tokenNotFound":               {"the PAT no longer exists", ""},
+	"authorizationNotFound":       {"the PAT no longer exists", ""},
+	"invalidAuthorizationId":      {"the PAT's authorizationId is not valid", ""},
+	"invalidAudience":             {"the parent token is not for Azure DevOps", "get one with az account get-access-token --resource " + ResourceID},
+	"invalidTokenType":            {"the parent token is of a kind the PAT lifecycle API refuses", "pass a signed-in user's Entra token"},
 }
 
-// patError is a patTokenError other than "none".
-type patError struct {
-	Value  string
-	Status int
-}
-
-func (e *patError) Error() string {
-	fix, ok := patErrorFix[e.Value]
-	if !ok {
-		fix = "see the PAT lifecycle API documentation for this value"
+// patError is the refusal a PAT lifecycle answer carries in patTokenError
+// (with a 200 as often as with an error status).
+func patError(value string, status int) *apierror.Error {
+	e := &apierror.Error{Service: serviceDevOps, Status: status, Code: value}
+	if cf, ok := patErrors[value]; ok {
+		return e.Explain(cf[0], cf[1])
 	}
-	return fmt.Sprintf("Azure DevOps refused the PAT (%s): %s", e.Value, fix)
+	return e.Explain("", "see the PAT lifecycle API documentation for "+value)
 }
 
-// apiError is a non-success answer, summarised: status and Azure DevOps'
-// short message, never headers or the raw body.
-type apiError struct {
-	Status  int
-	Message string
-	TypeKey string
-	Who     string // who answered; Azure DevOps when empty
-}
-
-func (e *apiError) Error() string {
-	who := e.Who
-	if who == "" {
-		who = "Azure DevOps"
+// isPATError reports whether err is a patTokenError with one of values.
+func isPATError(err error, values ...string) bool {
+	e, ok := apierror.As(err)
+	if !ok || e.Code == "" {
+		return false
 	}
-	s := fmt.Sprintf("%s answered %d %s", who, e.Status, http.StatusText(e.Status))
-	if e.Message != "" {
-		s += ": " + e.Message
+	for _, v := range values {
+		if e.Code == v {
+			return true
+		}
 	}
-	return s
+	return false
 }
 
 // fromWrapped turns the library's WrappedError (returned as a value or a
-// pointer, depending on the path) into an apiError.
+// pointer, depending on the path) into the API error: status and Azure
+// DevOps' short message, never headers or the raw body.
 func fromWrapped(err error, status int) error {
 	var we *azuredevops.WrappedError
 	var wv azuredevops.WrappedError
@@ -85,64 +81,67 @@ func fromWrapped(err error, status int) error {
 		we = &wv
 	default:
 		// The body was not JSON (an HTML sign-in page, a proxy's error).
-		return &apiError{Status: status}
+		return apierror.New(serviceDevOps, status, "")
 	}
-	ae := &apiError{Status: status}
 	if we.StatusCode != nil {
-		ae.Status = *we.StatusCode
+		status = *we.StatusCode
 	}
+	msg := ""
 	if we.Message != nil {
-		ae.Message = shorten(*we.Message)
+		msg = *we.Message
 	}
-	if we.TypeKey != nil {
-		ae.TypeKey = *we.TypeKey
-	}
-	return ae
-}
-
-func shorten(s string) string { return shortenTo(s, 200) }
-
-// shortenTo keeps the first n bytes of s on one line.
-func shortenTo(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > n {
-		for n > 0 && !utf8.RuneStart(s[n]) {
-			n--
-		}
-		s = s[:n] + "…"
-	}
-	return s
+	return apierror.New(serviceDevOps, status, msg)
 }
 
 // statusOf returns the HTTP status behind err, or 0.
-func statusOf(err error) int {
-	var ae *apiError
-	if errors.As(err, &ae) {
-		return ae.Status
-	}
-	var pe *patError
-	if errors.As(err, &pe) {
-		return pe.Status
-	}
-	return 0
-}
+func statusOf(err error) int { return apierror.StatusOf(err) }
+
+// shorten keeps a message to one bounded line.
+func shorten(s string) string { return apierror.Summarize(s, apierror.MaxMessage) }
+
+// shortenTo keeps the first n bytes of s on one line.
+func shortenTo(s string, n int) string { return apierror.Summarize(s, n) }
 
 // netSummary keeps a network error to its cause, without the URL's query.
 func netSummary(err error) string { return provider.NetSummary(err) }
 
-// explainAuth adds the likely cause to a 401/403 from the PAT lifecycle API.
+// tf400813User is Azure DevOps' TF400813 ("The user '…' is not authorized
+// to access this resource"): an empty user means the token itself was not
+// accepted (expired, or from another tenant).
+var tf400813User = regexp.MustCompile(`TF400813: The user '([^']*)'`)
+
+// explainAuth adds the likely cause and fix to the PAT lifecycle API's
+// refusal of the parent token or the organization.
 func explainAuth(err error) error {
-	switch statusOf(err) {
+	e, ok := apierror.As(err)
+	if !ok || e.Cause != "" {
+		return err
+	}
+	switch e.Status {
 	case http.StatusUnauthorized, http.StatusForbidden:
-		if strings.Contains(strings.ToLower(err.Error()), "rate limit") {
+		m := tf400813User.FindStringSubmatch(e.Message)
+		switch {
+		case strings.Contains(strings.ToLower(e.Message), "rate limit"):
 			// Throttled, not refused: the credential is not the cause.
-			return err
+		case m != nil && m[1] == "":
+			e.Explain("Azure DevOps did not accept azure-access-token: it has expired (a user token lives about an hour) or was issued by another tenant",
+				"fetch a fresh user token from the organization's tenant in the step right before this one")
+		case m != nil:
+			e.Explain("the user behind azure-access-token may not use this organization: not a member, or a service principal, which the PAT lifecycle API refuses",
+				"add the user to the organization, or use azure-credential: entra")
+		case strings.Contains(e.Message, "The requested operation is not allowed"):
+			e.Explain("the PAT lifecycle API refuses this identity: only a signed-in user may create and revoke PATs, not a service principal, a managed identity or a PAT",
+				"pass a user's Entra token in azure-access-token, or use azure-credential: entra")
+		default:
+			e.Explain("the PAT lifecycle API accepts only a signed-in user's Microsoft Entra token for Azure DevOps (not a PAT, service principal or managed identity)",
+				"check azure-access-token is such a token, is fresh, and that the user belongs to the organization")
 		}
-		return fmt.Errorf("%w. The PAT lifecycle API accepts only a signed-in user's Microsoft Entra token for Azure DevOps (not a PAT, service principal or managed identity); check azure-access-token is such a token, is fresh, and that the user belongs to the organization", err)
 	case http.StatusNonAuthoritativeInfo:
-		return fmt.Errorf("Azure DevOps answered with a sign-in page: it did not accept azure-access-token; pass a fresh signed-in user's Entra token")
+		e.Explain("Azure DevOps answered with a sign-in page: it did not accept azure-access-token (expired, or issued by another tenant)",
+			"fetch a fresh signed-in user's Entra token in the step right before this one")
 	case http.StatusNotFound:
-		return fmt.Errorf("%w. Check azure-devops-organization (the organization must exist and be connected to the user's Entra tenant) and azure-devops-api-url", err)
+		e.Explain("the organization does not exist, or is not connected to the user's Microsoft Entra tenant",
+			"check azure-devops-organization and azure-devops-api-url")
 	}
 	return err
 }

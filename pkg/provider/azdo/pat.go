@@ -15,6 +15,7 @@ import (
 
 	"github.com/jobtoken/jobtoken/pkg/inputs"
 	"github.com/jobtoken/jobtoken/pkg/provider"
+	"github.com/jobtoken/jobtoken/pkg/provider/apierror"
 	"github.com/jobtoken/jobtoken/pkg/retry"
 	"github.com/jobtoken/jobtoken/pkg/secret"
 )
@@ -267,8 +268,7 @@ func (m *patMinter) verify(pt *patToken, validTo time.Time) error {
 // mayHaveCreated reports whether a failed create may still have created a
 // PAT: anything but a refusal (a patTokenError or a 4xx answer).
 func mayHaveCreated(err error) bool {
-	var pe *patError
-	if errors.As(err, &pe) {
+	if e, ok := apierror.As(err); ok && e.Code != "" {
 		return false
 	}
 	s := statusOf(err)
@@ -414,10 +414,11 @@ func revokePAT(ctx context.Context, req provider.Request, saved provider.Saved) 
 	case statusOf(err) == http.StatusNotFound:
 		return provider.ErrAlreadyRevoked
 	case statusOf(err) == http.StatusUnauthorized || statusOf(err) == http.StatusNonAuthoritativeInfo:
-		return fmt.Errorf("Azure DevOps refused the parent azure-access-token (%s): it has probably expired; revoke the PAT by hand (User settings → Personal access tokens)", err)
-	}
-	var pe *patError
-	if errors.As(err, &pe) && (pe.Value == "tokenNotFound" || pe.Value == "authorizationNotFound") {
+		e, _ := apierror.As(err)
+		e.Explain("Azure DevOps refused the parent azure-access-token: it has probably expired",
+			"revoke the PAT by hand (User settings → Personal access tokens), and keep lifetime short")
+		return fmt.Errorf("failed to revoke: %w", err)
+	case isPATError(err, "tokenNotFound", "authorizationNotFound"):
 		return provider.ErrAlreadyRevoked
 	}
 	return fmt.Errorf("failed to revoke: %w", err)

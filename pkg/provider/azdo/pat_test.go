@@ -96,17 +96,18 @@ func TestPATCreateErrors(t *testing.T) {
 		setup func(w *patWorld, in inputs.Values)
 		want  string
 	}{
-		{"lifespan policy", func(w *patWorld, in inputs.Values) { w.api.MaxLifespan = 10 * time.Minute }, "patLifespanPolicyViolation): the organization's policy caps PAT lifetimes below the one asked; shorten lifetime"},
+		{"lifespan policy", func(w *patWorld, in inputs.Values) { w.api.MaxLifespan = 10 * time.Minute }, "patLifespanPolicyViolation — the organization's policy caps PAT lifetimes below the one asked; shorten lifetime"},
 		{"full scope policy", func(w *patWorld, in inputs.Values) {
 			w.api.BlockFullScope = true
 			in[inputs.Permissions] = "app_token"
 			in[inputs.AllowBroadScopes] = "true"
-		}, "fullScopePatPolicyViolation): the organization's policy forbids full-access PATs; replace app_token"},
-		{"not a member", func(w *patWorld, in inputs.Values) { w.api.NotMembers["alice@contoso.com"] = true }, "accessDenied): the user may not create PATs in this organization"},
-		{"invalid scope", func(w *patWorld, in inputs.Values) { w.api.CreateError = "invalidScope" }, "invalidScope): Azure DevOps refused the scopes; check permissions"},
-		{"invalid validTo", func(w *patWorld, in inputs.Values) { w.api.CreateError = "invalidValidTo" }, "invalidValidTo): Azure DevOps refused the expiry date; check lifetime"},
-		{"invalid user type", func(w *patWorld, in inputs.Values) { w.api.CreateError = "invalidUserType" }, "service principals and managed identities cannot"},
-		{"unknown value", func(w *patWorld, in inputs.Values) { w.api.CreateError = "deploymentHostNotSupported" }, "(deploymentHostNotSupported): see the PAT lifecycle API documentation"},
+		}, "fullScopePatPolicyViolation — the organization's policy forbids full-access PATs; replace app_token"},
+		{"PAT creation restricted", func(w *patWorld, in inputs.Values) { w.api.RestrictCreation = true }, "accessDenied — the user may not create PATs in this organization: the organization restricts PAT creation"},
+		{"not a member", func(w *patWorld, in inputs.Values) { w.api.NotMembers["alice@contoso.com"] = true }, "accessDenied — the user may not create PATs in this organization: the organization restricts PAT creation (the Restrict personal access token creation policy, and the user is not on its allowlist), or the user is not a member; ask a Project Collection Administrator"},
+		{"invalid scope", func(w *patWorld, in inputs.Values) { w.api.CreateError = "invalidScope" }, "invalidScope — Azure DevOps refused the scopes; check permissions"},
+		{"invalid validTo", func(w *patWorld, in inputs.Values) { w.api.CreateError = "invalidValidTo" }, "invalidValidTo — Azure DevOps refused the expiry date; check lifetime"},
+		{"invalid user type", func(w *patWorld, in inputs.Values) { w.api.CreateError = "invalidUserType" }, "invalidUserType — the parent token's identity may not own PATs: a service principal or managed identity where a user is needed"},
+		{"unknown value", func(w *patWorld, in inputs.Values) { w.api.CreateError = "deploymentHostNotSupported" }, "deploymentHostNotSupported — see the PAT lifecycle API documentation"},
 	}
 	for _, status := range []int{0, http.StatusBadRequest} {
 		for _, tc := range cases {
@@ -119,7 +120,7 @@ func TestPATCreateErrors(t *testing.T) {
 				tok, _, err := w.mint(t, in)
 				require.Error(t, err)
 				assert.Nil(t, tok)
-				assert.Contains(t, err.Error(), "failed to create the PAT: Azure DevOps refused the PAT (")
+				assert.Contains(t, err.Error(), "failed to create the PAT: Azure DevOps answered ")
 				assert.Contains(t, err.Error(), tc.want)
 				assert.Empty(t, w.api.All())
 			})
@@ -138,8 +139,14 @@ func TestPATAPIRefusesParent(t *testing.T) {
 	}{
 		{"token from another tenant", func(w *patWorld) string {
 			return azfake.NewTenant().UserToken("mallory@evil.example", time.Hour)
-		}, "contoso", []string{"401 Unauthorized", "TF400813", "signed-in user's Microsoft Entra token"}},
-		{"unknown organization", func(w *patWorld) string { return w.parent }, "fabrikam", []string{"404 Not Found", "Check azure-devops-organization"}},
+		}, "contoso", []string{"401 Unauthorized: TF400813: The user '' is not authorized to access this resource. — Azure DevOps did not accept azure-access-token: it has expired (a user token lives about an hour) or was issued by another tenant; fetch a fresh user token"}},
+		{"token expired on the service's clock", func(w *patWorld) string {
+			// Valid here (so not refused offline), expired by the time
+			// Azure DevOps reads it.
+			w.api.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+			return w.parent
+		}, "contoso", []string{"TF400813: The user ''", "it has expired"}},
+		{"unknown organization", func(w *patWorld) string { return w.parent }, "fabrikam", []string{"404 Not Found: TF400898: The organization 'fabrikam' could not be found. — the organization does not exist, or is not connected to the user's Microsoft Entra tenant; check azure-devops-organization"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -318,4 +325,21 @@ func TestPATCheck(t *testing.T) {
 	assert.Contains(t, strings.Join(lines, "\n"), "accepts the parent token")
 	assert.Empty(t, w.api.All(), "check mints nothing")
 	assert.Equal(t, []string{"GET /contoso/_apis/tokens/pats"}, w.api.Requests())
+}
+
+// A sign-in page (203) instead of an answer reads as a parent token Azure
+// DevOps did not take.
+func TestPATAPISignInPage(t *testing.T) {
+	t.Parallel()
+	w := newPATWorld(t)
+	w.api.Before = func(rw http.ResponseWriter, r *http.Request) bool {
+		rw.Header().Set("Content-Type", "text/html; charset=utf-8")
+		rw.WriteHeader(http.StatusNonAuthoritativeInfo)
+		_, _ = rw.Write([]byte("<html><head><title>Azure DevOps Services | Sign In</title></head></html>"))
+		return true
+	}
+	_, _, err := w.mint(t, w.inputs("vso.code"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "failed to create the PAT: Azure DevOps answered 203 Non-Authoritative Information — Azure DevOps answered with a sign-in page: it did not accept azure-access-token (expired, or issued by another tenant); fetch a fresh signed-in user's Entra token")
+	assert.NotContains(t, err.Error(), "<html>")
 }

@@ -76,13 +76,13 @@ func TestPrepareProblems(t *testing.T) {
 		{"no parent in CI", "github", pat(func(v inputs.Values) { delete(v, inputs.AzureAccessToken) }), nil, inputs.AzureAccessToken, "refuses service principals and PATs"},
 		{"parent is a PAT", "github", pat(func(v inputs.Values) {
 			v[inputs.AzureAccessToken] = "abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrst"
-		}), nil, inputs.AzureAccessToken, "not PATs"},
+		}), nil, inputs.AzureAccessToken, "input azure-access-token: is not a Microsoft Entra access token (a JWT); the PAT lifecycle API accepts only Entra user tokens, not PATs"},
 		{"parent is a service principal", "github", pat(func(v inputs.Values) { v[inputs.AzureAccessToken] = tenant.AppToken(clientID, time.Hour, true) }), nil, inputs.AzureAccessToken, "is an app-only token (service principal or managed identity " + clientID + "); Microsoft does not let service principals or managed identities create or revoke PATs"},
 		{"parent is app-only without idtyp", "github", pat(func(v inputs.Values) { v[inputs.AzureAccessToken] = tenant.AppToken(clientID, time.Hour, false) }), nil, inputs.AzureAccessToken, "is an app-only token"},
-		{"parent expired", "github", pat(func(v inputs.Values) { v[inputs.AzureAccessToken] = tenant.UserToken("a@b.c", -time.Minute) }), nil, inputs.AzureAccessToken, "expired at"},
+		{"parent expired", "github", pat(func(v inputs.Values) { v[inputs.AzureAccessToken] = tenant.UserToken("a@b.c", -time.Minute) }), nil, inputs.AzureAccessToken, "input azure-access-token: expired at "},
 		{"parent for another audience", "github", pat(func(v inputs.Values) {
 			v[inputs.AzureAccessToken] = tenant.Issuer.Sign(map[string]any{"aud": "https://management.azure.com", "scp": "user_impersonation", "upn": "a@b.c", "exp": time.Now().Add(time.Hour).Unix()})
-		}), nil, inputs.AzureAccessToken, "is for audience https://management.azure.com, not Azure DevOps"},
+		}), nil, inputs.AzureAccessToken, "input azure-access-token: is for audience https://management.azure.com, not Azure DevOps"},
 		{"cleartext API URL", "github", pat(func(v inputs.Values) { v[inputs.AzureAPIURL] = "http://vssps.example.com" }), nil, inputs.AzureAPIURL, "unencrypted; use https"},
 		{"entra input with pat", "github", pat(func(v inputs.Values) { v[inputs.AzureClientID] = clientID }), nil, inputs.AzureClientID, "is used only with azure-credential: entra"},
 
@@ -111,7 +111,7 @@ func TestPrepareProblems(t *testing.T) {
 			found := false
 			for _, p := range ps {
 				got = append(got, p.Format(inputs.GitHubNames))
-				if p.Key == tc.key && strings.Contains(p.Msg, tc.want) {
+				if p.Key == tc.key && (strings.Contains(p.Msg, tc.want) || strings.Contains(p.Format(inputs.GitHubNames), tc.want)) {
 					found = true
 				}
 			}

@@ -45,7 +45,7 @@ func isFullAccess(s string) bool { return slices.Contains(catalog.FullAccess, s)
 // them in lower case.
 func ParseScopes(raw []string, allowBroad bool) ([]string, inputs.Problems) {
 	var ps inputs.Problems
-	const required = "is required for azure-devops PATs; list vso.* scopes such as vso.code vso.packaging (see README, Azure DevOps)"
+	const required = "is required for azure-devops PATs; list vso.* scopes such as vso.code vso.packaging (see docs/azure-devops.md)"
 	if len(raw) == 0 {
 		ps.Add(inputs.Permissions, required)
 		return nil, ps

@@ -2,7 +2,6 @@ package azdo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 
@@ -74,11 +73,10 @@ func (*Provider) RevokeListed(ctx context.Context, req provider.Request, t provi
 		return err
 	}
 	err = c.revoke(ctx, t.ID)
-	var pe *patError
 	switch {
 	case err == nil:
 		return nil
-	case statusOf(err) == http.StatusNotFound, errors.As(err, &pe) && (pe.Value == "tokenNotFound" || pe.Value == "authorizationNotFound"):
+	case statusOf(err) == http.StatusNotFound, isPATError(err, "tokenNotFound", "authorizationNotFound"):
 		return provider.ErrAlreadyRevoked
 	}
 	return localize(req.Host, fmt.Errorf("failed to revoke: %w", err))

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/jobtoken/jobtoken/pkg/provider/apierror"
 	"io"
 	"net/http"
 	"net/url"
@@ -136,12 +137,12 @@ func (t *tokensClient) do(ctx context.Context, method string, q url.Values, body
 		return fmt.Errorf("failed to read Azure DevOps' answer: %s", netSummary(err))
 	}
 	if resp.StatusCode == http.StatusNonAuthoritativeInfo {
-		return &apiError{Status: resp.StatusCode}
+		return apierror.New(serviceDevOps, resp.StatusCode, "")
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		var r patTokenResult
 		if json.Unmarshal(data, &r) == nil && r.PatTokenError != "" && r.PatTokenError != "none" {
-			return &patError{Value: r.PatTokenError, Status: resp.StatusCode}
+			return patError(r.PatTokenError, resp.StatusCode)
 		}
 		resp.Body = io.NopCloser(bytes.NewReader(data))
 		return fromWrapped(t.c.UnwrapError(resp), resp.StatusCode)
@@ -163,7 +164,7 @@ func (t *tokensClient) create(ctx context.Context, r patTokenCreateRequest) (*pa
 		return nil, err
 	}
 	if res.PatTokenError != "" && res.PatTokenError != "none" {
-		return nil, &patError{Value: res.PatTokenError, Status: http.StatusOK}
+		return nil, patError(res.PatTokenError, http.StatusOK)
 	}
 	if res.PatToken == nil || res.PatToken.Token == "" || res.PatToken.AuthorizationID == "" {
 		return nil, fmt.Errorf("Azure DevOps answered without a PAT")

@@ -61,7 +61,7 @@ func FuzzParsePermissions(f *testing.F) {
 	})
 }
 
-var keyErrors = []error{errKeyEmpty, errKeyNotPEM, errKeyParse, errKeyNotRSA, errKeyPublic, errKeyEncrypt}
+var keyErrors = []error{errKeyEmpty, errKeyNotPEM, errKeyParse, errKeyNotRSA, errKeyPublic, errKeyEncrypt, errKeySpaces, errKeyOpenSSH, errKeySSHPub}
 
 // FuzzParsePrivateKey: whatever the secret holds, parsing never panics, and
 // a failure is one of the fixed key errors, so no error can carry a byte of

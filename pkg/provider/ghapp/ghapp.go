@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/jobtoken/jobtoken/pkg/inputs"
 	"github.com/jobtoken/jobtoken/pkg/provider"
+	"github.com/jobtoken/jobtoken/pkg/provider/apierror"
 )
 
 // Name is the provider's input value.
@@ -340,7 +340,7 @@ func (m *minter) appCall(ctx context.Context, method, path string, body, out any
 				continue
 			}
 		}
-		return err
+		return m.explained(err)
 	}
 }
 
@@ -473,60 +473,38 @@ func (m *minter) lookup(ctx context.Context) (*installation, error) {
 	if err == nil {
 		return &inst, nil
 	}
-	if status(err) == http.StatusNotFound {
+	if e, ok := apierror.As(err); ok && e.Status == http.StatusNotFound && e.Cause == "" {
 		where := "account " + m.owner
 		if len(m.repos) > 0 {
 			where = "repository " + m.owner + "/" + m.repos[0]
 		}
-		return nil, fmt.Errorf("failed to find the installation: the GitHub App %s is not installed on %s; install it there (App settings → Install App) and give it access to the repository, or set %s", m.issuer, where, m.req.Name(inputs.InstallationID))
+		e.Explain(fmt.Sprintf("the GitHub App %s is not installed on %s", m.issuer, where),
+			fmt.Sprintf("install it there (App settings → Install App) and give it access to the repository, or set %s", m.req.Name(inputs.InstallationID)))
 	}
-	return nil, fmt.Errorf("failed to find the installation: %s", summarize(err))
+	return nil, fmt.Errorf("failed to find the installation: %w", err)
 }
 
 func (m *minter) explainMintError(ctx context.Context, id int64, err error) error {
-	switch status(err) {
+	e, ok := apierror.As(err)
+	if !ok || e.Cause != "" {
+		return fmt.Errorf("failed to mint: %w", err)
+	}
+	switch e.Status {
 	case http.StatusNotFound:
-		return fmt.Errorf("failed to mint: installation %d does not exist for App %s; check %s (or leave it empty to look it up)", id, m.issuer, m.req.Name(inputs.InstallationID))
+		e.Explain(fmt.Sprintf("installation %d does not exist for App %s", id, m.issuer),
+			fmt.Sprintf("check %s (or leave it empty to look it up)", m.req.Name(inputs.InstallationID)))
 	case http.StatusUnprocessableEntity:
-	default:
-		return fmt.Errorf("failed to mint: %s", summarize(err))
-	}
-	inst := m.inst
-	if inst == nil {
-		// Look the installation up to say precisely what it lacks.
-		var got installation
-		if m.appCall(ctx, http.MethodGet, fmt.Sprintf("app/installations/%d", id), nil, &got) == nil {
-			inst = &got
-		}
-	}
-	var why []string
-	if inst != nil {
-		var lacking []string
-		for _, name := range sortedKeys(m.perms) {
-			want, have := m.perms[name], inst.Permissions[name]
-			if levelRank[have] < levelRank[want] {
-				if have == "" {
-					lacking = append(lacking, fmt.Sprintf("%s:%s (not granted to the App)", name, want))
-				} else {
-					lacking = append(lacking, fmt.Sprintf("%s:%s (installation has %s)", name, want, have))
-				}
+		inst := m.inst
+		if inst == nil {
+			// Look the installation up to say precisely what it lacks.
+			var got installation
+			if m.appCall(ctx, http.MethodGet, fmt.Sprintf("app/installations/%d", id), nil, &got) == nil {
+				inst = &got
 			}
 		}
-		if len(lacking) > 0 {
-			why = append(why, "the installation lacks "+strings.Join(lacking, ", ")+"; add them in the App's permissions and accept them on the installation, or ask for less")
-		}
-		if len(lacking) == 0 && len(m.repos) > 0 && inst.RepositorySelection == "selected" {
-			why = append(why, "the installation covers selected repositories only; check that "+m.owner+"/"+strings.Join(m.repos, ", "+m.owner+"/")+" exist and are among them (installation settings → Repository access)")
-		}
+		m.explainGrant(e, inst)
 	}
-	if len(why) == 0 {
-		if len(m.repos) > 0 {
-			why = append(why, "check that the repositories "+strings.Join(m.repos, ", ")+" exist on "+m.owner+" and the installation can reach them, and that the App has the permissions asked")
-		} else {
-			why = append(why, "check that the App has the permissions asked")
-		}
-	}
-	return fmt.Errorf("failed to mint: GitHub refused the request (%s): %s", summarize(err), strings.Join(why, "; "))
+	return fmt.Errorf("failed to mint: %w", err)
 }
 
 func sortedKeys(m map[string]string) []string {
@@ -553,8 +531,8 @@ func (m *minter) Check(ctx context.Context) ([]string, error) {
 		}
 	}
 	if err != nil {
-		if status(err) == http.StatusUnauthorized {
-			return nil, fmt.Errorf("GitHub refused the App JWT (%s): check %s/%s and that %s belongs to that App", summarize(err), m.req.Name(inputs.ClientID), m.req.Name(inputs.AppID), m.req.Name(inputs.PrivateKey))
+		if e, ok := apierror.As(err); ok && e.Status == http.StatusUnauthorized && e.Cause == "" {
+			e.Explain("GitHub did not accept the App's JWT", fmt.Sprintf("check %s/%s and that %s belongs to that App", m.req.Name(inputs.ClientID), m.req.Name(inputs.AppID), m.req.Name(inputs.PrivateKey)))
 		}
 		return nil, err
 	}
@@ -588,54 +566,9 @@ func (*Provider) Revoke(ctx context.Context, req provider.Request, saved provide
 		return provider.ErrAlreadyRevoked
 	}
 	if err != nil {
-		return fmt.Errorf("failed to revoke: %s", summarize(err))
+		return fmt.Errorf("failed to revoke: %w", apiError(err))
 	}
 	return nil
-}
-
-func status(err error) int {
-	var er *github.ErrorResponse
-	if errors.As(err, &er) && er.Response != nil {
-		return er.Response.StatusCode
-	}
-	var rl *github.RateLimitError
-	if errors.As(err, &rl) {
-		return http.StatusForbidden
-	}
-	return 0
-}
-
-// summarize turns a go-github error into one line: status and GitHub's
-// message, never headers, URLs with credentials or the raw body.
-func summarize(err error) string {
-	var er *github.ErrorResponse
-	if errors.As(err, &er) && er.Response != nil {
-		msg := er.Message
-		if len(msg) > 200 {
-			msg = msg[:200] + "…"
-		}
-		code := er.Response.StatusCode
-		if msg == "" {
-			return fmt.Sprintf("GitHub answered %d %s", code, http.StatusText(code))
-		}
-		return fmt.Sprintf("GitHub answered %d %s: %s", code, http.StatusText(code), msg)
-	}
-	var rl *github.RateLimitError
-	if errors.As(err, &rl) {
-		return "GitHub rate limit exceeded; retry after " + rl.Rate.Reset.Time.UTC().Format(time.RFC3339)
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return provider.NetSummary(err)
-	}
-	// go-github returns the decoder's error for an answer that is not JSON
-	// (a proxy's page, a body cut short): name it for what it is.
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &se) || errors.As(err, &te) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return "GitHub's answer was not the expected JSON"
-	}
-	return err.Error()
 }
 
 func secretBasic(tok string) string {

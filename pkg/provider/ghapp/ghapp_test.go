@@ -389,3 +389,71 @@ func TestPrepareRefusesCredentialsInAPIURL(t *testing.T) {
 	assert.Contains(t, ps[0].Error(), "input github-api-url: holds credentials")
 	assert.NotContains(t, ps[0].Error(), "s3cr3tpassword")
 }
+
+// TestGitHubAnswersAreExplained: each answer GitHub gives a wrong App
+// identity, key or clock reads as GitHub's words plus jobtoken's cause and
+// fix, naming the inputs as the user typed them.
+func TestGitHubAnswersAreExplained(t *testing.T) {
+	otherKey := testutil.OtherKeyPEM(t)
+	for _, c := range []struct {
+		name  string
+		in    inputs.Values
+		setup func(f *ghfake.Server)
+		want  []string
+	}{
+		{name: "client ID with a stray character", in: inputs.Values{inputs.ClientID: "Iv23liFAKEclient1"},
+			want: []string{"GitHub answered 401 Unauthorized: 'Issuer' claim ('iss') must be an Integer — GitHub knows no App whose client ID or App ID is \"Iv23liFAKEclient1\"; set client-id to the Client ID on the App's settings page (or app-id to its App ID)"}},
+		{name: "App ID of no App", in: inputs.Values{inputs.ClientID: "", inputs.AppID: "999"},
+			want: []string{"GitHub answered 404 Not Found: Integration not found — no GitHub App has the ID 999 on", "set app-id to the App ID on the App's settings page (not an installation ID)"}},
+		{name: "key of another App", in: inputs.Values{inputs.PrivateKey: otherKey},
+			want: []string{"GitHub answered 401 Unauthorized: A JSON web token could not be decoded — private-key is not a key of App Iv23liFAKEclient: it belongs to another App, was deleted from this one, or client-id names another App; generate a private key in the settings of the App client-id names"}},
+		{name: "App without a key", setup: func(f *ghfake.Server) { f.NoKey = true },
+			want: []string{"Integration must generate a public key — App Iv23liFAKEclient has no private key; generate one in the App's settings"}},
+		{name: "clock off even after the correction", setup: func(f *ghfake.Server) {
+			f.Before = func(w http.ResponseWriter, r *http.Request) bool {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusUnauthorized)
+				_, _ = w.Write([]byte(`{"message":"'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued"}`))
+				return true
+			}
+		}, want: []string{"'Issued at' claim ('iat') must be an Integer", "this machine's clock is off", "synchronise the runner's clock (NTP)"}},
+		{name: "bad credentials", setup: func(f *ghfake.Server) {
+			f.Before = func(w http.ResponseWriter, r *http.Request) bool {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusUnauthorized)
+				_, _ = w.Write([]byte(`{"message":"Bad credentials","documentation_url":"https://docs.github.com/rest"}`))
+				return true
+			}
+		}, want: []string{"GitHub answered 401 Unauthorized: Bad credentials — GitHub did not accept the App's JWT; check that client-id names the App that private-key belongs to"}},
+		{name: "not installed", in: inputs.Values{inputs.Repositories: "elsewhere"},
+			want: []string{"failed to find the installation: GitHub answered 404 Not Found — the GitHub App Iv23liFAKEclient is not installed on repository octo/elsewhere; install it there"}},
+		{name: "permission not granted", in: inputs.Values{inputs.Permissions: "actions:write"},
+			want: []string{"GitHub answered 422 Unprocessable Entity: The permissions requested are not granted to this installation. — the installation lacks actions:write (not granted to the App); add them in the App's permissions"}},
+		{name: "repository not accessible", in: inputs.Values{inputs.Repositories: "app, private", inputs.InstallationID: "77"},
+			want: []string{"There is at least one repository that does not exist or is not accessible to the parent installation. — the installation covers selected repositories only, and octo/app, octo/private are not all among them (or do not exist); add them under the installation's Repository access, or fix repositories"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFake(t)
+			if c.setup != nil {
+				c.setup(f)
+			}
+			in := inputs.Values{inputs.Permissions: "contents:read"}
+			for k, v := range c.in {
+				in[k] = v
+			}
+			req := request(t, f, in)
+			for k, v := range c.in {
+				if v == "" {
+					delete(req.Inputs, k)
+				}
+			}
+			_, err := mint(t, req)
+			require.Error(t, err)
+			for _, w := range c.want {
+				assert.Contains(t, err.Error(), w)
+			}
+			assert.Empty(t, f.Minted())
+			testutil.AssertNoSecret(t, "error", err.Error(), testutil.AppKeyPEM(t), otherKey)
+		})
+	}
+}

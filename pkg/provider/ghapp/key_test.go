@@ -46,7 +46,13 @@ func TestParsePrivateKey(t *testing.T) {
 		{"corrupt body", strings.Replace(pkcs1, "MII", "MIX", 1), "not a valid PKCS#1 or PKCS#8"},
 		{"public key", pub, "is a public key"},
 		{"ec key", ecPKCS8, "is not an RSA key"},
-		{"encrypted", "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n", "encrypted"},
+		{"encrypted pkcs8", "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n", "is an encrypted (passphrase-protected) private key, which a CI step cannot unlock; decrypt it once with openssl rsa -in key.pem -out plain.pem"},
+		{"encrypted pkcs1", string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Headers: map[string]string{"Proc-Type": "4,ENCRYPTED", "DEK-Info": "AES-128-CBC,00112233445566778899AABBCCDDEEFF"}, Bytes: []byte("ciphertext")})),
+			"openssl rsa -in key.pem -out plain.pem"},
+		{"line breaks became spaces", strings.ReplaceAll(strings.TrimSpace(pkcs1), "\n", " "), "is a PEM key whose line breaks became spaces (it went through a one-line field); store the .pem file as it is, e.g. gh secret set APP_PRIVATE_KEY < key.pem"},
+		{"line breaks became spaces, pkcs8", strings.ReplaceAll(strings.TrimSpace(string(pkcs8)), "\n", " "), "line breaks became spaces"},
+		{"openssh", string(pem.EncodeToMemory(&pem.Block{Type: "OPENSSH PRIVATE KEY", Bytes: []byte("openssh-key-v1\x00none")})), "is an OpenSSH private key (BEGIN OPENSSH PRIVATE KEY), not a PEM one; convert an RSA key with ssh-keygen -p -m PEM -f key"},
+		{"ssh public key", "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ user@host", "is an SSH public key"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,435 @@
+package plan
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/jobtoken/jobtoken/pkg/inputs"
+)
+
+// Warning is something in a step's job that works against the user without
+// making the step's inputs invalid: the step would mint, but a later step
+// would not get (or keep) the token the way the file expects. Each names the
+// fix. Warnings never change plan's exit status.
+type Warning struct {
+	// Code names the kind of warning, for scripts and for docs that explain
+	// the warnings of an example.
+	Code string `json:"code"`
+	// Line is the line of what the warning is about (a later step, a job's
+	// outputs), or 0.
+	Line    int    `json:"line,omitempty"`
+	Message string `json:"message"`
+	Fix     string `json:"fix"`
+	// Text is the warning on one line, as the text plan prints it.
+	Text string `json:"text"`
+}
+
+// Warning codes.
+const (
+	WarnEnvNotMapped       = "env-not-mapped"
+	WarnCheckoutCredential = "checkout-credential"
+	WarnStoredUserToken    = "stored-user-token"
+	WarnOtherJob           = "token-in-other-job"
+	WarnCheckoutNoContents = "checkout-without-contents"
+	WarnContainerNotLinux  = "container-on-non-linux"
+)
+
+func newWarning(code string, line int, msg, fix string) Warning {
+	w := Warning{Code: code, Line: line, Message: msg, Fix: fix}
+	w.Text = msg + "; " + fix
+	if line > 0 {
+		w.Text = fmt.Sprintf("line %d: %s", line, w.Text)
+	}
+	return w
+}
+
+// scope is where a jobtoken step sits: the file, its job (workflows) and the
+// steps sequence it is an item of.
+type scope struct {
+	kind    Kind
+	root    *yaml.Node
+	job     *yaml.Node // the workflow job; nil in a pipeline
+	jobName string
+	seq     *yaml.Node
+	idx     int
+	r       Recognizer
+}
+
+// later returns the steps after the jobtoken step, in order.
+func (sc scope) later() []*yaml.Node {
+	var out []*yaml.Node
+	for _, c := range sc.seq.Content[sc.idx+1:] {
+		if c = deref(c); c.Kind == yaml.MappingNode {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// earlier returns the steps before the jobtoken step, in order.
+func (sc scope) earlier() []*yaml.Node {
+	var out []*yaml.Node
+	for _, c := range sc.seq.Content[:sc.idx] {
+		if c = deref(c); c.Kind == yaml.MappingNode {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// warnings runs every check that applies to the step's kind of file.
+func warnings(sc scope, s Step) []Warning {
+	var ws []Warning
+	switch sc.kind {
+	case Pipeline:
+		ws = append(ws, envNotMapped(sc, s)...)
+		ws = append(ws, storedUserToken(sc, s)...)
+		ws = append(ws, pipelineOtherJob(sc, s)...)
+	case Workflow:
+		ws = append(ws, containerNotLinux(sc, s)...)
+		ws = append(ws, checkoutWithoutContents(sc, s)...)
+		ws = append(ws, checkoutCredential(sc, s)...)
+		ws = append(ws, storedUserToken(sc, s)...)
+		ws = append(ws, workflowOtherJob(sc, s)...)
+	}
+	return ws
+}
+
+// literal is an input's value when the file states it, and whether it does;
+// the catalog default counts as stated.
+func literal(s Step, key string) (string, bool) {
+	if _, rt := s.RunTime[key]; rt {
+		return "", false
+	}
+	return s.Values.Get(key), true
+}
+
+// envReaders are tools that read a token from an environment variable by
+// themselves: a script that runs them needs the variable without naming it.
+var envReaders = map[string]*regexp.Regexp{
+	"AZURE_DEVOPS_EXT_PAT": regexp.MustCompile(`\baz\s+(devops|repos|boards|pipelines|artifacts)\b`),
+	"GH_TOKEN":             regexp.MustCompile(`(^|[\s;&|(])gh\s+\w`),
+	"GITHUB_TOKEN":         regexp.MustCompile(`(^|[\s;&|(])gh\s+\w`),
+	"ANACONDA_API_TOKEN":   regexp.MustCompile(`(^|[\s;&|(])anaconda\s+\w`),
+	"BINSTAR_API_TOKEN":    regexp.MustCompile(`(^|[\s;&|(])anaconda\s+\w`),
+}
+
+// scriptKeys hold a pipeline step's script; scriptTasks take one as an input.
+var (
+	scriptKeys  = []string{"script", "bash", "pwsh", "powershell"}
+	scriptTasks = regexp.MustCompile(`(?i)^(Bash|CmdLine|PowerShell|AzureCLI|AzurePowerShell)@\d+$`)
+)
+
+// pipelineScript returns a pipeline step's script text and the line it is
+// on, or "" when the step runs no script.
+func pipelineScript(m *yaml.Node) (string, int) {
+	for _, k := range scriptKeys {
+		if n := deref(get(m, k)); n != nil && n.Kind == yaml.ScalarNode {
+			return n.Value, m.Line
+		}
+	}
+	if scriptTasks.MatchString(strings.TrimSpace(scalar(m, "task"))) {
+		in := get(m, "inputs")
+		for _, k := range []string{"script", "inlineScript", "Inline"} {
+			if v := scalar(in, k); v != "" {
+				return v, m.Line
+			}
+		}
+	}
+	return "", 0
+}
+
+// readsEnv reports whether script reads variable name from its environment,
+// itself ($NAME, ${NAME}, $env:NAME, %NAME%) or through a tool that does.
+func readsEnv(script, name string) bool {
+	q := regexp.QuoteMeta(name)
+	if regexp.MustCompile(`\$\{?` + q + `\b|(?i:\$env:)` + q + `\b|%` + q + `%`).MatchString(script) {
+		return true
+	}
+	if re := envReaders[strings.ToUpper(name)]; re != nil {
+		return re.MatchString(script)
+	}
+	return false
+}
+
+// mapsEnv reports whether a step's env: sets name.
+func mapsEnv(m *yaml.Node, name string) bool {
+	env := deref(get(m, "env"))
+	if env == nil || env.Kind != yaml.MappingNode {
+		return false
+	}
+	for i := 0; i+1 < len(env.Content); i += 2 {
+		if strings.EqualFold(env.Content[i].Value, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// envNotMapped: on Azure Pipelines, exportEnv makes a secret variable, and
+// the agent puts no secret variable into a script's environment unless the
+// step maps it in env:.
+func envNotMapped(sc scope, s Step) []Warning {
+	name, ok := literal(s, inputs.ExportEnv)
+	if !ok || name == "" {
+		return nil
+	}
+	var ws []Warning
+	for _, m := range sc.later() {
+		script, line := pipelineScript(m)
+		if script == "" || !readsEnv(script, name) || mapsEnv(m, name) {
+			continue
+		}
+		ws = append(ws, newWarning(WarnEnvNotMapped, line,
+			fmt.Sprintf("the script step reads %s from its environment, but %s makes it a secret variable, and the agent puts a secret variable into a script's environment only when the step maps it", name, inputs.AzureNames.Name(inputs.ExportEnv)),
+			fmt.Sprintf("add env: { %s: $(%s) } to that step", name, name)))
+	}
+	return ws
+}
+
+// isCheckout reports whether a workflow step runs actions/checkout.
+func isCheckout(m *yaml.Node) bool {
+	name, _, _ := strings.Cut(strings.TrimSpace(scalar(m, "uses")), "@")
+	return strings.EqualFold(name, "actions/checkout")
+}
+
+var gitRemoteRE = regexp.MustCompile(`\bgit\b[^\n;&|]*?\s(push|fetch|pull|ls-remote)\b`)
+
+// checkoutCredential: actions/checkout persists its own credential (an
+// http.extraheader in .git/config) unless persist-credentials is false, and
+// git sends that header however another token is offered (GH_TOKEN, gh
+// auth setup-git, a token in the URL): a later git push meant to use this
+// step's token uses checkout's.
+func checkoutCredential(sc scope, s Step) []Warning {
+	if p, ok := literal(s, inputs.Provider); !ok || p != "github" {
+		return nil
+	}
+	exported, _ := literal(s, inputs.ExportEnv)
+	ref := tokenRef(s.ID)
+	var ws []Warning
+	steps := sc.seq.Content
+	for i := sc.idx + 1; i < len(steps); i++ {
+		m := deref(steps[i])
+		run := scalar(m, "run")
+		verb := gitRemoteRE.FindStringSubmatch(run)
+		if verb == nil || strings.Contains(run, "--unset-all") {
+			continue
+		}
+		text := run + " " + nodeText(get(m, "env"))
+		if exported == "" && (ref == nil || !ref.MatchString(text)) {
+			// Not meant to use this step's token.
+			continue
+		}
+		co := persistedCheckout(steps[:i], ref)
+		if co == nil {
+			continue
+		}
+		ws = append(ws, newWarning(WarnCheckoutCredential, m.Line,
+			fmt.Sprintf("git %s runs with the credential actions/checkout (line %d) persisted in .git/config, not with this step's token (git sends checkout's header whatever else it is given)", verb[1], co.Line),
+			"set persist-credentials: false on actions/checkout, then hand git this token (for example gh auth setup-git with GH_TOKEN set)"))
+	}
+	return ws
+}
+
+// tokenRef matches an expression that reads step id's token output (not
+// token-id), or is nil for a step without an id, whose outputs cannot be read.
+func tokenRef(id string) *regexp.Regexp {
+	if id == "" {
+		return nil
+	}
+	return regexp.MustCompile(`steps\.` + regexp.QuoteMeta(id) + `\.outputs\.token(?:[^\w-]|$)`)
+}
+
+// persistedCheckout returns the last actions/checkout step among steps that
+// leaves a credential other than this step's token in .git/config.
+func persistedCheckout(steps []*yaml.Node, ref *regexp.Regexp) *yaml.Node {
+	var found *yaml.Node
+	for _, c := range steps {
+		m := deref(c)
+		if !isCheckout(m) {
+			continue
+		}
+		with := get(m, "with")
+		if strings.EqualFold(strings.TrimSpace(scalar(with, "persist-credentials")), "false") {
+			continue
+		}
+		if ref != nil && ref.MatchString(scalar(with, "token")) {
+			continue
+		}
+		found = m
+	}
+	return found
+}
+
+// staticExpr matches a value stored before the run: secrets, variables,
+// inputs, the env context.
+var staticExpr = regexp.MustCompile(`\$\{\{\s*(secrets|vars|inputs|env|github\.event)\.`)
+
+// macroRE is an Azure macro $(NAME).
+var macroRE = regexp.MustCompile(`^\$\(([\w.-]+)\)$`)
+
+// storedUserToken: a PAT's parent is a Microsoft Entra user access token,
+// which lives 60 to 90 minutes; one kept in a secret or variable has expired
+// by the time a run reads it.
+func storedUserToken(sc scope, s Step) []Warning {
+	if p, ok := literal(s, inputs.Provider); !ok || p != "azure-devops" {
+		return nil
+	}
+	if c, ok := literal(s, inputs.AzureCredential); !ok || !strings.EqualFold(c, "pat") {
+		return nil
+	}
+	expr, ok := s.RunTime[inputs.AzureAccessToken]
+	if !ok {
+		return nil
+	}
+	naming := sc.kind.Naming()
+	switch sc.kind {
+	case Workflow:
+		if !staticExpr.MatchString(expr) {
+			return nil // steps.x.outputs…: made by an earlier step of the job
+		}
+	case Pipeline:
+		m := macroRE.FindStringSubmatch(strings.TrimSpace(expr))
+		if m != nil && setByEarlierStep(sc, m[1]) {
+			return nil
+		}
+	}
+	return []Warning{newWarning(WarnStoredUserToken, 0,
+		fmt.Sprintf("%s comes from %s, a stored value: a Microsoft Entra user token lives 60 to 90 minutes, so a stored one has expired when the run reads it", naming.Name(inputs.AzureAccessToken), expr),
+		fmt.Sprintf("use %s: entra (workload identity, nothing stored), or fetch the user's token in a step right before this one (az account get-access-token --resource 499b84ac-1321-427f-aa17-267ca6975798 on a runner signed in as that user)", naming.Name(inputs.AzureCredential)))}
+}
+
+// setByEarlierStep reports whether an earlier step of the job sets variable
+// name with task.setvariable.
+func setByEarlierStep(sc scope, name string) bool {
+	re := regexp.MustCompile(`(?i)task\.setvariable\s+variable=` + regexp.QuoteMeta(name) + `[;\]]`)
+	for _, m := range sc.earlier() {
+		if re.MatchString(nodeText(m)) {
+			return true
+		}
+	}
+	return false
+}
+
+// revokes reports whether the step's post stage revokes the token: revoke
+// is true (the default) in the file.
+func revokes(s Step) bool {
+	v, ok := literal(s, inputs.Revoke)
+	return ok && !strings.EqualFold(v, "false")
+}
+
+// workflowOtherJob: a job output that carries the token reaches other jobs
+// after this job's post step revoked it, if at all: the runner does not send
+// an output that holds a masked value.
+func workflowOtherJob(sc scope, s Step) []Warning {
+	if s.ID == "" || !revokes(s) {
+		return nil
+	}
+	outs := deref(get(sc.job, "outputs"))
+	if outs == nil || outs.Kind != yaml.MappingNode {
+		return nil
+	}
+	ref := tokenRef(s.ID)
+	var ws []Warning
+	for i := 0; i+1 < len(outs.Content); i += 2 {
+		k, v := outs.Content[i], deref(outs.Content[i+1])
+		if v.Kind != yaml.ScalarNode || !ref.MatchString(v.Value) {
+			continue
+		}
+		ws = append(ws, newWarning(WarnOtherJob, k.Line,
+			fmt.Sprintf("job %s passes the token to other jobs as output %s, but the post step revokes it when job %s ends, and the runner skips an output that holds a masked value (\"Skip output %s since it may contain secret\")", sc.jobName, k.Value, sc.jobName, k.Value),
+			"add a jobtoken step to each job that needs a token"))
+	}
+	return ws
+}
+
+// pipelineOtherJob: another job reads the token through
+// dependencies.<job>.outputs['<step>.token'] after this job's post-job step
+// revoked it.
+func pipelineOtherJob(sc scope, s Step) []Warning {
+	if s.ID == "" || !revokes(s) {
+		return nil
+	}
+	ref := regexp.MustCompile(`outputs\[\s*['"]` + regexp.QuoteMeta(s.ID) + `\.token['"]\s*\]`)
+	var ws []Warning
+	eachScalar(sc.root, func(n *yaml.Node) {
+		if ref.MatchString(n.Value) {
+			ws = append(ws, newWarning(WarnOtherJob, n.Line,
+				fmt.Sprintf("another job reads the token (outputs['%s.token']), but the post-job step revokes it when this step's job ends", s.ID),
+				"add a JobToken@1 step to the job that needs the token, or set revoke: false with a short lifetime"))
+		}
+	})
+	return ws
+}
+
+// containerNotLinux: the container variant is a docker action, which runs on
+// Linux runners only.
+func containerNotLinux(sc scope, s Step) []Warning {
+	runsOn := get(sc.job, "runs-on")
+	if !IsContainerVariant(s.Uses) || runsOnLinux(runsOn) {
+		return nil
+	}
+	return []Warning{newWarning(WarnContainerNotLinux, deref(runsOn).Line,
+		fmt.Sprintf("%s is the container variant, which runs only on Linux runners, and job %s runs on %s", s.Uses, sc.jobName, describeRunsOn(runsOn)),
+		fmt.Sprintf("use the native action (%s), which runs on Linux, macOS and Windows runners", nativeOf(s.Uses)))}
+}
+
+// checkoutWithoutContents: a job whose permissions name neither contents
+// nor a blanket level gives GITHUB_TOKEN no contents access, and
+// actions/checkout then cannot fetch a private repository.
+func checkoutWithoutContents(sc scope, s Step) []Warning {
+	// One warning per job: on its first jobtoken step.
+	for _, m := range sc.earlier() {
+		if _, ok := sc.r.recognize(m, Workflow); ok {
+			return nil
+		}
+	}
+	perms, where := get(sc.job, "permissions"), "job "+sc.jobName
+	if perms == nil {
+		perms, where = get(sc.root, "permissions"), "the workflow"
+	}
+	perms = deref(perms)
+	if perms == nil || perms.Kind != yaml.MappingNode {
+		return nil // absent (the default), write-all, read-all or an expression
+	}
+	if c := strings.TrimSpace(scalar(perms, "contents")); c != "" && c != "none" {
+		return nil
+	}
+	for _, c := range sc.seq.Content {
+		m := deref(c)
+		if !isCheckout(m) || scalar(get(m, "with"), "token") != "" {
+			continue
+		}
+		return []Warning{newWarning(WarnCheckoutNoContents, m.Line,
+			fmt.Sprintf("actions/checkout runs with GITHUB_TOKEN, and the permissions of %s (line %d) give it no contents access, which a private repository needs", where, perms.Line),
+			"add contents: read to those permissions")}
+	}
+	return nil
+}
+
+// nodeText joins every scalar under n, for searches that need not know the
+// shape of a step.
+func nodeText(n *yaml.Node) string {
+	var b strings.Builder
+	eachScalar(n, func(s *yaml.Node) { b.WriteString(s.Value + "\n") })
+	return b.String()
+}
+
+func eachScalar(n *yaml.Node, f func(*yaml.Node)) {
+	if n == nil {
+		return
+	}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		f(n)
+	case yaml.AliasNode:
+		// An alias repeats a node visited where it is defined.
+	default:
+		for _, c := range n.Content {
+			eachScalar(c, f)
+		}
+	}
+}
