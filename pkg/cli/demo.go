@@ -11,7 +11,7 @@ import (
 )
 
 func init() {
-	commands["demo"] = command{"run a whole job on this machine: a token minted, used and revoked against a fake, no credentials needed", runDemo}
+	commands["demo"] = command{"run one whole job on this machine against a fake: mint, use, revoke (no credentials)", runDemo}
 }
 
 const demoAbout = "Run one whole CI job on this machine, with nothing to set up: the provider's fake starts on a loopback port " +

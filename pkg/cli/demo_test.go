@@ -51,6 +51,17 @@ func TestDemoText(t *testing.T) {
 	assert.NotContains(t, stdout, "\x1b[", "no colour when stdout is not a terminal")
 }
 
+// TestDemoHelp: the demo's help is its golden file, both ways of asking.
+func TestDemoHelp(t *testing.T) {
+	stdout, stderr, code := runCLI(map[string]string{}, "", "demo", "--help")
+	require.Equal(t, 0, code, stderr)
+	goldenHelp(t, "demo.txt", stdout)
+	again, _, code := runCLI(map[string]string{}, "", "help", "demo")
+	assert.Equal(t, 0, code)
+	assert.Equal(t, stdout, again)
+	assert.NotContains(t, stdout, "\ninputs (", "the demo reads no input: it makes its own")
+}
+
 func TestDemoUsage(t *testing.T) {
 	tests := []struct {
 		args []string
@@ -63,7 +74,7 @@ func TestDemoUsage(t *testing.T) {
 		{[]string{"demo", "--verbose"}, 2, "flag provided but not defined: -verbose"},
 		{[]string{"demo", "--help"}, 0, "usage: jobtoken demo [--provider github|azure-devops|anaconda] [--host github|azure] [--json]"},
 		{[]string{"help", "demo"}, 0, "  --host github|azure\n"},
-		{[]string{"help"}, 0, "  jobtoken demo     run a whole job on this machine"},
+		{[]string{"help"}, 0, "  jobtoken demo     run one whole job on this machine"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
