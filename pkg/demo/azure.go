@@ -119,7 +119,7 @@ func (a *azureAgent) stage(name string) ([]string, map[string]string, error) {
 	}
 	for _, in := range inputs.Catalog {
 		if !in.GitHubOnly {
-			env["INPUT_"+azpipelines.EnvName(in.Azure)] = inputValue(a.st, in)
+			env["INPUT_"+azpipelines.EnvName(in.Azure)] = a.st.value(in)
 		}
 	}
 	if name == "post" {

@@ -69,17 +69,6 @@ func (r *runner) places() []place                  { return r.seen }
 
 func (r *runner) output(key string) string { return r.outputs[key] }
 
-// inputValue is the value the runner gives an input: the workflow's, else
-// action.yml's default.
-func inputValue(s step, in inputs.Input) string {
-	for _, g := range s.inputs {
-		if g.key == in.Key {
-			return g.value
-		}
-	}
-	return in.Default
-}
-
 func (r *runner) stage(name string) ([]string, map[string]string, error) {
 	ws := filepath.Join(r.dir, "work")
 	env := map[string]string{
@@ -96,7 +85,7 @@ func (r *runner) stage(name string) ([]string, map[string]string, error) {
 	}
 	for _, in := range inputs.Catalog {
 		if !in.AzureOnly {
-			env["INPUT_"+strings.ToUpper(in.Key)] = inputValue(r.st, in)
+			env["INPUT_"+strings.ToUpper(in.Key)] = r.st.value(in)
 		}
 	}
 	// Fresh file-command files for each step.
@@ -135,7 +124,7 @@ func (r *runner) absorb(name string, code int, stdout, stderr string) error {
 		r.l.start("Run " + actionRef)
 		r.l.print("", "with:")
 		for _, in := range inputs.Catalog {
-			if v := inputValue(r.st, in); !in.AzureOnly && v != "" {
+			if v := r.st.value(in); !in.AzureOnly && v != "" {
 				r.l.print("", "  "+in.Key+": "+v)
 			}
 		}

@@ -66,6 +66,17 @@ type step struct {
 	exportEnv string // the variable a later step reads the token from
 }
 
+// value is the value a CI system gives an input of the step: the step's,
+// else the default of action.yml and task.json.
+func (s step) value(in inputs.Input) string {
+	for _, g := range s.inputs {
+		if g.key == in.Key {
+			return g.value
+		}
+	}
+	return in.Default
+}
+
 // repository is the repository a job runs on.
 type repository struct {
 	name     string // GitHub: owner/name; Azure Repos: name
