@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -60,6 +61,12 @@ type Env struct {
 	// Setenv changes the process environment (value "" unsets); set by
 	// Main, nil in tests. See job.Env.Setenv.
 	Setenv func(key, value string)
+	// Dial, when set, replaces the dialer of the stages' transport (the
+	// demo keeps them on loopback). See job.Env.Dial.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Terminal says stdout is a terminal (set by Main), where the demo
+	// may colour its transcript.
+	Terminal bool
 
 	// process is set by Main: the run is the process's own, so process-wide
 	// output (the standard log package) is routed through the writers.
@@ -86,8 +93,18 @@ func (e *Env) providers() *provider.Registry {
 // print a secret; so is everything the standard log package prints (a
 // library's debug output).
 func Main(ctx context.Context, stdout, stderr io.Writer, stdin io.Reader, args []string, getenv func(string) string) (code int) {
-	e := &Env{Args: args, Getenv: getenv, Stdin: stdin, Setenv: processSetenv, process: true}
+	e := &Env{Args: args, Getenv: getenv, Stdin: stdin, Setenv: processSetenv, Terminal: isTerminal(stdout), process: true}
 	return MainEnv(ctx, e, stdout, stderr)
+}
+
+// isTerminal reports whether w is a terminal (a character device).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 func processSetenv(k, v string) {
@@ -183,7 +200,7 @@ func (e *Env) Run(ctx context.Context) int {
 			e.usage(e.Stdout)
 			return 0
 		}
-		if c, ok := commands[args[1]]; ok {
+		if c, ok := commands()[args[1]]; ok {
 			return c.run(ctx, e, []string{"--help"})
 		}
 		return e.unknownCommand(args[1])
@@ -195,7 +212,7 @@ func (e *Env) Run(ctx context.Context) int {
 		fmt.Fprintln(e.Stdout, "jobtoken", version())
 		return 0
 	}
-	c, ok := commands[args[0]]
+	c, ok := commands()[args[0]]
 	if !ok {
 		return e.unknownCommand(args[0])
 	}
@@ -211,7 +228,7 @@ func (e *Env) unknownCommand(name string) int {
 
 func commandNames() []string {
 	names := []string{"help", "version"}
-	for n := range commands {
+	for n := range commands() {
 		names = append(names, n)
 	}
 	sort.Strings(names)
@@ -230,12 +247,12 @@ By hand:
 		if n == "version" {
 			s = "print the version"
 		}
-		if c, ok := commands[n]; ok {
+		if c, ok := commands()[n]; ok {
 			s = c.summary
 		}
 		fmt.Fprintf(w, "  jobtoken %-8s %s\n", n, s)
 	}
-	fmt.Fprintln(w, "\nExit status: 0 success; 1 the command ran and failed (plan: a step has problems; mint, revoke,\nsweep: a service refused or could not be reached); 2 the command line is wrong (an unknown\ncommand or flag, a value refused before any call, a file that cannot be read).\n\nDocumentation: https://github.com/jobtoken/jobtoken#readme")
+	fmt.Fprintln(w, "\nExit status: 0 success; 1 the command ran and failed (plan: a step has problems; mint, revoke,\nsweep: a service refused or could not be reached; demo: a check failed); 2 the command line is\nwrong (an unknown command or flag, a value refused before any call, a file that cannot be read).\n\nDocumentation: https://github.com/jobtoken/jobtoken#readme")
 }
 
 // stage runs the main or post stage on the CI host.
@@ -245,7 +262,7 @@ func (e *Env) stage(ctx context.Context, stage string) int {
 		fmt.Fprintf(e.Stderr, "jobtoken: the %s stage runs inside GitHub Actions or Azure Pipelines (GITHUB_ACTIONS or TF_BUILD is not set); by hand, use jobtoken plan, mint or revoke\n", stage)
 		return 2
 	}
-	je := &job.Env{Host: h, Providers: e.providers(), Transport: e.Transport, Retry: e.Retry, Now: e.Now, Secrets: e.Secrets, Setenv: e.Setenv}
+	je := &job.Env{Host: h, Providers: e.providers(), Transport: e.Transport, Retry: e.Retry, Now: e.Now, Secrets: e.Secrets, Setenv: e.Setenv, Dial: e.Dial}
 	run := job.Main
 	if stage == "post" {
 		run = job.Post

@@ -10,12 +10,16 @@ import (
 )
 
 // commands is every subcommand, one line each: the one place a command is
-// named (help and version are Run's own).
-var commands = map[string]command{
-	"mint":   {"mint a token from a terminal and print it on stdout", runMint},
-	"plan":   {"validate a step offline and print what it would mint (mints nothing)", runPlan},
-	"revoke": {"revoke a token minted earlier (--token-stdin or --token-id)", runRevoke},
-	"sweep":  {"list (and with --revoke, revoke) tokens left live by runs that ended without their post step", runSweep},
+// named (help and version are Run's own). A function, not a variable: demo
+// runs stages through Run, which looks commands up.
+func commands() map[string]command {
+	return map[string]command{
+		"demo":   {"run one whole job on this machine against a fake: mint, use, revoke (no credentials)", runDemo},
+		"mint":   {"mint a token from a terminal and print it on stdout", runMint},
+		"plan":   {"validate a step offline and print what it would mint (mints nothing)", runPlan},
+		"revoke": {"revoke a token minted earlier (--token-stdin or --token-id)", runRevoke},
+		"sweep":  {"list (and with --revoke, revoke) tokens left live by runs that ended without their post step", runSweep},
+	}
 }
 
 // ciHost builds the host of the CI system jobtoken runs in, writing its

@@ -86,6 +86,13 @@ func TestExitStatus(t *testing.T) {
 		{"sweep: bad --older-than", []string{"sweep", "--provider", "anaconda", "--older-than", "soon"}, "", exitUsage, "--older-than"},
 		{"sweep: bad organization", []string{"sweep", "--provider", "azure-devops", "--azure-devops-organization", "a/b/c"}, "", exitUsage, "--azure-devops-organization"},
 		{"sweep: missing credential file", []string{"sweep", "--provider", "anaconda", "--anaconda-credential-file", missing}, "", exitUsage, missing},
+
+		// demo (a failing verdict, exit 1, needs a misbehaving fake: TestDemoFailingVerdictExitsOne).
+		{"demo: all good", []string{"demo", "--provider", "anaconda"}, "", exitOK, ""},
+		{"demo: unknown provider", []string{"demo", "--provider", "gitlab"}, "", exitUsage, `unknown provider "gitlab"`},
+		{"demo: unknown host", []string{"demo", "--host", "jenkins"}, "", exitUsage, `unknown host "jenkins"`},
+		{"demo: unexpected argument", []string{"demo", "anaconda"}, "", exitUsage, `unexpected argument "anaconda"`},
+		{"demo: unknown flag", []string{"demo", "--permissions", "contents:write"}, "", exitUsage, "flag provided but not defined: -permissions"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			stdout, stderr, code := runCLI(map[string]string{}, c.stdin, c.args...)
@@ -107,7 +114,7 @@ func TestExitStatusCoversEveryCommand(t *testing.T) {
 	for _, line := range strings.Split(stdout, "\n") {
 		f := strings.Fields(line)
 		if len(f) > 1 && f[0] == "jobtoken" && !strings.HasSuffix(f[1], ":") {
-			assert.Contains(t, []string{"help", "mint", "plan", "revoke", "sweep", "version"}, f[1], "add %s to TestExitStatus", f[1])
+			assert.Contains(t, []string{"demo", "help", "mint", "plan", "revoke", "sweep", "version"}, f[1], "add %s to TestExitStatus", f[1])
 		}
 	}
 }

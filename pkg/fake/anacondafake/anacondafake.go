@@ -5,7 +5,8 @@
 // (`Bearer` for anaconda.com API keys, `token` for anaconda.org tokens),
 // known scopes, a unique note per owner with fail-if-exists, organization
 // ownership, max-age, and token liveness on revoke; errors come as
-// {"error": "…"}.
+// {"error": "…"}. A small resource surface (resources.go) lets a minted
+// token be used, checked against its scopes and account.
 package anacondafake
 
 import (
@@ -88,6 +89,8 @@ type Server struct {
 	creds    map[string]*Credential
 	tokens   map[string]*Token
 	log      []Request
+	packages []*Package
+	uses     []Use
 	mux      *http.ServeMux
 
 	// Now is the server's clock (tests skew it).
@@ -121,6 +124,7 @@ func New(accounts ...*Account) *Server {
 	mux.HandleFunc("DELETE /authentications", s.revokeSelf)
 	mux.HandleFunc("DELETE /authentications/name/{name}", s.revokeByName)
 	mux.HandleFunc("DELETE /authentications/org/{org}/name/{name}", s.revokeByName)
+	s.routeResources(mux)
 	s.mux = mux
 	s.Server = httptest.NewServer(s.wrap())
 	return s

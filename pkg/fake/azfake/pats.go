@@ -29,7 +29,9 @@ type PAT struct {
 // PATs fakes the PAT lifecycle API at {url}/{org}/_apis/tokens/pats. As the
 // real API, it accepts only Microsoft Entra access tokens issued to a
 // signed-in user for Azure DevOps: Basic auth (a PAT) and app-only tokens
-// (service principals, managed identities) are refused.
+// (service principals, managed identities) are refused. Beside it, a small
+// part of the organization's REST API (resources.go) lets a PAT be used,
+// checked against its scopes and organization.
 type PATs struct {
 	*httptest.Server
 	Tenant *Tenant
@@ -58,22 +60,27 @@ type PATs struct {
 	Grant func(p *PAT)
 	// Before runs first for every request; returning true means it answered.
 	Before func(w http.ResponseWriter, r *http.Request) bool
+	// Repositories lists each organization's Git repositories by name.
+	Repositories map[string][]string
 
 	mu       sync.Mutex
 	pats     map[string]*PAT
 	requests []string
+	uses     []Use
+	builds   int
 	mux      *http.ServeMux
 }
 
 // NewPATs starts the fake, trusting tokens signed by tenant, with the given
 // organizations.
 func NewPATs(tenant *Tenant, orgs ...string) *PATs {
-	s := &PATs{Tenant: tenant, Orgs: map[string]string{}, NotMembers: map[string]bool{}, Now: time.Now, pats: map[string]*PAT{}}
+	s := &PATs{Tenant: tenant, Orgs: map[string]string{}, NotMembers: map[string]bool{}, Now: time.Now, pats: map[string]*PAT{}, Repositories: map[string][]string{}}
 	for _, o := range orgs {
 		s.Orgs[strings.ToLower(o)] = uuidFrom("org:" + strings.ToLower(o))
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/{org}/_apis/tokens/pats", s.handle)
+	s.routeResources(mux)
 	s.mux = mux
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
@@ -142,6 +149,9 @@ func (s *PATs) Live() []*PAT {
 
 // Lookup returns the PAT with this token value.
 func (s *PATs) Lookup(token string) *PAT {
+	if token == "" {
+		return nil
+	}
 	for _, p := range s.All() {
 		if p.Token == token {
 			return p

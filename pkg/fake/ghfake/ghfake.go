@@ -2,6 +2,8 @@
 // jobtoken calls. It checks what GitHub checks: the App JWT's RS256 signature,
 // issuer and time window, permissions against the installation's grant,
 // repositories against the installation's, and token liveness on revoke.
+// A small resource surface (resources.go) lets a token be used, checked
+// against its own permissions and repositories as GitHub checks them.
 package ghfake
 
 import (
@@ -54,6 +56,8 @@ type Server struct {
 	installations []*Installation
 	tokens        map[string]*Token
 	requests      int
+	uses          []Use
+	issues        int
 	// Now is the server's clock (tests skew it).
 	Now func() time.Time
 	// Before runs first for every request; returning true means it answered.
@@ -78,6 +82,7 @@ func New(key *rsa.PrivateKey, installs ...*Installation) *Server {
 	mux.HandleFunc("GET /app/installations/{id}", s.app(s.getInstallation))
 	mux.HandleFunc("POST /app/installations/{id}/access_tokens", s.app(s.createToken))
 	mux.HandleFunc("DELETE /installation/token", s.revoke)
+	s.routeResources(mux)
 	s.Server = httptest.NewServer(s.wrap(mux))
 	return s
 }

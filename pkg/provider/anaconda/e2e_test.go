@@ -20,7 +20,7 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/cli"
 	"github.com/jobtoken/jobtoken/pkg/fake/anacondafake"
 	"github.com/jobtoken/jobtoken/pkg/host/azpipelines"
-	"github.com/jobtoken/jobtoken/pkg/host/azpipelines/agenttest"
+	"github.com/jobtoken/jobtoken/pkg/host/azpipelines/agent"
 	"github.com/jobtoken/jobtoken/pkg/host/ghactions"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
@@ -256,7 +256,7 @@ func TestAzureMainThenPost(t *testing.T) {
 			assert.Equal(t, "true", c.Prop("issecret"))
 			state = c.Data
 		}
-		if !ok || !agenttest.CarriesSecret(&c) {
+		if !ok || !agent.CarriesSecret(&c) {
 			plain = append(plain, line)
 		}
 	}
@@ -297,7 +297,7 @@ func TestAzureMainThenPost(t *testing.T) {
 	assert.Contains(t, stdout, "Revoked anaconda token "+ft.Note)
 	var postPlain []string
 	for _, line := range azpipelines.Lines(stdout) {
-		if c, ok := azpipelines.Parse(line); !ok || !agenttest.CarriesSecret(&c) {
+		if c, ok := azpipelines.Parse(line); !ok || !agent.CarriesSecret(&c) {
 			postPlain = append(postPlain, line)
 		}
 	}

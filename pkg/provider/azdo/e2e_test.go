@@ -21,7 +21,7 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/cli"
 	"github.com/jobtoken/jobtoken/pkg/fake/azfake"
 	"github.com/jobtoken/jobtoken/pkg/host/azpipelines"
-	"github.com/jobtoken/jobtoken/pkg/host/azpipelines/agenttest"
+	"github.com/jobtoken/jobtoken/pkg/host/azpipelines/agent"
 	"github.com/jobtoken/jobtoken/pkg/secret"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
@@ -322,7 +322,7 @@ func parseAzure(t *testing.T, stdout string) azureRun {
 			assert.Equal(t, "true", c.Prop("issecret"))
 			r.state = c.Data
 		}
-		if !ok || !agenttest.CarriesSecret(&c) {
+		if !ok || !agent.CarriesSecret(&c) {
 			plain = append(plain, line)
 		}
 	}

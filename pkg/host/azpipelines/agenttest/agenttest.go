@@ -1,6 +1,6 @@
-// Package agenttest reads jobtoken's output the way the Azure Pipelines agent
-// does, for tests: every line is either one logging command (consumed by the
-// agent, not printed) or a plain log line (printed, after masking).
+// Package agenttest holds the test assertions on jobtoken's output as the
+// Azure Pipelines agent reads it (package agent), and the agent's INPUT_*
+// environment for a step.
 package agenttest
 
 import (
@@ -12,113 +12,16 @@ import (
 	"testing"
 
 	"github.com/jobtoken/jobtoken/pkg/host/azpipelines"
+	"github.com/jobtoken/jobtoken/pkg/host/azpipelines/agent"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
 
-// Line is one line of output as the agent sees it.
-type Line struct {
-	Text    string
-	Command *azpipelines.Command // nil for a plain line
-}
-
-// Output is a stage's output, split and parsed.
-type Output []Line
+// Output is a stage's output as the agent reads it (see package agent),
+// with the assertions tests make on it.
+type Output struct{ agent.Output }
 
 // Read splits and parses output with the agent's rules.
-func Read(stdout string) Output {
-	var out Output
-	for _, l := range azpipelines.Lines(stdout) {
-		line := Line{Text: l}
-		if c, ok := azpipelines.Parse(l); ok {
-			line.Command = &c
-		}
-		out = append(out, line)
-	}
-	return out
-}
-
-// Commands returns the logging commands in order.
-func (o Output) Commands() []azpipelines.Command {
-	var cs []azpipelines.Command
-	for _, l := range o {
-		if l.Command != nil {
-			cs = append(cs, *l.Command)
-		}
-	}
-	return cs
-}
-
-// Named returns the commands called name (area.event, case-insensitive, as
-// the agent matches them).
-func (o Output) Named(name string) []azpipelines.Command {
-	var cs []azpipelines.Command
-	for _, c := range o.Commands() {
-		if strings.EqualFold(c.Name, name) {
-			cs = append(cs, c)
-		}
-	}
-	return cs
-}
-
-// Plain returns the lines the agent prints.
-func (o Output) Plain() []string {
-	var ls []string
-	for _, l := range o {
-		if l.Command == nil {
-			ls = append(ls, l.Text)
-		}
-	}
-	return ls
-}
-
-// Variable returns the data of the last task.setvariable for name.
-func (o Output) Variable(name string) (azpipelines.Command, bool) {
-	var found azpipelines.Command
-	ok := false
-	for _, c := range o.Named("task.setvariable") {
-		if c.Prop("variable") == name {
-			found, ok = c, true
-		}
-	}
-	return found, ok
-}
-
-// TaskVariable returns the data of the last task.settaskvariable for name.
-func (o Output) TaskVariable(name string) (string, bool) {
-	v, ok := "", false
-	for _, c := range o.Named("task.settaskvariable") {
-		if c.Prop("variable") == name {
-			v, ok = c.Data, true
-		}
-	}
-	return v, ok
-}
-
-// Masked reports whether value was registered with task.setsecret.
-func (o Output) Masked(value string) bool {
-	for _, c := range o.Named("task.setsecret") {
-		if c.Data == value {
-			return true
-		}
-	}
-	return false
-}
-
-// CarriesSecret reports whether the agent consumes c without printing it and
-// keeps its data secret: setsecret itself and secret variables. No other line
-// may hold a secret.
-func CarriesSecret(c *azpipelines.Command) bool {
-	if c == nil {
-		return false
-	}
-	switch strings.ToLower(c.Name) {
-	case "task.setsecret":
-		return true
-	case "task.setvariable", "task.settaskvariable":
-		return strings.EqualFold(c.Prop("issecret"), "true")
-	}
-	return false
-}
+func Read(stdout string) Output { return Output{agent.Read(stdout)} }
 
 // AssertNoLeak fails when a secret appears anywhere but in a command that
 // carries it, or appears before task.setsecret registered it (the agent masks
@@ -126,12 +29,12 @@ func CarriesSecret(c *azpipelines.Command) bool {
 func (o Output) AssertNoLeak(t testing.TB, secrets ...string) {
 	t.Helper()
 	masked := map[string]bool{}
-	for i, l := range o {
+	for i, l := range o.Output {
 		if l.Command != nil && strings.EqualFold(l.Command.Name, "task.setsecret") {
 			masked[l.Command.Data] = true
 			continue
 		}
-		if CarriesSecret(l.Command) {
+		if agent.CarriesSecret(l.Command) {
 			for _, s := range secrets {
 				if strings.Contains(l.Text, s) && !masked[s] {
 					t.Errorf("line %d carries a secret before task.setsecret registered it: %.40s…", i+1, l.Text)

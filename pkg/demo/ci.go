@@ -1,0 +1,139 @@
+package demo
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/jobtoken/jobtoken/pkg/secret"
+)
+
+// ci stands in for one CI system around the real stages: it gives each
+// stage the environment that system gives a step, reads what the stage
+// leaves (its output, file commands or logging commands) the way that
+// system does, hands outputs and state on to later steps and to the post
+// step, and keeps the job log as the system shows it.
+type ci interface {
+	// title is the CI system's name ("GitHub Actions").
+	title() string
+	// agent is what runs a job's steps ("the runner").
+	agent() string
+	// maskCommand is the command that asks it to mask a value.
+	maskCommand() string
+	// scriptTitle is how its log titles a step that runs script.
+	scriptTitle(script string) string
+	// preamble is what the transcript shows before the log: the step as a
+	// pipeline file holds it, where the log does not show the inputs.
+	preamble() []string
+	// stage returns the argv and the environment the CI system starts a
+	// stage ("main" or "post") with.
+	stage(name string) (args []string, env map[string]string, err error)
+	// absorb reads what a stage left, as the CI system does, and logs it.
+	absorb(name string, code int, stdout, stderr string) error
+	// later returns the variable a later step reads the token from, and
+	// its value as that step sees it.
+	later() (name, value string)
+	// output returns a step output of the jobtoken step.
+	output(key string) string
+	// summary is the step summary the main stage attached (markdown).
+	summary() string
+	// places are the texts the CI system received in which no secret may
+	// appear (outside the values that must carry the token).
+	places() []place
+	// log is the job log so far; show adds a step to it.
+	log() *jobLog
+	close()
+}
+
+// place is text a secret must never reach: its kind (stdout, stderr,
+// outputs, env, summary, transcript), where exactly it came from, and the
+// text.
+type place struct{ kind, name, text string }
+
+// hosts builds each CI system by the name cli uses for it.
+var hosts = map[string]func(s step, repo repository) (ci, error){}
+
+// Hosts returns the CI systems the demo runs on, GitHub Actions first.
+func Hosts() []string {
+	out := sortedNames(hosts)
+	sort.SliceStable(out, func(i, j int) bool { return out[i] == "github" })
+	return out
+}
+
+// jobLog is the job log as the CI system shows it: steps of lines, each
+// line masked with what the CI system was told to mask when it printed it.
+type jobLog struct {
+	masks secret.Set
+	// fromJob are the values jobtoken asked the CI system to mask.
+	fromJob map[string]bool
+	steps   []logStep
+}
+
+// logStep is one step of the job log.
+type logStep struct {
+	title  string
+	lines  []logLine
+	failed bool
+	// hidden counts the commands the CI system ran instead of printing
+	// them, by name, in the order first seen.
+	hidden []hiddenCommand
+}
+
+type hiddenCommand struct {
+	name string
+	n    int
+}
+
+// Kinds of log line, as the CI system marks them.
+const (
+	lineNotice  = "notice"
+	lineWarning = "warning"
+	lineError   = "error"
+)
+
+type logLine struct {
+	kind, text string
+}
+
+// secret registers values the CI system masks from the start (the
+// workflow's or pipeline's secrets).
+func (l *jobLog) secret(values ...string) { l.masks.Add(values...) }
+
+// mask registers a value jobtoken asked the CI system to mask.
+func (l *jobLog) mask(v string) {
+	if l.fromJob == nil {
+		l.fromJob = map[string]bool{}
+	}
+	l.fromJob[v] = true
+	l.masks.Add(v)
+}
+
+// masked reports whether jobtoken asked the CI system to mask v.
+func (l *jobLog) masked(v string) bool { return l.fromJob[v] }
+
+// start begins a step.
+func (l *jobLog) start(title string) { l.steps = append(l.steps, logStep{title: title}) }
+
+// print adds a line to the current step, masked as the CI system prints it.
+func (l *jobLog) print(kind, text string) {
+	s := &l.steps[len(l.steps)-1]
+	// Whole values first: a multi-line secret is masked as one.
+	text = l.masks.Redact(strings.ReplaceAll(text, "\r\n", "\n"))
+	for _, line := range strings.Split(text, "\n") {
+		s.lines = append(s.lines, logLine{kind: kind, text: l.masks.Redact(line)})
+	}
+}
+
+// hide counts a command the CI system ran instead of printing.
+func (l *jobLog) hide(name string) {
+	s := &l.steps[len(l.steps)-1]
+	for i := range s.hidden {
+		if s.hidden[i].name == name {
+			s.hidden[i].n++
+			return
+		}
+	}
+	s.hidden = append(s.hidden, hiddenCommand{name, 1})
+}
+
+// fail marks the current step failed.
+func (l *jobLog) fail() { l.steps[len(l.steps)-1].failed = true }
