@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jobtoken/jobtoken/pkg/host"
 	"github.com/jobtoken/jobtoken/pkg/host/azpipelines"
 	"github.com/jobtoken/jobtoken/pkg/host/ghactions"
 	"github.com/jobtoken/jobtoken/pkg/inputs"
@@ -262,13 +263,14 @@ func (e *Env) stage(ctx context.Context, stage string) int {
 		fmt.Fprintf(e.Stderr, "jobtoken: the %s stage runs inside GitHub Actions or Azure Pipelines (GITHUB_ACTIONS or TF_BUILD is not set); by hand, use jobtoken plan, mint or revoke\n", stage)
 		return 2
 	}
-	je := &job.Env{Host: h, Providers: e.providers(), Transport: e.Transport, Retry: e.Retry, Now: e.Now, Secrets: e.Secrets, Setenv: e.Setenv, Dial: e.Dial}
+	r := e.runner(h)
+	r.Setenv = e.Setenv
 	run := job.Main
 	if stage == "post" {
 		run = job.Post
 	}
-	err := run(ctx, je)
-	if f, ok := je.Host.(finisher); ok {
+	err := run(ctx, r)
+	if f, ok := h.(host.Finisher); ok {
 		f.Finish(err != nil)
 	}
 	if err != nil {
@@ -277,6 +279,8 @@ func (e *Env) stage(ctx context.Context, stage string) int {
 	return 0
 }
 
-// finisher is a host that reports the end of a stage itself (Azure Pipelines
-// sets the step result once with task.complete, however many errors it logged).
-type finisher interface{ Finish(failed bool) }
+// runner is what a stage or a command runs with on host h: the providers,
+// and what tests inject.
+func (e *Env) runner(h host.Host) *job.Runner {
+	return &job.Runner{Host: h, Providers: e.providers(), Transport: e.Transport, Retry: e.Retry, Now: e.Now, Secrets: e.Secrets, Dial: e.Dial}
+}

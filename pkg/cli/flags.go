@@ -142,7 +142,7 @@ func (e *Env) localRun(repository string) host.Run {
 	if repository == "" {
 		repository = e.Getenv("GITHUB_REPOSITORY")
 	}
-	return host.Run{Repository: repository, RepoName: repository, APIURL: e.Getenv("GITHUB_API_URL"), CI: "local"}
+	return host.Run{Repository: repository, RepoName: repository, APIURL: e.Getenv("GITHUB_API_URL")}
 }
 
 // ciMask is, inside a CI job, the CI system's mask command written to

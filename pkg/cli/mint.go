@@ -8,7 +8,6 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/host/local"
 	"github.com/jobtoken/jobtoken/pkg/inputs"
 	"github.com/jobtoken/jobtoken/pkg/job"
-	"github.com/jobtoken/jobtoken/pkg/provider"
 )
 
 func runMint(ctx context.Context, e *Env, args []string) int {
@@ -28,8 +27,7 @@ func runMint(ctx context.Context, e *Env, args []string) int {
 		return f.usageError(e, "%s", err)
 	}
 	h := local.New(local.Options{Values: values, Run: e.localRun(*repository), Getenv: e.Getenv, Stdout: e.RawStdout, Stderr: e.Stderr, Secrets: e.Secrets, CIMask: e.ciMask()})
-	je := &job.Env{Host: h, Providers: e.providers(), Transport: e.Transport, Retry: e.Retry, Now: e.Now, Secrets: e.Secrets}
-	if err := job.Main(ctx, je); err != nil {
+	if err := job.Main(ctx, e.runner(h)); err != nil {
 		if errors.Is(err, job.ErrInputs) {
 			// The command line's values were refused before any call.
 			return 2
@@ -38,30 +36,10 @@ func runMint(ctx context.Context, e *Env, args []string) int {
 	}
 	if raw, ok := h.State(job.StateName); ok {
 		if saved, err := job.OpenState(e.providers().Catalog(), values, raw); err == nil {
-			fmt.Fprintln(e.Stderr, revokeHint(saved))
+			if p, ok := e.providers().Lookup(saved.Provider); ok {
+				fmt.Fprintln(e.Stderr, revokeHint(p, saved))
+			}
 		}
 	}
 	return 0
-}
-
-// revokeHint tells the person who minted a token how to take it back.
-func revokeHint(s provider.Saved) string {
-	if !s.Revocable {
-		return fmt.Sprintf("this token cannot be revoked; it expires at %s", s.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z"))
-	}
-	spec := revokeSpecs[s.Provider]
-	cmd := "jobtoken revoke --provider " + s.Provider
-	if spec.needsID {
-		cmd += " --token-id " + s.ID
-	}
-	if spec.needsToken {
-		cmd += " --token-stdin"
-	}
-	if spec.hint != nil {
-		cmd += spec.hint(s)
-	}
-	if spec.needsToken {
-		return "to revoke it, pipe the token into: " + cmd
-	}
-	return "to revoke it: " + cmd
 }

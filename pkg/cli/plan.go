@@ -8,7 +8,6 @@ import (
 
 	"github.com/jobtoken/jobtoken/pkg/host/local"
 	"github.com/jobtoken/jobtoken/pkg/inputs"
-	"github.com/jobtoken/jobtoken/pkg/job"
 	"github.com/jobtoken/jobtoken/pkg/plan"
 )
 
@@ -69,8 +68,7 @@ func runPlan(ctx context.Context, e *Env, args []string) int {
 		run.Repository, run.RepoName = "", ""
 	}
 	h := local.New(local.Options{Values: given, Run: run, Getenv: e.Getenv, Stderr: e.Stderr, Secrets: e.Secrets})
-	je := &job.Env{Host: h, Providers: e.providers(), Transport: e.Transport, Retry: e.Retry, Now: e.Now, Secrets: e.Secrets}
-	opts := plan.Options{Providers: je.Providers, Kind: kind, Run: run, Request: je.Request, Secrets: e.Secrets}
+	opts := plan.Options{Runner: e.runner(h), Kind: kind, Run: run, Secrets: e.Secrets}
 
 	var report *plan.Report
 	if path == "" {
@@ -109,7 +107,7 @@ func runPlan(ctx context.Context, e *Env, args []string) int {
 // the file says.
 func planFile(e *Env, o plan.Options, path string, data []byte, stepName string, given inputs.Values, r plan.Recognizer) *plan.Report {
 	report := plan.NewReport(path, o.Kind)
-	steps, err := plan.Parse(o.Providers, data, o.Kind, r)
+	steps, err := plan.Parse(o.Runner.Providers, data, o.Kind, r)
 	if err == nil && len(steps) > 0 {
 		steps, err = plan.Select(steps, stepName)
 	}
@@ -133,7 +131,7 @@ func planFile(e *Env, o plan.Options, path string, data []byte, stepName string,
 	o.CommandLine = given
 	for _, k := range given.Keys() {
 		if !used[k] {
-			fmt.Fprintf(e.Stderr, "jobtoken plan: ignoring %s: the %s file sets it (or leaves it out), and the plan shows the file as it is\n", o.Providers.Catalog().Name(inputs.FlagNames, k), o.Kind)
+			fmt.Fprintf(e.Stderr, "jobtoken plan: ignoring %s: the %s file sets it (or leaves it out), and the plan shows the file as it is\n", o.Runner.Providers.Catalog().Name(inputs.FlagNames, k), o.Kind)
 		}
 	}
 	return plan.Build(o, path, steps)

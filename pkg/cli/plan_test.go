@@ -188,3 +188,30 @@ func TestNoSubcommand(t *testing.T) {
 	assert.Equal(t, 0, code)
 	assert.True(t, strings.HasPrefix(stdout, "jobtoken "), stdout)
 }
+
+// TestPlanOwnerWithoutRepositories: a workflow that names the owner and
+// leaves the repositories to the current one, which only the run knows,
+// plans valid and says so; no stand-in text reaches the plan (a plan once
+// printed "current-owner-at-run-time" in a problem).
+func TestPlanOwnerWithoutRepositories(t *testing.T) {
+	wf := filepath.Join(t.TempDir(), "wf.yml")
+	require.NoError(t, os.WriteFile(wf, []byte(`on: push
+jobs:
+  a:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: jobtoken/jobtoken@v1
+        with:
+          provider: github
+          client-id: Iv23liEXAMPLE
+          private-key: ${{ secrets.KEY }}
+          owner: acme
+          permissions: contents:read
+`), 0o600))
+	stdout, _, code := runCLI(map[string]string{}, "", "plan", "--workflow", wf)
+	assert.Equal(t, 0, code, stdout)
+	assert.Contains(t, stdout, "resources:    the current repository (at run time)")
+	assert.Contains(t, stdout, "installation: looked up from /repos/acme/{current repository}/installation")
+	assert.Contains(t, stdout, "plan with --repository owner/name")
+	assert.NotContains(t, stdout, "at-run-time")
+}

@@ -96,7 +96,7 @@ func TestRedactionUnderEveryCommand(t *testing.T) {
 		"INPUT_GITHUB-API-URL": gh.URL, "INPUT_PERMISSIONS": "contents:read", "INPUT_LIFETIME": "1h", "INPUT_REVOKE": "true"}
 	saved, err := job.SealState(registry.Default().Catalog(), inputs.ValuesOf(map[string]string{ghapp.PrivateKey.Key: strings.TrimSpace(key)}), host.Run{Repository: "octo/app", RunID: "9", Attempt: "1"}, network.Settings{},
 		provider.Saved{Provider: "github", Token: childToken, ID: "sha256:0123456789ab", Revoke: true, Revocable: true,
-			ExpiresAt: time.Now().Add(time.Hour), State: map[string]string{"api_url": gh.URL}})
+			ExpiresAt: time.Now().Add(time.Hour), Destinations: map[string]string{ghapp.APIURL.Key: gh.URL}})
 	require.NoError(t, err)
 
 	cases := []struct {

@@ -2,8 +2,6 @@ package cli
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -12,70 +10,36 @@ import (
 
 	"github.com/jobtoken/jobtoken/pkg/host/local"
 	"github.com/jobtoken/jobtoken/pkg/inputs"
-	"github.com/jobtoken/jobtoken/pkg/job"
 	"github.com/jobtoken/jobtoken/pkg/provider"
-	"github.com/jobtoken/jobtoken/pkg/provider/anaconda"
-	"github.com/jobtoken/jobtoken/pkg/provider/ghapp"
 )
 
-// revokeSpec is what a provider's Revoke needs from a person, who has no
-// saved state: the token itself, its ID, and the state the main stage would
-// have saved, rebuilt from the inputs. Destinations (API URLs, the
-// organization) come from the provider's own Destinations, with the checks
-// mint applies; state adds what only revocation needs.
-type revokeSpec struct {
-	needsToken bool // revoked with the token itself
-	needsID    bool // revoked by ID, with the parent credential
-	how        string
-	// inputs are what revoking needs beyond provider: where the token goes,
-	// and the parent credential when it is revoked with that.
-	inputs []inputs.Input
-	state  func(id string) map[string]string
-	hint   func(provider.Saved) string
-}
-
-var revokeSpecs = map[string]revokeSpec{
-	ghapp.Name: {
-		needsToken: true,
-		how:        "GitHub revokes an installation token with the token itself (DELETE /installation/token)",
-		inputs:     []inputs.Input{ghapp.APIURL},
-		hint: func(s provider.Saved) string {
-			if api := s.State["api_url"]; api != "" && api != ghapp.DefaultAPIURL {
-				return " --github-api-url " + api
-			}
-			return ""
-		},
-	},
-	anaconda.Name: {
-		needsToken: true,
-		how:        "anaconda.org revokes a token with the token itself (DELETE /authentications); with --anaconda-credential it falls back to revoking it by name (--token-id, the note)",
-		inputs:     []inputs.Input{anaconda.APIURL, anaconda.Credential, anaconda.Organization},
-		state: func(id string) map[string]string {
-			return map[string]string{"note": id}
-		},
-		hint: func(s provider.Saved) string {
-			if api := s.State["api_url"]; api != "" && api != anaconda.DefaultAPIURL {
-				return " --anaconda-api-url " + api
-			}
-			return ""
-		},
-	},
+// manualRevoke is what revoking a provider's token by hand needs; a
+// provider that does not say is revoked with the token itself.
+func manualRevoke(p provider.Provider) provider.ManualRevoke {
+	if mr, ok := p.(provider.ManualRevoker); ok {
+		return mr.ManualRevoke()
+	}
+	return provider.ManualRevoke{Token: true}
 }
 
 func runRevoke(ctx context.Context, e *Env, args []string) int {
+	provs := e.providers()
+	names := slices.Sorted(slices.Values(provs.Names()))
 	var about strings.Builder
 	about.WriteString("Revoke a token minted earlier by jobtoken mint (or left alive by a CI step). ")
-	for _, name := range sortedKeys(revokeSpecs) {
-		about.WriteString(name + ": " + revokeSpecs[name].how + ". ")
+	keys := []inputs.Input{inputs.Provider}
+	for _, name := range names {
+		p, _ := provs.Lookup(name)
+		mr := manualRevoke(p)
+		if mr.How != "" {
+			about.WriteString(name + ": " + mr.How + ". ")
+		}
+		keys = append(keys, mr.Inputs...)
 	}
 	f := newFlags("revoke", "--provider NAME (--token-stdin | --token-id ID) [input flags]", about.String())
 	tokenID := f.String("token-id", "ID", "The token's non-secret ID, as the token-id output gave it.")
 	tokenStdin := f.Bool("token-stdin", "Read the token from stdin (never from a flag, which the shell history and process list would keep).")
-	keys := []inputs.Input{inputs.Provider}
-	for _, name := range sortedKeys(revokeSpecs) {
-		keys = append(keys, revokeSpecs[name].inputs...)
-	}
-	in := f.Inputs(e.providers().Catalog(), keys...)
+	in := f.Inputs(provs.Catalog(), keys...)
 	if code, done := f.parse(e, args); done {
 		return code
 	}
@@ -83,20 +47,15 @@ func runRevoke(ctx context.Context, e *Env, args []string) int {
 	if err != nil {
 		return f.usageError(e, "%s", err)
 	}
-	provs := e.providers()
 	name := strings.ToLower(values.Get(inputs.Provider))
 	prov, ok := provs.Lookup(name)
 	if !ok {
-		names := slices.Sorted(slices.Values(provs.Names()))
 		if name == "" {
 			return f.usageError(e, "--provider is required; one of %s", strings.Join(names, ", "))
 		}
 		return f.usageError(e, "unknown provider %q%s; valid providers are %s", name, inputs.DidYouMean(name, names), strings.Join(names, ", "))
 	}
-	spec, ok := revokeSpecs[name]
-	if !ok {
-		spec = revokeSpec{needsToken: true}
-	}
+	mr := manualRevoke(prov)
 
 	token := ""
 	if *tokenStdin {
@@ -114,27 +73,20 @@ func runRevoke(ctx context.Context, e *Env, args []string) int {
 		}
 	}
 	var ps []string
-	if spec.needsToken && token == "" {
-		ps = append(ps, "--token-stdin is required: "+spec.how)
+	if mr.Token && token == "" {
+		ps = append(ps, "--token-stdin is required: "+mr.How)
 	}
-	if spec.needsID && *tokenID == "" {
-		ps = append(ps, "--token-id is required: "+spec.how)
+	if mr.ID && *tokenID == "" {
+		ps = append(ps, "--token-id is required: "+mr.How)
 	}
 	h := local.New(local.Options{Values: values, Run: e.localRun(""), Getenv: e.Getenv, Stderr: e.Stderr, Secrets: e.Secrets, CIMask: e.ciMask()})
-	je := &job.Env{Host: h, Providers: provs, Transport: e.Transport, Retry: e.Retry, Now: e.Now, Secrets: e.Secrets}
-	req := je.Request(values)
-	state := map[string]string{}
-	if spec.state != nil {
-		state = spec.state(*tokenID)
-	}
+	r := e.runner(h)
+	req := r.Request(values)
 	// Where the token (and, for some providers, the parent) goes is
 	// resolved and checked as mint does it.
 	dests, dps := prov.Destinations(req)
 	for _, p := range dps {
 		ps = append(ps, p.Format(inputs.FlagNames))
-	}
-	for _, d := range dests {
-		state[d.Key] = d.Value
 	}
 	if len(ps) > 0 {
 		for _, p := range ps {
@@ -143,16 +95,19 @@ func runRevoke(ctx context.Context, e *Env, args []string) int {
 		return 2
 	}
 
-	id := *tokenID
-	if id == "" && name == ghapp.Name {
-		id = githubTokenID(token)
+	// A person at a terminal is the authority on what to revoke.
+	saved := provider.Saved{Provider: name, Token: token, ID: *tokenID, Revoke: true, Revocable: true, Authenticated: true,
+		Destinations: map[string]string{}}
+	for _, d := range dests {
+		saved.Destinations[d.Input.Key] = d.Value
 	}
-	label := id
+	if mr.Rebuild != nil {
+		mr.Rebuild(&saved)
+	}
+	label := saved.ID
 	if label == "" {
 		label = "(no token-id given)"
 	}
-	// A person at a terminal is the authority on what to revoke.
-	saved := provider.Saved{Provider: name, Token: token, ID: id, Revoke: true, Revocable: true, State: state, Authenticated: true}
 	if token != "" {
 		h.Mask(token)
 	}
@@ -169,9 +124,24 @@ func runRevoke(ctx context.Context, e *Env, args []string) int {
 	}
 }
 
-// githubTokenID is the token-id output of a github token: "sha256:" and the
-// first 12 hex digits of its SHA-256, as the provider computes it.
-func githubTokenID(tok string) string {
-	sum := sha256.Sum256([]byte(tok))
-	return "sha256:" + hex.EncodeToString(sum[:])[:12]
+// revokeHint tells the person who minted a token how to take it back.
+func revokeHint(p provider.Provider, s provider.Saved) string {
+	if !s.Revocable {
+		return fmt.Sprintf("this token cannot be revoked; it expires at %s", s.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z"))
+	}
+	mr := manualRevoke(p)
+	cmd := "jobtoken revoke --provider " + s.Provider
+	if mr.ID {
+		cmd += " --token-id " + s.ID
+	}
+	if mr.Token {
+		cmd += " --token-stdin"
+	}
+	if mr.Hint != nil {
+		cmd += mr.Hint(s)
+	}
+	if mr.Token {
+		return "to revoke it, pipe the token into: " + cmd
+	}
+	return "to revoke it: " + cmd
 }

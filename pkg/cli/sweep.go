@@ -14,9 +14,6 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/inputs"
 	"github.com/jobtoken/jobtoken/pkg/job"
 	"github.com/jobtoken/jobtoken/pkg/provider"
-	"github.com/jobtoken/jobtoken/pkg/provider/anaconda"
-	"github.com/jobtoken/jobtoken/pkg/provider/azdo"
-	"github.com/jobtoken/jobtoken/pkg/provider/ghapp"
 )
 
 // DefaultSweepAge is the age past which a jobtoken token's run is taken to be
@@ -24,23 +21,33 @@ import (
 // allow is 6 hours.
 const DefaultSweepAge = 6 * time.Hour
 
-const sweepAbout = "List the live tokens jobtoken minted whose run is over, left behind when a runner died before its post step, " +
-	"and with --revoke revoke them (the default is a dry run that revokes nothing). " +
-	"A token is jobtoken's when its name (azure-devops: display name; anaconda: note) is \"jobtoken <repository> run <id>.<attempt> <suffix>\". " +
-	"Its run is over when --run names it, or when it was created more than --older-than ago " +
-	"(default 6h, the longest job GitHub-hosted runners and Microsoft-hosted agents allow; raise it for self-hosted runners that run longer). " +
-	"anaconda.org does not say when a token was created: for anaconda, name the runs with --run, or pass --older-than 0 when no job that uses jobtoken is running. " +
-	"Inside a CI job, the tokens of the current run and attempt are never swept. " +
-	"Listing needs the parent credential the steps used: azure-devops lists the PATs of the user behind --azure-access-token (else az login's) in --azure-devops-organization; " +
-	"anaconda lists the tokens of --anaconda-credential's own account (organization-owned tokens are not listed by anaconda.org). " +
-	"github installation tokens cannot be listed and expire within an hour: there is nothing to sweep."
-
-// sweepInputs are what listing a provider's tokens needs: the parent
-// credential, its organization and the API URL.
-var sweepInputs = []inputs.Input{
-	inputs.Provider,
-	azdo.Organization, azdo.APIURL, azdo.AccessToken,
-	anaconda.APIURL, anaconda.Credential, anaconda.Organization,
+// sweepAbout is sweep's help: what it does, and what each provider says of
+// listing its tokens (provider.Sweeper) or of why there is nothing to sweep
+// (provider.Unsweepable).
+func sweepAbout(provs []provider.Provider) string {
+	var named, undated, lists, nothing []string
+	for _, p := range provs {
+		switch p := p.(type) {
+		case provider.Sweeper:
+			h := p.Sweep()
+			named = append(named, p.Name()+": "+h.Named)
+			if h.Undated != "" {
+				undated = append(undated, h.Undated+" ")
+			}
+			lists = append(lists, h.Lists)
+		case provider.Unsweepable:
+			_, help := p.NothingToSweep()
+			nothing = append(nothing, " "+help)
+		}
+	}
+	return "List the live tokens jobtoken minted whose run is over, left behind when a runner died before its post step, " +
+		"and with --revoke revoke them (the default is a dry run that revokes nothing). " +
+		"A token is jobtoken's when its name (" + strings.Join(named, "; ") + ") is \"jobtoken <repository> run <id>.<attempt> <suffix>\". " +
+		"Its run is over when --run names it, or when it was created more than --older-than ago " +
+		"(default 6h, the longest job GitHub-hosted runners and Microsoft-hosted agents allow; raise it for self-hosted runners that run longer). " +
+		strings.Join(undated, "") +
+		"Inside a CI job, the tokens of the current run and attempt are never swept. " +
+		"Listing needs the parent credential the steps used: " + strings.Join(lists, "; ") + "." + strings.Join(nothing, "")
 }
 
 // runSelector is one --run value: a run ID, or ID.attempt.
@@ -51,7 +58,16 @@ func (s runSelector) match(l host.RunLabel) bool {
 }
 
 func runSweep(ctx context.Context, e *Env, args []string) int {
-	f := newFlags("sweep", "--provider azure-devops|anaconda [--run ID]... [--older-than DURATION] [--revoke] [input flags]", sweepAbout)
+	provs := e.providers()
+	var sweepers []string
+	keys := []inputs.Input{inputs.Provider}
+	for _, p := range provs.All() {
+		if sw, ok := p.(provider.Sweeper); ok {
+			sweepers = append(sweepers, sw.Name())
+			keys = append(keys, sw.Sweep().Inputs...)
+		}
+	}
+	f := newFlags("sweep", "--provider "+strings.Join(sweepers, "|")+" [--run ID]... [--older-than DURATION] [--revoke] [input flags]", sweepAbout(provs.All()))
 	// --revoke is sweep's own: it is read from the command line only, never
 	// from INPUT_REVOKE (the CI input of that name means something else), so
 	// that no environment turns a dry run into a revocation.
@@ -67,7 +83,7 @@ func runSweep(ctx context.Context, e *Env, args []string) int {
 		runs = append(runs, runSelector{id, att})
 		return nil
 	})
-	in := f.Inputs(e.providers().Catalog(), sweepInputs...)
+	in := f.Inputs(provs.Catalog(), keys...)
 	if code, done := f.parse(e, args); done {
 		return code
 	}
@@ -84,24 +100,18 @@ func runSweep(ctx context.Context, e *Env, args []string) int {
 	if err != nil {
 		return f.usageError(e, "%s", err)
 	}
-	provs := e.providers()
 	names := slices.Sorted(slices.Values(provs.Names()))
+	sweepable := slices.Sorted(slices.Values(sweepers))
 	name := strings.ToLower(values.Get(inputs.Provider))
-	var sweepable []string
-	for _, n := range names {
-		if p, _ := provs.Lookup(n); p != nil {
-			if _, ok := p.(provider.Sweeper); ok {
-				sweepable = append(sweepable, n)
-			}
-		}
-	}
 	prov, known := provs.Lookup(name)
+	if u, ok := prov.(provider.Unsweepable); ok {
+		answer, _ := u.NothingToSweep()
+		fmt.Fprintln(e.Stdout, name+": "+answer)
+		return 0
+	}
 	switch {
 	case name == "":
 		return f.usageError(e, "--provider is required; one of %s", strings.Join(sweepable, ", "))
-	case name == ghapp.Name:
-		fmt.Fprintln(e.Stdout, "github: installation tokens cannot be listed (GitHub has no API for it) and expire within an hour of minting; nothing to sweep")
-		return 0
 	case !known:
 		return f.usageError(e, "unknown provider %q%s; valid providers are %s", name, inputs.DidYouMean(name, names), strings.Join(names, ", "))
 	}
@@ -111,9 +121,8 @@ func runSweep(ctx context.Context, e *Env, args []string) int {
 	}
 
 	h := local.New(local.Options{Values: values, Run: e.localRun(""), Getenv: e.Getenv, Stderr: e.Stderr, Secrets: e.Secrets})
-	je := &job.Env{Host: h, Providers: provs, Transport: e.Transport, Retry: e.Retry, Now: e.Now, Secrets: e.Secrets}
-	req := je.Request(values)
-	list, err := sw.Minted(ctx, req)
+	req := e.runner(h).Request(values)
+	listing, err := sw.Minted(ctx, req)
 	if err != nil {
 		var ps inputs.Problems
 		if errors.As(err, &ps) {
@@ -125,14 +134,12 @@ func runSweep(ctx context.Context, e *Env, args []string) int {
 		fmt.Fprintf(e.Stderr, "error: %s\n", err)
 		return 1
 	}
-	if name == "anaconda" && values.Get(anaconda.Organization) != "" {
-		fmt.Fprintln(e.Stderr, "note: anaconda.org lists only the credential's own tokens; tokens owned by organization "+values.Get(anaconda.Organization)+" are not swept (see its settings → access)")
+	for _, n := range listing.Notes {
+		fmt.Fprintln(e.Stderr, "note: "+n)
 	}
+	list := listing.Tokens
 
-	now := time.Now
-	if e.Now != nil {
-		now = e.Now
-	}
+	now := req.Now
 	current, inCI := e.currentRun()
 	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
 	var stale []provider.Listed

@@ -82,7 +82,7 @@ func (r *ghRun) run(stage string, tr http.RoundTripper, setenv func(k, v string)
 	h.Delimiter = func() string { r.n++; return fmt.Sprintf("ghadelimiter_%d", r.n) }
 	noSleep := retry.Default
 	noSleep.Sleep = func(context.Context, time.Duration) error { return nil }
-	e := &job.Env{Host: h, Providers: registry.Default(), Transport: tr, Retry: &noSleep, Now: func() time.Time { return r.now }, Secrets: set, Setenv: setenv}
+	e := &job.Runner{Host: h, Providers: registry.Default(), Transport: tr, Retry: &noSleep, Now: func() time.Time { return r.now }, Secrets: set, Setenv: setenv}
 	run := job.Main
 	if stage == "post" {
 		run = job.Post
@@ -338,7 +338,7 @@ func TestPanicWhilePublishingRevokes(t *testing.T) {
 	var out bytes.Buffer
 	set := &secret.Set{}
 	w := secret.NewWriter(&out, set)
-	e := &job.Env{Host: panicHost{ghactions.New(w, testutil.Getenv(r.env), registry.Default().Catalog())}, Providers: registry.Default(), Now: func() time.Time { return fixedNow }, Secrets: set}
+	e := &job.Runner{Host: panicHost{ghactions.New(w, testutil.Getenv(r.env), registry.Default().Catalog())}, Providers: registry.Default(), Now: func() time.Time { return fixedNow }, Secrets: set}
 	assert.Panics(t, func() { _ = job.Main(context.Background(), e) })
 	require.Len(t, r.fake.Minted(), 1)
 	assert.Empty(t, r.fake.Live(), "a panic after minting must not leave the token alive")

@@ -27,6 +27,7 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/job"
 	"github.com/jobtoken/jobtoken/pkg/network"
 	"github.com/jobtoken/jobtoken/pkg/provider"
+	"github.com/jobtoken/jobtoken/pkg/provider/ghapp"
 	"github.com/jobtoken/jobtoken/pkg/provider/registry"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
@@ -258,7 +259,7 @@ func TestUnauthenticatedStateUsesOwnInputs(t *testing.T) {
 	// step (nothing can tell the difference).
 	raw, err := job.SealState(registry.Default().Catalog(), inputs.ValuesOf(map[string]string{}), host.Run{Repository: "octo/app", RunID: "9", Attempt: "1"}, network.Settings{},
 		provider.Saved{Provider: "github", Token: live[0].Value, ID: "sha256:x", Revoke: true, Revocable: true,
-			ExpiresAt: fixedNow.Add(time.Hour), State: map[string]string{"api_url": attacker.URL}})
+			ExpiresAt: fixedNow.Add(time.Hour), Destinations: map[string]string{ghapp.APIURL.Key: attacker.URL}})
 	require.NoError(t, err)
 	delete(r.env, "INPUT_PRIVATE-KEY")
 	r.env["STATE_jobtoken"] = raw

@@ -51,9 +51,6 @@ func EnvName(name string) string {
 	return strings.ToUpper(strings.NewReplacer(".", "_", " ", "_").Replace(name))
 }
 
-// Name implements host.Host.
-func (*Host) Name() string { return "azure" }
-
 // Naming implements host.Host.
 func (*Host) Naming() inputs.Naming { return inputs.AzureNames }
 
@@ -81,7 +78,8 @@ func (h *Host) Run() host.Run {
 		RepoName: name,
 		RunID:    h.getenv("BUILD_BUILDID"),
 		Attempt:  h.getenv("SYSTEM_JOBATTEMPT"),
-		CI:       "azure",
+		// The organization the pipeline runs in.
+		CollectionURI: h.getenv("SYSTEM_COLLECTIONURI"),
 	}
 	switch prov := h.getenv("BUILD_REPOSITORY_PROVIDER"); {
 	case strings.EqualFold(prov, "GitHub"):
@@ -170,9 +168,13 @@ func (h *Host) SaveState(k, v string) error {
 	return h.raw(Command{Name: "task.settaskvariable", Props: [][2]string{{"variable", k}, {"issecret", "true"}}, Data: v})
 }
 
+// StateVariable implements host.StateVariable: the agent hands a task
+// variable back to the post-job step as VSTS_TASKVARIABLE_<NAME>.
+func (*Host) StateVariable(name string) string { return "VSTS_TASKVARIABLE_" + EnvName(name) }
+
 // State implements host.Host.
 func (h *Host) State(k string) (string, bool) {
-	v := h.getenv("VSTS_TASKVARIABLE_" + EnvName(k))
+	v := h.getenv(h.StateVariable(k))
 	return v, v != ""
 }
 

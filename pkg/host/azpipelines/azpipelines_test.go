@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/jobtoken/jobtoken/pkg/host"
 	"github.com/jobtoken/jobtoken/pkg/host/azpipelines"
 	"github.com/jobtoken/jobtoken/pkg/host/azpipelines/agenttest"
 	"github.com/jobtoken/jobtoken/pkg/inputs"
@@ -242,7 +243,10 @@ func TestInputs(t *testing.T) {
 	assert.False(t, v.Given(cloudid.AzureClientID))
 	assert.False(t, v.Given(ghapp.AppID))
 	assert.Equal(t, inputs.AzureNames, h.Naming())
-	assert.Equal(t, "azure", h.Name())
+	// What the agent offers: state in task variables, service connections.
+	assert.Equal(t, "VSTS_TASKVARIABLE_JOBTOKEN", h.StateVariable("jobtoken"))
+	assert.Implements(t, (*host.ServiceConnectionHost)(nil), h)
+	assert.NotImplements(t, (*host.OIDCHost)(nil), h)
 }
 
 func TestEnvName(t *testing.T) {
@@ -265,6 +269,7 @@ func TestRun(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.env["BUILD_BUILDID"] = "812"
 			tc.env["SYSTEM_JOBATTEMPT"] = "2"
+			tc.env["SYSTEM_COLLECTIONURI"] = "https://dev.azure.com/contoso/"
 			h := azpipelines.New(secret.NewWriter(&bytes.Buffer{}, &secret.Set{}), nil, strictEnv(t, tc.env, "BUILD_REPOSITORY_NAME", "BUILD_REPOSITORY_PROVIDER", "BUILD_REPOSITORY_URI"), registry.Default().Catalog())
 			r := h.Run()
 			assert.Equal(t, tc.repository, r.Repository)
@@ -272,7 +277,8 @@ func TestRun(t *testing.T) {
 			assert.Equal(t, tc.apiURL, r.APIURL)
 			assert.Equal(t, "812", r.RunID)
 			assert.Equal(t, "2", r.Attempt)
-			assert.Equal(t, "azure", r.CI)
+			assert.Equal(t, "https://dev.azure.com/contoso/", r.CollectionURI, "the organization the pipeline runs in")
+			assert.True(t, r.Known(host.RunRepository|host.RunCollection))
 		})
 	}
 }

@@ -41,9 +41,6 @@ func New(out *secret.Writer, getenv func(string) string, cat *inputs.Catalog) *H
 	}
 }
 
-// Name implements host.Host.
-func (*Host) Name() string { return "github" }
-
 // Naming implements host.Host.
 func (*Host) Naming() inputs.Naming { return inputs.GitHubNames }
 
@@ -71,7 +68,6 @@ func (h *Host) Run() host.Run {
 		RunID:      h.getenv("GITHUB_RUN_ID"),
 		Attempt:    h.getenv("GITHUB_RUN_ATTEMPT"),
 		APIURL:     h.getenv("GITHUB_API_URL"),
-		CI:         "github",
 	}
 }
 
@@ -162,9 +158,13 @@ func (h *Host) ExportEnv(k, v string, _ bool) error { return h.setKV("env", k, v
 // as STATE_<name>.
 func (h *Host) SaveState(k, v string) error { return h.setKV("state", k, v) }
 
+// StateVariable implements host.StateVariable: the runner hands state back
+// to the post stage as STATE_<name>.
+func (*Host) StateVariable(name string) string { return "STATE_" + name }
+
 // State implements host.Host (go-githubactions has no GetState).
 func (h *Host) State(k string) (string, bool) {
-	v := h.getenv("STATE_" + k)
+	v := h.getenv(h.StateVariable(k))
 	return v, v != ""
 }
 

@@ -60,7 +60,6 @@ func New(o Options) *Host {
 	if o.Stderr == nil {
 		o.Stderr = io.Discard
 	}
-	o.Run.CI = "local"
 	return &Host{values: o.Values, run: o.Run, getenv: o.Getenv, stdout: o.Stdout, stderr: o.Stderr, secrets: o.Secrets, ciMask: o.CIMask, state: map[string]string{}}
 }
 
@@ -92,8 +91,11 @@ func FromEnv(cat *inputs.Catalog, getenv func(string) string) inputs.Values {
 	})
 }
 
-// Name implements host.Host.
-func (*Host) Name() string { return "local" }
+var _ host.Terminal = (*Host)(nil)
+
+// AtTerminal implements host.Terminal: a person runs jobtoken here, and
+// their own CLI sign-ins may stand in for a parent credential.
+func (*Host) AtTerminal() {}
 
 // Naming implements host.Host: errors name the flag.
 func (*Host) Naming() inputs.Naming { return inputs.FlagNames }

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/jobtoken/jobtoken/pkg/host"
 	"github.com/jobtoken/jobtoken/pkg/inputs"
 	"github.com/jobtoken/jobtoken/pkg/provider/ghapp"
 	"github.com/jobtoken/jobtoken/pkg/provider/registry"
@@ -53,6 +54,7 @@ func TestOutputs(t *testing.T) {
 	assert.Equal(t, "{}", v)
 	assert.Equal(t, "ghs_secretvalue\n", out.String(), "stdout holds the token and nothing else")
 	assert.Equal(t, "token-id: sha256:abc\nthe token is ***\n", errb.String(), "Mask registers the value with the redacting writers")
-	assert.Equal(t, "local", h.Run().CI)
+	assert.Implements(t, (*host.Terminal)(nil), h, "a person's own sign-ins count here")
+	assert.NotImplements(t, (*host.OIDCHost)(nil), h)
 	assert.Equal(t, inputs.FlagNames, h.Naming())
 }

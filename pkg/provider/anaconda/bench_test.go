@@ -7,8 +7,7 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/fake/anacondafake"
 	"github.com/jobtoken/jobtoken/pkg/host"
 	"github.com/jobtoken/jobtoken/pkg/inputs"
-	"github.com/jobtoken/jobtoken/pkg/provider"
-	"github.com/jobtoken/jobtoken/pkg/retry"
+	"github.com/jobtoken/jobtoken/pkg/provider/providertest"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
 
@@ -20,10 +19,8 @@ func BenchmarkMintRevoke(b *testing.B) {
 	count := &testutil.Counter{}
 	in := inputs.ValuesOf(map[string]string{inputs.Provider.Key: Name, inputs.Permissions.Key: "api:read conda:download", APIURL.Key: f.URL,
 		Credential.Key: f.AddAPIKey("ana", time.Now().Add(24*time.Hour))})
-	req := provider.Request{
-		Inputs: in, Run: host.Run{Repository: "octo/app", RunID: "9", Attempt: "1", CI: "github"}, Host: "github",
-		Permissions: inputs.List(in.Get(inputs.Permissions)), Lifetime: time.Hour,
-		HTTP: retry.Client(count, retry.Default), Now: time.Now,
-	}
+	req := providertest.Request(b, New(), in, count)
+	req.Run = host.Run{Repository: "octo/app", RunID: "9", Attempt: "1"}
+	req.Naming, req.Terminal = inputs.GitHubNames, false
 	testutil.BenchMintRevoke(b, New(), req, count.N)
 }

@@ -272,12 +272,14 @@ func TestAzureMainThenPost(t *testing.T) {
 		assert.Equal(t, "true", vars[n].Prop("issecret"), n)
 	}
 	var saved struct {
-		Token string            `json:"token"`
-		State map[string]string `json:"state"`
+		Token        string            `json:"token"`
+		Destinations map[string]string `json:"destinations"`
+		State        map[string]string `json:"state"`
 	}
 	testutil.StatePayload(t, state, &saved)
 	assert.Equal(t, tok, saved.Token)
-	assert.Equal(t, map[string]string{"api_url": fake.URL, "note": ft.Note, "org": "conda-org"}, saved.State)
+	assert.Equal(t, map[string]string{"anaconda-api-url": fake.URL, "anaconda-organization": "conda-org"}, saved.Destinations)
+	assert.Equal(t, map[string]string{"note": ft.Note}, saved.State)
 
 	secrets := []string{key, tok}
 	testutil.AssertNoSecret(t, "stdout outside secret-carrying commands", strings.Join(plain, "\n"), secrets...)

@@ -19,6 +19,7 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/inputs"
 	"github.com/jobtoken/jobtoken/pkg/job"
 	"github.com/jobtoken/jobtoken/pkg/provider"
+	"github.com/jobtoken/jobtoken/pkg/provider/providertest"
 	"github.com/jobtoken/jobtoken/pkg/retry"
 )
 
@@ -70,11 +71,12 @@ func (w *world) request(t *testing.T, in inputs.Values) (provider.Request, *logR
 	c, ps := job.ParseCommon(in, registry(t))
 	require.Empty(t, ps)
 	log := &logRec{}
-	return provider.Request{
-		Inputs: in, Run: host.Run{Repository: "octo/app", RunID: "9", Attempt: "2", CI: "github"}, Host: "github",
-		Permissions: c.Permissions, Lifetime: c.Lifetime, AllowBroad: c.AllowBroad,
-		HTTP: retry.Client(nil, instant), Now: time.Now, Log: log,
-	}, log
+	req := providertest.Request(t, New(), in, nil)
+	req.Run = host.Run{Repository: "octo/app", RunID: "9", Attempt: "2"}
+	req.Naming, req.Terminal = inputs.GitHubNames, false
+	req.Permissions, req.Lifetime, req.AllowBroad = c.Permissions, c.Lifetime, c.AllowBroad
+	req.HTTP, req.Log = providertest.Client(nil, instant), log
+	return req, log
 }
 
 // registry holds this provider alone.
@@ -122,10 +124,11 @@ func TestMintBothCredentialKinds(t *testing.T) {
 			assert.Equal(t, "api:read conda:download", tok.Granted)
 			assert.WithinDuration(t, time.Now().Add(30*time.Minute), tok.ExpiresAt, 5*time.Second)
 			assert.True(t, tok.Revocable)
-			assert.Equal(t, map[string]string{"api_url": w.fake.URL, "note": tok.ID, "org": ""}, tok.State)
+			assert.JSONEq(t, `{"note": "`+tok.ID+`"}`, string(tok.State), "the note; where it goes is a destination")
+			assert.Equal(t, map[string]string{APIURL.Key: w.fake.URL, Organization.Key: ""}, saved(tok, req).Destinations)
 			assert.Contains(t, tok.Secrets, "/t/"+tok.Value+"/")
 			assert.Contains(t, tok.Secrets, "https://conda.anaconda.org/t/"+tok.Value)
-			assert.Equal(t, []string{"ANACONDA_API_TOKEN", "BINSTAR_API_TOKEN"}, tok.Env("ANACONDA_API_TOKEN"))
+			assert.Equal(t, []string{"ANACONDA_API_TOKEN", "BINSTAR_API_TOKEN"}, tok.ExportNames("ANACONDA_API_TOKEN"))
 		})
 	}
 }
@@ -137,7 +140,7 @@ func TestMintOrganizationToken(t *testing.T) {
 	require.NoError(t, err)
 	ft := w.fake.Lookup(tok.Value)
 	assert.Equal(t, "conda-org", ft.Owner)
-	assert.Equal(t, "conda-org", tok.State["org"])
+	assert.Equal(t, "conda-org", saved(tok, req).Destination(Organization))
 	assert.Contains(t, tok.Summary, [2]string{"Organization", "conda-org"})
 	assert.Equal(t, int64(3600), ft.MaxAge, "the default lifetime, 1h")
 }
@@ -335,8 +338,14 @@ func TestMintRetriesServerErrors(t *testing.T) {
 	assert.Equal(t, tok.Value, w.fake.Live()[0].Value)
 }
 
-func saved(tok *provider.Token) provider.Saved {
-	return provider.Saved{Provider: Name, Token: tok.Value, ID: tok.ID, ExpiresAt: tok.ExpiresAt, Revoke: true, Revocable: true, State: tok.State, Authenticated: true}
+// saved is what the main stage of req saves for tok.
+func saved(tok *provider.Token, req provider.Request) provider.Saved {
+	ds, _ := New().Destinations(req)
+	dest := map[string]string{}
+	for _, d := range ds {
+		dest[d.Input.Key] = d.Value
+	}
+	return provider.Saved{Provider: Name, Token: tok.Value, ID: tok.ID, ExpiresAt: tok.ExpiresAt, Revoke: true, Revocable: true, Destinations: dest, State: tok.State, Authenticated: true}
 }
 
 func TestRevokeThenAlreadyRevoked(t *testing.T) {
@@ -345,14 +354,14 @@ func TestRevokeThenAlreadyRevoked(t *testing.T) {
 	tok, err := prepare(t, New(), req).Mint(context.Background())
 	require.NoError(t, err)
 	p := New()
-	require.NoError(t, p.Revoke(context.Background(), req, saved(tok)))
+	require.NoError(t, p.Revoke(context.Background(), req, saved(tok, req)))
 	assert.Equal(t, "self", w.fake.Lookup(tok.Value).RevokedBy)
 	last := w.fake.Requests()[len(w.fake.Requests())-1]
 	assert.Equal(t, anacondafake.Request{Method: "DELETE", Path: "/authentications", Scheme: "token"}, last)
 
 	// Again: 401 "no longer valid" means the goal is reached; no fallback.
 	n := len(w.fake.Requests())
-	err = p.Revoke(context.Background(), req, saved(tok))
+	err = p.Revoke(context.Background(), req, saved(tok, req))
 	assert.ErrorIs(t, err, provider.ErrAlreadyRevoked)
 	assert.Len(t, w.fake.Requests(), n+1)
 }
@@ -363,7 +372,7 @@ func TestRevokeExpired(t *testing.T) {
 	tok, err := prepare(t, New(), req).Mint(context.Background())
 	require.NoError(t, err)
 	w.fake.Expire()
-	assert.ErrorIs(t, New().Revoke(context.Background(), req, saved(tok)), provider.ErrAlreadyRevoked)
+	assert.ErrorIs(t, New().Revoke(context.Background(), req, saved(tok, req)), provider.ErrAlreadyRevoked)
 }
 
 func TestRevokeFallsBackToName(t *testing.T) {
@@ -383,7 +392,7 @@ func TestRevokeFallsBackToName(t *testing.T) {
 				}
 				return false
 			}
-			require.NoError(t, New().Revoke(context.Background(), req, saved(tok)))
+			require.NoError(t, New().Revoke(context.Background(), req, saved(tok, req)))
 			assert.Equal(t, "name", w.fake.Lookup(tok.Value).RevokedBy)
 			want := "/authentications/name/" + tok.ID
 			if org != "" {
@@ -394,7 +403,7 @@ func TestRevokeFallsBackToName(t *testing.T) {
 			assert.Contains(t, log.String(), "info: revoking token "+tok.ID+" with itself failed (anaconda.org answered 500 Internal Server Error); revoked it by name with anaconda-credential")
 
 			// Gone by name too: a 404 means already revoked.
-			assert.ErrorIs(t, New().Revoke(context.Background(), req, saved(tok)), provider.ErrAlreadyRevoked)
+			assert.ErrorIs(t, New().Revoke(context.Background(), req, saved(tok, req)), provider.ErrAlreadyRevoked)
 		})
 	}
 }
@@ -409,8 +418,8 @@ func TestRevokeFallbackWithoutParent(t *testing.T) {
 		return true
 	}
 	req.Inputs.Delete(Credential.Key)
-	req.Host = "azure"
-	err = New().Revoke(context.Background(), req, saved(tok))
+	req.Naming = inputs.AzureNames
+	err = New().Revoke(context.Background(), req, saved(tok, req))
 	require.Error(t, err)
 	assert.False(t, errors.Is(err, provider.ErrAlreadyRevoked))
 	assert.Equal(t, "failed to revoke with the token itself (anaconda.org answered 502 Bad Gateway), and the post step has no anacondaCredential to revoke it by name", err.Error())
@@ -464,9 +473,14 @@ func TestPrepareProblems(t *testing.T) {
 				in.Set(inputs.Lifetime.Key, "1h")
 			}
 			c, _ := job.ParseCommon(in, registry(t))
-			req := provider.Request{Inputs: in, Host: tt.host, Permissions: c.Permissions, Lifetime: c.Lifetime, AllowBroad: c.AllowBroad, Now: time.Now}
+			req := providertest.Request(t, New(), in, nil)
+			n := inputs.GitHubNames
+			if tt.host == "azure" {
+				n = inputs.AzureNames
+			}
+			req.Naming, req.Terminal = n, false
+			req.Permissions, req.Lifetime, req.AllowBroad = c.Permissions, c.Lifetime, c.AllowBroad
 			_, ps := New().Prepare(req)
-			n := namingFor(tt.host)
 			require.Len(t, ps, len(tt.want), "%s", ps.Format(n))
 			for i, w := range tt.want {
 				assert.Contains(t, ps[i].Format(n), w)

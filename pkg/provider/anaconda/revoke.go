@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
+	"github.com/jobtoken/jobtoken/pkg/inputs"
 	"github.com/jobtoken/jobtoken/pkg/provider"
+	"github.com/jobtoken/jobtoken/pkg/provider/apierror"
 )
 
 // Revoke implements provider.Provider: DELETE /authentications with the token
@@ -17,14 +18,18 @@ import (
 // stage's inputs, which only authenticated state may ask for: the parent
 // can delete any token of its account.
 func (*Provider) Revoke(ctx context.Context, req provider.Request, saved provider.Saved) error {
-	api := strings.TrimRight(saved.State["api_url"], "/")
+	var st state
+	if err := provider.UnmarshalState(saved.State, &st); err != nil {
+		return errors.New("the saved state is not this provider's")
+	}
+	api := strings.TrimRight(saved.Destination(APIURL), "/")
 	if api == "" {
 		api = DefaultAPIURL
 	}
 	if msg := provider.APIURLProblem(api, DefaultAPIURL); msg != "" {
 		return fmt.Errorf("%s %s", req.Name(APIURL), msg)
 	}
-	c := client{hc: req.HTTP, api: api}
+	c := newClient(req.HTTP, api)
 	// Without the token (jobtoken revoke --token-id, or a create whose
 	// answer was lost), go straight to the by-name revocation.
 	err := errors.New("the token itself was not given")
@@ -36,36 +41,55 @@ func (*Provider) Revoke(ctx context.Context, req provider.Request, saved provide
 		switch {
 		case err == nil:
 			return nil
-		case statusOf(err) == http.StatusUnauthorized:
+		case apierror.StatusOf(err) == http.StatusUnauthorized:
 			// "Authentication token has expired" or no longer valid: gone.
 			return provider.ErrAlreadyRevoked
 		}
 	}
-	credName := namingFor(req.Host).Name(Credential)
+	credName := req.Name(Credential)
 	if !saved.Authenticated {
 		return fmt.Errorf("failed to revoke with the token itself (%s), and %w", err, provider.ErrNotAuthenticated)
 	}
-	now := time.Now
-	if req.Now != nil {
-		now = req.Now
-	}
-	parent, _ := ParseParent(req.Inputs.Get(Credential), now())
+	parent, _ := ParseParent(req.Inputs.Get(Credential), req.Now())
 	if parent.Value == "" {
-		return fmt.Errorf("failed to revoke with the token itself (%s), and the post step has no %s to revoke it by name", err, credName)
+		where := "the post step has no " + credName
+		if req.Terminal {
+			where = "no " + credName + " was given"
+		}
+		return fmt.Errorf("failed to revoke with the token itself (%s), and %s to revoke it by name", err, where)
 	}
-	note := saved.State["note"]
+	note := st.Note
 	if note == "" {
 		note = saved.ID
 	}
-	_, ferr := c.do(ctx, http.MethodDelete, namePath(saved.State["org"], note), parent.Header(), nil, nil, http.StatusCreated, http.StatusOK, http.StatusNoContent)
+	_, ferr := c.do(ctx, http.MethodDelete, namePath(saved.Destination(Organization), note), parent.Header(), nil, nil, http.StatusCreated, http.StatusOK, http.StatusNoContent)
 	switch {
 	case ferr == nil:
-		if req.Log != nil && !saved.Pending {
+		if !saved.Pending {
 			req.Log.Infof("revoking token %s with itself failed (%s); revoked it by name with %s", note, err, credName)
 		}
 		return nil
-	case statusOf(ferr) == http.StatusNotFound:
+	case apierror.StatusOf(ferr) == http.StatusNotFound:
 		return provider.ErrAlreadyRevoked
 	}
 	return fmt.Errorf("failed to revoke with the token itself (%s) or by name with %s (%s)", err, credName, ferr)
+}
+
+// ManualRevoke implements provider.ManualRevoker: a person pipes the token
+// in; with the parent credential, its note (the token-id) also revokes it.
+func (*Provider) ManualRevoke() provider.ManualRevoke {
+	return provider.ManualRevoke{
+		Token:  true,
+		How:    "anaconda.org revokes a token with the token itself (DELETE /authentications); with --anaconda-credential it falls back to revoking it by name (--token-id, the note)",
+		Inputs: []inputs.Input{APIURL, Credential, Organization},
+		Rebuild: func(s *provider.Saved) {
+			s.State = state{Note: s.ID}.raw()
+		},
+		Hint: func(s provider.Saved) string {
+			if api := s.Destination(APIURL); api != "" && api != DefaultAPIURL {
+				return " " + inputs.FlagNames.Setting(APIURL, api)
+			}
+			return ""
+		},
+	}
 }

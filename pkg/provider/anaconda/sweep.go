@@ -10,9 +10,18 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/host"
 	"github.com/jobtoken/jobtoken/pkg/inputs"
 	"github.com/jobtoken/jobtoken/pkg/provider"
+	"github.com/jobtoken/jobtoken/pkg/provider/apierror"
 )
 
-var _ provider.Sweeper = (*Provider)(nil)
+// Sweep implements provider.Sweeper.
+func (*Provider) Sweep() provider.SweepHelp {
+	return provider.SweepHelp{
+		Named:   "note",
+		Undated: "anaconda.org does not say when a token was created: for anaconda, name the runs with --run, or pass --older-than 0 when no job that uses jobtoken is running.",
+		Lists:   fmt.Sprintf("anaconda lists the tokens of %s's own account (organization-owned tokens are not listed by anaconda.org)", inputs.FlagNames.Name(Credential)),
+		Inputs:  []inputs.Input{APIURL, Credential, Organization},
+	}
+}
 
 // listedToken is one entry of GET /authentications, as anaconda-client's
 // `anaconda auth --list` reads it. It carries no creation time.
@@ -25,11 +34,7 @@ type listedToken struct {
 
 func sweepSetup(req provider.Request) (client, Parent, error) {
 	var ps inputs.Problems
-	now := time.Now
-	if req.Now != nil {
-		now = req.Now
-	}
-	cred, err := ParseParent(req.Inputs.Get(Credential), now())
+	cred, err := ParseParent(req.Inputs.Get(Credential), req.Now())
 	if err != nil {
 		ps.Add(Credential, "%s", err)
 	}
@@ -38,36 +43,35 @@ func sweepSetup(req provider.Request) (client, Parent, error) {
 	if len(ps) > 0 {
 		return client{}, Parent{}, ps
 	}
-	return client{hc: req.HTTP, api: api}, cred, nil
+	return newClient(req.HTTP, api), cred, nil
 }
 
 // Minted implements provider.Sweeper: GET /authentications with the parent
 // credential lists its account's tokens; those named by jobtoken and not
 // expired are returned. anaconda.org does not say when a token was created,
 // so Created stays zero.
-func (*Provider) Minted(ctx context.Context, req provider.Request) ([]provider.Listed, error) {
+func (*Provider) Minted(ctx context.Context, req provider.Request) (provider.Listing, error) {
+	var out provider.Listing
 	c, cred, err := sweepSetup(req)
 	if err != nil {
-		return nil, err
+		return out, err
 	}
 	var list []listedToken
 	if _, err := c.do(ctx, http.MethodGet, "/authentications", cred.Header(), nil, &list, http.StatusOK); err != nil {
-		return nil, fmt.Errorf("failed to list tokens: %w", err)
+		return out, fmt.Errorf("failed to list tokens: %w", err)
 	}
-	now := time.Now
-	if req.Now != nil {
-		now = req.Now
-	}
-	var out []provider.Listed
 	for _, t := range list {
 		if _, ok := host.ParseLabel(t.Application); !ok {
 			continue
 		}
 		exp, ok := parseTime(t.Expires)
-		if ok && !now().Before(exp) {
+		if ok && !req.Now().Before(exp) {
 			continue
 		}
-		out = append(out, provider.Listed{ID: t.Application, Name: t.Application, Expires: exp.UTC(), Scopes: scopesText(t.Scopes)})
+		out.Tokens = append(out.Tokens, provider.Listed{ID: t.Application, Name: t.Application, Expires: exp.UTC(), Scopes: scopesText(t.Scopes)})
+	}
+	if org := req.Inputs.Get(Organization); org != "" {
+		out.Notes = append(out.Notes, "anaconda.org lists only the credential's own tokens; tokens owned by organization "+org+" are not swept (see its settings → access)")
 	}
 	return out, nil
 }
@@ -106,7 +110,7 @@ func (*Provider) RevokeListed(ctx context.Context, req provider.Request, t provi
 	switch {
 	case err == nil:
 		return nil
-	case statusOf(err) == http.StatusNotFound:
+	case apierror.StatusOf(err) == http.StatusNotFound:
 		return provider.ErrAlreadyRevoked
 	}
 	return fmt.Errorf("failed to revoke: %w", err)

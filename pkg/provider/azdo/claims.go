@@ -1,12 +1,14 @@
 package azdo
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/jobtoken/jobtoken/pkg/inputs"
 )
 
 // ResourceID is Azure DevOps' application ID in Microsoft Entra: the audience
@@ -21,13 +23,13 @@ const Scope = ResourceID + "/.default"
 // only reads it to refuse, offline and with a clear message, tokens that
 // Azure DevOps would refuse anyway.
 type claims struct {
-	Aud        audience `json:"aud"`
-	Exp        int64    `json:"exp"`
-	Tid        string   `json:"tid"`
-	Oid        string   `json:"oid"`
-	AppID      string   `json:"appid"`
-	Azp        string   `json:"azp"`
-	IDType     string   `json:"idtyp"`
+	jwt.RegisteredClaims        // aud, exp…
+	Tid                  string `json:"tid"`
+	Oid                  string `json:"oid"`
+	AppID                string `json:"appid"`
+	Azp                  string `json:"azp"`
+	IDType               string `json:"idtyp"`
+	// Scp is nil when the token has no scp claim: an app-only token.
 	Scp        *string  `json:"scp"`
 	Roles      []string `json:"roles"`
 	UPN        string   `json:"upn"`
@@ -36,37 +38,12 @@ type claims struct {
 	Name       string   `json:"name"`
 }
 
-// audience is a JWT aud claim: one string or a list.
-type audience []string
-
-func (a *audience) UnmarshalJSON(b []byte) error {
-	var one string
-	if json.Unmarshal(b, &one) == nil {
-		*a = audience{one}
-		return nil
-	}
-	var many []string
-	if err := json.Unmarshal(b, &many); err != nil {
-		return err
-	}
-	*a = many
-	return nil
-}
-
 var errNotJWT = errors.New("not a JWT")
 
-// decodeClaims reads a JWT's payload without verifying it.
+// decodeClaims reads a JWT's claims without verifying it.
 func decodeClaims(tok string) (*claims, error) {
-	parts := strings.Split(strings.TrimSpace(tok), ".")
-	if len(parts) != 3 {
-		return nil, errNotJWT
-	}
-	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
-	if err != nil {
-		return nil, errNotJWT
-	}
 	var c claims
-	if err := json.Unmarshal(b, &c); err != nil {
+	if _, _, err := jwt.NewParser().ParseUnverified(strings.TrimSpace(tok), &c); err != nil {
 		return nil, errNotJWT
 	}
 	return &c, nil
@@ -91,27 +68,28 @@ func (c *claims) user() string {
 }
 
 func (c *claims) expiry() time.Time {
-	if c.Exp == 0 {
+	if c.ExpiresAt == nil {
 		return time.Time{}
 	}
-	return time.Unix(c.Exp, 0).UTC()
+	return c.ExpiresAt.UTC()
 }
 
 // forAzureDevOps reports whether the token's audience is Azure DevOps.
 func (c *claims) forAzureDevOps() bool {
-	for _, a := range c.Aud {
+	for _, a := range c.Audience {
 		a = strings.TrimRight(strings.ToLower(a), "/")
 		if a == ResourceID || a == "https://app.vssps.visualstudio.com" || a == "api://"+ResourceID {
 			return true
 		}
 	}
-	return len(c.Aud) == 0
+	return len(c.Audience) == 0
 }
 
 // checkParent validates a parent token for the PAT lifecycle API offline and
 // returns its claims. Microsoft refuses service principals, managed identities
-// and PATs on this API, so each is named plainly.
-func checkParent(tok string, now time.Time) (*claims, error) {
+// and PATs on this API, so each is named plainly, with the inputs as n
+// spells them.
+func checkParent(tok string, now time.Time, n inputs.Naming) (*claims, error) {
 	c, err := decodeClaims(tok)
 	if err != nil {
 		return nil, errors.New("is not a Microsoft Entra access token (a JWT); the PAT lifecycle API accepts only Entra user tokens, not PATs. Pass a signed-in user's token, e.g. `az account get-access-token --resource " + ResourceID + " --query accessToken -o tsv`")
@@ -124,10 +102,10 @@ func checkParent(tok string, now time.Time) (*claims, error) {
 		if who != "" {
 			who = " " + who
 		}
-		return c, fmt.Errorf("is an app-only token (service principal or managed identity%s); Microsoft does not let service principals or managed identities create or revoke PATs. Use a signed-in user's Entra token, or set azure-credential: entra to use the service principal's own Entra token", who)
+		return c, fmt.Errorf("is an app-only token (service principal or managed identity%s); Microsoft does not let service principals or managed identities create or revoke PATs. Use a signed-in user's Entra token, or set %s to use the service principal's own Entra token", who, n.Setting(Credential, CredentialEntra))
 	}
 	if !c.forAzureDevOps() {
-		return c, fmt.Errorf("is for audience %s, not Azure DevOps; get one with `az account get-access-token --resource %s`", strings.Join(c.Aud, " "), ResourceID)
+		return c, fmt.Errorf("is for audience %s, not Azure DevOps; get one with `az account get-access-token --resource %s`", strings.Join(c.Audience, " "), ResourceID)
 	}
 	if exp := c.expiry(); !exp.IsZero() && !now.Before(exp) {
 		return c, fmt.Errorf("expired at %s; get a fresh token in a step right before this one", exp.Format(time.RFC3339))

@@ -357,13 +357,15 @@ func TestAzurePATMainThenPost(t *testing.T) {
 	assert.Equal(t, pat, r.vars["AZURE_DEVOPS_EXT_PAT"].Data)
 	assert.Equal(t, "true", r.vars["AZURE_DEVOPS_EXT_PAT"].Prop("issecret"))
 	var saved struct {
-		Token string            `json:"token"`
-		ID    string            `json:"id"`
-		State map[string]string `json:"state"`
+		Token        string            `json:"token"`
+		ID           string            `json:"id"`
+		Destinations map[string]string `json:"destinations"`
+		State        map[string]string `json:"state"`
 	}
 	testutil.StatePayload(t, r.state, &saved)
 	assert.Equal(t, p.AuthorizationID, saved.ID)
-	assert.Equal(t, map[string]string{"kind": "pat", "organization": "contoso", "api_url": w.api.URL}, saved.State)
+	assert.Equal(t, map[string]string{"azure-devops-organization": "contoso", "azure-devops-api-url": w.api.URL}, saved.Destinations)
+	assert.Equal(t, map[string]string{"credential": "pat"}, saved.State)
 
 	secrets := []string{w.parent, pat, secret.BasicAuth("", pat)}
 	testutil.AssertNoSecret(t, "stdout outside secret-carrying commands", r.plain, secrets...)

@@ -4,13 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -19,12 +14,11 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	azlog "github.com/Azure/azure-sdk-for-go/sdk/azcore/log"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
+	"github.com/jobtoken/jobtoken/pkg/host"
 	"github.com/jobtoken/jobtoken/pkg/inputs"
 	"github.com/jobtoken/jobtoken/pkg/provider"
-	"github.com/jobtoken/jobtoken/pkg/provider/apierror"
 	"github.com/jobtoken/jobtoken/pkg/provider/cloudid"
 	"github.com/jobtoken/jobtoken/pkg/secret"
 )
@@ -43,20 +37,12 @@ const DefaultAuthorityHost = "https://login.microsoftonline.com/"
 // Audience is what Entra expects in a federated assertion.
 const Audience = "api://AzureADTokenExchange"
 
-// Environment variables read through req.Getenv.
-const (
-	envAuthorityHost   = "AZURE_AUTHORITY_HOST"
-	envGitHubOIDCURL   = "ACTIONS_ID_TOKEN_REQUEST_URL"
-	envGitHubOIDCToken = "ACTIONS_ID_TOKEN_REQUEST_TOKEN"
-	envPipelinesOIDC   = "SYSTEM_OIDCREQUESTURI"
-	envJobToken        = "ENDPOINT_AUTH_PARAMETER_SYSTEMVSSCONNECTION_ACCESSTOKEN"
-)
+// envAuthorityHost is read through req.Getenv, as the Azure SDKs read it.
+const envAuthorityHost = "AZURE_AUTHORITY_HOST"
 
-var (
-	guidRE   = regexp.MustCompile(`^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$`)
-	tenantRE = regexp.MustCompile(`^[A-Za-z0-9.-]+$`)
-)
-
+// entraMinter gets a service principal's Entra token through workload
+// identity federation (azure-credential: entra): the CI system's OIDC token
+// for the job, exchanged with Microsoft Entra.
 type entraMinter struct {
 	req       provider.Request
 	org       string
@@ -64,36 +50,31 @@ type entraMinter struct {
 	custom    bool // authority is not the public cloud's: skip instance discovery
 	clientID  string
 	tenantID  string
-	// GitHub Actions
-	ghURL, ghToken string
-	// Azure Pipelines
-	connID, oidcURI, jobToken string
-	plan                      provider.Plan
+	conn      string    // the service connection, where the host names identities so
+	oidc      host.OIDC // the job's OIDC token; nil when the host has none
+	plan      provider.Plan
 }
 
 func prepareEntra(req provider.Request) (provider.Minter, inputs.Problems) {
 	var ps inputs.Problems
 	m := &entraMinter{req: req}
-	getenv := req.Getenv
-	if getenv == nil {
-		getenv = func(string) string { return "" }
-	}
+	entra, pat := req.Setting(Credential, CredentialEntra), req.Setting(Credential, CredentialPAT)
 	if len(req.Permissions) > 0 {
-		ps.Add(inputs.Permissions, "must be empty with azure-credential: entra: an Entra token carries everything its identity may do in Azure DevOps and cannot be narrowed to vso.* scopes; for a narrowed, revocable token use azure-credential: pat")
+		ps.Add(inputs.Permissions, "must be empty with %s: an Entra token carries everything its identity may do in Azure DevOps and cannot be narrowed to vso.* scopes; for a narrowed, revocable token use %s", entra, pat)
 	}
 	// The runner and the agent pass the default (1h) as if it were given, so
 	// only another value is refused.
-	if req.Inputs.Given(inputs.Lifetime) && req.Lifetime != time.Hour {
-		ps.Add(inputs.Lifetime, "%s cannot be applied to Entra tokens, whose life Microsoft Entra sets (about an hour); remove it, or use azure-credential: pat for a PAT that lives exactly this long", inputs.FormatDuration(req.Lifetime))
+	if req.Inputs.Given(inputs.Lifetime) && req.Inputs.Known(inputs.Lifetime) && req.Lifetime != time.Hour {
+		ps.Add(inputs.Lifetime, "%s cannot be applied to Entra tokens, whose life Microsoft Entra sets (about an hour); remove it, or use %s for a PAT that lives exactly this long", inputs.FormatDuration(req.Lifetime), pat)
 	}
 	if req.Inputs.Given(AccessToken) {
-		ps.Add(AccessToken, "is used only with azure-credential: pat; remove it (entra needs no secret)")
+		ps.Add(AccessToken, "is used only with %s; remove it (entra needs no secret)", pat)
 	}
 	if req.Inputs.Given(Organization) {
 		m.org = organization(req, false, &ps)
 	}
 
-	m.authority = strings.TrimSpace(getenv(envAuthorityHost))
+	m.authority = strings.TrimSpace(req.Getenv(envAuthorityHost))
 	if m.authority == "" {
 		m.authority = DefaultAuthorityHost
 	}
@@ -114,99 +95,59 @@ func prepareEntra(req provider.Request) (provider.Minter, inputs.Problems) {
 	}
 	m.custom = !strings.EqualFold(m.authority, DefaultAuthorityHost)
 
-	switch req.Host {
-	case "github":
-		m.clientID = req.Inputs.Get(cloudid.AzureClientID)
-		m.tenantID = req.Inputs.Get(cloudid.AzureTenantID)
-		switch {
-		case m.clientID == "":
-			ps.Add(cloudid.AzureClientID, "is required for azure-credential: entra; set it to the client ID of the app registration or managed identity that trusts this workflow")
-		case !guidRE.MatchString(m.clientID):
-			ps.Add(cloudid.AzureClientID, "%q is not a client ID (a GUID); copy the Application (client) ID", m.clientID)
+	// Where the identity comes from is what the host offers: a service
+	// connection (Azure Pipelines), or the job's OIDC token with the
+	// identity named in the inputs (GitHub Actions).
+	switch {
+	case req.Connection != nil:
+		m.serviceConnection(&ps)
+	case req.OIDC != nil:
+		id, ips := cloudid.ParseEntra(req.Inputs, entra)
+		ps = append(ps, ips...)
+		m.clientID, m.tenantID, m.oidc = id.ClientID, id.TenantID, req.OIDC
+		if err := m.oidc.Available(); err != nil {
+			ps.Add(Credential, "entra needs the job's OIDC token, but %s", err)
 		}
-		switch {
-		case m.tenantID == "":
-			ps.Add(cloudid.AzureTenantID, "is required for azure-credential: entra; set it to the Microsoft Entra tenant ID")
-		case !tenantRE.MatchString(m.tenantID):
-			ps.Add(cloudid.AzureTenantID, "%q is not a tenant ID; use the Directory (tenant) ID GUID", m.tenantID)
-		}
-		m.ghURL, m.ghToken = getenv(envGitHubOIDCURL), getenv(envGitHubOIDCToken)
-		if m.ghURL == "" || m.ghToken == "" {
-			missing := envGitHubOIDCURL
-			if m.ghURL != "" {
-				missing = envGitHubOIDCToken
-			}
-			ps.Add(Credential, "entra needs the job's OIDC token, but %s is not set: give the job `permissions: id-token: write` (workflows run from a fork's pull request never get one)", missing)
-		}
-	case "azure":
-		m.connID = req.Inputs.Get(ServiceConnection)
-		m.prepareServiceConnection(getenv, &ps)
 	default:
-		ps.Add(Credential, "entra uses workload identity, which only GitHub Actions and Azure Pipelines provide; locally, use azure-credential: pat (it uses your Azure CLI login)")
+		ps.Add(Credential, "entra uses workload identity, which only GitHub Actions and Azure Pipelines provide; locally, use %s (it uses your Azure CLI login)", pat)
 	}
 	m.plan = m.makePlan()
 	return m, ps
 }
 
-// prepareServiceConnection reads the AzureRM service connection the agent
-// exposes as ENDPOINT_* variables.
-func (m *entraMinter) prepareServiceConnection(getenv func(string) string, ps *inputs.Problems) {
-	if m.connID == "" {
-		ps.Add(ServiceConnection, "is required for azure-credential: entra; choose an Azure Resource Manager service connection that uses workload identity federation")
-		return
-	}
-	// The agent names the variables after the connection's ID as it prints a
-	// GUID (lower case), with the parameter name upper-cased.
-	param := func(name string) string {
-		for _, id := range []string{m.connID, strings.ToLower(m.connID), strings.ToUpper(m.connID)} {
-			if v := getenv("ENDPOINT_AUTH_PARAMETER_" + id + "_" + name); v != "" {
-				return v
-			}
-		}
-		return ""
-	}
-	scheme := ""
-	for _, id := range []string{m.connID, strings.ToLower(m.connID), strings.ToUpper(m.connID)} {
-		if v := getenv("ENDPOINT_AUTH_SCHEME_" + id); v != "" {
-			scheme = v
-			break
-		}
-	}
-	m.clientID, m.tenantID = param("SERVICEPRINCIPALID"), param("TENANTID")
+// serviceConnection reads the service connection the step names: its
+// service principal, tenant and OIDC token.
+func (m *entraMinter) serviceConnection(ps *inputs.Problems) {
+	m.conn = m.req.Inputs.Get(ServiceConnection)
 	switch {
-	case m.clientID == "" && scheme == "":
-		ps.Add(ServiceConnection, "service connection %s is not available to this job; check the name or ID and that the pipeline is authorized to use it", m.connID)
+	case m.conn == "":
+		ps.Add(ServiceConnection, "is required for %s; choose an Azure Resource Manager service connection that uses workload identity federation", m.req.Setting(Credential, CredentialEntra))
 		return
-	case scheme != "" && !strings.EqualFold(scheme, "WorkloadIdentityFederation"):
-		ps.Add(ServiceConnection, "service connection %s uses %s authentication; jobtoken needs workload identity federation (convert the connection in Project settings → Service connections)", m.connID, scheme)
-		return
-	case m.clientID == "" || m.tenantID == "":
-		ps.Add(ServiceConnection, "service connection %s does not name a service principal and tenant; recreate it with workload identity federation", m.connID)
+	case !m.req.Inputs.Known(ServiceConnection):
 		return
 	}
-	m.oidcURI, m.jobToken = getenv(envPipelinesOIDC), getenv(envJobToken)
-	if m.oidcURI == "" {
-		ps.Add(ServiceConnection, "entra needs the pipeline's OIDC endpoint, but %s is not set; run on an agent that supports workload identity federation (agent 3.227 or later)", envPipelinesOIDC)
+	c, err := m.req.Connection(m.conn)
+	if err != nil {
+		ps.Add(ServiceConnection, "%s", err)
+		return
 	}
-	if m.jobToken == "" {
-		ps.Add(ServiceConnection, "entra needs the job's access token (System.AccessToken), which the agent did not provide to this task")
+	m.clientID, m.tenantID, m.oidc = c.ClientID, c.TenantID, c.OIDC
+	if err := m.oidc.Available(); err != nil {
+		ps.Add(ServiceConnection, "entra needs the job's OIDC token, but %s", err)
 	}
 }
 
 func (m *entraMinter) identity() string {
-	switch m.req.Host {
-	case "azure":
-		return fmt.Sprintf("service principal %s of service connection %s (tenant %s)", m.clientID, m.connID, m.tenantID)
+	if m.conn != "" {
+		return fmt.Sprintf("service principal %s of service connection %s (tenant %s)", m.clientID, m.conn, m.tenantID)
 	}
 	return fmt.Sprintf("app %s (tenant %s) trusting this workflow's OIDC token", m.clientID, m.tenantID)
 }
 
 func (m *entraMinter) makePlan() provider.Plan {
 	var secrets []string
-	for _, s := range []string{m.ghToken, m.jobToken} {
-		if s != "" {
-			secrets = append(secrets, s)
-		}
+	if m.oidc != nil {
+		secrets = m.oidc.Credentials()
 	}
 	res := []string{"every Azure DevOps organization the identity belongs to"}
 	if m.org != "" {
@@ -225,8 +166,8 @@ func (m *entraMinter) makePlan() provider.Plan {
 		Revocation: "cannot be revoked: Microsoft Entra tokens expire on their own (about an hour)",
 		Revocable:  false,
 		Notes: []string{
-			"an Entra token cannot be narrowed: it carries everything the identity may do in Azure DevOps; use azure-credential: pat for vso.* scopes",
-			"Microsoft Entra sets the token's life; the lifetime input does not apply",
+			"an Entra token cannot be narrowed: it carries everything the identity may do in Azure DevOps; use " + m.req.Setting(Credential, CredentialPAT) + " for vso.* scopes",
+			"Microsoft Entra sets the token's life; the " + m.req.Name(inputs.Lifetime) + " input does not apply",
 		},
 		Details: details,
 		Secrets: secrets,
@@ -236,31 +177,22 @@ func (m *entraMinter) makePlan() provider.Plan {
 // Plan implements provider.Minter.
 func (m *entraMinter) Plan() provider.Plan { return m.plan }
 
-// assertion fetches the CI system's OIDC token for Entra's audience.
-func (m *entraMinter) assertion(ctx context.Context) (string, error) {
-	if m.req.Host == "azure" {
-		return pipelinesOIDC(ctx, m.req.HTTP, m.oidcURI, m.connID, m.jobToken)
-	}
-	return githubOIDC(ctx, m.req.HTTP, m.ghURL, m.ghToken)
-}
-
 // entraToken exchanges the CI system's OIDC token for an Entra access token
 // for Azure DevOps. It returns the assertion too, so it can be masked.
 //
 // On Azure Pipelines this is what azidentity.AzurePipelinesCredential does,
 // but that credential reads SYSTEM_OIDCREQUESTURI from the process
 // environment (os.Getenv) and puts the OIDC endpoint's raw answer in its
-// errors; jobtoken reads the environment through req.Getenv and summarises
-// errors, so it fetches the assertion itself and hands it to
-// ClientAssertionCredential, which is the credential AzurePipelinesCredential
-// wraps.
+// errors; the host fetches the assertion instead (host.OIDC), and this hands
+// it to ClientAssertionCredential, which is the credential
+// AzurePipelinesCredential wraps.
 func (m *entraMinter) entraToken(ctx context.Context) (azcore.AccessToken, string, error) {
 	var mu sync.Mutex
 	var assertion string
 	var assertErr error
 	get := func(ctx context.Context) (string, error) {
-		a, err := m.assertion(ctx)
-		if a != "" && m.req.Redact != nil {
+		a, err := m.oidc.IDToken(ctx, Audience)
+		if a != "" {
 			m.req.Redact(a)
 		}
 		mu.Lock()
@@ -299,7 +231,7 @@ func (m *entraMinter) entraToken(ctx context.Context) (azcore.AccessToken, strin
 func (m *entraMinter) Mint(ctx context.Context) (*provider.Token, error) {
 	at, assertion, err := m.entraToken(ctx)
 	if err != nil {
-		return nil, localize(m.req.Host, fmt.Errorf("failed to get an Entra token: %w", err))
+		return nil, fmt.Errorf("failed to get an Entra token: %w", err)
 	}
 	sum := sha256.Sum256([]byte(at.Token))
 	secrets := []string{secret.BasicAuth("", at.Token)}
@@ -316,216 +248,12 @@ func (m *entraMinter) Mint(ctx context.Context) (*provider.Token, error) {
 		ExpiresAt: at.ExpiresOn.UTC(),
 		Granted:   Scope,
 		Secrets:   secrets,
-		State:     map[string]string{"kind": CredentialEntra},
+		State:     state{Credential: CredentialEntra}.raw(),
 		Summary: [][2]string{
-			{"Credential", "Microsoft Entra token (azure-credential: entra)"},
+			{"Credential", "Microsoft Entra token (" + m.req.Setting(Credential, CredentialEntra) + ")"},
 			{"Identity", who},
 			{"Narrowing", "none: carries everything the identity may do in Azure DevOps"},
 		},
 		Revocable: false,
 	}, nil
-}
-
-// Check implements provider.Checker: one token exchange, whose token is
-// dropped, proves the federation is set up.
-func (m *entraMinter) Check(ctx context.Context) ([]string, error) {
-	at, _, err := m.entraToken(ctx)
-	if err != nil {
-		return nil, localize(m.req.Host, err)
-	}
-	return []string{fmt.Sprintf("workload identity federation works for %s (token dropped; it would expire %s)", m.identity(), at.ExpiresOn.UTC().Format(time.RFC3339))}, nil
-}
-
-// entraError turns an azidentity error into the API error: status, the
-// AADSTS code and Entra's sentence (without trace IDs or the response dump),
-// and jobtoken's cause and fix for the codes workload identity meets. An
-// error that carries no Entra answer keeps its cause in one line.
-func (m *entraMinter) entraError(err error) error {
-	var afe *azidentity.AuthenticationFailedError
-	if !errors.As(err, &afe) || afe.RawResponse == nil {
-		return errors.New(entraText(err.Error()))
-	}
-	body, _ := runtime.Payload(afe.RawResponse)
-	var b struct {
-		Error       string `json:"error"`
-		Description string `json:"error_description"`
-	}
-	_ = json.Unmarshal(body, &b)
-	desc := b.Description
-	if i := strings.Index(desc, " Trace ID"); i > 0 {
-		desc = desc[:i]
-	}
-	if desc == "" {
-		desc = b.Error
-	}
-	e := apierror.New(serviceEntra, afe.RawResponse.StatusCode, strings.TrimRight(shortenTo(desc, 320), "."))
-	e.Code = aadstsRE.FindString(desc)
-	apierror.ExplainKnown(e, m.entraAnswers())
-	return e
-}
-
-// aadstsRE finds Entra's error code in its description.
-var aadstsRE = regexp.MustCompile(`AADSTS\d+`)
-
-// entraAnswers explain the AADSTS codes of a workload identity exchange
-// (Microsoft Entra's error code reference), naming what to change on the
-// host the step runs on.
-func (m *entraMinter) entraAnswers() []apierror.Known {
-	onAzure := m.req.Host == "azure"
-	issuer, app := "https://token.actions.githubusercontent.com", "the app registration or managed identity "+m.clientID
-	ids := "check azure-client-id and azure-tenant-id against the app registration's overview"
-	if onAzure {
-		issuer, app = "the one the service connection's page shows (with its subject)", "the service connection's app registration"
-		ids = "check the service connection named by azureServiceConnection: its app registration and tenant"
-	}
-	fed := func(what, fix string) func(*apierror.Error) (string, string) {
-		return func(*apierror.Error) (string, string) {
-			return fmt.Sprintf("%s has no federated credential whose %s matches this job's OIDC token", app, what), fix
-		}
-	}
-	return []apierror.Known{
-		{Text: "AADSTS7002138", Explain: fed("subject", "the subject matches only when the case matches too: copy it exactly, as this error quotes it")},
-		{Text: "AADSTS700213", Explain: fed("subject", "add a federated credential with exactly the subject this error quotes, matched case-sensitively (it names the branch, tag, environment or pull_request the job ran for)")},
-		{Text: "AADSTS700211", Explain: fed("issuer", "add a federated credential with issuer "+issuer)},
-		{Text: "AADSTS700212", Explain: fed("audience", "set the federated credential's audience to "+Audience)},
-		{Text: "AADSTS70021", Explain: fed("issuer, subject and audience", "add a federated credential that matches this job")},
-		{Text: "AADSTS700016", Explain: func(*apierror.Error) (string, string) {
-			return "no application with this client ID exists in the tenant", ids
-		}},
-		{Text: "AADSTS90002", Explain: func(*apierror.Error) (string, string) { return "the tenant does not exist", ids }},
-		{Text: "AADSTS900023", Explain: func(*apierror.Error) (string, string) { return "the tenant ID is not a tenant ID", ids }},
-		{Text: "AADSTS700024", Explain: func(*apierror.Error) (string, string) {
-			return "the job's OIDC token is outside its valid time range: it expired, or this machine's clock is off", "rerun the job; if it recurs, synchronise the runner's clock"
-		}},
-		{Text: "AADSTS50027", Explain: func(*apierror.Error) (string, string) {
-			return "Entra could not verify the job's OIDC token with the federated credential's issuer", "check the federated credential's issuer is " + issuer
-		}},
-		{Text: "AADSTS500011", Explain: func(*apierror.Error) (string, string) {
-			return "Azure DevOps (resource " + ResourceID + ") has no service principal in this tenant: no organization of this tenant uses Azure DevOps",
-				"use the tenant the Azure DevOps organization is connected to (Organization settings → Microsoft Entra)"
-		}},
-	}
-}
-
-var (
-	// MSAL's errors quote the request URL and, for an answer it cannot
-	// decode, the raw body: neither belongs in a log.
-	quotedURLRE = regexp.MustCompile(`(?:Get|Post|GET|POST) "[^"]*": `)
-	rawBodyRE   = regexp.MustCompile(`(?s)\s*(raw message was|json message bytes were):.*$`)
-)
-
-// entraText summarises an error that carries no Entra answer: its cause,
-// without the URL, the raw body, or azidentity's troubleshooting link.
-func entraText(msg string) string {
-	if i := strings.Index(msg, "To troubleshoot"); i > 0 {
-		msg = msg[:i]
-	}
-	if strings.Contains(msg, "json decode error") {
-		return "Microsoft Entra's answer was not the expected JSON"
-	}
-	msg = rawBodyRE.ReplaceAllString(msg, "")
-	msg = quotedURLRE.ReplaceAllString(msg, "")
-	msg = strings.TrimPrefix(strings.TrimSpace(msg), "ClientAssertionCredential: ")
-	msg = strings.ReplaceAll(msg, "server response error: ", "")
-	return shorten(msg)
-}
-
-// githubOIDC fetches the job's OIDC token from GitHub Actions, as
-// @actions/core getIDToken does: GET the request URL with audience added,
-// authenticated by the request token; the answer is {"value": jwt}.
-func githubOIDC(ctx context.Context, hc *http.Client, rawURL, reqToken string) (string, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return "", fmt.Errorf("%s is not a URL", envGitHubOIDCURL)
-	}
-	q := u.Query()
-	q.Set("audience", Audience)
-	u.RawQuery = q.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Authorization", "Bearer "+reqToken)
-	req.Header.Set("Accept", "application/json")
-	var out struct {
-		Value string `json:"value"`
-	}
-	if err := oidcCall(hc, req, "GitHub's OIDC token endpoint", &out); err != nil {
-		if e, ok := apierror.As(err); ok && (e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden) {
-			e.Explain("the job's "+envGitHubOIDCToken+" was refused", "check the job has `permissions: id-token: write`")
-		}
-		return "", err
-	}
-	if out.Value == "" {
-		return "", errors.New("GitHub's OIDC token endpoint answered without a token")
-	}
-	return out.Value, nil
-}
-
-// pipelinesOIDC fetches the OIDC token of a service connection from Azure
-// Pipelines, as azidentity.AzurePipelinesCredential does: POST to
-// SYSTEM_OIDCREQUESTURI with api-version 7.1 and the connection's ID,
-// authenticated by the job's access token; the answer is {"oidcToken": jwt}.
-func pipelinesOIDC(ctx context.Context, hc *http.Client, uri, connID, jobToken string) (string, error) {
-	u, err := url.Parse(uri)
-	if err != nil {
-		return "", fmt.Errorf("%s is not a URL", envPipelinesOIDC)
-	}
-	q := u.Query()
-	q.Set("api-version", "7.1")
-	q.Set("serviceConnectionId", connID)
-	u.RawQuery = q.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), nil)
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Authorization", "Bearer "+jobToken)
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Content-Type", "application/json")
-	// Answer 401 rather than redirect to a sign-in page.
-	req.Header.Set("X-TFS-FedAuthRedirect", "Suppress")
-	var out struct {
-		OIDCToken string `json:"oidcToken"`
-	}
-	if err := oidcCall(hc, req, "the Azure Pipelines OIDC endpoint", &out); err != nil {
-		if e, ok := apierror.As(err); ok {
-			switch e.Status {
-			case http.StatusUnauthorized, http.StatusForbidden:
-				e.Explain("the job's access token was refused", "check that the job's access token is available to the task (it is, unless a policy removed it)")
-			case http.StatusBadRequest, http.StatusNotFound:
-				e.Explain("", "check azureServiceConnection names a workload identity service connection this pipeline is authorized to use")
-			}
-		}
-		return "", err
-	}
-	if out.OIDCToken == "" {
-		return "", errors.New("the Azure Pipelines OIDC endpoint answered without a token")
-	}
-	return out.OIDCToken, nil
-}
-
-func oidcCall(hc *http.Client, req *http.Request, what string, out any) error {
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("failed to reach %s: %s", what, netSummary(err))
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return fmt.Errorf("failed to read %s's answer: %s", what, netSummary(err))
-	}
-	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Message string `json:"message"`
-		}
-		_ = json.Unmarshal(data, &e)
-		return apierror.New(what, resp.StatusCode, strings.TrimRight(e.Message, "."))
-	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("%s answered something other than JSON", what)
-	}
-	return nil
 }

@@ -25,7 +25,7 @@ func FuzzAzureDevOpsScopes(f *testing.F) {
 	fuzzcorpus.Add(f)
 	names := ScopeNames()
 	f.Fuzz(func(t *testing.T, raw string, allowBroad bool) {
-		out, ps := ParseScopes(inputs.List(raw), allowBroad)
+		out, ps := ParseScopes(inputs.List(raw), allowBroad, inputs.GitHubNames)
 		for _, p := range ps {
 			line := p.Format(inputs.GitHubNames)
 			assert.Equal(t, inputs.Permissions.Key, p.Key)

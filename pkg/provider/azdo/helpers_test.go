@@ -11,8 +11,13 @@ import (
 	"time"
 
 	"github.com/jobtoken/jobtoken/pkg/host"
+	"github.com/jobtoken/jobtoken/pkg/host/azpipelines"
+	"github.com/jobtoken/jobtoken/pkg/host/ghactions"
+	"github.com/jobtoken/jobtoken/pkg/host/local"
 	"github.com/jobtoken/jobtoken/pkg/inputs"
+	"github.com/jobtoken/jobtoken/pkg/job"
 	"github.com/jobtoken/jobtoken/pkg/provider"
+	"github.com/jobtoken/jobtoken/pkg/provider/azdo"
 	"github.com/jobtoken/jobtoken/pkg/retry"
 )
 
@@ -48,29 +53,30 @@ func (n noNetwork) RoundTrip(r *http.Request) (*http.Response, error) {
 	return nil, fmt.Errorf("no network")
 }
 
-// request builds a provider request; base is the transport under the retries.
+// request builds the provider request the job builds on hostName
+// ("github", "azure" or "local"), whose environment is env, calling through
+// base with instant retries.
 func request(hostName string, in inputs.Values, env map[string]string, base http.RoundTripper) provider.Request {
 	v := inputs.ValuesOf(map[string]string{})
 	v.Update(in)
-	lt := time.Hour
-	if s := v.Get(inputs.Lifetime); s != "" {
-		if d, err := time.ParseDuration(s); err == nil {
-			lt = d
-		}
+	reg, err := provider.NewRegistry(azdo.New())
+	if err != nil {
+		panic(err)
 	}
-	allow, _ := v.Bool(inputs.AllowBroadScopes)
-	return provider.Request{
-		Inputs:      v,
-		Run:         host.Run{Repository: "octo/app", RepoName: "octo/app", RunID: "9", Attempt: "1", CI: hostName},
-		Host:        hostName,
-		Permissions: inputs.List(v.Get(inputs.Permissions)),
-		Lifetime:    lt,
-		AllowBroad:  allow,
-		Getenv:      func(k string) string { return env[k] },
-		HTTP:        retry.Client(base, instant),
-		Now:         time.Now,
-		Log:         &logger{},
+	getenv := func(k string) string { return env[k] }
+	term := local.New(local.Options{Values: v, Getenv: getenv})
+	var src host.Source = term
+	switch hostName {
+	case "github":
+		src = ghactions.New(nil, getenv, reg.Catalog())
+	case "azure":
+		src = azpipelines.New(nil, nil, getenv, reg.Catalog())
 	}
+	r := &job.Runner{Host: term, Providers: reg, Transport: base, Retry: &instant, Now: time.Now}
+	req := r.RequestOn(src, v)
+	req.Run = host.Run{Repository: "octo/app", RepoName: "octo/app", RunID: "9", Attempt: "1", CollectionURI: env["SYSTEM_COLLECTIONURI"]}
+	req.Log = &logger{}
+	return req
 }
 
 func decodeSegment(s string) ([]byte, error) {

@@ -13,7 +13,8 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/fake/azfake"
 	"github.com/jobtoken/jobtoken/pkg/host"
 	"github.com/jobtoken/jobtoken/pkg/inputs"
-	"github.com/jobtoken/jobtoken/pkg/provider"
+	"github.com/jobtoken/jobtoken/pkg/provider/apierror"
+	"github.com/jobtoken/jobtoken/pkg/provider/providertest"
 )
 
 // Locally the Azure CLI login is the parent; it gets the same checks as an
@@ -23,14 +24,8 @@ func TestLocalParentFromAzureCLI(t *testing.T) {
 	tenant := azfake.NewTenant()
 	api := azfake.NewPATs(tenant, "contoso")
 	defer api.Close()
-	req := provider.Request{
-		Inputs:      inputs.ValuesOf(map[string]string{Organization.Key: "contoso", APIURL.Key: api.URL}),
-		Run:         host.Run{CI: "local"},
-		Host:        "local",
-		Permissions: []string{"vso.code"},
-		Lifetime:    time.Hour,
-		Now:         time.Now,
-	}
+	req := providertest.Request(t, New(), inputs.ValuesOf(map[string]string{Organization.Key: "contoso", APIURL.Key: api.URL}), nil)
+	req.Run, req.Permissions = host.Run{}, []string{"vso.code"}
 	m, ps := preparePAT(req)
 	require.Empty(t, ps)
 	pm := m.(*patMinter)
@@ -61,22 +56,22 @@ func TestLocalParentFromAzureCLI(t *testing.T) {
 
 func TestShortenKeepsRunes(t *testing.T) {
 	t.Parallel()
-	s := shortenTo(strings.Repeat("é", 10), 5)
+	s := apierror.Summarize(strings.Repeat("é", 10), 5)
 	assert.True(t, strings.HasSuffix(s, "…"))
 	assert.Equal(t, "éé…", s)
-	assert.Equal(t, "a b", shorten("a\n  b"))
+	assert.Equal(t, "a b", apierror.Summarize("a\n  b", apierror.MaxMessage))
 }
 
 func TestClaims(t *testing.T) {
 	t.Parallel()
 	tenant := azfake.NewTenant()
 	now := time.Now()
-	c, err := checkParent(tenant.UserToken("u@x.y", time.Hour), now)
+	c, err := checkParent(tenant.UserToken("u@x.y", time.Hour), now, inputs.GitHubNames)
 	require.NoError(t, err)
 	assert.Equal(t, "u@x.y", c.user())
 	assert.False(t, c.appOnly())
 	for _, tok := range []string{tenant.AppToken("a", time.Hour, true), tenant.AppToken("a", time.Hour, false)} {
-		c, err = checkParent(tok, now)
+		c, err = checkParent(tok, now, inputs.GitHubNames)
 		require.Error(t, err)
 		assert.True(t, c.appOnly())
 	}

@@ -51,8 +51,14 @@ func (w *patWorld) mint(t *testing.T, in inputs.Values) (*provider.Token, provid
 	return tok, req, err
 }
 
-func saved(tok *provider.Token) provider.Saved {
-	return provider.Saved{Provider: azdo.Name, Token: tok.Value, ID: tok.ID, ExpiresAt: tok.ExpiresAt, Revoke: true, Revocable: tok.Revocable, State: tok.State, Authenticated: true}
+// saved is what the main stage of req saves for tok.
+func saved(tok *provider.Token, req provider.Request) provider.Saved {
+	ds, _ := azdo.New().Destinations(req)
+	dest := map[string]string{}
+	for _, d := range ds {
+		dest[d.Input.Key] = d.Value
+	}
+	return provider.Saved{Provider: azdo.Name, Token: tok.Value, ID: tok.ID, ExpiresAt: tok.ExpiresAt, Revoke: true, Revocable: tok.Revocable, Destinations: dest, State: tok.State, Authenticated: true}
 }
 
 func TestPATMintAndRevoke(t *testing.T) {
@@ -75,14 +81,15 @@ func TestPATMintAndRevoke(t *testing.T) {
 	assert.Equal(t, p.ValidTo, tok.ExpiresAt)
 	assert.True(t, tok.Revocable)
 	assert.Contains(t, tok.Secrets, secret.BasicAuth("", tok.Value))
-	assert.Equal(t, map[string]string{"kind": "pat", "organization": "contoso", "api_url": w.api.URL}, tok.State)
+	assert.JSONEq(t, `{"credential": "pat"}`, string(tok.State), "where it goes is a destination")
+	assert.Equal(t, map[string]string{"azure-devops-organization": "contoso", "azure-devops-api-url": w.api.URL}, saved(tok, req).Destinations)
 
-	require.NoError(t, azdo.New().Revoke(context.Background(), req, saved(tok)))
+	require.NoError(t, azdo.New().Revoke(context.Background(), req, saved(tok, req)))
 	assert.Empty(t, w.api.Live())
 	assert.Equal(t, 1, w.api.Count(http.MethodDelete))
 
 	// A PAT Azure DevOps no longer knows counts as revoked.
-	gone := saved(tok)
+	gone := saved(tok, req)
 	gone.ID = "11111111-2222-4333-8444-555555555555"
 	assert.ErrorIs(t, azdo.New().Revoke(context.Background(), req, gone), provider.ErrAlreadyRevoked)
 }
@@ -291,7 +298,7 @@ func TestPATRevokeParentProblems(t *testing.T) {
 	post := req
 	post.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
 	before := len(w.api.Requests())
-	err = azdo.New().Revoke(context.Background(), post, saved(tok))
+	err = azdo.New().Revoke(context.Background(), post, saved(tok, req))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "the parent azure-access-token expired at")
 	assert.Equal(t, before, len(w.api.Requests()))
@@ -301,14 +308,14 @@ func TestPATRevokeParentProblems(t *testing.T) {
 	post.Inputs = inputs.ValuesOf(map[string]string{})
 	post.Inputs.Update(req.Inputs)
 	post.Inputs.Set(azdo.AccessToken.Key, azfake.NewTenant().UserToken("alice@contoso.com", time.Hour))
-	err = azdo.New().Revoke(context.Background(), post, saved(tok))
+	err = azdo.New().Revoke(context.Background(), post, saved(tok, req))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "refused the parent azure-access-token")
 	assert.Len(t, w.api.Live(), 1, "the PAT stays valid until its validTo")
 
 	// No parent at all in the post step.
 	post.Inputs.Delete(azdo.AccessToken.Key)
-	err = azdo.New().Revoke(context.Background(), post, saved(tok))
+	err = azdo.New().Revoke(context.Background(), post, saved(tok, req))
 	assert.ErrorContains(t, err, "azure-access-token is empty in the post step")
 }
 

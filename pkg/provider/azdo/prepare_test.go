@@ -193,10 +193,10 @@ func TestScopeCatalog(t *testing.T) {
 	assert.Contains(t, names, "vso.code")
 	assert.Contains(t, names, "app_token")
 	assert.Contains(t, names, "vso.extension.data_write")
-	got, ps := azdo.ParseScopes([]string{"VSO.Code", "vso.work_write", "vso.code"}, false)
+	got, ps := azdo.ParseScopes([]string{"VSO.Code", "vso.work_write", "vso.code"}, false, inputs.GitHubNames)
 	assert.Empty(t, ps)
 	assert.Equal(t, []string{"vso.code", "vso.work_write"}, got)
-	got, ps = azdo.ParseScopes([]string{"app_token"}, true)
+	got, ps = azdo.ParseScopes([]string{"app_token"}, true, inputs.GitHubNames)
 	assert.Empty(t, ps)
 	assert.Equal(t, []string{"app_token"}, got)
 }

@@ -41,9 +41,9 @@ func ScopeNames() []string {
 func isFullAccess(s string) bool { return slices.Contains(catalog.FullAccess, s) }
 
 // ParseScopes validates the permissions input for a PAT against the catalog,
-// offline. Scope names are case-insensitive for the user; Azure DevOps spells
-// them in lower case.
-func ParseScopes(raw []string, allowBroad bool) ([]string, inputs.Problems) {
+// offline, naming inputs in its problems as n spells them. Scope names are
+// case-insensitive for the user; Azure DevOps spells them in lower case.
+func ParseScopes(raw []string, allowBroad bool, n inputs.Naming) ([]string, inputs.Problems) {
 	var ps inputs.Problems
 	const required = "is required for azure-devops PATs; list vso.* scopes such as vso.code vso.packaging (see docs/azure-devops.md)"
 	if len(raw) == 0 {
@@ -62,7 +62,7 @@ func ParseScopes(raw []string, allowBroad bool) ([]string, inputs.Problems) {
 			ps.Add(inputs.Permissions, "unknown Azure DevOps PAT scope %q%s", s, inputs.DidYouMean(s, names))
 			continue
 		case isFullAccess(s) && !allowBroad:
-			ps.Add(inputs.Permissions, "%s is full access to everything the user can reach; list the vso.* scopes the job needs, or set allow-broad-scopes: true", s)
+			ps.Add(inputs.Permissions, "%s is full access to everything the user can reach; list the vso.* scopes the job needs, or set %s", s, n.Setting(inputs.AllowBroadScopes, "true"))
 			continue
 		}
 		if !seen[s] {

@@ -8,9 +8,17 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/host"
 	"github.com/jobtoken/jobtoken/pkg/inputs"
 	"github.com/jobtoken/jobtoken/pkg/provider"
+	"github.com/jobtoken/jobtoken/pkg/provider/apierror"
 )
 
-var _ provider.Sweeper = (*Provider)(nil)
+// Sweep implements provider.Sweeper.
+func (*Provider) Sweep() provider.SweepHelp {
+	return provider.SweepHelp{
+		Named:  "display name",
+		Lists:  fmt.Sprintf("azure-devops lists the PATs of the user behind %s (else az login's) in %s", inputs.FlagNames.Name(AccessToken), inputs.FlagNames.Name(Organization)),
+		Inputs: []inputs.Input{Organization, APIURL, AccessToken},
+	}
+}
 
 // sweepClient builds the PAT lifecycle client for jobtoken sweep: the
 // organization, API URL and parent user token of azure-credential: pat.
@@ -19,10 +27,10 @@ func sweepClient(ctx context.Context, req provider.Request) (*tokensClient, erro
 	org := organization(req, true, &ps)
 	api := apiURL(req, &ps)
 	if k := req.Inputs.Get(Credential); k != "" && k != CredentialPAT {
-		ps.Add(Credential, "sweep lists PATs (azure-credential: pat); Entra tokens cannot be listed or revoked")
+		ps.Add(Credential, "sweep lists PATs (%s); Entra tokens cannot be listed or revoked", req.Setting(Credential, CredentialPAT))
 	}
 	parent := req.Inputs.Get(AccessToken)
-	if parent == "" && req.Host != "local" {
+	if parent == "" && !req.Terminal {
 		ps.Add(AccessToken, "is required to list PATs; pass the signed-in user's Microsoft Entra token the PATs were minted with")
 	}
 	if len(ps) > 0 {
@@ -33,37 +41,34 @@ func sweepClient(ctx context.Context, req provider.Request) (*tokensClient, erro
 		if err != nil {
 			return nil, err
 		}
-		if req.Redact != nil {
-			req.Redact(tok)
-		}
+		req.Redact(tok)
 		parent = tok
 	}
-	if _, err := checkParent(parent, now(req)); err != nil {
-		var ps inputs.Problems
+	if _, err := checkParent(parent, req.Now(), req.Naming); err != nil {
 		ps.Add(AccessToken, "%s", err)
 		return nil, ps
 	}
-	return newTokensClient(req.HTTP, api, org, parent), nil
+	return newTokensClient(req.HTTP, api, org, parent, req.Naming), nil
 }
 
 // Minted implements provider.Sweeper: the parent user's active PATs in the
 // organization whose display name jobtoken made. Only the user's own PATs
 // can be listed, so give the parent token of the user the steps used.
-func (*Provider) Minted(ctx context.Context, req provider.Request) ([]provider.Listed, error) {
+func (*Provider) Minted(ctx context.Context, req provider.Request) (provider.Listing, error) {
 	c, err := sweepClient(ctx, req)
 	if err != nil {
-		return nil, err
+		return provider.Listing{}, err
 	}
 	pats, err := c.listAll(ctx)
 	if err != nil {
-		return nil, localize(req.Host, fmt.Errorf("failed to list PATs: %w", explainAuth(err)))
+		return provider.Listing{}, fmt.Errorf("failed to list PATs: %w", explainAuth(err, req.Naming))
 	}
-	var out []provider.Listed
+	var out provider.Listing
 	for _, p := range pats {
 		if _, ok := host.ParseLabel(p.DisplayName); !ok {
 			continue
 		}
-		out = append(out, provider.Listed{ID: p.AuthorizationID, Name: p.DisplayName, Created: p.ValidFrom.Time, Expires: p.ValidTo.Time, Scopes: p.Scope})
+		out.Tokens = append(out.Tokens, provider.Listed{ID: p.AuthorizationID, Name: p.DisplayName, Created: p.ValidFrom.Time, Expires: p.ValidTo.Time, Scopes: p.Scope})
 	}
 	return out, nil
 }
@@ -78,8 +83,8 @@ func (*Provider) RevokeListed(ctx context.Context, req provider.Request, t provi
 	switch {
 	case err == nil:
 		return nil
-	case statusOf(err) == http.StatusNotFound, isPATError(err, "tokenNotFound", "authorizationNotFound"):
+	case apierror.StatusOf(err) == http.StatusNotFound, isPATError(err, "tokenNotFound", "authorizationNotFound"):
 		return provider.ErrAlreadyRevoked
 	}
-	return localize(req.Host, fmt.Errorf("failed to revoke: %w", err))
+	return fmt.Errorf("failed to revoke: %w", err)
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/inputs"
 	"github.com/jobtoken/jobtoken/pkg/provider"
 	"github.com/jobtoken/jobtoken/pkg/provider/ghapp"
-	"github.com/jobtoken/jobtoken/pkg/retry"
+	"github.com/jobtoken/jobtoken/pkg/provider/providertest"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
 
@@ -30,8 +30,15 @@ func BenchmarkMintRevoke(b *testing.B) {
 			v := inputs.ValuesOf(map[string]string{ghapp.ClientID.Key: f.ClientID, ghapp.PrivateKey.Key: testutil.AppKeyPEM(b), ghapp.APIURL.Key: f.URL, inputs.Permissions.Key: "contents:read"})
 			v.Update(bc.in)
 			count := &testutil.Counter{}
-			req := provider.Request{Inputs: v, Run: host.Run{Repository: "octo/app"}, Permissions: []string{"contents:read"}, Lifetime: time.Hour,
-				HTTP: retry.Client(count, retry.Default), Now: time.Now}
+			req := func() provider.Request {
+				r := providertest.Request(b, ghapp.New(), v, count)
+				r.Naming, r.Terminal = inputs.GitHubNames, false
+				r.Run = host.Run{Repository: "octo/app"}
+				r.Permissions = []string{"contents:read"}
+				r.Lifetime = time.Hour
+				r.Now = time.Now
+				return r
+			}()
 			testutil.BenchMintRevoke(b, ghapp.New(), req, count.N)
 		})
 	}

@@ -1,23 +1,16 @@
 package ghapp
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/google/go-github/v60/github"
 
-	"github.com/jobtoken/jobtoken/pkg/provider"
 	"github.com/jobtoken/jobtoken/pkg/provider/apierror"
 )
-
-// service is who answers, as errors name it.
-const service = "GitHub"
 
 // GitHub's words for the refusals jobtoken explains, as its REST API sends
 // them (and as the issues of actions/create-github-app-token and
@@ -34,31 +27,24 @@ const (
 	msgNoRepo      = "There is at least one repository that does not exist or is not accessible to the parent installation"
 )
 
-// apiError turns what go-github returned into the one API error type: a
-// GitHub answer becomes an *apierror.Error with GitHub's message summarised;
-// anything else keeps its cause in one line, without URLs or bodies.
+// apiError turns go-github's reading of a refusal (CheckResponse) into the
+// one API error type, GitHub's message summarised; nil for a refusal it did
+// not read.
 func apiError(err error) error {
-	var er *github.ErrorResponse
-	if errors.As(err, &er) && er.Response != nil {
-		return apierror.New(service, er.Response.StatusCode, er.Message)
-	}
 	var rl *github.RateLimitError
 	if errors.As(err, &rl) {
 		return (&apierror.Error{Service: service, Status: http.StatusForbidden, Message: "API rate limit exceeded"}).
 			Explain("", "retry after "+rl.Rate.Reset.Time.UTC().Format(time.RFC3339))
 	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return errors.New(provider.NetSummary(err))
+	var ar *github.AbuseRateLimitError
+	if errors.As(err, &ar) {
+		return apierror.New(service, http.StatusForbidden, ar.Message).Explain("", "retry in a few minutes")
 	}
-	// go-github returns the decoder's error for an answer that is not JSON
-	// (a proxy's page, a body cut short): name it for what it is.
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &se) || errors.As(err, &te) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return errors.New("GitHub's answer was not the expected JSON")
+	var er *github.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil {
+		return apierror.New(service, er.Response.StatusCode, er.Message)
 	}
-	return err
+	return nil
 }
 
 // jwtAnswers explain GitHub's refusals of the App JWT: what the user set
@@ -105,7 +91,6 @@ func (m *minter) explained(err error) error {
 	if err == nil {
 		return nil
 	}
-	err = apiError(err)
 	if e, ok := apierror.As(err); ok {
 		apierror.ExplainKnown(e, m.jwtAnswers())
 	}
@@ -115,7 +100,7 @@ func (m *minter) explained(err error) error {
 // explainGrant explains GitHub's 422 to a mint: which permission or
 // repository the installation does not cover, looked up when the
 // installation is at hand.
-func (m *minter) explainGrant(e *apierror.Error, inst *installation) {
+func (m *minter) explainGrant(e *apierror.Error, inst *Installation) {
 	var lacking []string
 	if inst != nil {
 		for _, name := range sortedKeys(m.perms) {

@@ -16,6 +16,7 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/host"
 	"github.com/jobtoken/jobtoken/pkg/inputs"
 	"github.com/jobtoken/jobtoken/pkg/provider"
+	"github.com/jobtoken/jobtoken/pkg/provider/providertest"
 	"github.com/jobtoken/jobtoken/pkg/testutil/fuzzcorpus"
 )
 
@@ -118,7 +119,12 @@ func FuzzRepositories(f *testing.F) {
 			}
 			return "", false
 		})
-		mi, ps := New().Prepare(provider.Request{Inputs: v, Run: host.Run{Repository: current}})
+		mi, ps := New().Prepare(func() provider.Request {
+			r := providertest.Request(t, New(), v, nil)
+			r.Naming, r.Terminal = inputs.GitHubNames, false
+			r.Run = host.Run{Repository: current}
+			return r
+		}())
 		oneLine(t, ps)
 		if slices.ContainsFunc(ps, func(p inputs.Problem) bool { return p.Key == Repositories.Key || p.Key == Owner.Key }) {
 			return

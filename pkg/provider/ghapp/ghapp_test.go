@@ -23,6 +23,7 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/inputs"
 	"github.com/jobtoken/jobtoken/pkg/provider"
 	"github.com/jobtoken/jobtoken/pkg/provider/ghapp"
+	"github.com/jobtoken/jobtoken/pkg/provider/providertest"
 	"github.com/jobtoken/jobtoken/pkg/retry"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
@@ -51,15 +52,28 @@ func request(t *testing.T, f *ghfake.Server, in inputs.Values) provider.Request 
 	v.Update(in)
 	noSleep := retry.Default
 	noSleep.Sleep = func(context.Context, time.Duration) error { return nil }
-	return provider.Request{
-		Inputs:      v,
-		Run:         host.Run{Repository: "octo/app", RunID: "1", Attempt: "1"},
-		Permissions: inputs.List(v.Get(inputs.Permissions)),
-		Lifetime:    time.Hour,
-		HTTP:        retry.Client(http.DefaultTransport, noSleep),
-		Now:         time.Now,
-		Log:         &nopLog{},
+	return func() provider.Request {
+		r := providertest.Request(t, ghapp.New(), v, http.DefaultTransport)
+		r.Naming, r.Terminal = inputs.GitHubNames, false
+		r.Run = host.Run{Repository: "octo/app", RunID: "1", Attempt: "1"}
+		r.Permissions = inputs.List(v.Get(inputs.Permissions))
+		r.Lifetime = time.Hour
+		r.Now = time.Now
+		r.Log = &nopLog{}
+		return r
+	}()
+}
+
+// destinations are where the main stage would send revocations.
+func destinations(t *testing.T, req provider.Request) map[string]string {
+	t.Helper()
+	ds, ps := ghapp.New().Destinations(req)
+	require.Empty(t, ps)
+	m := map[string]string{}
+	for _, d := range ds {
+		m[d.Input.Key] = d.Value
 	}
+	return m
 }
 
 func mint(t *testing.T, req provider.Request) (*provider.Token, error) {
@@ -259,7 +273,7 @@ func TestRevoke(t *testing.T) {
 	req := request(t, f, inputs.ValuesOf(map[string]string{inputs.Permissions.Key: "contents:read"}))
 	tok, err := mint(t, req)
 	require.NoError(t, err)
-	saved := provider.Saved{Provider: "github", Token: tok.Value, State: tok.State}
+	saved := provider.Saved{Provider: "github", Token: tok.Value, State: tok.State, Destinations: destinations(t, req)}
 	require.NoError(t, ghapp.New().Revoke(context.Background(), req, saved))
 	assert.Empty(t, f.Live())
 	err = ghapp.New().Revoke(context.Background(), req, saved)
@@ -272,7 +286,7 @@ func TestRevokeExpired(t *testing.T) {
 	tok, err := mint(t, req)
 	require.NoError(t, err)
 	f.Expire()
-	err = ghapp.New().Revoke(context.Background(), req, provider.Saved{Token: tok.Value, State: tok.State})
+	err = ghapp.New().Revoke(context.Background(), req, provider.Saved{Token: tok.Value, State: tok.State, Destinations: destinations(t, req)})
 	assert.ErrorIs(t, err, provider.ErrAlreadyRevoked)
 }
 
@@ -304,7 +318,14 @@ func TestPrepareProblems(t *testing.T) {
 				}
 				v.Set(k, x)
 			}
-			req := provider.Request{Inputs: v, Run: tc.run, Permissions: inputs.List(v.Get(inputs.Permissions)), Lifetime: time.Hour}
+			req := func() provider.Request {
+				r := providertest.Request(t, ghapp.New(), v, nil)
+				r.Naming, r.Terminal = inputs.GitHubNames, false
+				r.Run = tc.run
+				r.Permissions = inputs.List(v.Get(inputs.Permissions))
+				r.Lifetime = time.Hour
+				return r
+			}()
 			_, ps := ghapp.New().Prepare(req)
 			require.Len(t, ps, len(tc.want), ps.Error())
 			for i, w := range tc.want {
@@ -315,7 +336,14 @@ func TestPrepareProblems(t *testing.T) {
 }
 
 func TestPrepareRefusesLongLifetime(t *testing.T) {
-	req := provider.Request{Inputs: inputs.ValuesOf(map[string]string{ghapp.ClientID.Key: "Iv1.x", ghapp.PrivateKey.Key: testutil.AppKeyPEM(t)}), Run: host.Run{Repository: "o/r"}, Permissions: []string{"contents:read"}, Lifetime: 2 * time.Hour}
+	req := func() provider.Request {
+		r := providertest.Request(t, ghapp.New(), inputs.ValuesOf(map[string]string{ghapp.ClientID.Key: "Iv1.x", ghapp.PrivateKey.Key: testutil.AppKeyPEM(t)}), nil)
+		r.Naming, r.Terminal = inputs.GitHubNames, false
+		r.Run = host.Run{Repository: "o/r"}
+		r.Permissions = []string{"contents:read"}
+		r.Lifetime = 2 * time.Hour
+		return r
+	}()
 	_, ps := ghapp.New().Prepare(req)
 	require.Len(t, ps, 1)
 	assert.Contains(t, ps[0].Error(), "input lifetime: 2h is longer than GitHub's fixed 1h")
@@ -328,8 +356,14 @@ func TestPrepareRefusesPlainHTTPToRemoteHosts(t *testing.T) {
 		"http://127.0.0.1:8080":           true,
 		"http://localhost:8080":           true,
 	} {
-		req := provider.Request{Inputs: inputs.ValuesOf(map[string]string{ghapp.ClientID.Key: "Iv1.x", ghapp.PrivateKey.Key: testutil.AppKeyPEM(t), ghapp.APIURL.Key: url}),
-			Run: host.Run{Repository: "o/r"}, Permissions: []string{"contents:read"}, Lifetime: time.Hour}
+		req := func() provider.Request {
+			r := providertest.Request(t, ghapp.New(), inputs.ValuesOf(map[string]string{ghapp.ClientID.Key: "Iv1.x", ghapp.PrivateKey.Key: testutil.AppKeyPEM(t), ghapp.APIURL.Key: url}), nil)
+			r.Naming, r.Terminal = inputs.GitHubNames, false
+			r.Run = host.Run{Repository: "o/r"}
+			r.Permissions = []string{"contents:read"}
+			r.Lifetime = time.Hour
+			return r
+		}()
 		_, ps := ghapp.New().Prepare(req)
 		if ok {
 			assert.Empty(t, ps, url)
@@ -342,8 +376,14 @@ func TestPrepareRefusesPlainHTTPToRemoteHosts(t *testing.T) {
 
 func TestPrepareRefusesDotRepositories(t *testing.T) {
 	for _, r := range []string{".", "..", "octo/..", "../x"} {
-		req := provider.Request{Inputs: inputs.ValuesOf(map[string]string{ghapp.ClientID.Key: "Iv1.x", ghapp.PrivateKey.Key: testutil.AppKeyPEM(t), ghapp.Repositories.Key: r}),
-			Run: host.Run{Repository: "octo/app"}, Permissions: []string{"contents:read"}, Lifetime: time.Hour}
+		req := func() provider.Request {
+			r := providertest.Request(t, ghapp.New(), inputs.ValuesOf(map[string]string{ghapp.ClientID.Key: "Iv1.x", ghapp.PrivateKey.Key: testutil.AppKeyPEM(t), ghapp.Repositories.Key: r}), nil)
+			r.Naming, r.Terminal = inputs.GitHubNames, false
+			r.Run = host.Run{Repository: "octo/app"}
+			r.Permissions = []string{"contents:read"}
+			r.Lifetime = time.Hour
+			return r
+		}()
 		_, ps := ghapp.New().Prepare(req)
 		require.NotEmpty(t, ps, r)
 		assert.Contains(t, ps.Error(), "is not a repository name", r)
@@ -380,8 +420,14 @@ func TestMintHalfDecodedAnswerReturnsTheToken(t *testing.T) {
 }
 
 func TestPrepareRefusesCredentialsInAPIURL(t *testing.T) {
-	req := provider.Request{Inputs: inputs.ValuesOf(map[string]string{ghapp.ClientID.Key: "Iv1.x", ghapp.PrivateKey.Key: testutil.AppKeyPEM(t), ghapp.APIURL.Key: "https://me:s3cr3tpassword@ghes.example.com/api/v3"}),
-		Run: host.Run{Repository: "o/r"}, Permissions: []string{"contents:read"}, Lifetime: time.Hour}
+	req := func() provider.Request {
+		r := providertest.Request(t, ghapp.New(), inputs.ValuesOf(map[string]string{ghapp.ClientID.Key: "Iv1.x", ghapp.PrivateKey.Key: testutil.AppKeyPEM(t), ghapp.APIURL.Key: "https://me:s3cr3tpassword@ghes.example.com/api/v3"}), nil)
+		r.Naming, r.Terminal = inputs.GitHubNames, false
+		r.Run = host.Run{Repository: "o/r"}
+		r.Permissions = []string{"contents:read"}
+		r.Lifetime = time.Hour
+		return r
+	}()
 	_, ps := ghapp.New().Prepare(req)
 	require.Len(t, ps, 1)
 	assert.Contains(t, ps[0].Error(), "input github-api-url: holds credentials")

@@ -2,7 +2,6 @@ package ghapp
 
 import (
 	"github.com/jobtoken/jobtoken/pkg/inputs"
-	"github.com/jobtoken/jobtoken/pkg/provider"
 )
 
 // The github provider's inputs.
@@ -31,12 +30,6 @@ const (
 	OutInstallationID = "installation-id"
 	OutAppSlug        = "app-slug"
 )
-
-var _ provider.GitCredential = (*Provider)(nil)
-
-// GitCredential implements provider.GitCredential: an installation token is
-// git's credential for the installation's repositories.
-func (*Provider) GitCredential() {}
 
 // Inputs implements provider.Provider.
 func (*Provider) Inputs() inputs.Group {

@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -121,3 +122,5 @@ func compareGrant(asked, granted map[string]string) (broader, narrower []string)
 	sort.Strings(narrower)
 	return broader, narrower
 }
+
+func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }

@@ -1,12 +1,7 @@
-// Package anaconda mints anaconda.org tokens limited to named scopes and a
-// max-age, owned by the parent credential's account or an organization, and
-// revokes them with the token itself.
 package anaconda
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,235 +9,13 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/jobtoken/jobtoken/pkg/host"
 	"github.com/jobtoken/jobtoken/pkg/inputs"
 	"github.com/jobtoken/jobtoken/pkg/provider"
 	"github.com/jobtoken/jobtoken/pkg/provider/apierror"
 )
-
-// Name is the provider's input value.
-const Name = "anaconda"
-
-// DefaultAPIURL is anaconda.org's API.
-const DefaultAPIURL = "https://api.anaconda.org"
-
-// CondaURL is where channel URLs embed tokens as /t/<token>/<channel>.
-const CondaURL = "https://conda.anaconda.org"
-
-// BinstarEnv is read by anaconda-client before ANACONDA_API_TOKEN, so it is
-// exported beside export-env: a stale value there would shadow the new token.
-const BinstarEnv = "BINSTAR_API_TOKEN"
-
-// Lifetime bounds. A token is revoked in the post step anyway; the lifetime is
-// the backstop when that step never runs, so it stays short: 1m to 24h, and up
-// to MaxLifetime only with allow-broad-scopes (the same deliberate opt-in as a
-// full-access scope).
-const (
-	MinLifetime       = time.Minute
-	MaxNormalLifetime = 24 * time.Hour
-	MaxLifetime       = 7 * 24 * time.Hour
-)
-
-// slack absorbs the seconds between the server computing an expiry and our
-// reading its Date header.
-const slack = time.Minute
-
-var orgRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
-
-// Provider is the anaconda provider.
-type Provider struct {
-	// suffix makes the note unique per step; tests fix it.
-	suffix func() string
-}
-
-// New returns the provider.
-func New() *Provider { return &Provider{} }
-
-var _ provider.Provider = (*Provider)(nil)
-
-// Name implements provider.Provider.
-func (*Provider) Name() string { return Name }
-
-type minter struct {
-	req    provider.Request
-	naming inputs.Naming
-	cred   Parent
-	scopes []string
-	org    string
-	api    string
-	note   string
-	maxAge int64
-	plan   provider.Plan
-}
-
-var (
-	_ provider.Minter  = (*minter)(nil)
-	_ provider.Checker = (*minter)(nil)
-)
-
-// namingFor says how the host spells inputs, for messages that name another
-// input than the one at fault.
-func namingFor(host string) inputs.Naming {
-	return provider.Request{Host: host}.Naming()
-}
-
-func randomSuffix() string {
-	b := make([]byte, 3)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-// Prepare implements provider.Provider.
-func (p *Provider) Prepare(req provider.Request) (provider.Minter, inputs.Problems) {
-	var ps inputs.Problems
-	in := req.Inputs
-	m := &minter{req: req, naming: namingFor(req.Host)}
-
-	c, err := ParseParent(in.Get(Credential), m.now())
-	if err != nil {
-		ps.Add(Credential, "%s", err)
-	}
-	m.cred = c
-
-	scopes, sp := ParseScopes(req.Permissions, req.AllowBroad, m.naming)
-	ps = append(ps, sp...)
-	m.scopes = scopes
-
-	maxAge, lp := CheckLifetime(req.Lifetime, req.AllowBroad, m.naming)
-	ps.AddP(lp)
-	m.maxAge = maxAge
-
-	var dp inputs.Problems
-	m.api, m.org, dp = destinations(req)
-	ps = append(ps, dp...)
-
-	suffix := p.suffix
-	if suffix == nil {
-		suffix = randomSuffix
-	}
-	// Traceable (repository and run) and unique per step: reruns and matrix
-	// jobs share the label, and anaconda.org refuses a second token with the
-	// same note.
-	m.note = Note(req.Run, suffix())
-	m.plan = m.makePlan()
-	return m, ps
-}
-
-// destinations reads the API URL (with the one URL check) and the
-// organization, which together say where the parent credential is sent and
-// which account's token a by-name revocation deletes.
-func destinations(req provider.Request) (api, org string, ps inputs.Problems) {
-	org = req.Inputs.Get(Organization)
-	if org != "" && !orgRE.MatchString(org) {
-		ps.Add(Organization, "%q is not an anaconda.org organization name; use the name as in https://anaconda.org/<name>", org)
-	}
-	api = strings.TrimRight(req.Inputs.Get(APIURL), "/")
-	if api == "" {
-		api = DefaultAPIURL
-	}
-	if msg := provider.APIURLProblem(api, DefaultAPIURL); msg != "" {
-		ps.Add(APIURL, "%s", msg)
-	}
-	return api, org, ps
-}
-
-// Destinations implements provider.Provider.
-func (*Provider) Destinations(req provider.Request) ([]provider.Destination, inputs.Problems) {
-	api, org, ps := destinations(req)
-	return []provider.Destination{
-		{Key: "api_url", Input: APIURL, Value: api, URL: true},
-		{Key: "org", Input: Organization, Value: org},
-	}, ps
-}
-
-// noteRepo keeps a note one path segment for servers that decode %2F (and
-// %5C) before routing, as common Python web frameworks do: the by-name
-// revocation puts the note in the path, so a "/" in it would split it and
-// never match. host.ParseLabel reads ":" back as "/".
-var noteRepo = strings.NewReplacer("/", ":", "\\", ":")
-
-// Note is the token's note (its name, the token-id output): the run's label
-// with its repository written without path separators, and a suffix that
-// makes it unique per step.
-func Note(run host.Run, suffix string) string {
-	return noteRepo.Replace(run.Label()) + " " + suffix
-}
-
-// LostState implements provider.LostFinder: what the post step needs to
-// revoke, by name with the parent, a token whose create's answer was lost.
-func (m *minter) LostState() map[string]string {
-	return map[string]string{"api_url": m.api, "note": m.note, "org": m.org}
-}
-
-// CheckLifetime turns the lifetime into anaconda.org's max-age in seconds.
-// Accepted: 1m to 24h; up to 168h only with allowBroad.
-func CheckLifetime(d time.Duration, allowBroad bool, n inputs.Naming) (int64, *inputs.Problem) {
-	bad := func(format string, args ...any) (int64, *inputs.Problem) {
-		return 0, &inputs.Problem{Key: inputs.Lifetime.Key, Azure: inputs.Lifetime.Azure, Msg: fmt.Sprintf(format, args...)}
-	}
-	switch {
-	case d < MinLifetime:
-		return bad("%s is shorter than a minute, too short for a job to use the token; use 1m to 24h (e.g. 30m)", inputs.FormatDuration(d))
-	case d%time.Second != 0:
-		return bad("%s is not a whole number of seconds, which anaconda.org's max-age counts; use e.g. 30m", d)
-	case d > MaxLifetime:
-		return bad("%s is longer than 168h, jobtoken's ceiling for anaconda tokens; use 24h or less (the post step revokes the token when the job ends)", inputs.FormatDuration(d))
-	case d > MaxNormalLifetime && !allowBroad:
-		return bad("%s is longer than a day; use 1m to 24h, or set %s to true to permit up to 168h", inputs.FormatDuration(d), n.Name(inputs.AllowBroadScopes))
-	}
-	return int64(d / time.Second), nil
-}
-
-func (m *minter) now() time.Time {
-	if m.req.Now != nil {
-		return m.req.Now()
-	}
-	return time.Now()
-}
-
-func (m *minter) name(in inputs.Input) string { return m.naming.Name(in) }
-
-func (m *minter) client() client { return client{hc: m.req.HTTP, api: m.api} }
-
-func (m *minter) owner() string {
-	if m.org != "" {
-		return "organization " + m.org
-	}
-	return "the credential's own account"
-}
-
-func (m *minter) makePlan() provider.Plan {
-	parent := fmt.Sprintf("%s from %s (sent as Authorization: %s)", m.cred.Type, m.name(Credential), m.cred.Type.Scheme())
-	if !m.cred.Expires.IsZero() {
-		parent += ", valid until " + m.cred.Expires.Format(time.RFC3339)
-	}
-	notes := []string{
-		"token note (its name, the token-id output): " + m.note,
-		"the token is masked with its channel-URL forms (/t/<token>/)",
-	}
-	if e := m.req.Inputs.Get(inputs.ExportEnv); e != "" && e != BinstarEnv {
-		notes = append(notes, "export-env also exports "+BinstarEnv+", which anaconda-client reads first")
-	}
-	return provider.Plan{
-		Provider:   Name,
-		Parent:     parent,
-		Scopes:     m.scopes,
-		Resources:  []string{m.owner()},
-		Lifetime:   m.req.Lifetime,
-		Revocation: "DELETE /authentications with the token itself, in the post step (if that fails, DELETE by name with the parent credential)",
-		Revocable:  true,
-		Notes:      notes,
-		Details:    map[string]string{"api": m.api, "max-age": strconv.FormatInt(m.maxAge, 10)},
-		Secrets:    []string{m.cred.Value},
-	}
-}
-
-// Plan implements provider.Minter.
-func (m *minter) Plan() provider.Plan { return m.plan }
 
 // createRequest is POST /authentications as anaconda-client sends it.
 type createRequest struct {
@@ -296,9 +69,7 @@ func (m *minter) Mint(ctx context.Context) (*provider.Token, error) {
 		// an earlier try whose answer was lost (the transport retried). Its
 		// value never reached us: revoke it by name, then mint once more.
 		if rerr := m.revokeByName(ctx); rerr == nil {
-			if m.req.Log != nil {
-				m.req.Log.Infof("revoked token %s, minted by a request whose answer was lost; minting it again", m.note)
-			}
+			m.req.Log.Infof("revoked token %s, minted by a request whose answer was lost; minting it again", m.note)
 			created = authInfo{}
 			resp, err = m.client().do(ctx, http.MethodPost, "/authentications", m.cred.Header(), body, &created, http.StatusOK, http.StatusCreated)
 		}
@@ -333,9 +104,7 @@ func (m *minter) Mint(ctx context.Context) (*provider.Token, error) {
 			if err != nil {
 				why = err.Error()
 			}
-			if m.req.Log != nil {
-				m.req.Log.Warningf("anaconda.org did not confirm the scopes of token %s (%s); they are taken as asked", m.note, why)
-			}
+			m.req.Log.Warningf("anaconda.org did not confirm the scopes of token %s (%s); they are taken as asked", m.note, why)
 		}
 	}
 	granted := m.scopes
@@ -353,7 +122,7 @@ func (m *minter) serverNow(resp *http.Response) time.Time {
 			return d
 		}
 	}
-	return m.now()
+	return m.req.Now()
 }
 
 // expiry is the token's end as anaconda.org said it, or now + max-age.
@@ -361,7 +130,7 @@ func (m *minter) expiry(info authInfo) time.Time {
 	if t, ok := parseTime(info.Expires); ok {
 		return t.UTC()
 	}
-	return m.now().Add(time.Duration(m.maxAge) * time.Second).UTC().Truncate(time.Second)
+	return m.req.Now().Add(time.Duration(m.maxAge) * time.Second).UTC().Truncate(time.Second)
 }
 
 // parseTime reads the ISO 8601 forms anaconda.org's Python API writes.
@@ -408,13 +177,13 @@ func (m *minter) token(value string, granted []string, confirmed bool, exp time.
 		scopes += " (as asked; anaconda.org did not confirm)"
 	}
 	return &provider.Token{
-		Value:     value,
-		ID:        m.note,
-		ExpiresAt: exp,
-		Granted:   strings.Join(granted, " "),
-		Secrets:   ChannelForms(m.api, value),
-		Env:       ExportNames,
-		State:     map[string]string{"api_url": m.api, "note": m.note, "org": m.org},
+		Value:       value,
+		ID:          m.note,
+		ExpiresAt:   exp,
+		Granted:     strings.Join(granted, " "),
+		Secrets:     ChannelForms(m.api, value),
+		ExportNames: ExportNames,
+		State:       state{Note: m.note}.raw(),
 		Summary: [][2]string{
 			{"Scopes", scopes},
 			{"Organization", org},
@@ -496,7 +265,7 @@ func isDuplicate(err error) bool {
 // mayHaveMinted reports whether a failed creation may still have minted a
 // token: anything but a refusal (a 4xx answer).
 func mayHaveMinted(err error) bool {
-	s := statusOf(err)
+	s := apierror.StatusOf(err)
 	return s == 0 || s >= 500
 }
 
@@ -513,14 +282,10 @@ func (m *minter) dropLost(ctx context.Context) bool {
 	err := m.revokeByName(ctx)
 	switch {
 	case err == nil:
-		if m.req.Log != nil {
-			m.req.Log.Infof("revoked token %s, minted by a request whose answer was lost", m.note)
-		}
-	case statusOf(err) == http.StatusNotFound:
+		m.req.Log.Infof("revoked token %s, minted by a request whose answer was lost", m.note)
+	case apierror.StatusOf(err) == http.StatusNotFound:
 	default:
-		if m.req.Log != nil {
-			m.req.Log.Warningf("could not make sure no token named %s was minted by a request whose answer was lost (%s); the post step looks again. Else run jobtoken sweep --provider anaconda, or check anaconda.org's settings → access", m.note, err)
-		}
+		m.req.Log.Warningf("could not make sure no token named %s was minted by a request whose answer was lost (%s); the post step looks again. Else run jobtoken sweep --provider anaconda, or check anaconda.org's settings → access", m.note, err)
 		return false
 	}
 	return true
@@ -546,53 +311,4 @@ func namePath(org, note string) string {
 		return "/authentications/org/" + url.PathEscape(org) + "/name/" + url.PathEscape(note)
 	}
 	return "/authentications/name/" + url.PathEscape(note)
-}
-
-// Check implements provider.Checker with read-only calls: who the parent
-// credential is, whether the organization exists, and whether anaconda.org
-// knows every scope asked.
-func (m *minter) Check(ctx context.Context) ([]string, error) {
-	c := m.client()
-	var user struct {
-		Login    string `json:"login"`
-		UserType string `json:"user_type"`
-	}
-	if _, err := c.do(ctx, http.MethodGet, "/user", m.cred.Header(), nil, &user, http.StatusOK); err != nil {
-		if ae, ok := apierror.As(err); ok && ae.Status == http.StatusUnauthorized {
-			m.explainRejected(ae)
-			return nil, fmt.Errorf("failed to check %s: %w", m.name(Credential), err)
-		}
-		return nil, fmt.Errorf("failed to check %s: %w", m.name(Credential), err)
-	}
-	out := []string{fmt.Sprintf("%s authenticated as %s (Authorization: %s)", m.cred.Type, user.Login, m.cred.Type.Scheme())}
-	if m.org != "" {
-		var org struct {
-			Login    string `json:"login"`
-			UserType string `json:"user_type"`
-		}
-		_, err := c.do(ctx, http.MethodGet, "/user/"+url.PathEscape(m.org), "", nil, &org, http.StatusOK)
-		switch {
-		case statusOf(err) == http.StatusNotFound:
-			return out, fmt.Errorf("organization %s does not exist on anaconda.org; check %s", m.org, m.name(Organization))
-		case err != nil:
-			return out, fmt.Errorf("failed to look up organization %s: %w", m.org, err)
-		case org.UserType != "" && org.UserType != "org":
-			return out, fmt.Errorf("%s is a %s account, not an organization; leave %s empty to own the token with %s", m.org, org.UserType, m.name(Organization), user.Login)
-		}
-		out = append(out, "organization "+m.org+" exists")
-	}
-	var known map[string]any
-	if _, err := c.do(ctx, http.MethodGet, "/scopes", "", nil, &known, http.StatusOK); err != nil {
-		return out, fmt.Errorf("failed to list anaconda.org's scopes: %w", err)
-	}
-	var unknown []string
-	for _, s := range m.scopes {
-		if _, ok := known[s]; !ok {
-			unknown = append(unknown, s)
-		}
-	}
-	if len(unknown) > 0 {
-		return out, fmt.Errorf("anaconda.org does not know the scopes %s; ask for others in %s", strings.Join(unknown, ", "), m.name(inputs.Permissions))
-	}
-	return append(out, "anaconda.org knows every scope asked"), nil
 }

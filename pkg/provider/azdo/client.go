@@ -11,9 +11,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jobtoken/jobtoken/pkg/provider/apierror"
-
 	"github.com/microsoft/azure-devops-go-api/azuredevops/v7"
+
+	"github.com/jobtoken/jobtoken/pkg/inputs"
+	"github.com/jobtoken/jobtoken/pkg/provider/api"
+	"github.com/jobtoken/jobtoken/pkg/provider/apierror"
 )
 
 // APIVersion is the PAT lifecycle API's version.
@@ -25,10 +27,11 @@ const DefaultAPIURL = "https://vssps.dev.azure.com"
 // azure-devops-go-api v7 has no client for the PAT lifecycle API (area
 // "Tokens", resource "pats"); tokenadmin only lists and revokes for
 // administrators. This is that missing client, written on the library's
-// Connection and Client helpers. It does not use Client.Send, which resolves
-// routes through an OPTIONS call to the server's resource locations (a round
-// trip that the documented URL makes unnecessary), nor Client.SendRequest,
-// which discards the body of an error answer that may carry a patTokenError.
+// Connection and Client helpers, in the one API idiom (package api). It
+// does not use Client.Send, which resolves routes through an OPTIONS call to
+// the server's resource locations (a round trip that the documented URL
+// makes unnecessary), nor Client.SendRequest, which discards the body of an
+// error answer that may carry a patTokenError.
 
 // patToken is the PatToken model.
 type patToken struct {
@@ -81,31 +84,43 @@ type pagedPatTokens struct {
 }
 
 type tokensClient struct {
-	c    *azuredevops.Client
-	http *http.Client
-	base string // {api}/{org}/_apis/tokens/pats
+	c      *azuredevops.Client
+	svc    api.Service
+	base   string // {api}/{org}/_apis/tokens/pats
+	naming inputs.Naming
 }
 
-// newTokensClient builds a client authenticated with an Entra bearer token.
-// NewPatConnection would send Basic auth, which this API refuses. Every call
-// goes through hc, the retrying client.
-func newTokensClient(hc *http.Client, apiURL, org, bearer string) *tokensClient {
-	if hc == nil {
-		hc = http.DefaultClient
-	}
+// newTokensClient builds a client authenticated with an Entra bearer token,
+// whose errors name inputs as n spells them. NewPatConnection would send
+// Basic auth, which this API refuses. Every call goes through hc, the
+// retrying client.
+func newTokensClient(hc *http.Client, apiURL, org, bearer string, n inputs.Naming) *tokensClient {
 	conn := &azuredevops.Connection{
 		AuthorizationString: "Bearer " + bearer,
 		BaseUrl:             apiURL,
-		UserAgent:           "jobtoken",
+		UserAgent:           api.UserAgent,
 		// Without it, an unauthenticated call answers 203 with an HTML
 		// sign-in page instead of 401.
 		SuppressFedAuthRedirect: true,
 	}
-	return &tokensClient{
-		c:    azuredevops.NewClientWithOptions(conn, apiURL, azuredevops.WithHTTPClient(hc)),
-		http: hc,
-		base: apiURL + "/" + url.PathEscape(org) + "/_apis/tokens/pats",
+	t := &tokensClient{
+		c:      azuredevops.NewClientWithOptions(conn, apiURL, azuredevops.WithHTTPClient(hc)),
+		base:   apiURL + "/" + url.PathEscape(org) + "/_apis/tokens/pats",
+		naming: n,
 	}
+	t.svc = api.Service{Name: serviceDevOps, HTTP: hc, Refusal: t.refusal}
+	return t
+}
+
+// refusal reads an error answer: a patTokenError when its body carries
+// one, else Azure DevOps' short message.
+func (t *tokensClient) refusal(resp *http.Response, body []byte) error {
+	var r patTokenResult
+	if json.Unmarshal(body, &r) == nil && r.PatTokenError != "" && r.PatTokenError != "none" {
+		return patError(r.PatTokenError, resp.StatusCode, t.naming)
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return fromWrapped(t.c.UnwrapError(resp), resp.StatusCode)
 }
 
 // do sends one request and decodes a success into out. An error answer is
@@ -128,29 +143,19 @@ func (t *tokensClient) do(ctx context.Context, method string, q url.Values, body
 	if err != nil {
 		return err
 	}
-	resp, err := t.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s", netSummary(err))
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return fmt.Errorf("failed to read Azure DevOps' answer: %s", netSummary(err))
-	}
-	if resp.StatusCode == http.StatusNonAuthoritativeInfo {
+	resp, data, err := t.svc.Send(req)
+	switch {
+	case err != nil:
+		return err
+	case resp.StatusCode == http.StatusNonAuthoritativeInfo:
+		// A sign-in page in a success's clothes.
 		return apierror.New(serviceDevOps, resp.StatusCode, "")
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		var r patTokenResult
-		if json.Unmarshal(data, &r) == nil && r.PatTokenError != "" && r.PatTokenError != "none" {
-			return patError(r.PatTokenError, resp.StatusCode)
-		}
-		resp.Body = io.NopCloser(bytes.NewReader(data))
-		return fromWrapped(t.c.UnwrapError(resp), resp.StatusCode)
-	}
-	if out == nil || len(bytes.TrimSpace(data)) == 0 {
+	case resp.StatusCode < 200 || resp.StatusCode > 299:
+		return t.svc.Refuse(resp, data)
+	case out == nil || len(bytes.TrimSpace(data)) == 0:
 		return nil
 	}
+	// The library's decoder drops a byte order mark first.
 	resp.Body = io.NopCloser(bytes.NewReader(data))
 	if err := t.c.UnmarshalBody(resp, out); err != nil {
 		return fmt.Errorf("failed to decode Azure DevOps' answer (%d): not the documented JSON", resp.StatusCode)
@@ -165,7 +170,7 @@ func (t *tokensClient) create(ctx context.Context, r patTokenCreateRequest) (*pa
 		return nil, err
 	}
 	if res.PatTokenError != "" && res.PatTokenError != "none" {
-		return nil, patError(res.PatTokenError, http.StatusOK)
+		return nil, patError(res.PatTokenError, http.StatusOK, t.naming)
 	}
 	if res.PatToken == nil || res.PatToken.Token == "" || res.PatToken.AuthorizationID == "" {
 		return nil, fmt.Errorf("Azure DevOps answered without a PAT")

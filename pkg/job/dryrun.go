@@ -1,0 +1,37 @@
+package job
+
+import (
+	"strings"
+	"time"
+
+	"github.com/jobtoken/jobtoken/pkg/host"
+	"github.com/jobtoken/jobtoken/pkg/inputs"
+)
+
+// PrintPlan logs the plan of a prepared step, for dry runs.
+func PrintPlan(h host.Host, p *Prepared) {
+	pl := p.Minter.Plan()
+	h.Infof("dry run: would mint one %s token", pl.Provider)
+	h.Infof("  parent:      %s", pl.Parent)
+	h.Infof("  scopes:      %s", strings.Join(pl.Scopes, ", "))
+	if len(pl.Resources) > 0 {
+		h.Infof("  resources:   %s", strings.Join(pl.Resources, ", "))
+	}
+	h.Infof("  lifetime:    %s", FormatDuration(pl.Lifetime))
+	if p.Common.ExportEnv != "" {
+		h.Infof("  publish:     output token, env %s", p.Common.ExportEnv)
+	} else {
+		h.Infof("  publish:     output token")
+	}
+	rev := pl.Revocation
+	if !p.Common.Revoke && pl.Revocable {
+		rev = "not revoked (revoke: false)"
+	}
+	h.Infof("  revocation:  %s", rev)
+	for _, n := range pl.Notes {
+		h.Infof("  note:        %s", n)
+	}
+}
+
+// FormatDuration prints 1h rather than 1h0m0s.
+func FormatDuration(d time.Duration) string { return inputs.FormatDuration(d) }

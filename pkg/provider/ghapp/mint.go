@@ -1,0 +1,120 @@
+package ghapp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/jobtoken/jobtoken/pkg/provider"
+	"github.com/jobtoken/jobtoken/pkg/provider/apierror"
+	"github.com/jobtoken/jobtoken/pkg/secret"
+)
+
+// Mint implements provider.Minter.
+func (m *minter) Mint(ctx context.Context) (*provider.Token, error) {
+	id := m.instID
+	if id == 0 {
+		inst, err := m.lookup(ctx)
+		if err != nil {
+			return nil, err
+		}
+		m.inst, id = inst, inst.ID
+	}
+	at, err := m.app.Mint(ctx, id, m.repos, m.perms)
+	var ge *GrantError
+	switch {
+	case at != nil && err != nil && !errors.As(err, &ge):
+		// GitHub issued a token but its answer did not decode: hand the
+		// token back so that it is revoked, not lost.
+		return m.token(id, at), fmt.Errorf("failed to mint: %w", err)
+	case at != nil:
+		return m.token(id, at), err
+	case err != nil:
+		return nil, m.explainMintError(ctx, id, m.explained(err))
+	}
+	return nil, errors.New("failed to mint: GitHub answered without a token")
+}
+
+// lookup finds the installation the token is for.
+func (m *minter) lookup(ctx context.Context) (*Installation, error) {
+	var repo string
+	if len(m.repos) > 0 {
+		repo = m.repos[0]
+	}
+	inst, err := m.app.LookupInstallation(ctx, m.owner, repo)
+	if err == nil {
+		return inst, nil
+	}
+	err = m.explained(err)
+	if e, ok := apierror.As(err); ok && e.Status == http.StatusNotFound && e.Cause == "" {
+		where := "account " + m.owner
+		if repo != "" {
+			where = "repository " + m.owner + "/" + repo
+		}
+		e.Explain(fmt.Sprintf("the GitHub App %s is not installed on %s", m.issuer, where),
+			fmt.Sprintf("install it there (App settings → Install App) and give it access to the repository, or set %s", m.req.Name(InstallationID)))
+	}
+	return nil, fmt.Errorf("failed to find the installation: %w", err)
+}
+
+func (m *minter) token(id int64, at *InstallationToken) *provider.Token {
+	slug := ""
+	if m.inst != nil {
+		slug = m.inst.AppSlug
+	}
+	repos := make([]string, 0, len(at.Repositories))
+	for _, r := range at.Repositories {
+		repos = append(repos, m.owner+"/"+r.Name)
+	}
+	sort.Strings(repos)
+	repoText := strings.Join(repos, ", ")
+	if at.RepositorySelection == "all" || len(repos) == 0 {
+		repoText = m.owner + "/* (all of the installation's)"
+	}
+	exp := at.ExpiresAt
+	if exp.IsZero() {
+		exp = m.req.Now().Add(TokenLife)
+	}
+	return &provider.Token{
+		Value:     at.Token,
+		ID:        TokenID(at.Token),
+		ExpiresAt: exp.UTC(),
+		Granted:   FormatPermissions(at.Permissions),
+		// git's basic-auth form of the token.
+		Secrets: []string{secret.BasicAuth("x-access-token", at.Token)},
+		Outputs: map[string]string{
+			OutInstallationID: strconv.FormatInt(id, 10),
+			OutAppSlug:        slug,
+		},
+		Revocable: true,
+		Summary: [][2]string{
+			{"Installation", strconv.FormatInt(id, 10)},
+			{"Repositories", repoText},
+		},
+	}
+}
+
+// explainMintError explains GitHub's refusal of a mint.
+func (m *minter) explainMintError(ctx context.Context, id int64, err error) error {
+	e, ok := apierror.As(err)
+	if !ok || e.Cause != "" {
+		return fmt.Errorf("failed to mint: %w", err)
+	}
+	switch e.Status {
+	case http.StatusNotFound:
+		e.Explain(fmt.Sprintf("installation %d does not exist for App %s", id, m.issuer),
+			fmt.Sprintf("check %s (or leave it empty to look it up)", m.req.Name(InstallationID)))
+	case http.StatusUnprocessableEntity:
+		inst := m.inst
+		if inst == nil {
+			// Look the installation up to say precisely what it lacks.
+			inst, _ = m.app.Installation(ctx, id)
+		}
+		m.explainGrant(e, inst)
+	}
+	return fmt.Errorf("failed to mint: %w", err)
+}

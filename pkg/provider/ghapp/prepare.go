@@ -1,0 +1,254 @@
+package ghapp
+
+import (
+	"crypto"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/jobtoken/jobtoken/pkg/host"
+	"github.com/jobtoken/jobtoken/pkg/inputs"
+	"github.com/jobtoken/jobtoken/pkg/provider"
+)
+
+var (
+	ownerRE = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`)
+	repoRE  = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,100}$`)
+)
+
+// minter is one step's request: what to mint, from the inputs, through an
+// App.
+type minter struct {
+	req    provider.Request
+	app    *App
+	issuer string
+	key    crypto.Signer // nil while only known at run time
+	owner  string
+	repos  []string // names within owner; empty means every repository (`*`)
+	perms  map[string]string
+	instID int64
+	apiURL string
+	// fromRun marks repositories and owner taken from the run; runKnown
+	// says whether the run's repository is known (a plan may not know it).
+	ownerFromRun, reposFromRun, runKnown bool
+	inst                                 *Installation // from the lookup, when one was made
+	plan                                 provider.Plan
+}
+
+// Prepare implements provider.Provider.
+func (*Provider) Prepare(req provider.Request) (provider.Minter, inputs.Problems) {
+	var ps inputs.Problems
+	in := req.Inputs
+	m := &minter{req: req}
+
+	m.issuer = in.Get(ClientID)
+	known := in.Known(ClientID)
+	if m.issuer == "" {
+		m.issuer, known = in.Get(AppID), in.Known(AppID)
+		if m.issuer != "" && known {
+			if _, err := strconv.ParseUint(m.issuer, 10, 64); err != nil {
+				ps.Add(AppID, "%q is not a numeric App ID; use the App ID from the App's settings, or set %s instead", m.issuer, req.Name(ClientID))
+			}
+		}
+	}
+	switch {
+	case m.issuer == "":
+		ps.Add(ClientID, "is required for github; set %s (or %s) to the GitHub App's client ID", req.Name(ClientID), req.Name(AppID))
+	case known && strings.ContainsAny(m.issuer, " \t\r\n"):
+		ps.Add(ClientID, "contains whitespace; copy the client ID from the App's settings")
+	}
+
+	if in.Known(PrivateKey) {
+		if k, err := ParsePrivateKey(in.Get(PrivateKey)); err != nil {
+			ps.Add(PrivateKey, "%s", err.Error())
+		} else {
+			m.key = k
+		}
+	}
+
+	if in.Known(inputs.Permissions) {
+		perms, pp := ParsePermissions(req.Permissions)
+		ps = append(ps, pp...)
+		m.perms = perms
+	}
+
+	m.parseRepositories(&ps)
+
+	if in.Known(InstallationID) {
+		id, p := in.Int64(InstallationID)
+		ps.AddP(p)
+		m.instID = id
+	}
+
+	var up inputs.Problems
+	m.apiURL, up = apiURL(req)
+	ps = append(ps, up...)
+
+	if req.Lifetime > TokenLife {
+		ps.Add(inputs.Lifetime, "%s is longer than GitHub's fixed 1h for installation tokens; use 1h or less", inputs.FormatDuration(req.Lifetime))
+	}
+
+	m.app = &App{APIURL: m.apiURL, HTTP: req.HTTP, Issuer: m.issuer, Signer: m.key, Now: req.Now, Log: req.Log, Redact: req.Redact}
+	m.plan = m.makePlan()
+	return m, ps
+}
+
+// apiURL resolves the API URL: the input, else the runner's GITHUB_API_URL,
+// else github.com's, with the one URL check.
+func apiURL(req provider.Request) (string, inputs.Problems) {
+	var ps inputs.Problems
+	u := req.Inputs.Get(APIURL)
+	if u == "" {
+		u = req.Run.APIURL
+	}
+	if u == "" {
+		u = DefaultAPIURL
+	}
+	if !req.Inputs.Known(APIURL) {
+		return u, nil
+	}
+	if msg := provider.APIURLProblem(u, "https://ghes.example.com/api/v3"); msg != "" {
+		ps.Add(APIURL, "%s", msg)
+	}
+	return strings.TrimRight(u, "/"), ps
+}
+
+// Destinations implements provider.Provider: the API URL.
+func (*Provider) Destinations(req provider.Request) ([]provider.Destination, inputs.Problems) {
+	u, ps := apiURL(req)
+	return []provider.Destination{{Input: APIURL, Value: u, URL: true}}, ps
+}
+
+// parseRepositories reads owner and repositories, with the current
+// repository as their default. Values only known at run time (the inputs',
+// or a plan's current repository) are kept as they read, unchecked.
+func (m *minter) parseRepositories(ps *inputs.Problems) {
+	in, run := m.req.Inputs, m.req.Run
+	m.runKnown = run.Known(host.RunRepository)
+	curOwner, curRepo, _ := strings.Cut(run.Repository, "/")
+	ownerKnown := in.Known(Owner)
+	m.owner = in.Get(Owner)
+	if m.owner != "" && ownerKnown && !ownerRE.MatchString(m.owner) {
+		// Checked first: the messages below show the owner, and one with a
+		// line break would split the one-line error.
+		ps.Add(Owner, "%q is not a GitHub account name; use the user or organization login the App is installed on, e.g. octo-org", m.owner)
+		return
+	}
+	if m.owner == "" {
+		m.owner, m.ownerFromRun = curOwner, true
+		ownerKnown = m.runKnown
+	}
+	if !in.Known(Repositories) {
+		// One name, or a list, only the run will tell.
+		m.repos = []string{in.Get(Repositories)}
+		return
+	}
+	list := inputs.List(in.Get(Repositories))
+	all := false
+	for _, r := range list {
+		if r == "*" {
+			all = true
+		}
+	}
+	switch {
+	case all && len(list) > 1:
+		ps.Add(Repositories, "mixes * with repository names; use * alone for every repository of the installation, or list names")
+		return
+	case all:
+		if m.owner == "" {
+			ps.Add(Owner, "is required with %s; set it to the account the App is installed on", m.req.Setting(Repositories, "*"))
+		}
+		return
+	case len(list) == 0:
+		if curRepo == "" {
+			ps.Add(Repositories, "has no default outside a GitHub repository; name the repositories (or * for all of the installation's)")
+			return
+		}
+		if ownerKnown && m.runKnown && !strings.EqualFold(m.owner, curOwner) {
+			ps.Add(Repositories, "is required when %s (%s) is not the current repository's owner (%s); name the repositories or use *", m.req.Name(Owner), m.owner, curOwner)
+			return
+		}
+		list, m.reposFromRun = []string{curRepo}, true
+	}
+	seen := map[string]bool{}
+	for _, r := range list {
+		owner, name, hasOwner := strings.Cut(r, "/")
+		if !hasOwner {
+			owner, name = m.owner, r
+		} else if m.owner == "" {
+			m.owner, ownerKnown = owner, true
+		}
+		if !m.reposFromRun || m.runKnown {
+			if !repoRE.MatchString(name) || strings.Contains(name, "/") || name == "." || name == ".." || (hasOwner && !ownerRE.MatchString(owner)) {
+				ps.Add(Repositories, "%q is not a repository name; use name or owner/name", r)
+				continue
+			}
+			if hasOwner && ownerKnown && !strings.EqualFold(owner, m.owner) {
+				ps.Add(Repositories, "%q is not owned by %s; one token covers one account, so mint one token per owner", r, m.owner)
+				continue
+			}
+		}
+		if !seen[strings.ToLower(name)] {
+			seen[strings.ToLower(name)] = true
+			m.repos = append(m.repos, name)
+		}
+	}
+	switch {
+	case m.owner == "":
+		ps.Add(Owner, "is required outside a GitHub repository; set it to the account the App is installed on")
+	case ownerKnown && !ownerRE.MatchString(m.owner):
+		ps.Add(Owner, "%q is not a GitHub account name", m.owner)
+	}
+}
+
+func (m *minter) makePlan() provider.Plan {
+	res := []string{}
+	if len(m.repos) == 0 {
+		res = append(res, m.owner+"/* (every repository of the installation)")
+	}
+	for _, r := range m.repos {
+		if m.reposFromRun && !m.runKnown {
+			res = append(res, "the current repository (at run time)")
+			continue
+		}
+		res = append(res, m.owner+"/"+r)
+	}
+	var scopes []string
+	if len(m.perms) > 0 {
+		scopes = strings.Split(FormatPermissions(m.perms), ", ")
+	}
+	inst := "looked up from /" + m.lookupPath()
+	if m.instID != 0 {
+		inst = strconv.FormatInt(m.instID, 10)
+	}
+	var secrets []string
+	if m.req.Inputs.Known(PrivateKey) {
+		secrets = append(secrets, m.req.Inputs.Get(PrivateKey))
+	}
+	return provider.Plan{
+		Provider:          Name,
+		Parent:            fmt.Sprintf("GitHub App %s (RS256 JWT signed with %s)", m.issuer, m.req.Name(PrivateKey)),
+		Scopes:            scopes,
+		Resources:         res,
+		Lifetime:          TokenLife,
+		Revocation:        "DELETE /installation/token with the token itself, in the post step",
+		Revocable:         true,
+		Notes:             []string{"GitHub adds metadata:read to every token that carries a repository permission", "GitHub fixes installation tokens at 1h"},
+		Details:           map[string]string{"api": m.apiURL, "installation": inst},
+		Secrets:           secrets,
+		UsesRunRepository: (m.ownerFromRun || m.reposFromRun) && !m.runKnown,
+	}
+}
+
+// lookupPath is where the installation is looked up: the first repository,
+// or the account.
+func (m *minter) lookupPath() string {
+	if len(m.repos) > 0 {
+		return lookupPath(m.owner, m.repos[0])
+	}
+	return lookupPath(m.owner, "")
+}
+
+// Plan implements provider.Minter.
+func (m *minter) Plan() provider.Plan { return m.plan }
