@@ -29,8 +29,10 @@ COPY pkg ./pkg
 RUN go run ./pkg/release/build -out /release -cli /release/cli -version "${VERSION}" -platforms "${PLATFORMS}"
 # One binary, two names: the runner starts each stage with its own
 # --entrypoint and the same args, so the post stage is told apart by argv[0].
-RUN mkdir -p /image/etc/ssl/certs \
- && cp "/release/cli/jobtoken-linux-$(go env GOARCH)" /image/jobtoken \
+# The image holds the step binary, as the action tree does (not the CLI's).
+RUN case "$(go env GOARCH)" in amd64) arch=x64 ;; *) arch="$(go env GOARCH)" ;; esac \
+ && mkdir -p /image/etc/ssl/certs \
+ && cp "/release/bin/linux-${arch}/jobtoken" /image/jobtoken \
  && ln -s jobtoken /image/jobtoken-post \
  && cp /etc/ssl/certs/ca-certificates.crt /image/etc/ssl/certs/
 

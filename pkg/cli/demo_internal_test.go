@@ -1,3 +1,5 @@
+//go:build !jobtoken_step
+
 package cli
 
 import (

@@ -31,7 +31,16 @@ type Builder struct {
 	Env []string
 	// Log receives one line per binary.
 	Log io.Writer
+	// Tags are the build tags of the flavour being built: StepTags for the
+	// binaries CI steps run (the action tree, the .vsix, the container
+	// variant's image), none for the CLI downloads.
+	Tags string
 }
+
+// StepTags builds the binary a CI step runs: without the commands no step
+// needs (jobtoken demo and its embedded fakes), because every job downloads
+// six of them and the action tree must stay under 25 MB (.ci/release checks it).
+const StepTags = "jobtoken_step"
 
 // buildEnvOverrides are set for every build, replacing what the caller's
 // environment says: each one changes the bytes of the binary.
@@ -59,11 +68,15 @@ func buildEnv(base []string, p Platform) []string {
 	)
 }
 
-// BuildArgs are the go build arguments of a release binary written to out.
-func BuildArgs(version, out string) []string {
-	return []string{"build", "-trimpath", "-buildvcs=false",
-		"-ldflags", "-s -w -buildid= -X " + VersionVar + "=" + version,
-		"-o", out, "./cmd/jobtoken"}
+// BuildArgs are the go build arguments of a release binary of the flavour
+// tags, written to out.
+func BuildArgs(version, tags, out string) []string {
+	args := []string{"build", "-trimpath", "-buildvcs=false"}
+	if tags != "" {
+		args = append(args, "-tags", tags)
+	}
+	return append(args, "-ldflags", "-s -w -buildid= -X "+VersionVar+"="+version,
+		"-o", out, "./cmd/jobtoken")
 }
 
 func (b *Builder) goCmd() string {
@@ -131,7 +144,7 @@ func (b *Builder) Build(ctx context.Context, dir string, platforms []Platform) (
 		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 			return nil, err
 		}
-		cmd := exec.CommandContext(ctx, b.goCmd(), BuildArgs(b.Version, out)...)
+		cmd := exec.CommandContext(ctx, b.goCmd(), BuildArgs(b.Version, b.Tags, out)...)
 		cmd.Dir, cmd.Env = b.Root, buildEnv(b.env(), p)
 		if msg, err := cmd.CombinedOutput(); err != nil {
 			return nil, fmt.Errorf("failed to build %s: %w\n%s", p.Name, err, msg)

@@ -84,7 +84,7 @@ func TestBuilderFixesTheBuild(t *testing.T) {
 	pin, err := release.PinnedGo(gomod)
 	require.NoError(t, err)
 	env := append(os.Environ(), "GOFLAGS=-race -tags=debug", "GOAMD64=v3", "CGO_ENABLED=1", "GOEXPERIMENT=nocoverageredesign", "GOFIPS140=latest")
-	b := &release.Builder{Root: testutil.Root(), Version: "v1.2.3", Go: fakeGo(t, pin), Env: env}
+	b := &release.Builder{Root: testutil.Root(), Version: "v1.2.3", Go: fakeGo(t, pin), Env: env, Tags: release.StepTags}
 	dir := t.TempDir()
 	built, err := b.Build(context.Background(), dir, release.Platforms)
 	require.NoError(t, err)
@@ -92,7 +92,7 @@ func TestBuilderFixesTheBuild(t *testing.T) {
 	for _, x := range built {
 		args, err := os.ReadFile(x.Path + ".args")
 		require.NoError(t, err)
-		assert.Equal(t, "build -trimpath -buildvcs=false -ldflags -s -w -buildid= -X github.com/jobtoken/jobtoken/pkg/cli.Version=v1.2.3 -o "+x.Path+" ./cmd/jobtoken\n", string(args))
+		assert.Equal(t, "build -trimpath -buildvcs=false -tags jobtoken_step -ldflags -s -w -buildid= -X github.com/jobtoken/jobtoken/pkg/cli.Version=v1.2.3 -o "+x.Path+" ./cmd/jobtoken\n", string(args))
 		benv, err := os.ReadFile(x.Path + ".env")
 		require.NoError(t, err)
 		for _, kv := range []string{"CGO_ENABLED=0", "GOFLAGS=-mod=readonly", "GOAMD64=v1", "GOARM64=v8.0", "GOEXPERIMENT=", "GOFIPS140=off", "GOOS=" + x.Platform.GOOS, "GOARCH=" + x.Platform.GOARCH} {
@@ -273,6 +273,21 @@ func TestReleaseIsReproducible(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "jobtoken "+version+"\n", string(ver))
 	assert.Regexp(t, `action tree, compressed: \d+ bytes`, log)
+
+	// Two flavours: the tree holds the step binary (no demo, smaller), the
+	// CLI download the full one.
+	stepOut, err := exec.Command(bin, "demo", "--provider", "anaconda", "--json").CombinedOutput()
+	require.Error(t, err, "the step binary has no demo")
+	assert.Contains(t, string(stepOut), "built without the demo")
+	cliBin := filepath.Join(out1, "cli", p.CLIName())
+	demoOut, err := exec.Command(cliBin, "demo", "--provider", "anaconda", "--json").CombinedOutput()
+	require.NoError(t, err, "%s", demoOut)
+	assert.Contains(t, string(demoOut), `"ok": true`)
+	stepInfo, err := os.Stat(bin)
+	require.NoError(t, err)
+	cliInfo, err := os.Stat(cliBin)
+	require.NoError(t, err)
+	assert.Less(t, stepInfo.Size(), cliInfo.Size(), "the step binary leaves the demo's fakes out")
 
 	// The tree runs as the runner runs it (when there is a node).
 	t.Run("runs", func(t *testing.T) {

@@ -89,7 +89,7 @@ func run(args []string, stdout io.Writer) error {
 	if tree == "" {
 		tree = filepath.Join(outDir, "azext-bin")
 		_ = os.RemoveAll(tree)
-		b := &release.Builder{Root: root, Version: "v" + *version, Log: stdout}
+		b := &release.Builder{Root: root, Version: "v" + *version, Log: stdout, Tags: release.StepTags}
 		if _, err := b.Build(context.Background(), tree, release.Platforms); err != nil {
 			return err
 		}

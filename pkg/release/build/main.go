@@ -1,7 +1,9 @@
 // Command build cross-compiles the release binaries the one way every
 // release artifact is built (the action tree, the CLI downloads, the .vsix
 // and the image): pinned toolchain, static, -trimpath, no build ID, no VCS
-// stamp. It writes OUT/bin/<platform>/jobtoken[.exe] and OUT/SHA256SUMS.
+// stamp. It writes OUT/bin/<platform>/jobtoken[.exe] (the binary CI steps run,
+// built with release.StepTags) and OUT/SHA256SUMS, and with -cli the full
+// binaries (jobtoken demo included) under their download names.
 //
 //	go run ./pkg/release/build -out DIR [-version v1.2.3] [-platforms linux-x64,windows-arm64]
 //
@@ -53,9 +55,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	b := &release.Builder{Root: abs, Version: *version, Log: stdout}
-	built, err := b.Build(ctx, *out, ps)
-	if err != nil {
+	// The tree under -out is what CI steps run (the action tree, the .vsix,
+	// the container image); the CLI downloads are the full binary.
+	b := &release.Builder{Root: abs, Version: *version, Log: stdout, Tags: release.StepTags}
+	fmt.Fprintf(stdout, "step binaries (action tree, .vsix, image; -tags %s):\n", release.StepTags)
+	if _, err := b.Build(ctx, *out, ps); err != nil {
 		return err
 	}
 	if *shim {
@@ -63,8 +67,19 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 	}
-	if *cli != "" {
-		return release.WriteCLI(built, *cli)
+	if *cli == "" {
+		return nil
 	}
-	return nil
+	full, err := os.MkdirTemp("", "jobtoken-cli-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(full)
+	b.Tags = ""
+	fmt.Fprintf(stdout, "full binaries (CLI downloads, jobtoken demo included), copied to %s:\n", *cli)
+	built, err := b.Build(ctx, full, ps)
+	if err != nil {
+		return err
+	}
+	return release.WriteCLI(built, *cli)
 }
