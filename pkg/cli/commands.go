@@ -14,7 +14,7 @@ import (
 // runs stages through Run, which looks commands up.
 func commands() map[string]command {
 	return map[string]command{
-		"demo":   {"run one whole job on this machine against a fake: mint, use, revoke (no credentials)", runDemo},
+		"demo":   demoCommand(),
 		"mint":   {"mint a token from a terminal and print it on stdout", runMint},
 		"plan":   {"validate a step offline and print what it would mint (mints nothing)", runPlan},
 		"revoke": {"revoke a token minted earlier (--token-stdin or --token-id)", runRevoke},

@@ -20,6 +20,11 @@ const demoAbout = "Run one whole CI job on this machine, with nothing to set up:
 	"Needs no credentials, no Docker and no network beyond 127.0.0.1. " +
 	"Exit status 0 when every check holds, 1 when one fails, 2 on a usage error."
 
+// demoCommand is the demo, in the binaries a person downloads.
+func demoCommand() command {
+	return command{"run one whole job on this machine against a fake: mint, use, revoke (no credentials)", runDemo}
+}
+
 func runDemo(ctx context.Context, e *Env, args []string) int { return e.demo(ctx, args, nil) }
 
 // demo runs the command; fake, when set, is handed the provider's fake

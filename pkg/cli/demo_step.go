@@ -7,11 +7,12 @@ import (
 	"fmt"
 )
 
-// The binary CI steps run (the action tree, the .vsix, the container image)
-// is built without the demo and its embedded fakes: every job downloads six
-// of them. The command still answers, and says where the demo is.
-func init() {
-	commands["demo"] = command{"not in this build: the demo is in the CLI download and in go run", runDemoAbsent}
+// demoCommand stands for the demo in the binary CI steps run (the action
+// tree, the .vsix, the container image), which is built without the demo
+// and its embedded fakes: every job downloads six of them. The command
+// still answers, and says where the demo is.
+func demoCommand() command {
+	return command{"not in this build: the demo is in the CLI download and in go run", runDemoAbsent}
 }
 
 func runDemoAbsent(_ context.Context, e *Env, _ []string) int {
