@@ -10,6 +10,7 @@ import (
 
 	"github.com/jobtoken/jobtoken/pkg/demo"
 	"github.com/jobtoken/jobtoken/pkg/inputs"
+	"github.com/jobtoken/jobtoken/pkg/provider/registry"
 )
 
 const demoAbout = "Run one whole CI job on this machine, with nothing to set up: the provider's fake starts on a loopback port " +
@@ -30,27 +31,33 @@ func runDemo(ctx context.Context, e *Env, args []string) int { return e.demo(ctx
 // demo runs the command; fake, when set, is handed the provider's fake
 // before the job starts (tests make it misbehave).
 func (e *Env) demo(ctx context.Context, args []string, fake func(any)) int {
-	f := newFlags("demo", "[--provider github|azure-devops|anaconda] [--host github|azure] [--json]", demoAbout)
-	prov := f.String("provider", strings.Join(demo.Providers(), "|"), "The provider to mint from (default github).")
-	hostName := f.String("host", strings.Join(demo.Hosts(), "|"), "The CI system to run the job as: github (GitHub Actions) or azure (Azure Pipelines) (default github).")
+	cat, worlds := e.providers().Catalog(), registry.Demos()
+	ps, hs := worlds.Providers(cat), demo.Hosts()
+	var titled []string
+	for _, h := range hs {
+		titled = append(titled, h+" ("+demo.HostTitle(h)+")")
+	}
+	f := newFlags("demo", "[--provider "+strings.Join(ps, "|")+"] [--host "+strings.Join(hs, "|")+"] [--json]", demoAbout)
+	prov := f.String("provider", strings.Join(ps, "|"), "The provider to mint from (default "+ps[0]+").")
+	hostName := f.String("host", strings.Join(hs, "|"), "The CI system to run the job as: "+strings.Join(titled, " or ")+" (default "+hs[0]+").")
 	asJSON := f.Bool("json", "Print the verdict and the facts it rests on as JSON, instead of the transcript.")
 	if code, done := f.parse(e, args); done {
 		return code
 	}
 	p, h := strings.ToLower(strings.TrimSpace(*prov)), strings.ToLower(strings.TrimSpace(*hostName))
 	if p == "" {
-		p = "github"
+		p = ps[0]
 	}
 	if h == "" {
-		h = "github"
+		h = hs[0]
 	}
-	if ps := demo.Providers(); !slices.Contains(ps, p) {
+	if !slices.Contains(ps, p) {
 		return f.usageError(e, "unknown provider %q; valid providers are %s%s", p, strings.Join(ps, ", "), inputs.DidYouMean(p, ps))
 	}
-	if hs := demo.Hosts(); !slices.Contains(hs, h) {
+	if !slices.Contains(hs, h) {
 		return f.usageError(e, "unknown host %q; valid hosts are %s%s", h, strings.Join(hs, ", "), inputs.DidYouMean(h, hs))
 	}
-	res, err := demo.Run(ctx, demo.Options{Provider: p, Host: h, Run: e.demoStage, Fake: fake})
+	res, err := demo.Run(ctx, demo.Options{Catalog: cat, Worlds: worlds, Provider: p, Host: h, Run: e.demoStage, Fake: fake})
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "jobtoken demo: %s\n", err)
 		return 1

@@ -12,8 +12,6 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/inputs"
 )
 
-func init() { hosts["azure"] = newAzureAgent }
-
 // The task as a pipeline names it, and the step's name (for output
 // variables).
 const (
@@ -32,8 +30,9 @@ const (
 // printed; setsecret and secret variables mask their value from then on.
 type azureAgent struct {
 	dir  string
-	st   step
-	repo repository
+	st   Step
+	repo Repository
+	cat  *inputs.Catalog
 	l    jobLog
 
 	vars     []variable        // set with task.setvariable, in order
@@ -48,16 +47,16 @@ type variable struct {
 	secret, isOutput bool
 }
 
-func newAzureAgent(s step, repo repository) (ci, error) {
+func newAzureAgent(s Step, repo Repository, cat *inputs.Catalog) (ci, error) {
 	dir, err := os.MkdirTemp("", "jobtoken-demo-")
 	if err != nil {
 		return nil, fmt.Errorf("failed to make the agent's temp folder: %w", err)
 	}
-	a := &azureAgent{dir: dir, st: s, repo: repo, taskVars: map[string]string{}}
-	for _, in := range s.inputs {
-		if in.secret {
+	a := &azureAgent{dir: dir, st: s, repo: repo, cat: cat, taskVars: map[string]string{}}
+	for _, in := range s.Inputs {
+		if in.Secret {
 			// A secret variable: the agent masks it from the start.
-			a.l.secret(in.value)
+			a.l.secret(in.Value)
 		}
 	}
 	return a, nil
@@ -79,18 +78,18 @@ func (a *azureAgent) places() []place                  { return a.seen }
 // task's inputs.
 func (a *azureAgent) preamble() []string {
 	out := []string{"- task: " + taskRef, "  name: " + stepName, "  inputs:"}
-	for _, in := range a.st.inputs {
-		az, _ := catalog().Lookup(in.key)
-		v := in.value
-		if in.secret {
-			v = "$(" + in.ref + ")   # a secret variable"
+	for _, in := range a.st.Inputs {
+		az, _ := a.cat.Lookup(in.Key)
+		v := in.Value
+		if in.Secret {
+			v = "$(" + in.Ref + ")   # a secret variable"
 		}
 		out = append(out, "    "+az.Azure+": "+v)
 	}
 	return append(out,
 		"- script: ./later-step.sh",
 		"  env:",
-		"    "+a.st.exportEnv+": $("+a.st.exportEnv+")   # secret variables reach a script only when mapped",
+		"    "+a.st.ExportEnv+": $("+a.st.ExportEnv+")   # secret variables reach a script only when mapped",
 	)
 }
 
@@ -99,11 +98,11 @@ func (a *azureAgent) stage(name string) ([]string, map[string]string, error) {
 	if err := os.MkdirAll(temp, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("failed to make the agent's temp folder: %w", err)
 	}
-	collection := "https://dev.azure.com/" + azOrg + "/"
+	collection := "https://dev.azure.com/" + Org + "/"
 	env := map[string]string{
 		"TF_BUILD": "True", "AGENT_TEMPDIRECTORY": temp, "AGENT_OS": agentOS(),
-		"BUILD_BUILDID": "1", "SYSTEM_JOBATTEMPT": "1", "SYSTEM_TEAMPROJECT": azProject,
-		"BUILD_REPOSITORY_NAME": a.repo.name, "BUILD_REPOSITORY_PROVIDER": a.repo.provider, "BUILD_REPOSITORY_URI": a.repo.uri,
+		"BUILD_BUILDID": "1", "SYSTEM_JOBATTEMPT": "1", "SYSTEM_TEAMPROJECT": Project,
+		"BUILD_REPOSITORY_NAME": a.repo.Name, "BUILD_REPOSITORY_PROVIDER": a.repo.Provider, "BUILD_REPOSITORY_URI": a.repo.URI,
 		"SYSTEM_COLLECTIONURI": collection, "SYSTEM_TEAMFOUNDATIONCOLLECTIONURI": collection,
 		"SYSTEM_DEFAULTWORKINGDIRECTORY": filepath.Join(a.dir, "s"),
 	}
@@ -117,7 +116,7 @@ func (a *azureAgent) stage(name string) ([]string, map[string]string, error) {
 			env[azpipelines.EnvName(n)] = v.value
 		}
 	}
-	for _, in := range catalog().Inputs() {
+	for _, in := range a.cat.Inputs() {
 		if !in.GitHubOnly {
 			env["INPUT_"+azpipelines.EnvName(in.Azure)] = a.st.value(in)
 		}
@@ -200,7 +199,7 @@ func (a *azureAgent) absorb(name string, code int, stdout, stderr string) error 
 	var outs, vars []string
 	for _, v := range a.vars {
 		switch {
-		case v.isOutput && v.name != outputName(inputs.OutToken):
+		case v.isOutput && v.name != a.outputName(inputs.OutToken):
 			outs = append(outs, v.name+"="+v.value)
 		case !v.isOutput && v.value != a.output(inputs.OutToken):
 			// A variable that is the token whole is exportEnv's doing.
@@ -226,15 +225,15 @@ func (a *azureAgent) absorb(name string, code int, stdout, stderr string) error 
 func isTrue(s string) bool { return strings.EqualFold(s, "true") }
 
 // outputName is an output's Azure spelling.
-func outputName(key string) string {
-	if o, ok := catalog().Output(key); ok && o.Azure != "" {
+func (a *azureAgent) outputName(key string) string {
+	if o, ok := a.cat.Output(key); ok && o.Azure != "" {
 		return o.Azure
 	}
 	return key
 }
 
 func (a *azureAgent) output(key string) string {
-	want := outputName(key)
+	want := a.outputName(key)
 	v := ""
 	for _, x := range a.vars {
 		if x.isOutput && x.name == want {
@@ -249,9 +248,9 @@ func (a *azureAgent) output(key string) string {
 func (a *azureAgent) later() (string, string) {
 	v := ""
 	for _, x := range a.vars {
-		if !x.isOutput && x.name == a.st.exportEnv {
+		if !x.isOutput && x.name == a.st.ExportEnv {
 			v = x.value
 		}
 	}
-	return a.st.exportEnv, v
+	return a.st.ExportEnv, v
 }

@@ -4,6 +4,9 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/jobtoken/jobtoken/pkg/host/azpipelines"
+	"github.com/jobtoken/jobtoken/pkg/host/ghactions"
+	"github.com/jobtoken/jobtoken/pkg/inputs"
 	"github.com/jobtoken/jobtoken/pkg/secret"
 )
 
@@ -49,13 +52,23 @@ type ci interface {
 // text.
 type place struct{ kind, name, text string }
 
-// hosts builds each CI system by the name cli uses for it.
-var hosts = map[string]func(s step, repo repository) (ci, error){}
+// hosts builds each CI system, by the name its host package gives it, in
+// one table.
+var hosts = map[string]struct {
+	title string
+	start func(s Step, repo Repository, cat *inputs.Catalog) (ci, error)
+}{
+	ghactions.Name:   {"GitHub Actions", newRunner},
+	azpipelines.Name: {"Azure Pipelines", newAzureAgent},
+}
+
+// HostTitle is the name people know the CI system named name by.
+func HostTitle(name string) string { return hosts[name].title }
 
 // Hosts returns the CI systems the demo runs on, GitHub Actions first.
 func Hosts() []string {
 	out := sortedNames(hosts)
-	sort.SliceStable(out, func(i, j int) bool { return out[i] == "github" })
+	sort.SliceStable(out, func(i, j int) bool { return out[i] == ghactions.Name })
 	return out
 }
 

@@ -37,8 +37,12 @@ type Stage struct {
 
 // Options choose the demo.
 type Options struct {
-	Provider string // a provider input value; default github
-	Host     string // "github" or "azure"; default github
+	// Catalog is the inputs of the providers the job may use, and Worlds
+	// their demo worlds.
+	Catalog  *inputs.Catalog
+	Worlds   Worlds
+	Provider string // a provider input value; default the first of Providers
+	Host     string // one of Hosts; default the first (GitHub Actions)
 	// Run runs one stage and returns its exit code: package cli's entry
 	// point with the stage's environment injected.
 	Run func(ctx context.Context, s Stage) int
@@ -53,23 +57,23 @@ type Result struct {
 	Verdict Verdict
 	out     transcript
 	// secrets are every secret of the run, to check what is printed.
-	secrets []form
+	secrets []Form
 }
 
 // Run runs the demo. An error means it could not run (a fake did not
 // start); a job that goes wrong is a failing verdict instead.
 func Run(ctx context.Context, o Options) (*Result, error) {
 	start := time.Now()
-	if o.Provider == "" {
-		o.Provider = "github"
+	if ps := o.Worlds.Providers(o.Catalog); o.Provider == "" && len(ps) > 0 {
+		o.Provider = ps[0]
 	}
 	if o.Host == "" {
-		o.Host = "github"
+		o.Host = Hosts()[0]
 	}
-	newSvc, newCI := services[o.Provider], hosts[o.Host]
+	newSvc, newCI := o.Worlds[o.Provider], hosts[o.Host].start
 	switch {
 	case newSvc == nil:
-		return nil, fmt.Errorf("unknown provider %q; valid providers are %s", o.Provider, strings.Join(Providers(), ", "))
+		return nil, fmt.Errorf("unknown provider %q; valid providers are %s", o.Provider, strings.Join(o.Worlds.Providers(o.Catalog), ", "))
 	case newCI == nil:
 		return nil, fmt.Errorf("unknown host %q; valid hosts are %s", o.Host, strings.Join(Hosts(), ", "))
 	case o.Run == nil:
@@ -79,12 +83,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("failed to start the fake: %w", err)
 	}
-	defer svc.close()
+	defer svc.Close()
 	if o.Fake != nil {
-		o.Fake(svc.fake())
+		o.Fake(svc.Fake())
 	}
-	st := svc.step(o.Host)
-	c, err := newCI(st, svc.repository(o.Host))
+	st := svc.Step(o.Host)
+	c, err := newCI(st, svc.Repository(o.Host), o.Catalog)
 	if err != nil {
 		return nil, err
 	}
@@ -108,28 +112,28 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 
 	name, value := c.later()
 	c.log().start(c.scriptTitle(laterScript))
-	for _, line := range later(ctx, lb, svc.url(), name, value, svc.calls()) {
+	for _, line := range later(ctx, lb, svc.URL(), name, value, svc.Calls()) {
 		c.log().print("", line)
 	}
-	ev.afterMain = svc.status(ev.token)
+	ev.afterMain = svc.Status(ev.token)
 
 	if ev.postExit, err = stage("post"); err != nil {
 		return nil, err
 	}
-	ev.afterPost = svc.status(ev.token)
-	ev.minted = svc.tokens()
+	ev.afterPost = svc.Status(ev.token)
+	ev.minted = svc.Tokens()
 
-	for _, in := range st.inputs {
-		if in.secret {
-			ev.secrets = append(ev.secrets, form{in.what, in.value})
+	for _, in := range st.Inputs {
+		if in.Secret {
+			ev.secrets = append(ev.secrets, Form{in.What, in.Value})
 		}
 	}
 	ev.dialed, ev.refused = lb.seen()
 	r := &Result{out: transcript{svc: svc, c: c, provider: o.Provider}}
 	r.secrets = append(r.secrets, ev.secrets...)
 	for _, tok := range ev.minted {
-		r.secrets = append(r.secrets, form{"the token", tok})
-		r.secrets = append(r.secrets, svc.derived(tok)...)
+		r.secrets = append(r.secrets, Form{"the token", tok})
+		r.secrets = append(r.secrets, svc.Derived(tok)...)
 	}
 	ev.transcript = r.out.body()
 	ev.elapsed = time.Since(start)
@@ -147,8 +151,8 @@ func (r *Result) recheck() {
 	js, _ := json.Marshal(r.Verdict) // as JSON writes it, before redaction
 	for _, p := range []place{{"transcript", "the verdict", text.String()}, {"json", "the JSON verdict", string(js)}} {
 		for _, s := range r.secrets {
-			if holds(p.text, s.value) {
-				r.fail(CheckNeverPrinted, s.name+" in "+p.name)
+			if holds(p.text, s.Value) {
+				r.fail(CheckNeverPrinted, s.Name+" in "+p.name)
 			}
 		}
 	}

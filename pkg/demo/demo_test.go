@@ -1,3 +1,5 @@
+//go:build !jobtoken_step
+
 package demo_test
 
 import (
@@ -22,6 +24,7 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/fake/anacondafake"
 	"github.com/jobtoken/jobtoken/pkg/fake/azfake"
 	"github.com/jobtoken/jobtoken/pkg/fake/ghfake"
+	"github.com/jobtoken/jobtoken/pkg/provider/registry"
 	"github.com/jobtoken/jobtoken/pkg/retry"
 	"github.com/jobtoken/jobtoken/pkg/secret"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
@@ -80,7 +83,7 @@ func stage(ctx context.Context, s demo.Stage) int {
 func run(t *testing.T, provider, host string, tamper func(any)) (*demo.Result, string, string, []string) {
 	t.Helper()
 	var fake any
-	res, err := demo.Run(context.Background(), demo.Options{Provider: provider, Host: host, Run: stage, Fake: func(f any) {
+	res, err := demo.Run(context.Background(), demo.Options{Catalog: registry.Default().Catalog(), Worlds: registry.Demos(), Provider: provider, Host: host, Run: stage, Fake: func(f any) {
 		fake = f
 		if tamper != nil {
 			tamper(f)
@@ -113,7 +116,7 @@ func run(t *testing.T, provider, host string, tamper func(any)) (*demo.Result, s
 }
 
 func TestEveryProviderOnEveryHost(t *testing.T) {
-	for _, p := range demo.Providers() {
+	for _, p := range registry.Demos().Providers(registry.Default().Catalog()) {
 		for _, h := range demo.Hosts() {
 			t.Run(p+"/"+h, func(t *testing.T) {
 				t.Parallel()
@@ -164,7 +167,7 @@ func TestVerdictFailsWhenTheFakeGrantsMore(t *testing.T) {
 			f.(*anacondafake.Server).Grant = func(t *anacondafake.Token) { t.Scopes = append(t.Scopes, "api:write") }
 		},
 	}
-	for _, p := range demo.Providers() {
+	for _, p := range registry.Demos().Providers(registry.Default().Catalog()) {
 		t.Run(p, func(t *testing.T) {
 			t.Parallel()
 			res, text, _, secrets := run(t, p, "github", tamper[p])
@@ -205,7 +208,7 @@ func TestVerdictFailsWhenRevocationFails(t *testing.T) {
 		// Both ways: with the token itself, and by name with the parent.
 		"anaconda": func(f any) { f.(*anacondafake.Server).Before = refuse("DELETE", "/authentications") },
 	}
-	for _, p := range demo.Providers() {
+	for _, p := range registry.Demos().Providers(registry.Default().Catalog()) {
 		for _, h := range demo.Hosts() {
 			t.Run(p+"/"+h, func(t *testing.T) {
 				t.Parallel()
@@ -228,9 +231,9 @@ func TestVerdictFailsWhenRevocationFails(t *testing.T) {
 }
 
 func TestUnknownNamesAreErrors(t *testing.T) {
-	_, err := demo.Run(context.Background(), demo.Options{Provider: "gitlab", Run: stage})
+	_, err := demo.Run(context.Background(), demo.Options{Catalog: registry.Default().Catalog(), Worlds: registry.Demos(), Provider: "gitlab", Run: stage})
 	assert.ErrorContains(t, err, `unknown provider "gitlab"; valid providers are github, azure-devops, anaconda`)
-	_, err = demo.Run(context.Background(), demo.Options{Host: "jenkins", Run: stage})
+	_, err = demo.Run(context.Background(), demo.Options{Catalog: registry.Default().Catalog(), Worlds: registry.Demos(), Host: "jenkins", Run: stage})
 	assert.ErrorContains(t, err, `unknown host "jenkins"; valid hosts are github, azure`)
 }
 
@@ -258,7 +261,7 @@ func TestVerdictFailsWhenAStagePrintsTheToken(t *testing.T) {
 				}
 				return code
 			}
-			res, err := demo.Run(context.Background(), demo.Options{Host: h, Run: leaky, Fake: func(f any) { fake = f.(*ghfake.Server) }})
+			res, err := demo.Run(context.Background(), demo.Options{Catalog: registry.Default().Catalog(), Worlds: registry.Demos(), Host: h, Run: leaky, Fake: func(f any) { fake = f.(*ghfake.Server) }})
 			require.NoError(t, err)
 			assert.False(t, res.Verdict.OK)
 			var never demo.Check

@@ -56,9 +56,9 @@ func TestHangingWraps(t *testing.T) {
 }
 
 func TestJoin(t *testing.T) {
-	assert.Equal(t, "nothing", joinList(nil))
-	assert.Equal(t, "a", joinList([]string{"a"}))
-	assert.Equal(t, "a and b", joinList([]string{"a", "b"}))
+	assert.Equal(t, "nothing", JoinList(nil))
+	assert.Equal(t, "a", JoinList([]string{"a"}))
+	assert.Equal(t, "a and b", JoinList([]string{"a", "b"}))
 	assert.Equal(t, "a, b or c", joinOr([]string{"a", "b", "c"}))
 }
 
@@ -68,13 +68,13 @@ func TestJoin(t *testing.T) {
 func TestRecheckFindsASecretInTheVerdict(t *testing.T) {
 	const tok = "ghs_0123456789abcdefSECRET"
 	r := &Result{
-		secrets: []form{{"the token", tok}},
+		secrets: []Form{{"the token", tok}},
 		Verdict: Verdict{OK: true, Checks: []Check{
 			{Name: CheckMinted, OK: true, Detail: "granted " + tok},
 			{Name: CheckNeverPrinted, OK: true, Detail: "nowhere"},
 		}},
 	}
-	r.out = transcript{svc: &github{}, c: &runner{}, provider: "github"}
+	r.out = transcript{svc: named{name: "GitHub"}, c: &runner{}, provider: "github"}
 	r.recheck()
 	assert.False(t, r.Verdict.OK)
 	assert.False(t, r.Verdict.Checks[1].OK)
@@ -84,3 +84,11 @@ func TestRecheckFindsASecretInTheVerdict(t *testing.T) {
 	assert.NotContains(t, js.String(), tok)
 	assert.Contains(t, js.String(), "granted ***")
 }
+
+// named is a world that says only its name: all the verdict's words need.
+type named struct {
+	Service
+	name string
+}
+
+func (n named) Name() string { return n.name }

@@ -18,7 +18,7 @@ const laterScript = "./later-step.sh"
 // script might; the CI system masks it), then makes each call once against
 // the fake and prints the answer. It returns the lines the step printed, raw:
 // the CI system masks them as it shows them.
-func later(ctx context.Context, dial *loopback, base, name, token string, calls []call) []string {
+func later(ctx context.Context, dial *loopback, base, name, token string, calls []Call) []string {
 	if token == "" {
 		return []string{name + " is empty: the jobtoken step published no token, so there is nothing to call with"}
 	}
@@ -31,11 +31,11 @@ func later(ctx context.Context, dial *loopback, base, name, token string, calls 
 	out := []string{name + "=" + token}
 	mw, pw := 0, 0
 	for _, c := range calls {
-		mw, pw = max(mw, len(c.method)), max(pw, len(pathOnly(c.path)))
+		mw, pw = max(mw, len(c.Method)), max(pw, len(pathOnly(c.Path)))
 	}
 	for _, c := range calls {
 		status, msg := do(ctx, client, base, token, c)
-		out = append(out, fmt.Sprintf("%-*s %-*s  %d %s", mw, c.method, pw, pathOnly(c.path), status, msg))
+		out = append(out, fmt.Sprintf("%-*s %-*s  %d %s", mw, c.Method, pw, pathOnly(c.Path), status, msg))
 	}
 	return out
 }
@@ -47,21 +47,21 @@ func pathOnly(p string) string {
 }
 
 // do makes one call and summarises the answer: its status and the service's
-// own message (GitHub's and Azure DevOps' "message", anaconda.org's
+// own message (a "message" field, as GitHub and Azure DevOps send it, or
 // "error"), or the status text.
-func do(ctx context.Context, client *http.Client, base, token string, c call) (int, string) {
+func do(ctx context.Context, client *http.Client, base, token string, c Call) (int, string) {
 	var body io.Reader
-	if c.body != "" {
-		body = strings.NewReader(c.body)
+	if c.Body != "" {
+		body = strings.NewReader(c.Body)
 	}
-	req, err := http.NewRequestWithContext(ctx, c.method, base+c.path, body)
+	req, err := http.NewRequestWithContext(ctx, c.Method, base+c.Path, body)
 	if err != nil {
 		return 0, err.Error()
 	}
-	for k, v := range c.header {
+	for k, v := range c.Header {
 		req.Header.Set(k, v)
 	}
-	req.Header.Set("Authorization", c.auth(token))
+	req.Header.Set("Authorization", c.Auth(token))
 	resp, err := client.Do(req)
 	if err != nil {
 		return 0, "failed: " + err.Error()

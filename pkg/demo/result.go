@@ -37,7 +37,7 @@ func (r *Result) JSON(w io.Writer) error {
 func (r *Result) secretValues() []string {
 	out := make([]string, len(r.secrets))
 	for i, s := range r.secrets {
-		out[i] = s.value
+		out[i] = s.Value
 	}
 	return out
 }

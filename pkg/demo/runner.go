@@ -11,8 +11,6 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/inputs"
 )
 
-func init() { hosts["github"] = newRunner }
-
 // The action as a workflow names it, and the shim's name for the binary.
 const (
 	actionRef = "jobtoken/jobtoken@v1"
@@ -28,8 +26,9 @@ const (
 // workflow commands from both streams, as the runner does.
 type runner struct {
 	dir  string
-	st   step
-	repo repository
+	st   Step
+	repo Repository
+	cat  *inputs.Catalog
 	l    jobLog
 
 	exported []ghactions.Entry // GITHUB_ENV of earlier steps, in order
@@ -40,16 +39,16 @@ type runner struct {
 	seen     []place           // where no secret may appear
 }
 
-func newRunner(s step, repo repository) (ci, error) {
+func newRunner(s Step, repo Repository, cat *inputs.Catalog) (ci, error) {
 	dir, err := os.MkdirTemp("", "jobtoken-demo-")
 	if err != nil {
 		return nil, fmt.Errorf("failed to make the runner's temp folder: %w", err)
 	}
-	r := &runner{dir: dir, st: s, repo: repo, outputs: map[string]string{}}
-	for _, in := range s.inputs {
-		if in.secret {
+	r := &runner{dir: dir, st: s, repo: repo, cat: cat, outputs: map[string]string{}}
+	for _, in := range s.Inputs {
+		if in.Secret {
 			// ${{ secrets.X }}: the runner masks it from the start.
-			r.l.secret(in.value)
+			r.l.secret(in.Value)
 		}
 	}
 	return r, nil
@@ -73,7 +72,7 @@ func (r *runner) stage(name string) ([]string, map[string]string, error) {
 	ws := filepath.Join(r.dir, "work")
 	env := map[string]string{
 		"CI": "true", "GITHUB_ACTIONS": "true",
-		"GITHUB_REPOSITORY": ghOwner + "/" + ghRepo, "GITHUB_REPOSITORY_OWNER": ghOwner,
+		"GITHUB_REPOSITORY": Owner + "/" + Repo, "GITHUB_REPOSITORY_OWNER": Owner,
 		"GITHUB_RUN_ID": "1", "GITHUB_RUN_ATTEMPT": "1", "GITHUB_RUN_NUMBER": "1",
 		"GITHUB_WORKFLOW": "demo", "GITHUB_JOB": "demo", "GITHUB_ACTION": "token",
 		"GITHUB_SERVER_URL": "https://github.com", "GITHUB_API_URL": "https://api.github.com",
@@ -83,7 +82,7 @@ func (r *runner) stage(name string) ([]string, map[string]string, error) {
 	for _, e := range r.exported {
 		env[e.Name] = e.Value
 	}
-	for _, in := range catalog().Inputs() {
+	for _, in := range r.cat.Inputs() {
 		if !in.AzureOnly {
 			env["INPUT_"+strings.ToUpper(in.Key)] = r.st.value(in)
 		}
@@ -123,7 +122,7 @@ func (r *runner) absorb(name string, code int, stdout, stderr string) error {
 	if name == "main" {
 		r.l.start("Run " + actionRef)
 		r.l.print("", "with:")
-		for _, in := range catalog().Inputs() {
+		for _, in := range r.cat.Inputs() {
 			if v := r.st.value(in); !in.AzureOnly && v != "" {
 				r.l.print("", "  "+in.Key+": "+v)
 			}
@@ -254,9 +253,9 @@ func (r *runner) readFiles(stage string) error {
 func (r *runner) later() (string, string) {
 	v := ""
 	for _, e := range r.exported {
-		if e.Name == r.st.exportEnv {
+		if e.Name == r.st.ExportEnv {
 			v = e.Value
 		}
 	}
-	return r.st.exportEnv, v
+	return r.st.ExportEnv, v
 }

@@ -5,142 +5,149 @@ import (
 	"time"
 
 	"github.com/jobtoken/jobtoken/pkg/inputs"
-	"github.com/jobtoken/jobtoken/pkg/provider/registry"
 )
 
-// service is one provider's side of a demo: its fake (the same one the
+// Service is one provider's side of a demo: its fake (the same one the
 // tests use) running on loopback with a throwaway parent credential, the
 // step that asks it for a token, what a later step does with the token, and
 // what the fake recorded.
-type service interface {
+type Service interface {
 	// facts names the fake and the parent credential, for the transcript.
-	about() []fact
-	// name is the provider's service ("GitHub"), for the verdict's title.
-	name() string
-	url() string
-	// step is the jobtoken step on hostName ("github" or "azure").
-	step(hostName string) step
-	// repository is the repository the job runs on, as hostName knows it.
-	repository(hostName string) repository
-	// calls are what the later step does with the token.
-	calls() []call
-	// derived are the token's derived forms a job uses, which must be
+	About() []Fact
+	// Name is the provider's service ("GitHub"), for the verdict's title.
+	Name() string
+	URL() string
+	// Step is the jobtoken Step on hostName (ghactions.Name…).
+	Step(hostName string) Step
+	// Repository is the Repository the job runs on, as hostName knows it.
+	Repository(hostName string) Repository
+	// Calls are what the later step does with the token.
+	Calls() []Call
+	// Derived are the token's Derived forms a job uses, which must be
 	// masked and never printed, named.
-	derived(token string) []form
+	Derived(token string) []Form
 
-	// grant is the fake's record of what it minted.
-	grant() grant
-	// tokens are the values of every token the fake minted.
-	tokens() []string
-	// status is the fake's record of one token.
-	status(token string) tokenStatus
-	// uses are the fake's records of the calls made with token.
-	uses(token string) []use
-	// live counts the tokens that still work.
-	live() int
+	// Grant is the fake's record of what it minted.
+	Grant() Grant
+	// Tokens are the values of every token the fake minted.
+	Tokens() []string
+	// Status is the fake's record of one token.
+	Status(token string) TokenStatus
+	// Uses are the fake's records of the calls made with token.
+	Uses(token string) []Use
+	// Live counts the tokens that still work.
+	Live() int
 
-	// fake is the fake itself, for tests that make it misbehave.
-	fake() any
-	close()
+	// Fake is the Fake itself, for tests that make it misbehave.
+	Fake() any
+	Close()
 }
 
-// fact is one labelled line of the transcript's header.
-type fact struct{ label, text string }
+// Fact is one labelled line of the transcript's header.
+type Fact struct{ Label, Text string }
 
-// form is a secret value with a name that can be printed.
-type form struct{ name, value string }
+// Form is a secret value with a name that can be printed.
+type Form struct{ Name, Value string }
 
-// input is one input of the step, keyed by its GitHub name.
-type input struct {
-	key, value string
-	// secret marks a credential: the workflow or pipeline passes it from a
-	// secret, so the CI system masks it from the start.
-	secret bool
-	// ref is how the workflow or pipeline spells a secret's source, and
-	// what names the secret in the verdict.
-	ref, what string
+// Input is one Input of the step, keyed by its GitHub name.
+type Input struct {
+	Key, Value string
+	// Secret marks a credential: the workflow or pipeline passes it from a
+	// Secret, so the CI system masks it from the start.
+	Secret bool
+	// Ref is how the workflow or pipeline spells a secret's source, and
+	// What names the secret in the verdict.
+	Ref, What string
 }
 
-// step is the jobtoken step of the job.
-type step struct {
-	inputs    []input
-	exportEnv string // the variable a later step reads the token from
+// Step is the jobtoken Step of the job.
+type Step struct {
+	Inputs    []Input
+	ExportEnv string // the variable a later step reads the token from
 }
 
 // value is the value a CI system gives an input of the step: the step's,
 // else the default of action.yml and task.json.
-func (s step) value(in inputs.Input) string {
-	for _, g := range s.inputs {
-		if g.key == in.Key {
-			return g.value
+func (s Step) value(in inputs.Input) string {
+	for _, g := range s.Inputs {
+		if g.Key == in.Key {
+			return g.Value
 		}
 	}
 	return in.Default
 }
 
-// repository is the repository a job runs on.
-type repository struct {
-	name     string // GitHub: owner/name; Azure Repos: name
-	provider string // Azure Pipelines' Build.Repository.Provider
-	uri      string
+// Repository is the Repository a job runs on.
+type Repository struct {
+	Name     string // GitHub: owner/name; Azure Repos: name
+	Provider string // Azure Pipelines' Build.Repository.Provider
+	URI      string
 }
 
-// call is one request of the later step.
-type call struct {
-	method, path, body string
-	header             map[string]string
-	// auth builds the Authorization header from the token.
-	auth func(token string) string
-	// refused is why the fake must refuse it ("" when it must serve it), in
+// Call is one request of the later step.
+type Call struct {
+	Method, Path, Body string
+	Header             map[string]string
+	// Auth builds the Authorization header from the token.
+	Auth func(token string) string
+	// Refused is why the fake must refuse it ("" when it must serve it), in
 	// the fake's words (e.g. ghfake.RefusedPermission).
-	refused string
-	// why says in a few words what the call shows.
-	why string
+	Refused string
+	// Why says in a few words what the call shows.
+	Why string
 }
 
-// grant is what the fake minted, compared with what was asked.
-type grant struct {
-	minted int
-	// exact is true when the one token minted has exactly the asked grant.
-	exact          bool
-	asked, granted string
-	resources      string
-	expiresAt      time.Time
+// Grant is what the fake minted, compared with what was asked.
+type Grant struct {
+	Minted int
+	// Exact is true when the one token minted has exactly the asked grant.
+	Exact          bool
+	Asked, Granted string
+	Resources      string
+	ExpiresAt      time.Time
 }
 
-// tokenStatus is the fake's record of one token.
-type tokenStatus struct {
-	found, live, revoked bool
-	// by says what revoked it, when the fake knows.
-	by string
+// TokenStatus is the fake's record of one token.
+type TokenStatus struct {
+	Found, Live, Revoked bool
+	// By says what revoked it, when the fake knows.
+	By string
 }
 
-// use is one recorded call.
-type use struct {
-	method, path string
-	status       int
-	refused      string
-	needs        string
+// Use is one recorded call.
+type Use struct {
+	Method, Path string
+	Status       int
+	Refused      string
+	Needs        string
 }
 
-// services builds each provider's service by the provider input's value.
-var services = map[string]func() (service, error){}
+// The world of every demo job: the repository it builds (on GitHub, or in
+// Azure Repos) and, on Azure Pipelines, its organization and project.
+const (
+	Owner   = "demo-org" // the repository's GitHub account
+	Repo    = "app"
+	Org     = "demo-org" // the Azure DevOps organization
+	Project = "demo"
+)
 
-// Providers returns the providers the demo runs, in the order the
+// Worlds are the providers' demo worlds, by provider name: each starts its
+// provider's fake with a throwaway parent credential (the fakes' packages
+// hold them; pkg/provider/registry lists them).
+type Worlds map[string]func() (Service, error)
+
+// Providers returns the providers of cat the demo runs, in the order the
 // provider input lists them.
-func Providers() []string {
-	in, _ := catalog().Lookup(inputs.Provider.Key)
+func (w Worlds) Providers(cat *inputs.Catalog) []string {
+	in, _ := cat.Lookup(inputs.Provider.Key)
 	var out []string
 	for _, p := range in.Options {
-		if services[p] != nil {
+		if w[p] != nil {
 			out = append(out, p)
 		}
 	}
 	return out
 }
-
-// catalog is the inputs of the providers jobtoken ships.
-func catalog() *inputs.Catalog { return registry.Default().Catalog() }
 
 func sortedNames[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))

@@ -36,7 +36,7 @@ func (s style) mark(ok bool) string {
 
 // transcript renders a run for a terminal.
 type transcript struct {
-	svc      service
+	svc      Service
 	c        ci
 	provider string
 }
@@ -50,11 +50,11 @@ func (t transcript) body() string {
 
 func (t transcript) writeBody(b *strings.Builder, s style) {
 	fmt.Fprintf(b, "%s\n\n", s.bold(fmt.Sprintf("jobtoken demo: the %s provider on %s", t.provider, t.c.title())))
-	facts := append(t.svc.about(),
-		fact{"job", "jobtoken's own main and post stages, run as " + t.c.title() + " runs them, and between them " + laterScript + " in place of your next step"},
+	facts := append(t.svc.About(),
+		Fact{"job", "jobtoken's own main and post stages, run as " + t.c.title() + " runs them, and between them " + laterScript + " in place of your next step"},
 	)
 	for _, f := range facts {
-		b.WriteString(hanging("  "+pad(f.label, 8)+"  ", f.text, s.dim))
+		b.WriteString(hanging("  "+pad(f.Label, 8)+"  ", f.Text, s.dim))
 		b.WriteString("\n")
 	}
 	if pre := t.c.preamble(); len(pre) > 0 {
@@ -114,7 +114,7 @@ var checkLabels = map[string]string{
 // verdict writes the verdict.
 func (t transcript) verdict(w io.Writer, v Verdict, s style) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n%s\n", s.bold("Verdict, from the records of the fake "+t.svc.name()))
+	fmt.Fprintf(&b, "\n%s\n", s.bold("Verdict, from the records of the fake "+t.svc.Name()))
 	failed := 0
 	for _, c := range v.Checks {
 		if !c.OK {

@@ -90,15 +90,15 @@ type NetworkFacts struct {
 // evidence is everything the verdict is judged from.
 type evidence struct {
 	provider, host string
-	svc            service
+	svc            Service
 	c              ci
 	token, id      string
 	minted         []string // every token the fake minted
 	mainExit       int
 	postExit       int
-	afterMain      tokenStatus
-	afterPost      tokenStatus
-	secrets        []form
+	afterMain      TokenStatus
+	afterPost      TokenStatus
+	secrets        []Form
 	transcript     string
 	dialed         []string
 	refused        []string
@@ -109,53 +109,53 @@ type evidence struct {
 func judge(ev evidence) Verdict {
 	v := Verdict{Provider: ev.provider, Host: ev.host}
 	f := &v.Facts
-	f.Fake = ev.svc.url()
+	f.Fake = ev.svc.URL()
 	f.Stages = []StageFact{{"main", ev.mainExit}, {"post", ev.postExit}}
 	f.Network = NetworkFacts{Dialed: nonNil(ev.dialed), Refused: nonNil(ev.refused)}
 	f.Seconds = ev.elapsed.Round(time.Millisecond).Seconds()
-	g := ev.svc.grant()
-	f.Minted, f.Live = g.minted, ev.svc.live()
+	g := ev.svc.Grant()
+	f.Minted, f.Live = g.Minted, ev.svc.Live()
 	f.Token = TokenFact{
-		Published: ev.token != "", ID: ev.id, Asked: g.asked, Granted: g.granted, Resources: g.resources, ExpiresAt: g.expiresAt.UTC().Truncate(time.Second),
-		LiveAfterMain: ev.afterMain.live, Revoked: ev.afterPost.revoked,
+		Published: ev.token != "", ID: ev.id, Asked: g.Asked, Granted: g.Granted, Resources: g.Resources, ExpiresAt: g.ExpiresAt.UTC().Truncate(time.Second),
+		LiveAfterMain: ev.afterMain.Live, Revoked: ev.afterPost.Revoked,
 	}
-	if ev.afterPost.revoked {
-		f.Token.RevokedBy = ev.afterPost.by
+	if ev.afterPost.Revoked {
+		f.Token.RevokedBy = ev.afterPost.By
 	}
 	add := func(name string, ok bool, format string, args ...any) {
 		v.Checks = append(v.Checks, Check{Name: name, OK: ok, Detail: fmt.Sprintf(format, args...)})
 	}
 
 	switch {
-	case g.minted != 1:
-		add(CheckMinted, false, "the fake minted %d tokens; one was expected", g.minted)
-	case !g.exact:
-		add(CheckMinted, false, "asked %s, but the fake granted %s, %s", g.asked, g.granted, g.resources)
+	case g.Minted != 1:
+		add(CheckMinted, false, "the fake minted %d tokens; one was expected", g.Minted)
+	case !g.Exact:
+		add(CheckMinted, false, "asked %s, but the fake granted %s, %s", g.Asked, g.Granted, g.Resources)
 	case ev.token == "":
 		add(CheckMinted, false, "the fake minted exactly what was asked, but the step published no token (exit %d)", ev.mainExit)
-	case !ev.afterMain.found:
+	case !ev.afterMain.Found:
 		add(CheckMinted, false, "the published token is not the one the fake minted")
 	default:
-		add(CheckMinted, true, "one token, %s, %s: exactly as asked", g.granted, g.resources)
+		add(CheckMinted, true, "one token, %s, %s: exactly as asked", g.Granted, g.Resources)
 	}
 
 	// Every token the fake minted must have been masked, published or not.
 	var unmasked []string
 	masked := map[string]bool{}
 	for _, tok := range ev.minted {
-		for _, d := range append([]form{{"the token", tok}}, ev.svc.derived(tok)...) {
-			if ev.c.log().masked(d.value) {
-				masked[d.name] = true
-			} else if !slices.Contains(unmasked, d.name) {
-				unmasked = append(unmasked, d.name)
+		for _, d := range append([]Form{{"the token", tok}}, ev.svc.Derived(tok)...) {
+			if ev.c.log().masked(d.Value) {
+				masked[d.Name] = true
+			} else if !slices.Contains(unmasked, d.Name) {
+				unmasked = append(unmasked, d.Name)
 			}
 		}
 	}
 	if len(ev.minted) > 0 {
 		// The forms' names, in order.
-		for _, d := range append([]form{{"the token", ""}}, ev.svc.derived(ev.minted[0])...) {
-			if masked[d.name] && !slices.Contains(unmasked, d.name) {
-				f.Masked = append(f.Masked, d.name)
+		for _, d := range append([]Form{{"the token", ""}}, ev.svc.Derived(ev.minted[0])...) {
+			if masked[d.Name] && !slices.Contains(unmasked, d.Name) {
+				f.Masked = append(f.Masked, d.Name)
 			}
 		}
 	}
@@ -163,9 +163,9 @@ func judge(ev evidence) Verdict {
 	case len(ev.minted) == 0:
 		add(CheckMasked, false, "the fake minted no token to mask")
 	case len(unmasked) > 0:
-		add(CheckMasked, false, "%s was never asked to mask %s", ev.c.title(), joinList(unmasked))
+		add(CheckMasked, false, "%s was never asked to mask %s", ev.c.title(), JoinList(unmasked))
 	default:
-		add(CheckMasked, true, "jobtoken sent %s for %s, so %s shows them as ***", ev.c.maskCommand(), joinList(f.Masked), ev.c.title())
+		add(CheckMasked, true, "jobtoken sent %s for %s, so %s shows them as ***", ev.c.maskCommand(), JoinList(f.Masked), ev.c.title())
 	}
 
 	used, refused := judgeCalls(ev, f)
@@ -175,35 +175,35 @@ func judge(ev evidence) Verdict {
 	switch {
 	case ev.token == "":
 		add(CheckRevoked, false, "no token was published, so the post step had none to revoke")
-	case !ev.afterMain.found:
+	case !ev.afterMain.Found:
 		add(CheckRevoked, false, "the published token is not one the fake minted")
-	case !ev.afterMain.live:
+	case !ev.afterMain.Live:
 		add(CheckRevoked, false, "the token was already dead before the post step ran")
-	case !ev.afterPost.revoked:
+	case !ev.afterPost.Revoked:
 		add(CheckRevoked, false, "the post step (exit %d) left the token unrevoked", ev.postExit)
 	default:
-		add(CheckRevoked, true, "by the post step with %s (the token worked until then)", ev.afterPost.by)
+		add(CheckRevoked, true, "by the post step with %s (the token worked until then)", ev.afterPost.By)
 	}
 
 	if f.Live == 0 {
-		add(CheckNothingLive, true, "no token the fake minted still works (%d minted)", g.minted)
+		add(CheckNothingLive, true, "no token the fake minted still works (%d minted)", g.Minted)
 	} else {
-		add(CheckNothingLive, false, "%d of the %d %s the fake minted still %s", f.Live, g.minted, plural(g.minted, "token", "tokens"), plural(f.Live, "works", "work"))
+		add(CheckNothingLive, false, "%d of the %d %s the fake minted still %s", f.Live, g.Minted, plural(g.Minted, "token", "tokens"), plural(f.Live, "works", "work"))
 	}
 
 	var kinds []string
 	f.Leaks, f.Places, kinds, f.Secrets = leaks(ev)
 	f.Leaks, f.Masked = nonNil(f.Leaks), nonNil(f.Masked)
 	if len(f.Leaks) == 0 {
-		add(CheckNeverPrinted, true, "%s: in none of %s", joinList(f.Secrets), placeKinds(kinds))
+		add(CheckNeverPrinted, true, "%s: in none of %s", JoinList(f.Secrets), placeKinds(kinds))
 	} else {
-		add(CheckNeverPrinted, false, "found %s", joinList(f.Leaks))
+		add(CheckNeverPrinted, false, "found %s", JoinList(f.Leaks))
 	}
 
 	if len(ev.refused) == 0 {
-		add(CheckOffline, true, "every connection went to the fake on this machine (%s)", joinList(ev.dialed))
+		add(CheckOffline, true, "every connection went to the fake on this machine (%s)", JoinList(ev.dialed))
 	} else {
-		add(CheckOffline, false, "refused connections beyond this machine to %s", joinList(ev.refused))
+		add(CheckOffline, false, "refused connections beyond this machine to %s", JoinList(ev.refused))
 	}
 
 	v.OK = true
@@ -223,29 +223,29 @@ type outcome struct {
 func judgeCalls(ev evidence, f *Facts) (used, refused outcome) {
 	used.ok, refused.ok = true, true
 	var usedParts, refusedParts []string
-	recs := ev.svc.uses(ev.token)
-	for _, c := range ev.svc.calls() {
-		fact := CallFact{Method: c.method, Path: pathOnly(c.path), Expect: expectation(c.refused), Got: "not recorded"}
+	recs := ev.svc.Uses(ev.token)
+	for _, c := range ev.svc.Calls() {
+		fact := CallFact{Method: c.Method, Path: pathOnly(c.Path), Expect: expectation(c.Refused), Got: "not recorded"}
 		for _, u := range recs {
-			if u.method == c.method && u.path == pathOnly(c.path) {
-				fact.Status, fact.Needs, fact.Got = u.status, u.needs, expectation(u.refused)
+			if u.Method == c.Method && u.Path == pathOnly(c.Path) {
+				fact.Status, fact.Needs, fact.Got = u.Status, u.Needs, expectation(u.Refused)
 			}
 		}
 		if ev.token == "" {
 			fact.Got = "not made: no token"
 		}
 		f.Calls = append(f.Calls, fact)
-		ok := fact.Got == fact.Expect && (fact.Status < 300) == (c.refused == "")
+		ok := fact.Got == fact.Expect && (fact.Status < 300) == (c.Refused == "")
 		line := fmt.Sprintf("%s %s: %d", fact.Method, fact.Path, fact.Status)
 		if fact.Status == 0 {
 			line = fmt.Sprintf("%s %s: %s", fact.Method, fact.Path, fact.Got)
 		}
 		if ok {
-			line += ", " + c.why
+			line += ", " + c.Why
 		} else if fact.Status != 0 {
 			line += ", " + fact.Got + ", expected " + fact.Expect
 		}
-		if c.refused == "" {
+		if c.Refused == "" {
 			used.ok = used.ok && ok
 			usedParts = append(usedParts, line)
 		} else {
@@ -270,15 +270,15 @@ func expectation(refused string) string {
 // were found (by name, never value), the places searched and the secrets'
 // names.
 func leaks(ev evidence) (found, places, kinds, names []string) {
-	var secrets []form
+	var secrets []Form
 	for _, tok := range ev.minted {
-		secrets = append(secrets, form{"the token", tok})
-		secrets = append(secrets, ev.svc.derived(tok)...)
+		secrets = append(secrets, Form{"the token", tok})
+		secrets = append(secrets, ev.svc.Derived(tok)...)
 	}
 	secrets = append(secrets, ev.secrets...)
 	for _, s := range secrets {
-		if !slices.Contains(names, s.name) {
-			names = append(names, s.name)
+		if !slices.Contains(names, s.Name) {
+			names = append(names, s.Name)
 		}
 	}
 	all := append(ev.c.places(), place{"transcript", "this transcript", ev.transcript})
@@ -288,7 +288,7 @@ func leaks(ev evidence) (found, places, kinds, names []string) {
 			kinds = append(kinds, p.kind)
 		}
 		for _, s := range secrets {
-			if leak := s.name + " in " + p.name; holds(p.text, s.value) && !slices.Contains(found, leak) {
+			if leak := s.Name + " in " + p.name; holds(p.text, s.Value) && !slices.Contains(found, leak) {
 				found = append(found, leak)
 			}
 		}
@@ -341,8 +341,8 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-// joinList writes "a", "a and b", "a, b and c".
-func joinList(xs []string) string { return join(xs, "and") }
+// JoinList writes "a", "a and b", "a, b and c".
+func JoinList(xs []string) string { return join(xs, "and") }
 
 // joinOr writes "a", "a or b", "a, b or c".
 func joinOr(xs []string) string { return join(xs, "or") }

@@ -38,17 +38,6 @@ func (k Kind) Naming() inputs.Naming {
 	return inputs.FlagNames
 }
 
-// Host is the host the step will run on.
-func (k Kind) Host() string {
-	switch k {
-	case Workflow:
-		return "github"
-	case Pipeline:
-		return "azure"
-	}
-	return "local"
-}
-
 func (k Kind) String() string {
 	switch k {
 	case Workflow:

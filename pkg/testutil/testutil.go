@@ -13,8 +13,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/jobtoken/jobtoken/pkg/provider/ghapp"
 )
 
 // Root returns the repository root.
@@ -41,7 +39,11 @@ func AppKeyPEM(t testing.TB) string {
 // AppKey returns the parsed test App key.
 func AppKey(t testing.TB) *rsa.PrivateKey {
 	t.Helper()
-	k, err := ghapp.ParsePrivateKey(AppKeyPEM(t))
+	block, _ := pem.Decode([]byte(AppKeyPEM(t)))
+	if block == nil {
+		t.Fatal("the test App key is not PEM")
+	}
+	k, err := x509.ParsePKCS1PrivateKey(block.Bytes)
 	if err != nil {
 		t.Fatal(err)
 	}

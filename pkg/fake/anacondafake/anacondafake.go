@@ -23,6 +23,10 @@ import (
 	"time"
 )
 
+// Provider is the value of the provider input that mints from the service
+// this fakes (anaconda.org).
+const Provider = "anaconda"
+
 // KnownScopes is the fake server's own scope list (GET /scopes), kept apart
 // from the provider's embedded copy so that a test cannot agree with itself.
 var KnownScopes = map[string]string{

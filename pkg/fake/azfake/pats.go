@@ -12,6 +12,10 @@ import (
 	"time"
 )
 
+// Provider is the value of the provider input that mints from the service
+// this fakes (Azure DevOps).
+const Provider = "azure-devops"
+
 // PAT is one personal access token held by the fake.
 type PAT struct {
 	AuthorizationID string

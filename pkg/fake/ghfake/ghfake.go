@@ -23,6 +23,10 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
+// Provider is the value of the provider input that mints from the service
+// this fakes (GitHub).
+const Provider = "github"
+
 // Installation is one installation of the fake App.
 type Installation struct {
 	ID          int64

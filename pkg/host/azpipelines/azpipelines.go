@@ -18,6 +18,9 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/secret"
 )
 
+// Name is how jobtoken's commands name Azure Pipelines (demo --host).
+const Name = "azure"
+
 // Host implements host.Host on an Azure Pipelines agent.
 type Host struct {
 	out    *secret.Writer

@@ -18,6 +18,9 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/secret"
 )
 
+// Name is how jobtoken's commands name GitHub Actions (demo --host).
+const Name = "github"
+
 // Host implements host.Host on a GitHub runner.
 type Host struct {
 	action *githubactions.Action

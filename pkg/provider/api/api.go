@@ -29,7 +29,7 @@ const UserAgent = "jobtoken"
 
 // Service is one service as jobtoken calls it.
 type Service struct {
-	// Name is who answers, as errors name it ("anaconda.org").
+	// Name is who answers, as errors name it ("Azure DevOps").
 	Name string
 	HTTP *http.Client
 	// Refusal turns an answer outside the wanted statuses into the error;

@@ -17,7 +17,7 @@ import (
 // Error is a service's refusal.
 type Error struct {
 	// Service names who answered, as a reader knows it: "GitHub",
-	// "Azure DevOps", "Microsoft Entra", "anaconda.org".
+	// "Azure DevOps", "Microsoft Entra".
 	Service string
 	// Status is the HTTP status; 0 or a 2xx when the refusal came in the
 	// body of a success (Azure DevOps' patTokenError).
