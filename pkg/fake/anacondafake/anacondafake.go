@@ -1,3 +1,5 @@
+// Over 400 lines: every route of the fake and the accounts and tokens they check read best together.
+
 // Package anacondafake is an in-process fake of the parts of anaconda.org's
 // API that jobtoken calls. Like the Python web stack anaconda.org runs on,
 // it routes on the percent-decoded path, so %2F in a path is a separator. It checks what anaconda.org checks, as read from

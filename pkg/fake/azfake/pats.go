@@ -1,3 +1,5 @@
+// Over 400 lines: the PAT lifecycle API's routes and the state they check (users, organizations, PATs) read best together.
+
 package azfake
 
 import (
