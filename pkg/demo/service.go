@@ -1,7 +1,8 @@
 package demo
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/jobtoken/jobtoken/pkg/inputs"
@@ -149,11 +150,4 @@ func (w Worlds) Providers(cat *inputs.Catalog) []string {
 	return out
 }
 
-func sortedNames[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
+func sortedNames[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

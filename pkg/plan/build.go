@@ -3,7 +3,7 @@ package plan
 import (
 	"maps"
 	"net/http"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/jobtoken/jobtoken/pkg/host"
@@ -246,11 +246,4 @@ func publish(outs []inputs.Output, c job.Common, s Step, kind Kind) *Publish {
 	return p
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

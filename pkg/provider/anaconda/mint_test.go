@@ -3,11 +3,8 @@ package anaconda
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,31 +17,7 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/job"
 	"github.com/jobtoken/jobtoken/pkg/provider"
 	"github.com/jobtoken/jobtoken/pkg/provider/providertest"
-	"github.com/jobtoken/jobtoken/pkg/retry"
 )
-
-// logRec records what the provider tells the host.
-type logRec struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *logRec) add(level, format string, args ...any) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lines = append(l.lines, level+": "+fmt.Sprintf(format, args...))
-}
-func (l *logRec) Infof(f string, a ...any)    { l.add("info", f, a...) }
-func (l *logRec) Warningf(f string, a ...any) { l.add("warning", f, a...) }
-func (l *logRec) Debugf(f string, a ...any)   { l.add("debug", f, a...) }
-func (l *logRec) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Join(l.lines, "\n")
-}
-
-var instant = retry.Policy{Attempts: 3, Base: time.Millisecond, Max: time.Millisecond, Deadline: 10 * time.Second,
-	Sleep: func(context.Context, time.Duration) error { return nil }}
 
 // world is one fake anaconda.org with a user, an organization and both kinds
 // of parent credential.
@@ -62,7 +35,7 @@ func newWorld(t *testing.T) *world {
 }
 
 // request builds a provider request the way job.Prepare does, from raw inputs.
-func (w *world) request(t *testing.T, in inputs.Values) (provider.Request, *logRec) {
+func (w *world) request(t *testing.T, in inputs.Values) (provider.Request, *providertest.Log) {
 	t.Helper()
 	if !in.Given(APIURL) {
 		in.Set(APIURL.Key, w.fake.URL)
@@ -70,12 +43,12 @@ func (w *world) request(t *testing.T, in inputs.Values) (provider.Request, *logR
 	in.Set(inputs.Provider.Key, Name)
 	c, ps := job.ParseCommon(in, registry(t))
 	require.Empty(t, ps)
-	log := &logRec{}
+	log := &providertest.Log{}
 	req := providertest.Request(t, New(), in, nil)
 	req.Run = host.Run{Repository: "octo/app", RunID: "9", Attempt: "2"}
 	req.Naming, req.Terminal = inputs.GitHubNames, false
 	req.Permissions, req.Lifetime, req.AllowBroad = c.Permissions, c.Lifetime, c.AllowBroad
-	req.HTTP, req.Log = providertest.Client(nil, instant), log
+	req.HTTP, req.Log = providertest.Client(nil, providertest.Instant), log
 	return req, log
 }
 

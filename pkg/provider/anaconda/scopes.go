@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -37,14 +38,7 @@ func init() {
 }
 
 // ScopeNames returns every scope, sorted.
-func ScopeNames() []string {
-	names := make([]string, 0, len(Scopes))
-	for n := range Scopes {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func ScopeNames() []string { return slices.Sorted(maps.Keys(Scopes)) }
 
 // ParseScopes validates the permissions input as anaconda.org scopes: known
 // names only, no duplicates, and no full-access scope unless allowBroad.

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/jobtoken/jobtoken/pkg/provider/azdo"
+	"github.com/jobtoken/jobtoken/pkg/provider/providertest"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
 
@@ -27,7 +28,7 @@ func TestPATCreateAnswerLost(t *testing.T) {
 			assert.Nil(t, tok)
 			assert.NotEmpty(t, w.api.All(), "the fault hits the answer, after Azure DevOps created the PAT")
 			assert.Empty(t, w.api.Live(), "no PAT whose value never reached jobtoken stays alive")
-			assert.Contains(t, req.Log.(*logger).String(), "created by a request whose answer was lost")
+			assert.Contains(t, req.Log.(*providertest.Log).String(), "created by a request whose answer was lost")
 		})
 	}
 }

@@ -28,14 +28,6 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
 
-type nopLog struct{ warned []string }
-
-func (*nopLog) Infof(string, ...any)  {}
-func (*nopLog) Debugf(string, ...any) {}
-func (l *nopLog) Warningf(f string, a ...any) {
-	l.warned = append(l.warned, f)
-}
-
 func newFake(t *testing.T) *ghfake.Server {
 	t.Helper()
 	f := ghfake.New(testutil.AppKey(t),
@@ -59,7 +51,7 @@ func request(t *testing.T, f *ghfake.Server, in inputs.Values) provider.Request 
 		r.Permissions = inputs.List(v.Get(inputs.Permissions))
 		r.Lifetime = time.Hour
 		r.Now = time.Now
-		r.Log = &nopLog{}
+		r.Log = &providertest.Log{}
 		return r
 	}()
 }
@@ -192,12 +184,13 @@ func TestClockSkewIsCorrectedOnce(t *testing.T) {
 			f := newFake(t)
 			f.Now = func() time.Time { return time.Now().Add(skew) }
 			req := request(t, f, inputs.ValuesOf(map[string]string{inputs.Permissions.Key: "contents:read"}))
-			log := &nopLog{}
+			log := &providertest.Log{}
 			req.Log = log
 			_, err := mint(t, req)
 			require.NoError(t, err)
 			assert.Equal(t, 3, f.Requests(), "rejected lookup, lookup again, mint")
-			assert.Len(t, log.warned, 1)
+			assert.Len(t, log.Lines(), 1)
+			assert.Contains(t, log.String(), "warning: GitHub rejected the App JWT's time claims")
 		})
 	}
 }

@@ -30,14 +30,7 @@ var Catalog = func() map[string][]string {
 }()
 
 // Names returns every permission name, sorted.
-func Names() []string {
-	names := make([]string, 0, len(Catalog))
-	for n := range Catalog {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func Names() []string { return slices.Sorted(maps.Keys(Catalog)) }
 
 // levelRank orders levels so that grants can be compared.
 var levelRank = map[string]int{"read": 1, "write": 2, "admin": 3}
