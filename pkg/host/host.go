@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"regexp"
 	"strings"
@@ -125,6 +126,22 @@ type OIDC interface {
 	// request token): masked before anything is minted.
 	Credentials() []string
 }
+
+// PlannedOIDC stands in, in a plan, for the OIDC token a job will have:
+// Unavailable says why the job will not get one, nil when it will. It
+// fetches nothing.
+type PlannedOIDC struct{ Unavailable error }
+
+// Available implements OIDC.
+func (p PlannedOIDC) Available() error { return p.Unavailable }
+
+// IDToken implements OIDC: a plan fetches no token.
+func (PlannedOIDC) IDToken(context.Context, string) (string, error) {
+	return "", errors.New("a plan fetches no OIDC token")
+}
+
+// Credentials implements OIDC: a plan holds none.
+func (PlannedOIDC) Credentials() []string { return nil }
 
 // OIDCHost is a host whose jobs can get an OIDC token (GitHub Actions).
 type OIDCHost interface {

@@ -132,18 +132,8 @@ func (o oidc) IDToken(ctx context.Context, audience string) (string, error) {
 // names: the agent will describe it, so a plan assumes it is the kind
 // jobtoken needs, and names its identity in words.
 func PlannedConnection(id string) host.ServiceConnection {
-	return host.ServiceConnection{ID: id, ClientID: "{the connection's service principal}", TenantID: "{its tenant}", OIDC: plannedOIDC{}}
+	return host.ServiceConnection{ID: id, ClientID: "{the connection's service principal}", TenantID: "{its tenant}", OIDC: host.PlannedOIDC{}}
 }
-
-type plannedOIDC struct{}
-
-func (plannedOIDC) Available() error { return nil }
-
-func (plannedOIDC) IDToken(context.Context, string) (string, error) {
-	return "", errors.New("a plan fetches no OIDC token")
-}
-
-func (plannedOIDC) Credentials() []string { return nil }
 
 // PlannedCollection is how a plan names the organization a pipeline will run
 // in (host.Run.CollectionURI, unknown until the run).

@@ -93,19 +93,9 @@ func (o oidc) IDToken(ctx context.Context, audience string) (string, error) {
 // PlannedOIDC stands in, in a plan, for the OIDC token a job will have:
 // available when permitted (the job may ask for one, `permissions:
 // id-token: write`), else refused as the runner would. It fetches nothing.
-func PlannedOIDC(permitted bool) host.OIDC { return plannedOIDC{permitted} }
-
-type plannedOIDC struct{ permitted bool }
-
-func (p plannedOIDC) Available() error {
-	if !p.permitted {
-		return NoIDToken(envOIDCURL)
+func PlannedOIDC(permitted bool) host.OIDC {
+	if !permitted {
+		return host.PlannedOIDC{Unavailable: NoIDToken(envOIDCURL)}
 	}
-	return nil
+	return host.PlannedOIDC{}
 }
-
-func (plannedOIDC) IDToken(context.Context, string) (string, error) {
-	return "", errors.New("a plan fetches no OIDC token")
-}
-
-func (plannedOIDC) Credentials() []string { return nil }

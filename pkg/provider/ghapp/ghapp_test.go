@@ -68,6 +68,22 @@ func destinations(t *testing.T, req provider.Request) map[string]string {
 	return m
 }
 
+// onRunner is a contents:read request on a GitHub runner of repository
+// repo, as Prepare sees it.
+func onRunner(t *testing.T, v inputs.Values, repo string) provider.Request {
+	t.Helper()
+	r := providertest.Request(t, ghapp.New(), v, nil)
+	r.Naming, r.Terminal = inputs.GitHubNames, false
+	r.Run = host.Run{Repository: repo}
+	r.Permissions, r.Lifetime = []string{"contents:read"}, time.Hour
+	return r
+}
+
+func withLifetime(r provider.Request, d time.Duration) provider.Request {
+	r.Lifetime = d
+	return r
+}
+
 func mint(t *testing.T, req provider.Request) (*provider.Token, error) {
 	t.Helper()
 	m, ps := ghapp.New().Prepare(req)
@@ -329,14 +345,7 @@ func TestPrepareProblems(t *testing.T) {
 }
 
 func TestPrepareRefusesLongLifetime(t *testing.T) {
-	req := func() provider.Request {
-		r := providertest.Request(t, ghapp.New(), inputs.ValuesOf(map[string]string{ghapp.ClientID.Key: "Iv1.x", ghapp.PrivateKey.Key: testutil.AppKeyPEM(t)}), nil)
-		r.Naming, r.Terminal = inputs.GitHubNames, false
-		r.Run = host.Run{Repository: "o/r"}
-		r.Permissions = []string{"contents:read"}
-		r.Lifetime = 2 * time.Hour
-		return r
-	}()
+	req := withLifetime(onRunner(t, inputs.ValuesOf(map[string]string{ghapp.ClientID.Key: "Iv1.x", ghapp.PrivateKey.Key: testutil.AppKeyPEM(t)}), "o/r"), 2*time.Hour)
 	_, ps := ghapp.New().Prepare(req)
 	require.Len(t, ps, 1)
 	assert.Contains(t, ps[0].Error(), "input lifetime: 2h is longer than GitHub's fixed 1h")
@@ -349,14 +358,7 @@ func TestPrepareRefusesPlainHTTPToRemoteHosts(t *testing.T) {
 		"http://127.0.0.1:8080":           true,
 		"http://localhost:8080":           true,
 	} {
-		req := func() provider.Request {
-			r := providertest.Request(t, ghapp.New(), inputs.ValuesOf(map[string]string{ghapp.ClientID.Key: "Iv1.x", ghapp.PrivateKey.Key: testutil.AppKeyPEM(t), ghapp.APIURL.Key: url}), nil)
-			r.Naming, r.Terminal = inputs.GitHubNames, false
-			r.Run = host.Run{Repository: "o/r"}
-			r.Permissions = []string{"contents:read"}
-			r.Lifetime = time.Hour
-			return r
-		}()
+		req := onRunner(t, inputs.ValuesOf(map[string]string{ghapp.ClientID.Key: "Iv1.x", ghapp.PrivateKey.Key: testutil.AppKeyPEM(t), ghapp.APIURL.Key: url}), "o/r")
 		_, ps := ghapp.New().Prepare(req)
 		if ok {
 			assert.Empty(t, ps, url)
@@ -369,14 +371,7 @@ func TestPrepareRefusesPlainHTTPToRemoteHosts(t *testing.T) {
 
 func TestPrepareRefusesDotRepositories(t *testing.T) {
 	for _, r := range []string{".", "..", "octo/..", "../x"} {
-		req := func() provider.Request {
-			r := providertest.Request(t, ghapp.New(), inputs.ValuesOf(map[string]string{ghapp.ClientID.Key: "Iv1.x", ghapp.PrivateKey.Key: testutil.AppKeyPEM(t), ghapp.Repositories.Key: r}), nil)
-			r.Naming, r.Terminal = inputs.GitHubNames, false
-			r.Run = host.Run{Repository: "octo/app"}
-			r.Permissions = []string{"contents:read"}
-			r.Lifetime = time.Hour
-			return r
-		}()
+		req := onRunner(t, inputs.ValuesOf(map[string]string{ghapp.ClientID.Key: "Iv1.x", ghapp.PrivateKey.Key: testutil.AppKeyPEM(t), ghapp.Repositories.Key: r}), "octo/app")
 		_, ps := ghapp.New().Prepare(req)
 		require.NotEmpty(t, ps, r)
 		assert.Contains(t, ps.Error(), "is not a repository name", r)
@@ -413,14 +408,7 @@ func TestMintHalfDecodedAnswerReturnsTheToken(t *testing.T) {
 }
 
 func TestPrepareRefusesCredentialsInAPIURL(t *testing.T) {
-	req := func() provider.Request {
-		r := providertest.Request(t, ghapp.New(), inputs.ValuesOf(map[string]string{ghapp.ClientID.Key: "Iv1.x", ghapp.PrivateKey.Key: testutil.AppKeyPEM(t), ghapp.APIURL.Key: "https://me:s3cr3tpassword@ghes.example.com/api/v3"}), nil)
-		r.Naming, r.Terminal = inputs.GitHubNames, false
-		r.Run = host.Run{Repository: "o/r"}
-		r.Permissions = []string{"contents:read"}
-		r.Lifetime = time.Hour
-		return r
-	}()
+	req := onRunner(t, inputs.ValuesOf(map[string]string{ghapp.ClientID.Key: "Iv1.x", ghapp.PrivateKey.Key: testutil.AppKeyPEM(t), ghapp.APIURL.Key: "https://me:s3cr3tpassword@ghes.example.com/api/v3"}), "o/r")
 	_, ps := ghapp.New().Prepare(req)
 	require.Len(t, ps, 1)
 	assert.Contains(t, ps[0].Error(), "input github-api-url: holds credentials")
