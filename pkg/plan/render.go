@@ -93,7 +93,7 @@ func (r *Report) step(b *strings.Builder, s StepReport) {
 		row("check", c)
 	}
 	for _, w := range s.Warnings {
-		row("warning", w.Text)
+		row("warning", w.Text())
 	}
 	if s.Valid {
 		row("result", "valid")

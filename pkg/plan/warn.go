@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
@@ -24,8 +25,23 @@ type Warning struct {
 	Line    int    `json:"line,omitempty"`
 	Message string `json:"message"`
 	Fix     string `json:"fix"`
-	// Text is the warning on one line, as the text plan prints it.
-	Text string `json:"text"`
+}
+
+// Text is the warning on one line, as the text plan prints it.
+func (w Warning) Text() string {
+	if w.Line > 0 {
+		return fmt.Sprintf("line %d: %s; %s", w.Line, w.Message, w.Fix)
+	}
+	return w.Message + "; " + w.Fix
+}
+
+// MarshalJSON writes the warning with its text, for scripts.
+func (w Warning) MarshalJSON() ([]byte, error) {
+	type fields Warning
+	return json.Marshal(struct {
+		fields
+		Text string `json:"text"`
+	}{fields(w), w.Text()})
 }
 
 // Warning codes.
@@ -39,12 +55,7 @@ const (
 )
 
 func newWarning(code string, line int, msg, fix string) Warning {
-	w := Warning{Code: code, Line: line, Message: msg, Fix: fix}
-	w.Text = msg + "; " + fix
-	if line > 0 {
-		w.Text = fmt.Sprintf("line %d: %s", line, w.Text)
-	}
-	return w
+	return Warning{Code: code, Line: line, Message: msg, Fix: fix}
 }
 
 // scope is where a jobtoken step sits: the file, its job (workflows) and the

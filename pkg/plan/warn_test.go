@@ -166,7 +166,7 @@ jobs:
 			assert.Equal(t, c.want, codes(ws[0]))
 			for _, w := range ws[0] {
 				assert.NotEmpty(t, w.Fix, "every warning names its fix")
-				assert.True(t, strings.HasSuffix(w.Text, w.Fix), w.Text)
+				assert.True(t, strings.HasSuffix(w.Text(), w.Fix), w.Text())
 				assert.Positive(t, w.Line, "%s points to a line", w.Code)
 			}
 		})
@@ -209,7 +209,7 @@ steps:
 	assert.Equal(t, []string{WarnStoredUserToken}, codes(warningsOf(t, Pipeline, pl(`echo "##vso[task.setvariable variable=other;issecret=true]$t"`, "$(userToken)"))[0]),
 		"another variable set earlier does not make this one fresh")
 	w := warningsOf(t, Pipeline, pl("echo hi", "$(T)"))[0][0]
-	assert.Contains(t, w.Text, "azureAccessToken comes from $(T)", "named as the pipeline spells it")
+	assert.Contains(t, w.Text(), "azureAccessToken comes from $(T)", "named as the pipeline spells it")
 	assert.Contains(t, w.Fix, "azureCredential: entra")
 }
 
