@@ -307,6 +307,21 @@ func grantError(repos []string, asked map[string]string, at *InstallationToken) 
 	return nil
 }
 
+// Check authenticates as the App and reads the installation a token would
+// come from (by its ID when id is not 0, else looked up on owner/repo), and
+// lists the permissions asked that it does not grant. It mints nothing.
+func (a *App) Check(ctx context.Context, id int64, owner, repo string, permissions map[string]string) (inst *Installation, lacking []string, err error) {
+	if id != 0 {
+		inst, err = a.Installation(ctx, id)
+	} else {
+		inst, err = a.LookupInstallation(ctx, owner, repo)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return inst, Lacking(inst, permissions), nil
+}
+
 // Lacking lists, as name:level (what it has), the permissions asked that
 // inst does not grant.
 func Lacking(inst *Installation, asked map[string]string) []string {

@@ -3,6 +3,8 @@ package ghapp_test
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/rsa"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -479,4 +481,50 @@ func TestGitHubAnswersAreExplained(t *testing.T) {
 			testutil.AssertNoSecret(t, "error", err.Error(), testutil.AppKeyPEM(t), otherKey)
 		})
 	}
+}
+
+// kmsKey is a key jobtoken cannot read, as a KMS holds it: only its public
+// half and signatures come out.
+type kmsKey struct {
+	key   *rsa.PrivateKey
+	signs int
+}
+
+func (k *kmsKey) Public() crypto.PublicKey { return k.key.Public() }
+
+func (k *kmsKey) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	k.signs++
+	return k.key.Sign(rand, digest, opts)
+}
+
+// TestAppWithoutHostOrInputs: the App mints, checks and revokes with a key
+// it cannot read (the crypto.Signer seam a KMS plugs into), with no host and
+// no inputs, as a broker or a server would.
+func TestAppWithoutHostOrInputs(t *testing.T) {
+	f := newFake(t)
+	key := &kmsKey{key: testutil.AppKey(t)}
+	app := ghapp.NewApp(f.URL, providertest.Client(nil, providertest.NoSleep), f.ClientID, key)
+
+	inst, lacking, err := app.Check(context.Background(), 0, "octo", "app", map[string]string{"contents": "read", "actions": "write"})
+	require.NoError(t, err)
+	assert.Equal(t, int64(77), inst.ID)
+	assert.Equal(t, []string{`actions:write (installation has "")`}, lacking)
+
+	tok, err := app.Mint(context.Background(), inst.ID, []string{"app"}, map[string]string{"contents": "read"})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"contents": "read", "metadata": "read"}, tok.Permissions)
+	assert.Len(t, f.Live(), 1)
+	assert.Equal(t, 2, key.signs, "one JWT per App call")
+
+	require.NoError(t, app.Revoke(context.Background(), tok.Token))
+	assert.Empty(t, f.Live())
+	assert.ErrorIs(t, app.Revoke(context.Background(), tok.Token), provider.ErrAlreadyRevoked)
+
+	// A grant broader than asked comes back with the token, to be revoked.
+	f.Grant = func(t *ghfake.Token) { t.Permissions["issues"] = "write" }
+	tok, err = app.Mint(context.Background(), inst.ID, []string{"app"}, map[string]string{"contents": "read"})
+	require.NotNil(t, tok)
+	var ge *ghapp.GrantError
+	require.ErrorAs(t, err, &ge)
+	assert.Contains(t, err.Error(), "GitHub granted more than asked: issues:write (not asked)")
 }

@@ -51,14 +51,19 @@ func (m *minter) lookup(ctx context.Context) (*Installation, error) {
 	}
 	err = m.explained(err)
 	if e, ok := apierror.As(err); ok && e.Status == http.StatusNotFound && e.Cause == "" {
-		where := "account " + m.owner
-		if repo != "" {
-			where = "repository " + m.owner + "/" + repo
-		}
-		e.Explain(fmt.Sprintf("the GitHub App %s is not installed on %s", m.issuer, where),
-			fmt.Sprintf("install it there (App settings → Install App) and give it access to the repository, or set %s", m.req.Name(InstallationID)))
+		m.notInstalled(e, repo)
 	}
 	return nil, fmt.Errorf("failed to find the installation: %w", err)
+}
+
+// notInstalled explains GitHub's 404 to an installation lookup.
+func (m *minter) notInstalled(e *apierror.Error, repo string) {
+	where := "account " + m.owner
+	if repo != "" {
+		where = "repository " + m.owner + "/" + repo
+	}
+	e.Explain(fmt.Sprintf("the GitHub App %s is not installed on %s", m.issuer, where),
+		fmt.Sprintf("install it there (App settings → Install App) and give it access to the repository, or set %s", m.req.Name(InstallationID)))
 }
 
 func (m *minter) token(id int64, at *InstallationToken) *provider.Token {
