@@ -14,6 +14,9 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/testutil/fuzzcorpus"
 )
 
+// catalog is built once: building it for every input would slow fuzzing.
+var catalog = registry.Default().Catalog()
+
 func cmd(name, data string, props ...[2]string) azpipelines.Command {
 	return azpipelines.Command{Name: name, Props: props, Data: data}
 }
@@ -30,7 +33,7 @@ func FuzzAzureHostCommands(f *testing.F) {
 	f.Fuzz(func(t *testing.T, value, text string) {
 		var buf bytes.Buffer
 		w := secret.NewWriter(&buf, &secret.Set{})
-		h := azpipelines.New(w, nil, func(string) string { return "" }, registry.Default().Catalog())
+		h := azpipelines.New(w, nil, func(string) string { return "" }, catalog)
 		h.Mask(value)
 		require.NoError(t, h.SaveState("jobtoken", value))
 		require.NoError(t, h.SetOutput("token", value, true))
@@ -73,7 +76,7 @@ func FuzzAzureVariableNames(f *testing.F) {
 	f.Fuzz(func(t *testing.T, name, value string) {
 		var buf bytes.Buffer
 		w := secret.NewWriter(&buf, &secret.Set{})
-		h := azpipelines.New(w, nil, func(string) string { return "" }, registry.Default().Catalog())
+		h := azpipelines.New(w, nil, func(string) string { return "" }, catalog)
 		err := h.ExportEnv(name, value, false)
 		require.NoError(t, w.Flush())
 		cs := agenttest.Read(buf.String()).Commands()

@@ -15,6 +15,9 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/testutil/fuzzcorpus"
 )
 
+// catalog is built once: building it for every input would slow fuzzing.
+var catalog = registry.Default().Catalog()
+
 // newHost returns a host whose file-command files are fresh empty files in
 // dir and whose stdout is buf. Calls within one fuzz process run one at a
 // time, so one directory per target is reused (a temp dir per input would
@@ -29,7 +32,7 @@ func newHost(t *testing.T, dir string, buf *bytes.Buffer) (*ghactions.Host, *sec
 		env["GITHUB_"+n] = p
 	}
 	w := secret.NewWriter(buf, &secret.Set{})
-	return ghactions.New(w, func(k string) string { return env[k] }, registry.Default().Catalog()), w, files
+	return ghactions.New(w, func(k string) string { return env[k] }, catalog), w, files
 }
 
 func readEntries(t *testing.T, path string) []ghactions.Entry {
