@@ -63,19 +63,7 @@ func (e *Runner) Prepare() (*Prepared, inputs.Problems) {
 	dests, _ := prov.Destinations(req) // their problems are Prepare's too
 	pl := m.Plan()
 	e.Mask(pl.Secrets...)
-	return &Prepared{Common: c, Provider: prov, Minter: m, Request: req, Destinations: destinationMap(dests)}, nil
-}
-
-// destinationMap keys destinations by input key, as Saved holds them.
-func destinationMap(dests []provider.Destination) map[string]string {
-	if len(dests) == 0 {
-		return nil
-	}
-	m := make(map[string]string, len(dests))
-	for _, d := range dests {
-		m[d.Input.Key] = d.Value
-	}
-	return m
+	return &Prepared{Common: c, Provider: prov, Minter: m, Request: req, Destinations: provider.DestinationMap(dests)}, nil
 }
 
 // ErrReported means the failure was already reported through the host.

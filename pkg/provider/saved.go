@@ -96,3 +96,15 @@ func UnmarshalState(raw json.RawMessage, v any) error {
 	}
 	return json.Unmarshal(raw, v)
 }
+
+// DestinationMap keys destinations by input key, as Saved holds them.
+func DestinationMap(dests []Destination) map[string]string {
+	if len(dests) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(dests))
+	for _, d := range dests {
+		m[d.Input.Key] = d.Value
+	}
+	return m
+}

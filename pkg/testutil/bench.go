@@ -12,6 +12,11 @@ import (
 func BenchMintRevoke(b *testing.B, p provider.Provider, req provider.Request, count func() int64) {
 	ctx := context.Background()
 	var mintReqs, revokeReqs int64
+	// The job saves where the token was minted; revoke goes there.
+	dests, ps := p.Destinations(req)
+	if len(ps) > 0 {
+		b.Fatal(ps)
+	}
 	for b.Loop() {
 		m, ps := p.Prepare(req)
 		if len(ps) > 0 {
@@ -23,7 +28,7 @@ func BenchMintRevoke(b *testing.B, p provider.Provider, req provider.Request, co
 			b.Fatal(err)
 		}
 		mid := count()
-		saved := provider.Saved{Provider: p.Name(), Token: tok.Value, ID: tok.ID, ExpiresAt: tok.ExpiresAt, Revoke: true, Revocable: tok.Revocable, State: tok.State, Authenticated: true}
+		saved := provider.Saved{Provider: p.Name(), Token: tok.Value, ID: tok.ID, ExpiresAt: tok.ExpiresAt, Revoke: true, Revocable: tok.Revocable, Destinations: provider.DestinationMap(dests), State: tok.State, Authenticated: true}
 		if err := p.Revoke(ctx, req, saved); err != nil {
 			b.Fatal(err)
 		}
