@@ -2,7 +2,6 @@ package anaconda
 
 import (
 	_ "embed"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -10,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/jobtoken/jobtoken/pkg/inputs"
+	"github.com/jobtoken/jobtoken/pkg/provider"
 )
 
 // scopesJSON is anaconda.org's scope list (as GET /scopes and the token docs
@@ -18,24 +18,17 @@ import (
 //go:embed scopes.json
 var scopesJSON []byte
 
-// Scope catalog, loaded once from scopesJSON.
+var scopeCatalog = provider.Embedded[struct {
+	Broad  []string          `json:"broad"`
+	Scopes map[string]string `json:"scopes"`
+}]("anaconda scopes.json", scopesJSON)
+
 var (
 	// Scopes maps each scope to anaconda.org's description of it.
-	Scopes map[string]string
+	Scopes = scopeCatalog.Scopes
 	// Broad lists the full-access scopes that need allow-broad-scopes.
-	Broad []string
+	Broad = scopeCatalog.Broad
 )
-
-func init() {
-	var f struct {
-		Broad  []string          `json:"broad"`
-		Scopes map[string]string `json:"scopes"`
-	}
-	if err := json.Unmarshal(scopesJSON, &f); err != nil {
-		panic("anaconda: scopes.json: " + err.Error())
-	}
-	Scopes, Broad = f.Scopes, f.Broad
-}
 
 // ScopeNames returns every scope, sorted.
 func ScopeNames() []string { return slices.Sorted(maps.Keys(Scopes)) }

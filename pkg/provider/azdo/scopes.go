@@ -2,13 +2,13 @@ package azdo
 
 import (
 	_ "embed"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
 	"strings"
 
 	"github.com/jobtoken/jobtoken/pkg/inputs"
+	"github.com/jobtoken/jobtoken/pkg/provider"
 )
 
 // scopes.json lists the documented PAT scope names (Azure DevOps docs,
@@ -17,19 +17,10 @@ import (
 //go:embed scopes.json
 var scopesJSON []byte
 
-var catalog = func() struct {
+var catalog = provider.Embedded[struct {
 	FullAccess []string `json:"full_access"`
 	Scopes     []string `json:"scopes"`
-} {
-	var c struct {
-		FullAccess []string `json:"full_access"`
-		Scopes     []string `json:"scopes"`
-	}
-	if err := json.Unmarshal(scopesJSON, &c); err != nil {
-		panic("azdo: bad embedded scopes.json: " + err.Error())
-	}
-	return c
-}()
+}]("azdo scopes.json", scopesJSON)
 
 // ScopeNames returns every scope a PAT may ask for, full access included.
 func ScopeNames() []string {

@@ -2,7 +2,6 @@ package ghapp
 
 import (
 	_ "embed"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -10,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/jobtoken/jobtoken/pkg/inputs"
+	"github.com/jobtoken/jobtoken/pkg/provider"
 )
 
 // permissions.json is GitHub's app-permissions schema (names and the levels
@@ -19,15 +19,9 @@ import (
 var permissionsJSON []byte
 
 // Catalog maps each permission name to its allowed levels.
-var Catalog = func() map[string][]string {
-	var doc struct {
-		Permissions map[string][]string `json:"permissions"`
-	}
-	if err := json.Unmarshal(permissionsJSON, &doc); err != nil {
-		panic("ghapp: bad embedded permissions.json: " + err.Error())
-	}
-	return doc.Permissions
-}()
+var Catalog = provider.Embedded[struct {
+	Permissions map[string][]string `json:"permissions"`
+}]("ghapp permissions.json", permissionsJSON).Permissions
 
 // Names returns every permission name, sorted.
 func Names() []string { return slices.Sorted(maps.Keys(Catalog)) }
@@ -78,11 +72,7 @@ func ParsePermissions(raw []string) (map[string]string, inputs.Problems) {
 
 // FormatPermissions renders a permission map as sorted name:level pairs.
 func FormatPermissions(m map[string]string) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(m))
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = k + ":" + m[k]
