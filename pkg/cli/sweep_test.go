@@ -11,6 +11,7 @@ import (
 
 	"github.com/jobtoken/jobtoken/pkg/fake/anacondafake"
 	"github.com/jobtoken/jobtoken/pkg/fake/azfake"
+	"github.com/jobtoken/jobtoken/pkg/fake/minted"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
 
@@ -182,11 +183,11 @@ func TestSweepAnaconda(t *testing.T) {
 		key := f.AddAPIKey("ana", fixedNow.Add(24*time.Hour))
 		var vals []string
 		for _, tk := range []anacondafake.Token{
-			{Note: "jobtoken octo:app run 100.1 aaaaaa", Owner: "ana", ExpiresAt: fixedNow.Add(time.Hour)},
-			{Note: "jobtoken octo:app run 200.1 bbbbbb", Owner: "ana", ExpiresAt: fixedNow.Add(time.Hour)},
-			{Note: "jobtoken octo:app run 300.1 cccccc", Owner: "ana", ExpiresAt: fixedNow.Add(-time.Hour)},
-			{Note: "jobtoken octo:app run 400.1 dddddd", Owner: "bob", ExpiresAt: fixedNow.Add(time.Hour)},
-			{Note: "binstar_token:laptop", Owner: "ana", ExpiresAt: fixedNow.Add(time.Hour)},
+			{Note: "jobtoken octo:app run 100.1 aaaaaa", Owner: "ana", Life: minted.Life{ExpiresAt: fixedNow.Add(time.Hour)}},
+			{Note: "jobtoken octo:app run 200.1 bbbbbb", Owner: "ana", Life: minted.Life{ExpiresAt: fixedNow.Add(time.Hour)}},
+			{Note: "jobtoken octo:app run 300.1 cccccc", Owner: "ana", Life: minted.Life{ExpiresAt: fixedNow.Add(-time.Hour)}},
+			{Note: "jobtoken octo:app run 400.1 dddddd", Owner: "bob", Life: minted.Life{ExpiresAt: fixedNow.Add(time.Hour)}},
+			{Note: "binstar_token:laptop", Owner: "ana", Life: minted.Life{ExpiresAt: fixedNow.Add(time.Hour)}},
 		} {
 			tk.Scopes = []string{"conda:download"}
 			vals = append(vals, f.Seed(tk).Value)
@@ -226,7 +227,7 @@ func TestSweepAnaconda(t *testing.T) {
 	})
 	t.Run("a note made before owner:name is listed and named, not taken as gone", func(t *testing.T) {
 		f, key, _ := newWorld(t)
-		f.Seed(anacondafake.Token{Note: "jobtoken octo/app run 500.1 eeeeee", Owner: "ana", ExpiresAt: fixedNow.Add(time.Hour), Scopes: []string{"conda:download"}})
+		f.Seed(anacondafake.Token{Note: "jobtoken octo/app run 500.1 eeeeee", Owner: "ana", Life: minted.Life{ExpiresAt: fixedNow.Add(time.Hour)}, Scopes: []string{"conda:download"}})
 		stdout, stderr, code := runCLI(map[string]string{"INPUT_ANACONDA_CREDENTIAL": key}, "", "sweep", "--provider", "anaconda", "--anaconda-api-url", f.URL, "--run", "500", "--revoke")
 		assert.Equal(t, 1, code)
 		assert.Contains(t, stdout, "jobtoken octo/app run 500.1 eeeeee\n    id jobtoken octo/app run 500.1 eeeeee")

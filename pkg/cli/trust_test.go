@@ -22,6 +22,7 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/cli"
 	"github.com/jobtoken/jobtoken/pkg/fake/anacondafake"
 	"github.com/jobtoken/jobtoken/pkg/fake/azfake"
+	"github.com/jobtoken/jobtoken/pkg/fake/minted"
 	"github.com/jobtoken/jobtoken/pkg/host/azpipelines"
 	"github.com/jobtoken/jobtoken/pkg/host/ghactions"
 	"github.com/jobtoken/jobtoken/pkg/retry"
@@ -225,7 +226,7 @@ func TestSweepPrintsNoCommands(t *testing.T) {
 			if !strings.ContainsAny(h, "\r\n") {
 				note = "jobtoken " + h + " run 100.1 aaaaaa"
 			}
-			f.Seed(anacondafake.Token{Note: note, Owner: "ana", ExpiresAt: fixedNow.Add(time.Hour), Scopes: []string{"conda:download", h}})
+			f.Seed(anacondafake.Token{Note: note, Owner: "ana", Life: minted.Life{ExpiresAt: fixedNow.Add(time.Hour)}, Scopes: []string{"conda:download", h}})
 		}
 		stdout, stderr, _ := runWith(http.DefaultTransport, map[string]string{"INPUT_ANACONDA_CREDENTIAL": key}, "",
 			"sweep", "--provider", "anaconda", "--anaconda-api-url", f.URL, "--older-than", "0", "--revoke")

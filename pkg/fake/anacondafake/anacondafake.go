@@ -23,6 +23,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/jobtoken/jobtoken/pkg/fake/minted"
 )
 
 // Provider is the value of the provider input that mints from the service
@@ -66,17 +68,16 @@ type Credential struct {
 
 // Token is a minted token.
 type Token struct {
-	Value     string
-	ID        string
-	Note      string
-	Owner     string // login of the account (user or organization) that owns it
-	Creator   string // login of the parent credential
-	Scopes    []string
-	MaxAge    int64
-	Strength  string
-	ExpiresAt time.Time
-	Revoked   bool
-	RevokedBy string // "self" or "name"
+	Value    string
+	ID       string
+	Note     string
+	Owner    string // login of the account (user or organization) that owns it
+	Creator  string // login of the parent credential
+	Scopes   []string
+	MaxAge   int64
+	Strength string
+	minted.Life
+	RevokedBy string // "self", "name" or "replaced"
 }
 
 // Request is one request as the fake saw it (never the credential itself).
@@ -89,6 +90,8 @@ type Request struct {
 // Server is the fake.
 type Server struct {
 	*httptest.Server
+	// Minted, Live, Lookup and Expire show the tokens to tests.
+	minted.Tokens[*Token]
 
 	mu       sync.Mutex
 	accounts map[string]*Account
@@ -117,6 +120,7 @@ type Server struct {
 // New starts a fake with the given accounts.
 func New(accounts ...*Account) *Server {
 	s := &Server{accounts: map[string]*Account{}, creds: map[string]*Credential{}, tokens: map[string]*Token{}, Now: time.Now}
+	s.Tokens = minted.View(&s.mu, s.tokens, func() time.Time { return s.Now() })
 	for _, a := range accounts {
 		s.accounts[strings.ToLower(a.Login)] = a
 	}
@@ -201,48 +205,6 @@ func (s *Server) Requests() []Request {
 	return slices.Clone(s.log)
 }
 
-// Minted returns every token minted, live or not.
-func (s *Server) Minted() []*Token {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []*Token
-	for _, t := range s.tokens {
-		out = append(out, t)
-	}
-	return out
-}
-
-// Live returns the tokens that still work.
-func (s *Server) Live() []*Token {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []*Token
-	for _, t := range s.tokens {
-		if s.alive(t) {
-			out = append(out, t)
-		}
-	}
-	return out
-}
-
-// Lookup returns a minted token by value.
-func (s *Server) Lookup(v string) *Token {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.tokens[v]
-}
-
-// Expire makes every token expired.
-func (s *Server) Expire() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, t := range s.tokens {
-		t.ExpiresAt = s.Now().Add(-time.Minute)
-	}
-}
-
-func (s *Server) alive(t *Token) bool { return !t.Revoked && s.Now().Before(t.ExpiresAt) }
-
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
@@ -269,7 +231,7 @@ func (s *Server) parent(w http.ResponseWriter, r *http.Request) (login string, o
 		return "", false
 	}
 	if t := s.tokens[v]; t != nil && scheme == "token" {
-		if !s.alive(t) {
+		if !t.Live(s.Now()) {
 			fail(w, http.StatusUnauthorized, expiredOrRevoked(t))
 			return "", false
 		}
@@ -296,7 +258,7 @@ func (s *Server) child(w http.ResponseWriter, r *http.Request) (*Token, bool) {
 	case scheme != "token" || t == nil:
 		fail(w, http.StatusUnauthorized, "Invalid authorization token")
 		return nil, false
-	case !s.alive(t):
+	case !t.Live(s.Now()):
 		fail(w, http.StatusUnauthorized, expiredOrRevoked(t))
 		return nil, false
 	}
@@ -410,7 +372,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	for _, t := range s.tokens {
-		if strings.EqualFold(t.Owner, owner) && t.Note == body.Note && s.alive(t) {
+		if strings.EqualFold(t.Owner, owner) && t.Note == body.Note && t.Live(s.Now()) {
 			if body.FailIfExists {
 				s.mu.Unlock()
 				fail(w, http.StatusBadRequest, fmt.Sprintf("Token with name %q already exists", body.Note))
@@ -423,7 +385,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	t := &Token{
 		Value: newTokenValue(), ID: random(12), Note: body.Note, Owner: owner, Creator: creator,
 		Scopes: slices.Clone(body.Scopes), MaxAge: maxAge, Strength: body.Strength,
-		ExpiresAt: s.Now().Add(time.Duration(maxAge) * time.Second),
+		Life: minted.Life{ExpiresAt: s.Now().Add(time.Duration(maxAge) * time.Second)},
 	}
 	if s.Grant != nil {
 		s.Grant(t)

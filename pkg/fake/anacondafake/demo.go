@@ -101,20 +101,13 @@ func (a *demoWorld) Grant() demo.Grant {
 	return gr
 }
 
-func (a *demoWorld) Tokens() []string {
-	var out []string
-	for _, t := range a.f.Minted() {
-		out = append(out, t.Value)
-	}
-	return out
-}
+func (a *demoWorld) Tokens() []string { return a.f.Values() }
 
 func (a *demoWorld) Status(token string) demo.TokenStatus {
 	t := a.f.Lookup(token)
 	if t == nil {
 		return demo.TokenStatus{}
 	}
-	live := slices.ContainsFunc(a.f.Live(), func(l *Token) bool { return l.Value == token })
 	by := "DELETE /authentications"
 	switch t.RevokedBy {
 	case "name":
@@ -122,14 +115,14 @@ func (a *demoWorld) Status(token string) demo.TokenStatus {
 	case "replaced":
 		by = "a new token with the same note"
 	}
-	return demo.TokenStatus{Found: true, Live: live, Revoked: t.Revoked, By: by}
+	return demo.TokenStatus{Found: true, Live: t.Live(a.f.Now()), Revoked: t.Revoked, By: by}
 }
 
 func (a *demoWorld) Uses(token string) []demo.Use {
 	var out []demo.Use
 	for _, u := range a.f.Uses() {
 		if u.Token == token {
-			out = append(out, demo.Use{Method: u.Method, Path: u.Path, Status: u.Status, Refused: u.Refused, Needs: u.Needs})
+			out = append(out, u.Use)
 		}
 	}
 	return out

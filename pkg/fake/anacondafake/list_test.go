@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jobtoken/jobtoken/pkg/fake/minted"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -16,9 +17,9 @@ func TestFakeListsAuthentications(t *testing.T) {
 	s := New(&Account{Login: "ana"}, &Account{Login: "bob"})
 	defer s.Close()
 	key := s.AddAPIKey("ana", time.Now().Add(time.Hour))
-	s.Seed(Token{Note: "mine", Owner: "ana", ExpiresAt: time.Now().Add(time.Hour), Scopes: []string{"api:read"}})
-	s.Seed(Token{Note: "gone", Owner: "ana", ExpiresAt: time.Now().Add(time.Hour), Revoked: true})
-	s.Seed(Token{Note: "bobs", Owner: "bob", ExpiresAt: time.Now().Add(time.Hour)})
+	s.Seed(Token{Note: "mine", Owner: "ana", Life: minted.Life{ExpiresAt: time.Now().Add(time.Hour)}, Scopes: []string{"api:read"}})
+	s.Seed(Token{Note: "gone", Owner: "ana", Life: minted.Life{ExpiresAt: time.Now().Add(time.Hour), Revoked: true}})
+	s.Seed(Token{Note: "bobs", Owner: "bob", Life: minted.Life{ExpiresAt: time.Now().Add(time.Hour)}})
 
 	code, _ := call(t, s, "GET", "/authentications", "", "")
 	assert.Equal(t, http.StatusUnauthorized, code)

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/jobtoken/jobtoken/pkg/demo"
 )
 
 // The fake's resource surface: reading and creating a package, the calls a
@@ -44,12 +46,11 @@ const (
 )
 
 // Use is one resource call the fake answered.
+// Refused is "" when served, else one of the Refused* reasons; Needs is the
+// scope the call needs ("" for a public read).
 type Use struct {
-	Token        string // the token sent ("" when none); the fake never prints it
-	Method, Path string
-	Status       int
-	Refused      string // "" when served, else one of the Refused* reasons
-	Needs        string // the scope the call needs ("" for a public read)
+	Token string // the token sent ("" when none); the fake never prints it
+	demo.Use
 }
 
 // Package is a package on the fake.
@@ -108,7 +109,7 @@ type resourceCall struct {
 
 func (s *Server) begin(w http.ResponseWriter, r *http.Request, needs string) *resourceCall {
 	_, v, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	return &resourceCall{s: s, w: w, use: Use{Token: v, Method: r.Method, Path: r.URL.Path, Needs: needs}}
+	return &resourceCall{s: s, w: w, use: Use{Token: v, Use: demo.Use{Method: r.Method, Path: r.URL.Path, Needs: needs}}}
 }
 
 func (c *resourceCall) end() {

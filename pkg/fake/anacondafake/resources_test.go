@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jobtoken/jobtoken/pkg/demo"
+	"github.com/jobtoken/jobtoken/pkg/fake/minted"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -15,10 +17,10 @@ func TestResourcesCheckScopeAndOwner(t *testing.T) {
 	s.AddPackage("ana", "public-pkg", true)
 	s.AddPackage("bob", "bobs-pkg", false)
 	exp := time.Now().Add(time.Hour)
-	read := s.Seed(Token{Owner: "ana", Creator: "ana", Scopes: []string{"api:read"}, ExpiresAt: exp}).Value
-	write := s.Seed(Token{Owner: "ana", Creator: "ana", Scopes: []string{"api:write"}, ExpiresAt: exp}).Value
-	api := s.Seed(Token{Owner: "ana", Creator: "ana", Scopes: []string{"api"}, ExpiresAt: exp}).Value
-	gone := s.Seed(Token{Owner: "ana", Creator: "ana", Scopes: []string{"all"}, ExpiresAt: exp, Revoked: true}).Value
+	read := s.Seed(Token{Owner: "ana", Creator: "ana", Scopes: []string{"api:read"}, Life: minted.Life{ExpiresAt: exp}}).Value
+	write := s.Seed(Token{Owner: "ana", Creator: "ana", Scopes: []string{"api:write"}, Life: minted.Life{ExpiresAt: exp}}).Value
+	api := s.Seed(Token{Owner: "ana", Creator: "ana", Scopes: []string{"api"}, Life: minted.Life{ExpiresAt: exp}}).Value
+	gone := s.Seed(Token{Owner: "ana", Creator: "ana", Scopes: []string{"all"}, Life: minted.Life{ExpiresAt: exp, Revoked: true}}).Value
 	scopeMsg := "Authentication token does not have the sufficient scope to perform this action expected: "
 
 	tests := []struct {
@@ -57,7 +59,7 @@ func TestResourcesCheckScopeAndOwner(t *testing.T) {
 			}
 			uses := s.Uses()
 			require.Len(t, uses, before+1)
-			assert.Equal(t, Use{Token: tc.token, Method: tc.method, Path: tc.path, Status: tc.status, Refused: tc.refused, Needs: uses[before].Needs}, uses[before])
+			assert.Equal(t, Use{Token: tc.token, Use: demo.Use{Method: tc.method, Path: tc.path, Status: tc.status, Refused: tc.refused, Needs: uses[before].Needs}}, uses[before])
 		})
 	}
 }

@@ -144,7 +144,7 @@ func (a *demoWorld) Uses(token string) []demo.Use {
 	var out []demo.Use
 	for _, u := range a.f.Uses() {
 		if u.AuthorizationID == p.AuthorizationID {
-			out = append(out, demo.Use{Method: u.Method, Path: u.Path, Status: u.Status, Refused: u.Refused, Needs: u.Needs})
+			out = append(out, u.Use)
 		}
 	}
 	return out

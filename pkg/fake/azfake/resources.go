@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/jobtoken/jobtoken/pkg/demo"
 )
 
 // The fake's resource surface: two calls of an organization's REST API that a
@@ -42,12 +44,11 @@ const (
 )
 
 // Use is one resource call the fake answered.
+// Refused is "" when served, else one of the Refused* reasons; Needs is the
+// scope the route needs.
 type Use struct {
 	AuthorizationID string // the PAT's, "" when none matched
-	Method, Path    string
-	Status          int
-	Refused         string // "" when served, else one of the Refused* reasons
-	Needs           string // the scope the route needs
+	demo.Use
 }
 
 // Uses returns the resource calls answered so far, in order.
@@ -89,7 +90,7 @@ func patFromBasic(r *http.Request) string {
 
 func (s *PATs) resource(scope string, h func(w http.ResponseWriter, r *http.Request, org string) int) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		use := Use{Method: r.Method, Path: r.URL.Path, Needs: scope}
+		use := Use{Use: demo.Use{Method: r.Method, Path: r.URL.Path, Needs: scope}}
 		defer func() {
 			s.mu.Lock()
 			s.uses = append(s.uses, use)

@@ -111,28 +111,21 @@ func (g *demoWorld) Grant() demo.Grant {
 	return gr
 }
 
-func (g *demoWorld) Tokens() []string {
-	var out []string
-	for _, t := range g.f.Minted() {
-		out = append(out, t.Value)
-	}
-	return out
-}
+func (g *demoWorld) Tokens() []string { return g.f.Values() }
 
 func (g *demoWorld) Status(token string) demo.TokenStatus {
 	t := g.f.Lookup(token)
 	if t == nil {
 		return demo.TokenStatus{}
 	}
-	live := slices.ContainsFunc(g.f.Live(), func(l *Token) bool { return l.Value == token })
-	return demo.TokenStatus{Found: true, Live: live, Revoked: t.Revoked, By: "DELETE /installation/token"}
+	return demo.TokenStatus{Found: true, Live: t.Live(g.f.Now()), Revoked: t.Revoked, By: "DELETE /installation/token"}
 }
 
 func (g *demoWorld) Uses(token string) []demo.Use {
 	var out []demo.Use
 	for _, u := range g.f.Uses() {
 		if u.Token == token {
-			out = append(out, demo.Use{Method: u.Method, Path: u.Path, Status: u.Status, Refused: u.Refused, Needs: u.Needs})
+			out = append(out, u.Use)
 		}
 	}
 	return out

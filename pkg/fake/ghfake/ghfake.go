@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/jobtoken/jobtoken/pkg/fake/minted"
 )
 
 // Provider is the value of the provider input that mints from the service
@@ -44,13 +46,14 @@ type Token struct {
 	Installation int64
 	Permissions  map[string]string
 	Repos        []string
-	ExpiresAt    time.Time
-	Revoked      bool
+	minted.Life
 }
 
 // Server is the fake.
 type Server struct {
 	*httptest.Server
+	// Minted, Live, Lookup and Expire show the tokens to tests.
+	minted.Tokens[*Token]
 	Key      *rsa.PrivateKey
 	AppID    int64
 	ClientID string
@@ -80,6 +83,7 @@ type Server struct {
 // New starts a fake with one App and the given installations.
 func New(key *rsa.PrivateKey, installs ...*Installation) *Server {
 	s := &Server{Key: key, AppID: 4242, ClientID: "Iv23liFAKEclient", Slug: "jobtoken-test", installations: installs, tokens: map[string]*Token{}, Now: time.Now}
+	s.Tokens = minted.View(&s.mu, s.tokens, func() time.Time { return s.Now() })
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /repos/{owner}/{repo}/installation", s.app(s.repoInstallation))
 	mux.HandleFunc("GET /users/{user}/installation", s.app(s.userInstallation))
@@ -116,46 +120,6 @@ func (s *Server) ResetRequests() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests = 0
-}
-
-// Live returns the tokens that still work.
-func (s *Server) Live() []*Token {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []*Token
-	for _, t := range s.tokens {
-		if !t.Revoked && s.Now().Before(t.ExpiresAt) {
-			out = append(out, t)
-		}
-	}
-	return out
-}
-
-// Minted returns every token minted, live or not.
-func (s *Server) Minted() []*Token {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []*Token
-	for _, t := range s.tokens {
-		out = append(out, t)
-	}
-	return out
-}
-
-// Lookup returns a minted token by value.
-func (s *Server) Lookup(v string) *Token {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.tokens[v]
-}
-
-// Expire makes every token expired (as an hour passing would).
-func (s *Server) Expire() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, t := range s.tokens {
-		t.ExpiresAt = s.Now().Add(-time.Minute)
-	}
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -332,7 +296,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 	if _, ok := granted["metadata"]; !ok {
 		granted["metadata"] = "read"
 	}
-	t := &Token{Value: s.newToken(), Installation: in.ID, Permissions: granted, Repos: body.Repositories, ExpiresAt: s.Now().Add(time.Hour).Truncate(time.Second)}
+	t := &Token{Value: s.newToken(), Installation: in.ID, Permissions: granted, Repos: body.Repositories, Life: minted.Life{ExpiresAt: s.Now().Add(time.Hour).Truncate(time.Second)}}
 	if s.Grant != nil {
 		s.Grant(t)
 	}
@@ -378,7 +342,7 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	t := s.tokens[v]
-	live := ok && t != nil && !t.Revoked && s.Now().Before(t.ExpiresAt)
+	live := ok && t != nil && t.Live(s.Now())
 	if live {
 		t.Revoked = true
 	}

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/jobtoken/jobtoken/pkg/demo"
 )
 
 // The fake's resource surface: the two calls a later step of a job makes
@@ -44,12 +46,11 @@ const (
 )
 
 // Use is one resource call the fake answered.
+// Refused is "" when served, else one of the Refused* reasons; Needs is the
+// permission the route needs, e.g. "issues:write".
 type Use struct {
-	Token        string // the token sent ("" when none); the fake never prints it
-	Method, Path string
-	Status       int
-	Refused      string // "" when served, else one of the Refused* reasons
-	Needs        string // the permission the route needs, e.g. "issues:write"
+	Token string // the token sent ("" when none); the fake never prints it
+	demo.Use
 }
 
 // Uses returns the resource calls answered so far, in order.
@@ -95,11 +96,11 @@ func (s *Server) covers(t *Token, owner, repo string) bool {
 // GitHub's order, then calls h.
 func (s *Server) resource(perm, level string, h func(w http.ResponseWriter, r *http.Request, t *Token) int) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		use := Use{Token: installationToken(r), Method: r.Method, Path: r.URL.Path, Needs: perm + ":" + level}
+		use := Use{Token: installationToken(r), Use: demo.Use{Method: r.Method, Path: r.URL.Path, Needs: perm + ":" + level}}
 		defer func() { s.record(use) }()
 		s.mu.Lock()
 		t := s.tokens[use.Token]
-		live := t != nil && !t.Revoked && s.Now().Before(t.ExpiresAt)
+		live := t != nil && t.Live(s.Now())
 		s.mu.Unlock()
 		switch {
 		case !live:

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jobtoken/jobtoken/pkg/demo"
+	"github.com/jobtoken/jobtoken/pkg/fake/minted"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -20,7 +22,7 @@ func TestResourcesCheckTokenRepositoryAndPermission(t *testing.T) {
 	s := New(key, &Installation{ID: 7, Account: "octo", Permissions: map[string]string{"contents": "write", "issues": "write", "metadata": "read"}, Repos: []string{"app", "infra"}})
 	defer s.Close()
 	add := func(v string, perms map[string]string, repos []string, revoked bool) {
-		s.tokens[v] = &Token{Value: v, Installation: 7, Permissions: perms, Repos: repos, ExpiresAt: time.Now().Add(time.Hour), Revoked: revoked}
+		s.tokens[v] = &Token{Value: v, Installation: 7, Permissions: perms, Repos: repos, Life: minted.Life{ExpiresAt: time.Now().Add(time.Hour), Revoked: revoked}}
 	}
 	add("ghs_read", map[string]string{"contents": "read", "metadata": "read"}, []string{"app"}, false)
 	add("ghs_issues", map[string]string{"issues": "write", "metadata": "read"}, nil, false)
@@ -66,7 +68,7 @@ func TestResourcesCheckTokenRepositoryAndPermission(t *testing.T) {
 			uses := s.Uses()
 			require.Len(t, uses, before+1)
 			u := uses[before]
-			assert.Equal(t, Use{Token: tc.token, Method: tc.method, Path: tc.path, Status: tc.status, Refused: tc.refused, Needs: u.Needs}, u)
+			assert.Equal(t, Use{Token: tc.token, Use: demo.Use{Method: tc.method, Path: tc.path, Status: tc.status, Refused: tc.refused, Needs: u.Needs}}, u)
 		})
 	}
 }
@@ -76,7 +78,7 @@ func TestContentsAnswersTheFileAsGitHubDoes(t *testing.T) {
 	require.NoError(t, err)
 	s := New(key, &Installation{ID: 7, Account: "octo", Permissions: map[string]string{"contents": "read"}, Repos: []string{"app"}})
 	defer s.Close()
-	s.tokens["ghs_x"] = &Token{Value: "ghs_x", Installation: 7, Permissions: map[string]string{"contents": "read"}, ExpiresAt: time.Now().Add(time.Hour)}
+	s.tokens["ghs_x"] = &Token{Value: "ghs_x", Installation: 7, Permissions: map[string]string{"contents": "read"}, Life: minted.Life{ExpiresAt: time.Now().Add(time.Hour)}}
 	req, _ := http.NewRequest("GET", s.URL+"/repos/octo/app/contents/README.md", nil)
 	req.Header.Set("Authorization", "token ghs_x")
 	resp, err := http.DefaultClient.Do(req)

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/jobtoken/jobtoken/pkg/fake/anacondafake"
+	"github.com/jobtoken/jobtoken/pkg/fake/minted"
 	"github.com/jobtoken/jobtoken/pkg/host"
 	"github.com/jobtoken/jobtoken/pkg/inputs"
 	"github.com/jobtoken/jobtoken/pkg/job"
@@ -489,7 +490,7 @@ func TestChannelFormsAndExportNames(t *testing.T) {
 // token has expired"), with the fix: a new token, not another scheme.
 func TestMintExpiredParent(t *testing.T) {
 	w := newWorld(t)
-	parent := w.fake.Seed(anacondafake.Token{Creator: "ana", Owner: "ana", Scopes: []string{"all"}, ExpiresAt: time.Now().Add(-time.Minute)})
+	parent := w.fake.Seed(anacondafake.Token{Creator: "ana", Owner: "ana", Scopes: []string{"all"}, Life: minted.Life{ExpiresAt: time.Now().Add(-time.Minute)}})
 	req, _ := w.request(t, inputs.ValuesOf(map[string]string{Credential.Key: parent.Value, inputs.Permissions.Key: "repos"}))
 	_, err := prepare(t, New(), req).Mint(context.Background())
 	require.Error(t, err)
