@@ -29,16 +29,10 @@ const (
 // (##vso[…]) found in both streams, as the agent does: they are not
 // printed; setsecret and secret variables mask their value from then on.
 type azureAgent struct {
-	dir  string
-	st   Step
-	repo Repository
-	cat  *inputs.Catalog
-	l    jobLog
+	ciJob
 
 	vars     []variable        // set with task.setvariable, in order
 	taskVars map[string]string // task.settaskvariable, for the post-job step
-	md       string            // the summary main uploaded
-	seen     []place
 }
 
 // variable is one pipeline variable a step set.
@@ -48,31 +42,20 @@ type variable struct {
 }
 
 func newAzureAgent(s Step, repo Repository, cat *inputs.Catalog) (ci, error) {
-	dir, err := os.MkdirTemp("", "jobtoken-demo-")
-	if err != nil {
-		return nil, fmt.Errorf("failed to make the agent's temp folder: %w", err)
-	}
-	a := &azureAgent{dir: dir, st: s, repo: repo, cat: cat, taskVars: map[string]string{}}
-	for _, in := range s.Inputs {
-		if in.Secret {
-			// A secret variable: the agent masks it from the start.
-			a.l.secret(in.Value)
-		}
+	a := &azureAgent{taskVars: map[string]string{}}
+	if err := a.start(s, repo, cat, "the agent's"); err != nil {
+		return nil, err
 	}
 	return a, nil
 }
 
 func (a *azureAgent) title() string       { return "Azure Pipelines" }
-func (a *azureAgent) log() *jobLog        { return &a.l }
 func (a *azureAgent) agent() string       { return "the agent" }
 func (a *azureAgent) maskCommand() string { return "task.setsecret" }
 
 // scriptTitle is the display name the agent gives a script step that has
 // none: the task's name (the script shorthand runs CmdLine).
 func (a *azureAgent) scriptTitle(script string) string { return "CmdLine (" + script + ")" }
-func (a *azureAgent) close()                           { _ = os.RemoveAll(a.dir) }
-func (a *azureAgent) summary() string                  { return a.md }
-func (a *azureAgent) places() []place                  { return a.seen }
 
 // preamble is the pipeline's two steps: the agent's log does not show a
 // task's inputs.

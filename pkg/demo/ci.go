@@ -1,6 +1,8 @@
 package demo
 
 import (
+	"fmt"
+	"os"
 	"sort"
 	"strings"
 
@@ -46,6 +48,41 @@ type ci interface {
 	log() *jobLog
 	close()
 }
+
+// ciJob is what each CI stand-in keeps alike: the job's temp folder, the
+// step, the repository, the catalog, the job log, the summary main attached
+// and the places no secret may reach.
+type ciJob struct {
+	dir  string
+	st   Step
+	repo Repository
+	cat  *inputs.Catalog
+	l    jobLog
+	md   string
+	seen []place
+}
+
+// start makes the job's temp folder and masks the step's secret inputs
+// from the start, as both CI systems do with secrets (${{ secrets.X }},
+// secret variables); agent names whose folder failed in an error.
+func (j *ciJob) start(s Step, repo Repository, cat *inputs.Catalog, agent string) error {
+	dir, err := os.MkdirTemp("", "jobtoken-demo-")
+	if err != nil {
+		return fmt.Errorf("failed to make %s temp folder: %w", agent, err)
+	}
+	j.dir, j.st, j.repo, j.cat = dir, s, repo, cat
+	for _, in := range s.Inputs {
+		if in.Secret {
+			j.l.secret(in.Value)
+		}
+	}
+	return nil
+}
+
+func (j *ciJob) log() *jobLog    { return &j.l }
+func (j *ciJob) close()          { _ = os.RemoveAll(j.dir) }
+func (j *ciJob) summary() string { return j.md }
+func (j *ciJob) places() []place { return j.seen }
 
 // place is text a secret must never reach: its kind (stdout, stderr,
 // outputs, env, summary, transcript), where exactly it came from, and the

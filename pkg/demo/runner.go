@@ -25,31 +25,18 @@ const (
 // GITHUB_ENV and, for post, main's GITHUB_STATE as STATE_<name>. It reads
 // workflow commands from both streams, as the runner does.
 type runner struct {
-	dir  string
-	st   Step
-	repo Repository
-	cat  *inputs.Catalog
-	l    jobLog
+	ciJob
 
 	exported []ghactions.Entry // GITHUB_ENV of earlier steps, in order
 	state    []ghactions.Entry // main's GITHUB_STATE
 	outputs  map[string]string // main's GITHUB_OUTPUT
 	files    map[string]string // this stage's file commands, by variable
-	md       string            // main's step summary
-	seen     []place           // where no secret may appear
 }
 
 func newRunner(s Step, repo Repository, cat *inputs.Catalog) (ci, error) {
-	dir, err := os.MkdirTemp("", "jobtoken-demo-")
-	if err != nil {
-		return nil, fmt.Errorf("failed to make the runner's temp folder: %w", err)
-	}
-	r := &runner{dir: dir, st: s, repo: repo, cat: cat, outputs: map[string]string{}}
-	for _, in := range s.Inputs {
-		if in.Secret {
-			// ${{ secrets.X }}: the runner masks it from the start.
-			r.l.secret(in.Value)
-		}
+	r := &runner{outputs: map[string]string{}}
+	if err := r.start(s, repo, cat, "the runner's"); err != nil {
+		return nil, err
 	}
 	return r, nil
 }
@@ -61,10 +48,6 @@ func (r *runner) maskCommand() string { return "::add-mask::" }
 
 // scriptTitle is the first line of a run step, as the runner titles it.
 func (r *runner) scriptTitle(script string) string { return "Run " + script }
-func (r *runner) log() *jobLog                     { return &r.l }
-func (r *runner) close()                           { _ = os.RemoveAll(r.dir) }
-func (r *runner) summary() string                  { return r.md }
-func (r *runner) places() []place                  { return r.seen }
 
 func (r *runner) output(key string) string { return r.outputs[key] }
 
