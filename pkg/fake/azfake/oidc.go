@@ -3,6 +3,7 @@ package azfake
 import (
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -23,9 +24,7 @@ type GitHubOIDC struct {
 	Repository   string // owner/name, for sub and the default audience
 	Subject      string
 	Now          func() time.Time
-
-	mu     sync.Mutex
-	issued []string
+	issued
 }
 
 // NewGitHubOIDC starts the fake for a job of repository on branch main.
@@ -47,13 +46,6 @@ func (g *GitHubOIDC) RequestURL() string {
 // Federated is the federated credential an app needs to trust this job.
 func (g *GitHubOIDC) Federated() Federated {
 	return Federated{Issuer: GitHubIssuerURL, Key: &g.Issuer.Key.PublicKey, Subject: g.Subject, Audience: Audience}
-}
-
-// Issued returns the OIDC tokens handed out.
-func (g *GitHubOIDC) Issued() []string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return append([]string(nil), g.issued...)
 }
 
 func (g *GitHubOIDC) serve(w http.ResponseWriter, r *http.Request) {
@@ -79,9 +71,7 @@ func (g *GitHubOIDC) serve(w http.ResponseWriter, r *http.Request) {
 		"sub": g.Subject, "aud": aud, "repository": g.Repository, "ref": "refs/heads/main",
 		"jti": randomUUID(), "iat": now.Unix(), "nbf": now.Add(-5 * time.Second).Unix(), "exp": now.Add(5 * time.Minute).Unix(),
 	})
-	g.mu.Lock()
-	g.issued = append(g.issued, tok)
-	g.mu.Unlock()
+	g.record(tok)
 	writeJSON(w, http.StatusOK, map[string]any{"count": len(tok), "value": tok})
 }
 
@@ -97,9 +87,7 @@ type PipelinesOIDC struct {
 	// Connections maps a service connection ID to its name.
 	Connections map[string]string
 	Now         func() time.Time
-
-	mu     sync.Mutex
-	issued []string
+	issued
 }
 
 // NewPipelinesOIDC starts the fake for organization org, project project.
@@ -126,13 +114,6 @@ func (p *PipelinesOIDC) Subject(name string) string {
 // Federated is the federated credential that trusts service connection name.
 func (p *PipelinesOIDC) Federated(name string) Federated {
 	return Federated{Issuer: p.Issuer.URL, Key: &p.Issuer.Key.PublicKey, Subject: p.Subject(name), Audience: Audience}
-}
-
-// Issued returns the OIDC tokens handed out.
-func (p *PipelinesOIDC) Issued() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]string(nil), p.issued...)
 }
 
 func (p *PipelinesOIDC) serve(w http.ResponseWriter, r *http.Request) {
@@ -165,8 +146,25 @@ func (p *PipelinesOIDC) serve(w http.ResponseWriter, r *http.Request) {
 		"sub": p.Subject(name), "aud": Audience, "jti": randomUUID(),
 		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(15 * time.Minute).Unix(),
 	})
-	p.mu.Lock()
-	p.issued = append(p.issued, tok)
-	p.mu.Unlock()
+	p.record(tok)
 	writeJSON(w, http.StatusOK, map[string]any{"oidcToken": tok})
+}
+
+// issued keeps the OIDC tokens a fake endpoint handed out.
+type issued struct {
+	mu     sync.Mutex
+	tokens []string
+}
+
+// Issued returns the OIDC tokens handed out.
+func (i *issued) Issued() []string {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return slices.Clone(i.tokens)
+}
+
+func (i *issued) record(tok string) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.tokens = append(i.tokens, tok)
 }
