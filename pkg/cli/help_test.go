@@ -1,8 +1,6 @@
 package cli_test
 
 import (
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -22,15 +20,7 @@ import (
 // goldenHelp compares got with testdata/golden/help/name, or rewrites it.
 func goldenHelp(t *testing.T, name, got string) {
 	t.Helper()
-	path := testutil.Testdata("golden", "help", name)
-	if *update {
-		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
-		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
-		return
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "missing golden file; run go test ./pkg/cli -run TestHelp -update")
-	assert.Equal(t, string(want), got, "golden file %s differs; if the change is intended, run with -update", name)
+	testutil.Golden(t, testutil.Testdata("golden", "help", name), got)
 }
 
 // helpInputs are the catalog inputs each command's help must list, and only

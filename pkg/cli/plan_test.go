@@ -2,7 +2,6 @@ package cli_test
 
 import (
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,8 +13,6 @@ import (
 
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden/plan")
 
 // td is a path under testdata as the test passes it; outputs are compared
 // with the repository root cut off, so golden files read like a run from it.
@@ -32,15 +29,7 @@ func rel(s string) string {
 // golden compares got with testdata/golden/plan/name, or rewrites it.
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := testutil.Testdata("golden", "plan", name)
-	if *update {
-		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
-		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
-		return
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "missing golden file; run go test ./pkg/cli -run TestPlanGolden -update")
-	assert.Equal(t, string(want), got, "golden file %s differs; if the change is intended, run with -update", name)
+	testutil.Golden(t, testutil.Testdata("golden", "plan", name), got)
 }
 
 type planCase struct {

@@ -6,11 +6,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -29,8 +27,6 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/secret"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden/demo")
 
 // variable are the parts of a transcript that change between runs.
 var variable = []struct {
@@ -54,14 +50,7 @@ func normalise(s string) string {
 
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := testutil.Testdata("golden", "demo", name)
-	if *update {
-		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
-		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test ./pkg/demo -update")
-	assert.Equal(t, string(want), got, "%s differs; run go test ./pkg/demo -update and review the diff", name)
+	testutil.Golden(t, testutil.Testdata("golden", "demo", name), got)
 }
 
 // instant retries without waiting, for fakes that fail on purpose.

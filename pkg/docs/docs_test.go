@@ -11,7 +11,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -33,8 +32,6 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/secret"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
-
-var update = flag.Bool("update", false, "rewrite the example blocks of README.md and docs/ from their files")
 
 // MaxReadme is the README's budget: a newcomer reads it in ten minutes.
 const MaxReadme = 20 * 1024
@@ -140,7 +137,7 @@ func TestExamplesAreTheirFiles(t *testing.T) {
 			file := read(t, b.path)
 			switch b.kind {
 			case "example":
-				if *update {
+				if *testutil.Update {
 					rewritten.WriteString(text[last:b.start] + file)
 					last = b.end
 					continue
@@ -150,7 +147,7 @@ func TestExamplesAreTheirFiles(t *testing.T) {
 				assert.True(t, strings.Contains(file, b.body), "%s:%d: these lines are not in %s:\n%s", page, b.line, b.path, b.body)
 			}
 		}
-		if *update && last > 0 {
+		if *testutil.Update && last > 0 {
 			rewritten.WriteString(text[last:])
 			require.NoError(t, os.WriteFile(filepath.Join(testutil.Root(), page), []byte(rewritten.String()), 0o644))
 		}

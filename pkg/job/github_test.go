@@ -3,7 +3,6 @@ package job_test
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"net/http"
 	"os"
@@ -25,8 +24,6 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/secret"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // fixedNow keeps expiry times in golden files stable.
 var fixedNow = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
@@ -110,16 +107,7 @@ func (r *ghRun) carryState() {
 
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	// The fake listens on a random port.
-	path := filepath.Join("..", "..", "testdata", "golden", "github", name)
-	if *update {
-		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
-		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
-		return
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "missing golden file; run go test ./pkg/job -update")
-	assert.Equal(t, string(want), got, "golden file %s differs; run go test ./pkg/job -update and review the diff", name)
+	testutil.Golden(t, testutil.Testdata("golden", "github", name), got)
 }
 
 var (

@@ -3,9 +3,7 @@ package azpipelines_test
 import (
 	"bytes"
 	"context"
-	"flag"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -20,8 +18,6 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/secret"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden/azure")
 
 // clock is fixed so that expiry times in the golden files do not move.
 var clock = time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
@@ -81,14 +77,7 @@ func normalise(s string, repl ...string) string {
 
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := testutil.Testdata("golden", "azure", name)
-	if *update {
-		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
-		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test ./pkg/host/azpipelines -update")
-	assert.Equal(t, string(want), got, "%s differs; run go test ./pkg/host/azpipelines -update and review the diff", name)
+	testutil.Golden(t, testutil.Testdata("golden", "azure", name), got)
 }
 
 func newFake(t *testing.T) *ghfake.Server {

@@ -6,7 +6,6 @@ package anaconda_test
 import (
 	"bytes"
 	"context"
-	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -24,8 +23,6 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/host/ghactions"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 func newFake(t *testing.T) (*anacondafake.Server, string) {
 	t.Helper()
@@ -172,13 +169,7 @@ func normalize(s, key, url string) string {
 
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test -update to create %s", path)
-	assert.Equal(t, string(want), got)
+	testutil.Golden(t, filepath.Join("testdata", name), got)
 }
 
 func TestGitHubDryRunGolden(t *testing.T) {

@@ -6,7 +6,6 @@ package azdo_test
 import (
 	"bytes"
 	"context"
-	"flag"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -25,8 +24,6 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/secret"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // stage runs jobtoken as argv0 with args. cli.Main is the real entry point;
 // the Entra path needs the TLS fake's transport and some tests move the clock,
@@ -249,14 +246,7 @@ func normalize(s, url string) string {
 
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		require.NoError(t, os.MkdirAll("testdata", 0o755))
-		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test -update to create %s", path)
-	assert.Equal(t, string(want), got)
+	testutil.Golden(t, filepath.Join("testdata", name), got)
 }
 
 func TestGitHubDryRunGolden(t *testing.T) {
