@@ -94,19 +94,11 @@ func githubWorld(key string) func() *world {
 		})
 		w.parents = []string{key}
 		w.minted = func() []string {
-			var out []string
-			for _, t := range fake.Minted() {
-				out = append(out, t.Value, secret.BasicAuth("x-access-token", t.Value))
-			}
-			return out
+			return forms(fake.Minted(), func(t *ghfake.Token) []string {
+				return []string{t.Value, secret.BasicAuth("x-access-token", t.Value)}
+			})
 		}
-		w.live = func() []string {
-			var out []string
-			for _, t := range fake.Live() {
-				out = append(out, t.Value)
-			}
-			return out
-		}
+		w.live = func() []string { return forms(fake.Live(), func(t *ghfake.Token) []string { return []string{t.Value} }) }
 		w.revocable = true
 		w.close = fake.Close
 		return w
@@ -123,19 +115,9 @@ func patWorld() *world {
 	})
 	w.parents = []string{parent}
 	w.minted = func() []string {
-		var out []string
-		for _, p := range api.All() {
-			out = append(out, p.Token, secret.BasicAuth("", p.Token))
-		}
-		return out
+		return forms(api.All(), func(p *azfake.PAT) []string { return []string{p.Token, secret.BasicAuth("", p.Token)} })
 	}
-	w.live = func() []string {
-		var out []string
-		for _, p := range api.Live() {
-			out = append(out, p.Token)
-		}
-		return out
-	}
+	w.live = func() []string { return forms(api.Live(), func(p *azfake.PAT) []string { return []string{p.Token} }) }
 	w.revocable, w.sweep, w.close = true, "azure-devops", api.Close
 	return w
 }
@@ -194,22 +176,20 @@ func anacondaWorld() *world {
 		"INPUT_ANACONDA-API-URL": fake.URL, "INPUT_ANACONDA-CREDENTIAL": key,
 	})
 	w.parents = []string{key}
-	w.minted = func() []string {
-		var out []string
-		for _, t := range fake.Minted() {
-			out = append(out, t.Value)
-		}
-		return out
-	}
-	w.live = func() []string {
-		var out []string
-		for _, t := range fake.Live() {
-			out = append(out, t.Value)
-		}
-		return out
-	}
+	w.minted = func() []string { return fake.Values() }
+	w.live = func() []string { return forms(fake.Live(), func(t *anacondafake.Token) []string { return []string{t.Value} }) }
 	w.revocable, w.sweep, w.close = true, "anaconda", fake.Close
 	return w
+}
+
+// forms lists, for each token of list, the forms that must never leak (its
+// value and what is derived from it).
+func forms[T any](list []T, of func(T) []string) []string {
+	var out []string
+	for _, t := range list {
+		out = append(out, of(t)...)
+	}
+	return out
 }
 
 // ghWorld is a GitHub job's environment: every input with its default, the

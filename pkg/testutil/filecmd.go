@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"strings"
+	"time"
 )
 
 // Heredocs parses GitHub file-command entries (name<<DELIM / value / DELIM)
@@ -75,6 +76,35 @@ func AssertGitHubStepClean(t Reporter, s GitHubStep, secrets ...string) {
 	AssertNoSecret(t, "summary", s.Summary, secrets...)
 	AssertNoSecret(t, "GITHUB_OUTPUT outside its values", outRest, secrets...)
 	AssertNoSecret(t, "GITHUB_ENV outside its values", envRest, secrets...)
+}
+
+// TokenOutputs are the outputs every provider's main stage sets.
+type TokenOutputs struct {
+	Token, TokenID, Permissions string
+	ExpiresAt                   time.Time
+}
+
+// AssertTokenOutputs checks the token outputs a GitHub main stage wrote to
+// GITHUB_OUTPUT (the file at path): each as want has it, expires-at as
+// RFC 3339 within a second of want's.
+func AssertTokenOutputs(t Reporter, path string, want TokenOutputs) {
+	t.Helper()
+	outputs, _ := Heredocs(t, ReadFile(t, path))
+	if outputs["token"] != want.Token {
+		t.Errorf("output token is not the minted token")
+	}
+	for k, v := range map[string]string{"token-id": want.TokenID, "permissions": want.Permissions} {
+		if outputs[k] != v {
+			t.Errorf("output %s = %q, want %q", k, outputs[k], v)
+		}
+	}
+	exp, err := time.Parse(time.RFC3339, outputs["expires-at"])
+	switch {
+	case err != nil:
+		t.Errorf("output expires-at: %v", err)
+	case exp.Sub(want.ExpiresAt).Abs() > time.Second:
+		t.Errorf("output expires-at = %s, want %s (within a second)", exp, want.ExpiresAt)
+	}
 }
 
 // StatePayload decodes the payload of the state jobtoken saved (a sealed

@@ -86,13 +86,7 @@ func TestGitHubMainThenPost(t *testing.T) {
 	}
 	assert.Less(t, strings.Index(stdout, "::add-mask::"+tok), strings.Index(stdout, "minted anaconda token"))
 
-	outputs, _ := testutil.Heredocs(t, testutil.ReadFile(t, files["GITHUB_OUTPUT"]))
-	assert.Equal(t, tok, outputs["token"])
-	assert.Equal(t, ft.Note, outputs["token-id"])
-	assert.Equal(t, "api:write pypi:upload", outputs["permissions"])
-	exp, err := time.Parse(time.RFC3339, outputs["expires-at"])
-	require.NoError(t, err)
-	assert.WithinDuration(t, ft.ExpiresAt, exp, time.Second)
+	testutil.AssertTokenOutputs(t, files["GITHUB_OUTPUT"], testutil.TokenOutputs{Token: tok, TokenID: ft.Note, Permissions: "api:write pypi:upload", ExpiresAt: ft.ExpiresAt})
 
 	exported, _ := testutil.Heredocs(t, testutil.ReadFile(t, files["GITHUB_ENV"]))
 	assert.Equal(t, map[string]string{"ANACONDA_API_TOKEN": tok, "BINSTAR_API_TOKEN": tok}, exported)

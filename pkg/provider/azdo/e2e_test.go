@@ -97,13 +97,7 @@ func TestGitHubPATMainThenPost(t *testing.T) {
 	}
 	assert.Less(t, strings.Index(stdout, "::add-mask::"+pat), strings.Index(stdout, "minted azure-devops token"))
 
-	outputs, _ := testutil.Heredocs(t, testutil.ReadFile(t, files["GITHUB_OUTPUT"]))
-	assert.Equal(t, pat, outputs["token"])
-	assert.Equal(t, p.AuthorizationID, outputs["token-id"])
-	assert.Equal(t, "vso.code_write vso.packaging", outputs["permissions"])
-	exp, err := time.Parse(time.RFC3339, outputs["expires-at"])
-	require.NoError(t, err)
-	assert.WithinDuration(t, p.ValidTo, exp, time.Second)
+	testutil.AssertTokenOutputs(t, files["GITHUB_OUTPUT"], testutil.TokenOutputs{Token: pat, TokenID: p.AuthorizationID, Permissions: "vso.code_write vso.packaging", ExpiresAt: p.ValidTo})
 
 	exported, _ := testutil.Heredocs(t, testutil.ReadFile(t, files["GITHUB_ENV"]))
 	assert.Equal(t, map[string]string{"AZURE_DEVOPS_EXT_PAT": pat}, exported)
