@@ -98,7 +98,9 @@ func githubWorld(key string) func() *world {
 				return []string{t.Value, secret.BasicAuth("x-access-token", t.Value)}
 			})
 		}
-		w.live = func() []string { return forms(fake.Live(), func(t *ghfake.Token) []string { return []string{t.Value} }) }
+		w.live = func() []string {
+			return forms(fake.Live(), func(t *ghfake.Token) []string { return []string{t.Value} })
+		}
 		w.revocable = true
 		w.close = fake.Close
 		return w
@@ -177,7 +179,9 @@ func anacondaWorld() *world {
 	})
 	w.parents = []string{key}
 	w.minted = func() []string { return fake.Values() }
-	w.live = func() []string { return forms(fake.Live(), func(t *anacondafake.Token) []string { return []string{t.Value} }) }
+	w.live = func() []string {
+		return forms(fake.Live(), func(t *anacondafake.Token) []string { return []string{t.Value} })
+	}
 	w.revocable, w.sweep, w.close = true, "anaconda", fake.Close
 	return w
 }
