@@ -221,7 +221,8 @@ func (e *Runner) publish(p *Prepared, tok *provider.Token) error {
 		outs = append(outs, struct{ k, v string }{k, tok.Outputs[k]})
 	}
 	for _, o := range outs {
-		if err := h.SetOutput(o.k, o.v, o.k == inputs.OutToken); err != nil {
+		out, _ := e.Providers.Catalog().Output(o.k)
+		if err := h.SetOutput(o.k, o.v, o.k == inputs.OutToken || out.Secret); err != nil {
 			return fmt.Errorf("failed to set output %s: %w", o.k, err)
 		}
 	}

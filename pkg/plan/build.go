@@ -169,7 +169,7 @@ func isExpression(v string, rt map[string]string) bool {
 }
 
 func (sr *StepReport) clear() {
-	sr.Parent, sr.Scopes, sr.Resources, sr.Lifetime = "", nil, nil, ""
+	sr.Parent, sr.Scopes, sr.Resources, sr.Tokens, sr.Lifetime = "", nil, nil, nil, ""
 	sr.Publish, sr.Revocation, sr.Revocable, sr.Details, sr.Notes = nil, "", nil, nil, nil
 	sr.minter = nil
 }
@@ -188,6 +188,7 @@ func (sr *StepReport) fill(cat *inputs.Catalog, pl provider.Plan, c job.Common, 
 		sr.Scopes = pl.Scopes
 	}
 	sr.Resources = pl.Resources
+	sr.Tokens = pl.Tokens
 	if _, rt := s.RunTime[inputs.Lifetime.Key]; !rt && pl.Lifetime > 0 {
 		sr.Lifetime = job.FormatDuration(pl.Lifetime)
 	}
