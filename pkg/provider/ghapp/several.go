@@ -137,4 +137,3 @@ func revokeAll(ctx context.Context, saved provider.Saved, revoke func(ctx contex
 	}
 	return nil
 }
-
