@@ -25,9 +25,20 @@ var (
 		Description: "Validate the inputs and print the plan; mint nothing."}
 )
 
+// The job broker's inputs (refresh: true): tokens kept fresh for as long
+// as the job runs, and git's credential helper.
+var (
+	Refresh = Input{Key: "refresh", Azure: "refresh", Type: TypeBool, Default: "false",
+		Description: "Keep the token fresh for the rest of the job: a broker left running re-mints it (same repositories, same permissions) before it expires, revokes the one it replaces, and serves the current one to `jobtoken token` and git (`git-credentials`). github only; the post step revokes every token it minted."}
+	RefreshUntil = Input{Key: "refresh-until", Azure: "refreshUntil", Type: TypeString, Default: "6h", Advanced: true,
+		Description: "How long the broker refreshes, as a Go duration from the step (GitHub's job limit is `6h`); it also stops when the job ends."}
+	GitCredentials = Input{Key: "git-credentials", Azure: "gitCredentials", Type: TypeBool, Default: "false",
+		Description: "Make git in later steps use each account's current token for the named repositories (a credential helper for the API host's git URLs, set through `GIT_CONFIG_*` variables). With `actions/checkout`, set `persist-credentials: false`: the header it keeps wins over any credential helper."}
+)
+
 // Common lists the common inputs in the order they are documented.
 func Common() []Input {
-	return []Input{Provider, Permissions, Lifetime, Revoke, ExportEnv, AllowBroadScopes, DryRun}
+	return []Input{Provider, Permissions, Lifetime, Revoke, ExportEnv, AllowBroadScopes, DryRun, Refresh, RefreshUntil, GitCredentials}
 }
 
 // Output keys every provider sets.

@@ -48,6 +48,9 @@ func (e *Runner) Prepare() (*Prepared, inputs.Problems) {
 	req := e.Request(v)
 	m, pps := prov.Prepare(req)
 	ps = append(ps, pps...)
+	if brokerWanted(c) {
+		ps = append(ps, e.checkBroker(c, prov)...)
+	}
 	if len(unexpanded) > 0 {
 		kept := unexpanded
 		for _, p := range ps {
@@ -141,6 +144,14 @@ func Main(ctx context.Context, e *Runner) error {
 	if err := e.publishOrRevoke(ctx, p, tok); err != nil {
 		e.Host.Errorf("failed to publish the token: %s", err)
 		return ErrReported
+	}
+	if brokerWanted(p.Common) {
+		// The token is published and saved: if the broker cannot start,
+		// the post step revokes it.
+		if err := e.startBroker(ctx, p, tok); err != nil {
+			e.Host.Errorf("%s", err)
+			return ErrReported
+		}
 	}
 	return nil
 }

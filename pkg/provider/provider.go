@@ -142,4 +142,18 @@ type Token struct {
 	Summary [][2]string
 	// Revocable is false when the provider cannot revoke this kind of token.
 	Revocable bool
+	// Accounts splits the token by account (github: one installation token
+	// per account) for the broker that serves them (refresh: true); nil
+	// for providers without the Refresher capability.
+	Accounts []Account
+}
+
+// Account is one account's token within a Token.
+type Account struct {
+	Name  string `json:"name"`
+	Token string `json:"token"`
+	// Repositories are the names the token covers; none: every one of
+	// the account's the installation reaches.
+	Repositories []string  `json:"repositories,omitempty"`
+	ExpiresAt    time.Time `json:"expires_at"`
 }

@@ -36,6 +36,9 @@ type ownerToken struct {
 // minted comes back with the error, and the job revokes all of it.
 func (m *minter) Mint(ctx context.Context) (*provider.Token, error) {
 	tok, err := m.mintOne(ctx)
+	if tok != nil {
+		tok.Accounts = []provider.Account{{Name: m.owner, Token: tok.Value, Repositories: m.repos, ExpiresAt: tok.ExpiresAt}}
+	}
 	if tok == nil || len(m.others) == 0 {
 		return tok, err
 	}
@@ -60,6 +63,7 @@ func (m *minter) Mint(ctx context.Context) (*provider.Token, error) {
 		}
 		o := ownerToken{Owner: t.owner, Token: ot.Value, ID: ot.ID, ExpiresAt: ot.ExpiresAt}
 		all, st.Others = append(all, o), append(st.Others, o)
+		tok.Accounts = append(tok.Accounts, provider.Account{Name: t.owner, Token: ot.Value, Repositories: t.repos, ExpiresAt: ot.ExpiresAt})
 		tok.Secrets = append(tok.Secrets, ot.Value)
 		tok.Secrets = append(tok.Secrets, ot.Secrets...)
 		tok.Summary = append(tok.Summary, [2]string{"Account " + t.owner, ot.ID + ", expires " + ot.ExpiresAt.UTC().Format(time.RFC3339)})
