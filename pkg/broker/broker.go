@@ -52,8 +52,10 @@ type Config struct {
 	// Dir is the broker's folder: when it is gone (the runner emptied its
 	// temp folder at the end of the job), the broker exits.
 	Dir string
-	Now func() time.Time
-	Log func(format string, args ...any)
+	// WatchEvery is how often it checks Dir (default 30s).
+	WatchEvery time.Duration
+	Now        func() time.Time
+	Log        func(format string, args ...any)
 }
 
 // Broker serves the current tokens and refreshes them.
@@ -103,7 +105,11 @@ func (b *Broker) Run(ctx context.Context, ln net.Listener) error {
 
 	var old []superseded
 	next := b.refreshAt(b.current())
-	watch := time.NewTicker(watchEvery)
+	every := b.cfg.WatchEvery
+	if every <= 0 {
+		every = watchEvery
+	}
+	watch := time.NewTicker(every)
 	defer watch.Stop()
 	for {
 		wait := next.Sub(b.cfg.Now())
