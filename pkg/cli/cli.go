@@ -251,7 +251,7 @@ By hand:
 		if c, ok := commands()[n]; ok {
 			s = c.summary
 		}
-		fmt.Fprintf(w, "  jobtoken %-8s %s\n", n, s)
+		fmt.Fprintf(w, "  jobtoken %-10s %s\n", n, s)
 	}
 	fmt.Fprintln(w, "\nExit status: 0 success; 1 the command ran and failed (plan: a step has problems; mint, revoke,\nsweep: a service refused or could not be reached; demo: a check failed); 2 the command line is\nwrong (an unknown command or flag, a value refused before any call, a file that cannot be read).\n\nDocumentation: https://github.com/jobtoken/jobtoken#readme")
 }
