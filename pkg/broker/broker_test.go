@@ -129,7 +129,7 @@ func (w *world) revokedList() []string {
 	return append([]string(nil), w.revoked...)
 }
 
-func start(t *testing.T, w *world, cfg Config) (*Broker, string) {
+func start(t testing.TB, w *world, cfg Config) (*Broker, string) {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "bk")
 	require.NoError(t, err)
@@ -199,6 +199,19 @@ func TestRefreshErrorRevokesWhatCameBack(t *testing.T) {
 	_, _ = start(t, w, Config{})
 	eventually(t, "the broader token revoked", func() bool { return len(w.revokedList()) >= 1 })
 	assert.Equal(t, "t1", w.revokedList()[0])
+}
+
+func TestAnswerMakesNoRequestWhileFresh(t *testing.T) {
+	w := &world{life: time.Hour}
+	_, sock := start(t, w, Config{GitHost: "github.com"})
+	for range 50 {
+		resp, err := Ask(sock, Request{Key: "k", Op: OpGit, Protocol: "https", Host: "github.com", Path: "octo/app.git"})
+		require.NoError(t, err)
+		require.Equal(t, "t0", resp.Token)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	assert.Zero(t, w.n, "no mint while the token is fresh")
 }
 
 func TestStopWaitsAndEnds(t *testing.T) {
