@@ -187,6 +187,9 @@ type Preflighter interface {
 	Preflight(exportEnv bool) error
 }
 
+// NoBackgroundInContainer is why the container variant refuses refresh.
+const NoBackgroundInContainer = "the container variant cannot leave a process running after its step; use the native action (uses: jobtoken/jobtoken@v1)"
+
 // Background is a host where the main stage may leave a process running for
 // the rest of the job (the refresh broker): the native GitHub action and
 // the Azure Pipelines task.

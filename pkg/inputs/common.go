@@ -29,11 +29,11 @@ var (
 // as the job runs, and git's credential helper.
 var (
 	Refresh = Input{Key: "refresh", Azure: "refresh", Type: TypeBool, Default: "false",
-		Description: "Keep the token fresh for the rest of the job: a broker left running re-mints it (same repositories, same permissions) before it expires, revokes the one it replaces, and serves the current one to `jobtoken token` and git (`git-credentials`). github only; the post step revokes every token it minted."}
+		Description: "github: keep the token fresh for the rest of the job: a broker re-mints it before it expires and serves it to git and `jobtoken token`; the post step revokes every one."}
 	RefreshUntil = Input{Key: "refresh-until", Azure: "refreshUntil", Type: TypeString, Default: "6h", Advanced: true,
-		Description: "How long the broker refreshes, as a Go duration from the step (GitHub's job limit is `6h`); it also stops when the job ends."}
+		Description: "How long the broker refreshes (a Go duration; GitHub's job limit is `6h`)."}
 	GitCredentials = Input{Key: "git-credentials", Azure: "gitCredentials", Type: TypeBool, Default: "false",
-		Description: "Make git in later steps use each account's current token for the named repositories (a credential helper for the API host's git URLs, set through `GIT_CONFIG_*` variables). With `actions/checkout`, set `persist-credentials: false`: the header it keeps wins over any credential helper."}
+		Description: "github: git in later steps uses each account's current token for the named repositories. With `actions/checkout`, set `persist-credentials: false`."}
 )
 
 // Common lists the common inputs in the order they are documented.

@@ -101,20 +101,41 @@ const maxSocketPath = 100
 // brokerWanted reports whether the step leaves a broker running.
 func brokerWanted(c Common) bool { return c.Refresh || c.GitCredentials }
 
-// checkBroker finds, offline, what stops a step from leaving a broker.
-func (e *Runner) checkBroker(c Common, prov provider.Provider) inputs.Problems {
-	var ps inputs.Problems
-	in := inputs.Refresh
+// BrokerInput is the input a problem with the broker names: refresh, or
+// git-credentials alone.
+func BrokerInput(c Common) inputs.Input {
 	if !c.Refresh {
-		in = inputs.GitCredentials
+		return inputs.GitCredentials
 	}
+	return inputs.Refresh
+}
+
+// BrokerProblems finds, offline and wherever the step runs, what stops it
+// from leaving a broker; plan shares them.
+func BrokerProblems(c Common, prov provider.Provider, n inputs.Naming) inputs.Problems {
+	var ps inputs.Problems
+	if !brokerWanted(c) {
+		return nil
+	}
+	in := BrokerInput(c)
 	if _, ok := prov.(provider.Refresher); !ok {
 		ps.Add(in, "is not available for provider %s: only GitHub App tokens are refreshed and served to git; remove it", prov.Name())
 		return ps
 	}
 	if !c.Revoke {
-		ps.Add(in, "needs %s: the post step revokes every token the broker minted; remove %s", e.Host.Naming().Setting(inputs.Revoke, "true"), e.Host.Naming().Setting(inputs.Revoke, "false"))
+		ps.Add(in, "needs %s: the post step revokes every token the broker minted; remove %s", n.Setting(inputs.Revoke, "true"), n.Setting(inputs.Revoke, "false"))
 	}
+	return ps
+}
+
+// checkBroker finds, offline, what stops a step from leaving a broker on
+// this host.
+func (e *Runner) checkBroker(c Common, prov provider.Provider) inputs.Problems {
+	ps := BrokerProblems(c, prov, e.Host.Naming())
+	if len(ps) > 0 {
+		return ps
+	}
+	in := BrokerInput(c)
 	bg, ok := e.Host.(host.Background)
 	if !ok {
 		ps.Add(in, "works in a GitHub Actions or Azure Pipelines step, where a broker can serve the job's later steps; by hand, run jobtoken mint again")

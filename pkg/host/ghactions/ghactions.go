@@ -6,6 +6,7 @@ package ghactions
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"unicode"
@@ -119,7 +120,7 @@ func (h *Host) Preflight(exportEnv bool) error {
 // /github/file_commands there.
 func (h *Host) BackgroundDir() (string, error) {
 	if strings.HasPrefix(h.getenv("GITHUB_OUTPUT"), "/github/file_commands/") {
-		return "", fmt.Errorf("the container variant cannot leave a process running after its step; use the native action (uses: jobtoken/jobtoken@v1)")
+		return "", errors.New(host.NoBackgroundInContainer)
 	}
 	dir := h.getenv("RUNNER_TEMP")
 	if dir == "" {

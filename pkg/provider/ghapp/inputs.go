@@ -13,11 +13,11 @@ var (
 	PrivateKey = inputs.Input{Key: "private-key", Azure: "privateKey", Type: inputs.TypeMultiLine, Secret: true,
 		Description: "GitHub App private key: the .pem file GitHub generated (PKCS#1 or PKCS#8); literal `\\n` escapes and base64-wrapped PEM are accepted."}
 	Owner = inputs.Input{Key: "owner", Azure: "owner", Type: inputs.TypeString,
-		Description: "Account the App is installed on. Defaults to the current repository's owner. Several accounts (separated by commas, spaces or newlines) get one token each; the first is `token`'s.",
-		On:          map[inputs.Where]string{inputs.OnAzure: "Account the App is installed on. Defaults to the owner of the GitHub repository the pipeline builds; name it when the pipeline builds another source. Several accounts get one token each; the first is `token`'s."}}
+		Description: "Account the App is installed on. Defaults to the current repository's owner. Several accounts get one token each.",
+		On:          map[inputs.Where]string{inputs.OnAzure: "Account the App is installed on. Defaults to the owner of the GitHub repository the pipeline builds; name it when the pipeline builds another source. Several accounts get one token each."}}
 	Repositories = inputs.Input{Key: "repositories", Azure: "repositories", Type: inputs.TypeMultiLine,
-		Description: "Repositories the token may reach: names or `owner/name`, separated by commas, spaces or newlines; `*` means every repository of the installation. Repositories of several accounts (`octo-org/app, other-org/lib`) get one token per account, each limited to its repositories. Defaults to the current repository only.",
-		On:          map[inputs.Where]string{inputs.OnAzure: "Repositories the token may reach: names or `owner/name`, separated by commas, spaces or newlines; `*` means every repository of the installation. Repositories of several accounts get one token per account. Defaults to the GitHub repository the pipeline builds; name them when it builds another source."}}
+		Description: "Repositories the token may reach: names or `owner/name`, separated by commas, spaces or newlines; `*` means every repository of the installation. Several accounts' repositories get one token per account. Defaults to the current repository only.",
+		On:          map[inputs.Where]string{inputs.OnAzure: "Repositories the token may reach: names or `owner/name`, separated by commas, spaces or newlines; `*` means every repository of the installation. Several accounts' repositories get one token per account. Defaults to the GitHub repository the pipeline builds; name them when it builds another source."}}
 	InstallationID = inputs.Input{Key: "installation-id", Azure: "installationId", Type: inputs.TypeString,
 		Description: "Installation ID; skips the installation lookup (one request fewer)."}
 	APIURL = inputs.Input{Key: "github-api-url", Azure: "githubApiUrl", Label: "GitHub API URL", Type: inputs.TypeString, Advanced: true,
@@ -40,7 +40,7 @@ func (*Provider) Inputs() inputs.Group {
 		Outputs: []inputs.Output{
 			{Key: OutInstallationID, Azure: "installationId", Description: "github: the installation the token belongs to."},
 			{Key: OutAppSlug, Azure: "appSlug", Description: "github: the App's slug."},
-			{Key: OutTokens, Azure: "tokens", Secret: true, Description: "github: a JSON object mapping each account (`owner`) to its token, set when the step spans several accounts; every value is masked, and so is the whole text."},
+			{Key: OutTokens, Azure: "tokens", Secret: true, Description: "github: JSON object account → token, when the step spans several accounts (masked)."},
 		},
 	}
 }
