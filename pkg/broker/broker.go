@@ -195,7 +195,15 @@ func (b *Broker) retryIn(tok *provider.Token) time.Duration {
 // refresh mints a successor, records it before anyone gets it, and checks
 // that it covers exactly what the first token covered.
 func (b *Broker) refresh(ctx context.Context) (*provider.Token, error) {
-	tok, err := b.cfg.Mint(ctx)
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	// A stop must not cut a mint short: GitHub may have minted a token
+	// whose answer would then be lost, and so never recorded or revoked.
+	// The mint runs to its end (bounded), and is recorded like any other.
+	mctx, cancel := provider.CleanupContext(ctx)
+	defer cancel()
+	tok, err := b.cfg.Mint(mctx)
 	if tok == nil {
 		if err == nil {
 			err = errors.New("the provider answered without a token")

@@ -101,9 +101,20 @@ type world struct {
 	mintErr error
 	cover   []provider.Account // what a mint returns, if set
 	life    time.Duration
+	// minting, when set, is closed when the first mint starts, which then
+	// waits for release.
+	minting, release chan struct{}
+	once             sync.Once
 }
 
-func (w *world) mint(context.Context) (*provider.Token, error) {
+func (w *world) mint(ctx context.Context) (*provider.Token, error) {
+	if w.minting != nil {
+		w.once.Do(func() { close(w.minting) })
+		<-w.release
+		if ctx.Err() != nil {
+			return nil, ctx.Err() // what an HTTP client does when cancelled
+		}
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.n++
@@ -212,6 +223,28 @@ func TestAnswerMakesNoRequestWhileFresh(t *testing.T) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	assert.Zero(t, w.n, "no mint while the token is fresh")
+}
+
+// TestStopDuringAMintRecordsIt: a stop that arrives while a refresh is
+// minting waits for the mint, whose token is recorded for the post stage
+// (cancelling it would lose a token GitHub may have minted).
+func TestStopDuringAMintRecordsIt(t *testing.T) {
+	w := &world{life: 2 * time.Second, minting: make(chan struct{}), release: make(chan struct{})}
+	b, sock := start(t, w, Config{})
+	<-w.minting
+	stopped := make(chan error)
+	go func() { _, err := Ask(sock, Request{Key: "k", Op: OpStop}); stopped <- err }()
+	// The stop has cancelled the broker once its socket no longer answers.
+	eventually(t, "the stop to reach the broker", func() bool {
+		_, err := Ask(sock, Request{Key: "k", Op: OpStatus})
+		return err != nil
+	})
+	close(w.release)
+	require.NoError(t, <-stopped)
+	got, _, err := b.cfg.Record.Read("run")
+	require.NoError(t, err)
+	require.Len(t, got, 1, "the token minted during the stop is recorded")
+	assert.Equal(t, "t1", got[0].Token)
 }
 
 func TestStopWaitsAndEnds(t *testing.T) {

@@ -65,6 +65,9 @@ type Env struct {
 	// Dial, when set, replaces the dialer of the stages' transport (the
 	// demo keeps them on loopback). See job.Env.Dial.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// StartBroker, when set, replaces starting the broker process (the
+	// fault matrix runs it in-process, over its faulty transport).
+	StartBroker func(handoff []byte) error
 	// Terminal says stdout is a terminal (set by Main), where the demo
 	// may colour its transcript.
 	Terminal bool
@@ -282,5 +285,5 @@ func (e *Env) stage(ctx context.Context, stage string) int {
 // runner is what a stage or a command runs with on host h: the providers,
 // and what tests inject.
 func (e *Env) runner(h host.Host) *job.Runner {
-	return &job.Runner{Host: h, Providers: e.providers(), Transport: e.Transport, Retry: e.Retry, Now: e.Now, Secrets: e.Secrets, Dial: e.Dial}
+	return &job.Runner{Host: h, Providers: e.providers(), Transport: e.Transport, Retry: e.Retry, Now: e.Now, Secrets: e.Secrets, Dial: e.Dial, StartBroker: e.StartBroker}
 }
