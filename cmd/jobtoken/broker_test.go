@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
@@ -146,6 +147,14 @@ func brokerStep(t *testing.T, w *gitWorld, extra map[string]string) (r *runner, 
 		_, _ = broker.Ask(env[broker.EnvSocket], broker.Request{Key: env[broker.EnvKey], Op: broker.OpStop})
 	})
 	assert.Contains(t, stdout, "::add-mask::"+env[broker.EnvKey]+"\n", "the key is masked")
+	outs := entries(t, r.read("OUTPUT"))
+	var byOwner map[string]string
+	require.NoError(t, json.Unmarshal([]byte(outs["tokens"]), &byOwner))
+	assert.Equal(t, outs["token"], byOwner["octo"], "token is the first account's")
+	assert.Len(t, byOwner, 2)
+	for _, v := range []string{outs["tokens"], byOwner["acme"], byOwner["octo"]} {
+		assert.Contains(t, stdout, "::add-mask::"+v+"\n", "masked before it is written")
+	}
 	for k, v := range env {
 		later = append(later, k+"="+v)
 	}
