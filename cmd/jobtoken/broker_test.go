@@ -20,6 +20,7 @@ import (
 
 	"github.com/jobtoken/jobtoken/pkg/broker"
 	"github.com/jobtoken/jobtoken/pkg/fake/ghfake"
+	"github.com/jobtoken/jobtoken/pkg/host/azpipelines"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
 
@@ -299,4 +300,63 @@ func runLaterErr(env []string, args ...string) (string, error) {
 
 func binaryPath() (string, string) {
 	return filepath.Join(binDir, "jobtoken"), filepath.Join(binDir, "jobtoken-post")
+}
+
+// TestBrokerOnAzurePipelines: the task's main and post stages, as the agent
+// runs them, leave and stop a broker that serves git, with the key a secret
+// variable.
+func TestBrokerOnAzurePipelines(t *testing.T) {
+	w := newGitWorld(t, time.Hour)
+	bin, _ := binary(t)
+	temp, err := os.MkdirTemp("", "at")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(temp) })
+	env := []string{"TF_BUILD=True", "AGENT_TEMPDIRECTORY=" + temp, "BUILD_BUILDID=7", "SYSTEM_JOBATTEMPT=1",
+		"BUILD_REPOSITORY_NAME=octo/app", "BUILD_REPOSITORY_PROVIDER=GitHub", "PATH=" + os.Getenv("PATH"), "HOME=" + temp,
+		"INPUT_PROVIDER=github", "INPUT_CLIENTID=" + w.fake.ClientID, "INPUT_PRIVATEKEY=" + testutil.AppKeyPEM(t),
+		"INPUT_REPOSITORIES=octo/app, acme/lib", "INPUT_PERMISSIONS=contents:read", "INPUT_GITHUBAPIURL=" + w.srv.URL,
+		"INPUT_GITCREDENTIALS=true"}
+	run := func(stage string, extra ...string) string {
+		cmd := exec.Command(bin, stage)
+		cmd.Env = append(append([]string{}, env...), extra...)
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		return string(out)
+	}
+	out := run("main")
+	vars, secretVars := map[string]string{}, map[string]bool{}
+	var state string
+	for _, l := range azpipelines.Lines(out) {
+		c, ok := azpipelines.Parse(l)
+		switch {
+		case ok && c.Name == "task.setvariable":
+			vars[c.Prop("variable")] = c.Data
+			secretVars[c.Prop("variable")] = c.Prop("issecret") == "true"
+		case ok && c.Name == "task.settaskvariable":
+			state = c.Data
+		}
+	}
+	require.NotEmpty(t, vars[broker.EnvSocket], out)
+	assert.True(t, secretVars[broker.EnvKey], "the key is a secret variable")
+	assert.Contains(t, out, "##vso[task.setsecret]"+vars[broker.EnvKey])
+	assert.Contains(t, out, "##vso[task.prependpath]"+filepath.Dir(bin))
+	t.Cleanup(func() {
+		_, _ = broker.Ask(vars[broker.EnvSocket], broker.Request{Key: vars[broker.EnvKey], Op: broker.OpStop})
+	})
+
+	// A script step that maps the key, as the docs say.
+	var later []string
+	for k, v := range vars {
+		later = append(later, k+"="+v)
+	}
+	gitRun(t, later, t.TempDir(), "clone", "-q", w.srv.URL+"/acme/lib.git")
+	used := liveToken(w, w.lastUsed("acme/lib"))
+	require.NotNil(t, used)
+	assert.Equal(t, int64(6), used.Installation)
+
+	post := run("post", "VSTS_TASKVARIABLE_JOBTOKEN="+state)
+	assert.Empty(t, w.fake.Live(), "after post nothing is live:\n%s", post)
+	for _, m := range w.fake.Minted() {
+		assert.NotContains(t, strings.ReplaceAll(post, "##vso[task.setsecret]"+m.Value, ""), m.Value)
+	}
 }
