@@ -40,7 +40,7 @@ func (*Provider) Inputs() inputs.Group {
 		Outputs: []inputs.Output{
 			{Key: OutInstallationID, Azure: "installationId", Description: "github: the installation the token belongs to."},
 			{Key: OutAppSlug, Azure: "appSlug", Description: "github: the App's slug."},
-			{Key: OutTokens, Azure: "tokens", Secret: true, Description: "github: JSON object account → token, when the step spans several accounts (masked)."},
+			{Key: OutTokens, Azure: "tokens", Secret: true, Description: "github: JSON object account → token, one per account the step names (masked)."},
 		},
 	}
 }

@@ -31,8 +31,8 @@ type ownerToken struct {
 // Mint implements provider.Minter: one token per account, each limited to
 // the repositories named for it. The first account's is the token; the
 // others travel in its State (so that revoking revokes them all) and in
-// the tokens output, which only a step that spans several accounts sets
-// (one account's token would be printed twice, under two names). When any mint fails or is broader than asked, what was
+// the tokens output (which a step of one account sets too, so that a
+// workflow reads it alike whatever the number of accounts). When any mint fails or is broader than asked, what was
 // minted comes back with the error, and the job revokes all of it.
 func (m *minter) Mint(ctx context.Context) (*provider.Token, error) {
 	tok, err := m.mintOne(ctx)
@@ -40,6 +40,10 @@ func (m *minter) Mint(ctx context.Context) (*provider.Token, error) {
 		tok.Accounts = []provider.Account{{Name: m.owner, Token: tok.Value, Repositories: m.repos, ExpiresAt: tok.ExpiresAt}}
 	}
 	if tok == nil || len(m.others) == 0 {
+		if tok != nil {
+			tok.Outputs[OutTokens] = tokensJSON([]ownerToken{{Owner: m.owner, Token: tok.Value}})
+			tok.Secrets = append(tok.Secrets, tok.Outputs[OutTokens])
+		}
 		return tok, err
 	}
 	all := []ownerToken{{Owner: m.owner, Token: tok.Value, ID: tok.ID, ExpiresAt: tok.ExpiresAt}}

@@ -72,6 +72,7 @@ func TestSingleOwnerTokensOutput(t *testing.T) {
 	f := newFake(t)
 	tok, err := mint(t, request(t, f, inputs.ValuesOf(map[string]string{inputs.Permissions.Key: "contents:read"})))
 	require.NoError(t, err)
-	assert.NotContains(t, tok.Outputs, ghapp.OutTokens, "token alone carries one account's token")
+	assert.JSONEq(t, `{"octo":"`+tok.Value+`"}`, tok.Outputs[ghapp.OutTokens])
+	assert.Contains(t, tok.Secrets, tok.Outputs[ghapp.OutTokens], "masked")
 	assert.Nil(t, tok.State)
 }
