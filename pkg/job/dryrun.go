@@ -35,6 +35,12 @@ func PrintPlan(h host.Host, p *Prepared) {
 		rev = "not revoked (revoke: false)"
 	}
 	h.Infof("  revocation:  %s", rev)
+	if p.Common.Refresh {
+		h.Infof("  refresh:     a broker re-mints the tokens before they expire, for %s (refresh-until)", FormatDuration(p.Common.RefreshUntil))
+	}
+	if p.Common.GitCredentials {
+		h.Infof("  git:         later steps' git gets each account's current token (git-credentials)")
+	}
 	for _, n := range pl.Notes {
 		h.Infof("  note:        %s", n)
 	}

@@ -43,3 +43,14 @@ func TestRefreshRefusedOffline(t *testing.T) {
 		})
 	}
 }
+
+func TestRefreshDryRunSaysWhatTheBrokerWouldDo(t *testing.T) {
+	r := newGHRun(t, map[string]string{"refresh": "true", "git-credentials": "true", "refresh-until": "3h", "dry-run": "true", "permissions": "contents:read", "repositories": "app, acme/lib"})
+	r.env["RUNNER_TEMP"] = t.TempDir()
+	out, ok := r.stage("main")
+	assert.True(t, ok, out)
+	assert.Contains(t, out, "dry run: would mint 2 github tokens, one per account")
+	assert.Contains(t, out, "refresh:     a broker re-mints the tokens before they expire, for 3h (refresh-until)")
+	assert.Contains(t, out, "git:         later steps' git gets each account's current token (git-credentials)")
+	assert.Zero(t, r.fake.Requests())
+}
