@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -66,6 +67,7 @@ type Broker struct {
 	cur     *provider.Token
 	first   []provider.Account // what every successor must cover, exactly
 	stop    context.CancelFunc
+	asked   bool // a caller asked it to stop
 	stopped chan struct{}
 }
 
@@ -122,11 +124,17 @@ func (b *Broker) Run(ctx context.Context, ln net.Listener) error {
 		select {
 		case <-ctx.Done():
 			timer.Stop()
+			reason := "it was stopped"
+			switch {
+			case errors.Is(ctx.Err(), context.DeadlineExceeded):
+				reason = "refresh-until passed"
+			case b.stopAsked():
+				reason = "the post step stopped it"
+			}
+			b.cfg.Log("%s: stopped serving", reason)
+			b.markStopped(reason)
 			b.revokeAll(old)
 			close(b.stopped)
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				b.cfg.Log("refresh-until reached: stopped serving")
-			}
 			return nil
 		case <-watch.C:
 			timer.Stop()
@@ -163,6 +171,23 @@ func (b *Broker) Run(ctx context.Context, ln net.Listener) error {
 		}
 		next = b.refreshAt(tok)
 	}
+}
+
+// StoppedFile is the file in the broker's folder that says when and why it
+// stopped, for the callers that find no broker.
+const StoppedFile = "stopped"
+
+func (b *Broker) markStopped(reason string) {
+	if b.cfg.Dir == "" {
+		return
+	}
+	_ = os.WriteFile(filepath.Join(b.cfg.Dir, StoppedFile), []byte(b.cfg.Now().UTC().Format(time.RFC3339)+": "+reason), 0o600)
+}
+
+func (b *Broker) stopAsked() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.asked
 }
 
 // current returns the current token.
@@ -304,6 +329,7 @@ func (b *Broker) Answer(req Request) Response {
 	case OpStop:
 		b.mu.Lock()
 		stop := b.stop
+		b.asked = true
 		b.mu.Unlock()
 		if stop != nil {
 			stop()

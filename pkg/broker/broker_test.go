@@ -153,6 +153,9 @@ func start(t testing.TB, w *world, cfg Config) (*Broker, string) {
 	if cfg.Until.IsZero() {
 		cfg.Until = time.Now().Add(time.Minute)
 	}
+	if cfg.Dir == "" {
+		cfg.Dir = dir
+	}
 	exp := time.Now().Add(w.life)
 	b := New(cfg, token("t0", exp, acct("octo", "t0", exp, "app")))
 	done := make(chan struct{})
@@ -255,6 +258,19 @@ func TestStopWaitsAndEnds(t *testing.T) {
 	<-b.Stopped()
 	_, err = Ask(sock, Request{Key: "k", Op: OpStatus})
 	assert.ErrorIs(t, err, ErrNoBroker)
+	assert.Regexp(t, `^no jobtoken broker runs for this job: the broker stopped at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(the post step stopped it\)$`, err.Error())
+}
+
+func TestStopsAtRefreshUntil(t *testing.T) {
+	w := &world{life: time.Hour}
+	b, sock := start(t, w, Config{Until: time.Now().Add(100 * time.Millisecond)})
+	<-b.Stopped()
+	_, err := Ask(sock, Request{Key: "k", Op: OpToken})
+	require.ErrorIs(t, err, ErrNoBroker)
+	assert.Contains(t, err.Error(), "(refresh-until passed)")
+	require.NoError(t, os.RemoveAll(filepath.Dir(sock)))
+	_, err = Ask(sock, Request{Key: "k", Op: OpToken})
+	assert.Contains(t, err.Error(), "the broker's folder is gone (the post step ran, or the job ended)")
 }
 
 func TestStopsWhenItsFolderIsGone(t *testing.T) {

@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -18,6 +21,19 @@ const (
 // ErrNoBroker means the job has no broker: refresh is off, or it stopped.
 var ErrNoBroker = errors.New("no jobtoken broker runs for this job")
 
+// whyNot says why nothing answers at socket.
+func whyNot(socket string) string {
+	dir := filepath.Dir(socket)
+	if b, err := os.ReadFile(filepath.Join(dir, StoppedFile)); err == nil {
+		when, reason, _ := strings.Cut(strings.TrimSpace(string(b)), ": ")
+		return fmt.Sprintf("the broker stopped at %s (%s)", truncate(when), truncate(reason))
+	}
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		return "the broker's folder is gone (the post step ran, or the job ended)"
+	}
+	return "nothing answers at " + socket + " (the broker was killed, or has not started)"
+}
+
 // Ask sends req to the broker listening at socket and returns its answer.
 func Ask(socket string, req Request) (Response, error) {
 	if socket == "" {
@@ -25,7 +41,7 @@ func Ask(socket string, req Request) (Response, error) {
 	}
 	c, err := net.DialTimeout("unix", socket, 5*time.Second)
 	if err != nil {
-		return Response{}, fmt.Errorf("%w: nothing answers at %s (the broker stopped: refresh-until passed, the post step ran, or it was killed)", ErrNoBroker, socket)
+		return Response{}, fmt.Errorf("%w: %s", ErrNoBroker, whyNot(socket))
 	}
 	defer c.Close()
 	timeout := connTimeout
