@@ -472,7 +472,17 @@ func (e *Runner) postBroker(ctx context.Context, prov provider.Provider, req pro
 // printBrokerLog shows the broker's log (redacted when written, and again
 // here) in the post step, its last lines when long.
 func (e *Runner) printBrokerLog(path string) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	// Its end only: a later step can write to the file.
+	const tail = 64 << 10
+	if fi, err := f.Stat(); err == nil && fi.Size() > tail {
+		_, _ = f.Seek(fi.Size()-tail, io.SeekStart)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, tail))
 	if err != nil || len(b) == 0 {
 		return
 	}
