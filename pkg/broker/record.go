@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sync"
 	"time"
@@ -69,7 +70,9 @@ func (r *Record) Read(run string) (tokens []Minted, ignored int, err error) {
 	}
 	defer f.Close()
 	seen := map[string]bool{}
-	sc := bufio.NewScanner(f)
+	// A job's record holds a few lines per hour; a later step can write
+	// to it, so reading is bounded.
+	sc := bufio.NewScanner(io.LimitReader(f, 16<<20))
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	for sc.Scan() {
 		var m Minted
