@@ -132,6 +132,7 @@ func (b *Broker) Run(ctx context.Context, ln net.Listener) error {
 				reason = "the post step stopped it"
 			}
 			b.cfg.Log("%s: stopped serving", reason)
+			_ = ln.Close() // before Stopped says so
 			b.markStopped(reason)
 			b.revokeAll(old)
 			close(b.stopped)
