@@ -1,7 +1,14 @@
-// Package cloudid holds the cloud identity inputs that several providers
-// may use (a workload identity on GitHub Actions), declared once, with their
-// checks. A provider that uses one lists it among its own inputs; the
-// catalog holds it once and shows it for each of those providers.
+// Package cloudid holds the cloud identities that several providers may
+// use without a stored secret — a Microsoft Entra workload identity, an AWS
+// role, a Google Cloud workload identity pool — declared once as inputs,
+// with their offline checks and the exchange of a CI system's OIDC token
+// for the cloud's credential. A provider that uses one lists its inputs
+// among its own; the catalog holds each once and shows it for each of those
+// providers.
+//
+// cloudid.go declares the inputs; entra.go, aws.go and gcp.go exchange a
+// job's OIDC token (or, at a terminal, a person's own sign-in) for each
+// cloud's credential, through the one HTTP client.
 package cloudid
 
 import (
@@ -19,6 +26,35 @@ var (
 	AzureTenantID = inputs.Input{Key: "azure-tenant-id", Azure: "azureTenantId", Type: inputs.TypeString, GitHubOnly: true,
 		Instead:     []string{"azure-service-connection"},
 		Description: "Microsoft Entra tenant ID for workload identity."}
+	// AzureServiceConnection names the identity on Azure Pipelines.
+	AzureServiceConnection = inputs.Input{Key: "azure-service-connection", Azure: "azureServiceConnection", Type: inputs.TypeAzureRM, AzureOnly: true,
+		Instead:     []string{AzureClientID.Key, AzureTenantID.Key},
+		Description: "Azure Resource Manager service connection that uses workload identity federation: azure-devops with `azure-credential: entra`; github with an `azurekms://` `signing-key` (and, optionally, the connection whose OIDC token AWS or Google Cloud trusts)."}
+)
+
+// AWS: a role that trusts the CI system's OIDC token.
+var (
+	AWSRoleARN = inputs.Input{Key: "aws-role-arn", Azure: "awsRoleArn", Label: "AWS role ARN", Type: inputs.TypeString,
+		Description: "ARN of the AWS IAM role to assume with the job's OIDC token (STS AssumeRoleWithWebIdentity); on GitHub the job needs `id-token: write`.",
+		On: map[inputs.Where]string{
+			inputs.OnAzure: "ARN of the AWS IAM role to assume with the pipeline's OIDC token (STS AssumeRoleWithWebIdentity; issuer `https://vstoken.dev.azure.com/<organization ID>`, audience `api://AzureADTokenExchange`).",
+			inputs.OnCLI:   "ARN of the AWS IAM role to assume; without it, your AWS credentials (environment, AWS_WEB_IDENTITY_TOKEN_FILE, or the AWS CLI's profile).",
+		}}
+	AWSRegion = inputs.Input{Key: "aws-region", Azure: "awsRegion", Label: "AWS region", Type: inputs.TypeString,
+		Description: "AWS region of the KMS key and of STS, when the key is not named by an ARN (which names its region). Defaults to `AWS_REGION`."}
+)
+
+// Google Cloud: a workload identity pool provider that trusts the CI
+// system's OIDC token, and optionally a service account to act as.
+var (
+	GCPWorkloadIdentityProvider = inputs.Input{Key: "gcp-workload-identity-provider", Azure: "gcpWorkloadIdentityProvider", Label: "Google Cloud workload identity provider", Type: inputs.TypeString,
+		Description: "Full resource name of the Google Cloud workload identity pool provider that trusts the job's OIDC token: `projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>`; on GitHub the job needs `id-token: write`.",
+		On: map[inputs.Where]string{
+			inputs.OnAzure: "Full resource name of the Google Cloud workload identity pool provider that trusts the pipeline's OIDC token (issuer `https://vstoken.dev.azure.com/<organization ID>`, allowed audience `api://AzureADTokenExchange`): `projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>`.",
+			inputs.OnCLI:   "Full resource name of a Google Cloud workload identity pool provider; at a terminal leave it empty to use your Application Default Credentials (`gcloud auth application-default login`).",
+		}}
+	GCPServiceAccount = inputs.Input{Key: "gcp-service-account", Azure: "gcpServiceAccount", Label: "Google Cloud service account", Type: inputs.TypeString,
+		Description: "Service account email to impersonate (IAM Credentials generateAccessToken) after the workload identity exchange; empty uses the federated identity directly."}
 )
 
 var (
