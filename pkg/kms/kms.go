@@ -50,9 +50,10 @@ type Signer struct {
 
 var _ crypto.Signer = (*Signer)(nil)
 
-// Open fetches b's public key (once) and checks it: an RSA key of at least
-// MinBits. Calls made through the Signer use ctx.
-func Open(ctx context.Context, key Key, b Backend) (*Signer, error) {
+// NewSigner fetches b's public key (once) and checks it: an RSA key of at
+// least MinBits. Calls made through the Signer use ctx. Open makes the
+// backend from a key and credentials; NewSigner takes any backend.
+func NewSigner(ctx context.Context, key Key, b Backend) (*Signer, error) {
 	pk, err := b.PublicKey(ctx)
 	if err != nil {
 		return nil, err

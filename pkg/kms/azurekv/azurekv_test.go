@@ -51,7 +51,7 @@ func open(t *testing.T, v *azfake.Vault, name, app string) (*kms.Signer, []strin
 	var scopes []string
 	b, err := azurekv.New(key.VaultURL, key.Name, key.Version, tenantCred{v.Tenant, app, &scopes}, client(v))
 	require.NoError(t, err)
-	s, err := kms.Open(context.Background(), key, b)
+	s, err := kms.NewSigner(context.Background(), key, b)
 	return s, scopes, err
 }
 

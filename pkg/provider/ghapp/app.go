@@ -212,6 +212,23 @@ func isClockError(msg string) bool {
 	return strings.Contains(msg, "claim ('iat')") || strings.Contains(msg, "claim ('exp')")
 }
 
+// AppInfo is the authenticated App, as GET /app describes it.
+type AppInfo struct {
+	ID   int64  `json:"id"`
+	Slug string `json:"slug"`
+	Name string `json:"name"`
+}
+
+// Authenticate signs one JWT and reads the App it authenticates (GET /app):
+// the cheapest proof that the key is the App's.
+func (a *App) Authenticate(ctx context.Context) (*AppInfo, error) {
+	var info AppInfo
+	if err := a.call(ctx, http.MethodGet, "app", nil, &info); err != nil {
+		return nil, err
+	}
+	return &info, nil
+}
+
 // LookupInstallation finds the App's installation on repository
 // owner/repo, or on account owner when repo is "".
 func (a *App) LookupInstallation(ctx context.Context, owner, repo string) (*Installation, error) {

@@ -16,6 +16,9 @@ import (
 
 // Mint implements provider.Minter.
 func (m *minter) Mint(ctx context.Context) (*provider.Token, error) {
+	if err := m.openKey(ctx); err != nil {
+		return nil, err
+	}
 	id := m.instID
 	if id == 0 {
 		inst, err := m.lookup(ctx)
@@ -37,6 +40,20 @@ func (m *minter) Mint(ctx context.Context) (*provider.Token, error) {
 		return nil, m.explainMintError(ctx, id, m.explained(err))
 	}
 	return nil, errors.New("failed to mint: GitHub answered without a token")
+}
+
+// openKey opens a KMS key (signing-key) as the App's signer, once, before
+// the first JWT.
+func (m *minter) openKey(ctx context.Context) error {
+	if m.kl == nil || m.app.Signer != nil {
+		return nil
+	}
+	s, err := m.kl.open(ctx)
+	if err != nil {
+		return err
+	}
+	m.app.Signer = s
+	return nil
 }
 
 // lookup finds the installation the token is for.

@@ -1,0 +1,178 @@
+package ghapp
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
+	"github.com/jobtoken/jobtoken/pkg/host"
+	"github.com/jobtoken/jobtoken/pkg/inputs"
+	"github.com/jobtoken/jobtoken/pkg/kms"
+	"github.com/jobtoken/jobtoken/pkg/provider"
+	"github.com/jobtoken/jobtoken/pkg/provider/apierror"
+	"github.com/jobtoken/jobtoken/pkg/provider/cloudid"
+)
+
+// SigningKey names the App's key in a KMS instead of private-key.
+var SigningKey = inputs.Input{Key: "signing-key", Azure: "signingKey", Type: inputs.TypeString,
+	Description: "The App's private key in a KMS, instead of `private-key`: `azurekms://<vault>.vault.azure.net/<key>[/<version>]`, `awskms:///<key id | alias/name | key ARN>` or `gcpkms://projects/…/cryptoKeyVersions/<v>`. The JWT is signed there with the cloud identity the inputs below name (no stored secret); the URI is not a secret.",
+	On: map[inputs.Where]string{
+		inputs.OnAzure: "The App's private key in a KMS, instead of `privateKey`: `azurekms://<vault>.vault.azure.net/<key>[/<version>]` (with `azureServiceConnection`), `awskms:///<key id | alias/name | key ARN>` or `gcpkms://projects/…/cryptoKeyVersions/<v>`. The JWT is signed there; the URI is not a secret.",
+		inputs.OnCLI:   "The App's private key in a KMS, instead of `--private-key`: `azurekms://…`, `awskms://…` or `gcpkms://…`, signed there with your own cloud sign-in (az login, AWS credentials, gcloud application-default login).",
+	}}
+
+// keyless signs the App's JWTs with a KMS key, reached with a cloud
+// identity that needs no stored secret.
+type keyless struct {
+	req   provider.Request
+	uri   string
+	key   kms.Key
+	known bool // the URI is known now (not only at run time)
+
+	// identity describes the cloud identity, for the plan.
+	identity string
+	// oidc is the job's OIDC token the identity starts from, nil at a
+	// terminal.
+	oidc host.OIDC
+	// azure is the Entra credential for Key Vault.
+	azure azcore.TokenCredential
+
+	mu     sync.Mutex
+	signer *kms.Signer
+}
+
+// prepareKeyless reads signing-key and the identity of its cloud, offline.
+func prepareKeyless(req provider.Request, ps *inputs.Problems) *keyless {
+	in := req.Inputs
+	k := &keyless{req: req, uri: in.Get(SigningKey), known: in.Known(SigningKey)}
+	if in.Get(PrivateKey) != "" {
+		ps.Add(SigningKey, "cannot be used with %s: the App's key is either in a KMS or a secret; remove %s (and delete the secret)", req.Name(PrivateKey), req.Name(PrivateKey))
+	}
+	if !k.known {
+		k.identity = "the cloud identity of the key's KMS (the key is known at run time)"
+		return k
+	}
+	key, err := kms.ParseKey(k.uri)
+	if err != nil {
+		ps.Add(SigningKey, "%s", err)
+		return k
+	}
+	k.key = key
+	switch key.Cloud {
+	case kms.Azure:
+		k.prepareAzure(ps)
+	default:
+		ps.Add(SigningKey, "names a %s key, which this jobtoken cannot sign with yet; use an azurekms:// key", key.Cloud)
+	}
+	return k
+}
+
+// prepareAzure picks the Entra identity the host offers: the service
+// connection (Azure Pipelines), the job's OIDC token with azure-client-id
+// and azure-tenant-id (GitHub Actions), or the Azure CLI's sign-in.
+func (k *keyless) prepareAzure(ps *inputs.Problems) {
+	req := k.req
+	what := "an azurekms:// " + req.Name(SigningKey)
+	authority, custom, problem := cloudid.EntraAuthority(req.Getenv, what)
+	if problem != "" && !req.Terminal {
+		ps.Add(SigningKey, "%s", problem)
+	}
+	x := &cloudid.EntraExchange{Authority: authority, Custom: custom, HTTP: req.HTTP, Redact: req.Redact, Naming: req.Naming,
+		Known: []apierror.Known{{Text: "AADSTS500011", Explain: func(*apierror.Error) (string, string) {
+			return "Azure Key Vault has no service principal in this tenant", "use the tenant of the vault's subscription"
+		}}}}
+	switch {
+	case req.Connection != nil:
+		x.Connection = req.Inputs.Get(cloudid.AzureServiceConnection)
+		switch {
+		case x.Connection == "":
+			ps.Add(cloudid.AzureServiceConnection, "is required for %s; choose an Azure Resource Manager service connection that uses workload identity federation and may sign with the key", what)
+			return
+		case !req.Inputs.Known(cloudid.AzureServiceConnection):
+			k.identity = "the service principal of the service connection named at run time"
+			return
+		}
+		c, err := req.Connection(x.Connection)
+		if err != nil {
+			ps.Add(cloudid.AzureServiceConnection, "%s", err)
+			return
+		}
+		x.ClientID, x.TenantID, x.OIDC = c.ClientID, c.TenantID, c.OIDC
+		if err := c.OIDC.Available(); err != nil {
+			ps.Add(cloudid.AzureServiceConnection, "%s needs the job's OIDC token, but %s", what, err)
+		}
+	case req.OIDC != nil:
+		id, ips := cloudid.ParseEntra(req.Inputs, what)
+		*ps = append(*ps, ips...)
+		x.Entra, x.OIDC = id, req.OIDC
+		if err := req.OIDC.Available(); err != nil {
+			ps.Add(SigningKey, "%s needs the job's OIDC token, but %s", what, err)
+		}
+	case req.Terminal:
+		k.identity = "your Azure CLI sign-in (az login)"
+		k.azure = lazyCLI{}
+		return
+	default:
+		ps.Add(SigningKey, "%s needs workload identity (GitHub Actions or Azure Pipelines) or, by hand, an Azure CLI sign-in", what)
+		return
+	}
+	k.oidc, k.azure, k.identity = x.OIDC, x, "Microsoft Entra workload identity: "+x.Identity()
+}
+
+// lazyCLI is the Azure CLI's sign-in, made on first use (plan never
+// makes it).
+type lazyCLI struct{}
+
+func (lazyCLI) GetToken(ctx context.Context, o policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	cred, err := azidentity.NewAzureCLICredential(nil)
+	if err != nil {
+		return azcore.AccessToken{}, fmt.Errorf("failed to use the Azure CLI: %s", cloudid.EntraText(err.Error()))
+	}
+	tok, err := cred.GetToken(ctx, o)
+	if err != nil {
+		return tok, fmt.Errorf("failed to get a Key Vault token from the Azure CLI: %s; run az login", cloudid.EntraText(err.Error()))
+	}
+	return tok, nil
+}
+
+// cloud names the KMS for people.
+func (k *keyless) cloud() string {
+	switch k.key.Cloud {
+	case kms.Azure:
+		return "Azure Key Vault"
+	case kms.AWS:
+		return "AWS KMS"
+	case kms.GCP:
+		return "Google Cloud KMS"
+	}
+	return "a KMS"
+}
+
+// open opens the key once: the token exchange, the public key read and
+// checked. Its errors name the input.
+func (k *keyless) open(ctx context.Context) (*kms.Signer, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.signer != nil {
+		return k.signer, nil
+	}
+	s, err := kms.Open(ctx, k.key, kms.Credentials{HTTP: k.req.HTTP, Azure: k.azure})
+	if err != nil {
+		return nil, fmt.Errorf("failed to open %s %s: %w", k.req.Name(SigningKey), k.key, err)
+	}
+	k.req.Log.Infof("Signing the App's JWTs with %s (%s, public key %s) as %s", k.key, k.cloud(), s.Fingerprint(), k.identity)
+	k.signer = s
+	return s, nil
+}
+
+// secrets are what the host authenticates the OIDC request with.
+func (k *keyless) secrets() []string {
+	if k.oidc == nil {
+		return nil
+	}
+	return k.oidc.Credentials()
+}
