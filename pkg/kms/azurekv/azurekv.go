@@ -72,7 +72,7 @@ func New(vaultURL, name, version string, cred azcore.TokenCredential, hc *http.C
 func (k *Key) PublicKey(ctx context.Context) (crypto.PublicKey, error) {
 	resp, err := k.client.GetKey(ctx, k.name, k.version, nil)
 	if err != nil {
-		return nil, fmt.Errorf("failed to read the key: %w", explain(err, "get"))
+		return nil, fmt.Errorf("failed to read the key: %w", explain(err, "read"))
 	}
 	jwk := resp.Key
 	if jwk == nil || jwk.Kty == nil {
@@ -106,7 +106,7 @@ func (k *Key) PublicKey(ctx context.Context) (crypto.PublicKey, error) {
 func (k *Key) SignDigest(ctx context.Context, digest []byte) ([]byte, error) {
 	resp, err := k.client.Sign(ctx, k.name, k.version, azkeys.SignParameters{Algorithm: to(azkeys.SignatureAlgorithmRS256), Value: digest}, nil)
 	if err != nil {
-		return nil, fmt.Errorf("failed to sign: %w", explain(err, "sign"))
+		return nil, fmt.Errorf("failed to sign: %w", explain(err, "sign with"))
 	}
 	if len(resp.Result) == 0 {
 		return nil, errors.New("failed to sign: Azure Key Vault's answer holds no signature")
@@ -138,7 +138,7 @@ func explain(err error, op string) error {
 	case re.StatusCode == http.StatusUnauthorized:
 		e.Explain("Key Vault did not accept the identity's token", "check that the identity's tenant is the vault's")
 	case re.StatusCode == http.StatusForbidden:
-		e.Explain("the identity may not "+op+" with this key",
+		e.Explain("the identity may not "+op+" this key",
 			"give it the Key Vault Crypto User role on the key (or, with access policies, the get and sign key permissions)")
 	case re.StatusCode == http.StatusNotFound:
 		e.Explain("the vault has no such key (or version)", "check the signing key's vault, name and version")

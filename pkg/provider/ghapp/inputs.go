@@ -35,8 +35,8 @@ const (
 // Inputs implements provider.Provider.
 func (*Provider) Inputs() inputs.Group {
 	return inputs.Group{
-		Name:   Name,
-		Title:  "GitHub App",
+		Name:  Name,
+		Title: "GitHub App",
 		Inputs: []inputs.Input{AppID, ClientID, PrivateKey, SigningKey, Owner, Repositories, InstallationID, APIURL,
 			cloudid.AzureClientID, cloudid.AzureTenantID, cloudid.AzureServiceConnection},
 		Outputs: []inputs.Output{

@@ -41,8 +41,29 @@ type keyless struct {
 	// azure is the Entra credential for Key Vault.
 	azure azcore.TokenCredential
 
-	mu     sync.Mutex
+	openMu sync.Mutex
 	signer *kms.Signer
+	mu     sync.Mutex
+	// derived are the credentials the exchange made (the OIDC assertion,
+	// the cloud's access token): masked with the minted token, so that the
+	// CI system hides them too, not only jobtoken's own writers.
+	derived []string
+}
+
+// redact registers values with the request's redaction and keeps them for
+// masking.
+func (k *keyless) redact(values ...string) {
+	k.mu.Lock()
+	k.derived = append(k.derived, values...)
+	k.mu.Unlock()
+	k.req.Redact(values...)
+}
+
+// issued returns the credentials the exchange made so far.
+func (k *keyless) issued() []string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return append([]string(nil), k.derived...)
 }
 
 // prepareKeyless reads signing-key and the identity of its cloud, offline.
@@ -81,7 +102,7 @@ func (k *keyless) prepareAzure(ps *inputs.Problems) {
 	if problem != "" && !req.Terminal {
 		ps.Add(SigningKey, "%s", problem)
 	}
-	x := &cloudid.EntraExchange{Authority: authority, Custom: custom, HTTP: req.HTTP, Redact: req.Redact, Naming: req.Naming,
+	x := &cloudid.EntraExchange{Authority: authority, Custom: custom, HTTP: req.HTTP, Redact: k.redact, Naming: req.Naming,
 		Known: []apierror.Known{{Text: "AADSTS500011", Explain: func(*apierror.Error) (string, string) {
 			return "Azure Key Vault has no service principal in this tenant", "use the tenant of the vault's subscription"
 		}}}}
@@ -155,8 +176,8 @@ func (k *keyless) cloud() string {
 // open opens the key once: the token exchange, the public key read and
 // checked. Its errors name the input.
 func (k *keyless) open(ctx context.Context) (*kms.Signer, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
+	k.openMu.Lock()
+	defer k.openMu.Unlock()
 	if k.signer != nil {
 		return k.signer, nil
 	}

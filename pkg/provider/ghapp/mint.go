@@ -107,7 +107,7 @@ func (m *minter) token(id int64, at *InstallationToken) *provider.Token {
 		ExpiresAt: exp.UTC(),
 		Granted:   FormatPermissions(at.Permissions),
 		// git's basic-auth form of the token.
-		Secrets: []string{secret.BasicAuth("x-access-token", at.Token)},
+		Secrets: m.secrets(at.Token),
 		Outputs: map[string]string{
 			OutInstallationID: strconv.FormatInt(id, 10),
 			OutAppSlug:        slug,
@@ -118,6 +118,16 @@ func (m *minter) token(id int64, at *InstallationToken) *provider.Token {
 			{"Repositories", repoText},
 		},
 	}
+}
+
+// secrets are the token's derived forms to mask with it, and what a KMS
+// exchange made.
+func (m *minter) secrets(token string) []string {
+	s := []string{secret.BasicAuth("x-access-token", token)}
+	if m.kl != nil {
+		s = append(s, m.kl.issued()...)
+	}
+	return s
 }
 
 // explainMintError explains GitHub's refusal of a mint.
