@@ -6,7 +6,9 @@ import (
 	"net/http"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/jobtoken/jobtoken/pkg/kms/awskms"
 	"github.com/jobtoken/jobtoken/pkg/kms/azurekv"
 )
 
@@ -19,6 +21,13 @@ type Credentials struct {
 	// Azure is a Microsoft Entra credential (a workload identity exchange,
 	// the Azure CLI's sign-in).
 	Azure azcore.TokenCredential
+	// AWS are AWS credentials (a role assumed with an OIDC token, the
+	// environment's or a profile's keys), AWSRegion the region requests are
+	// signed for (a key ARN's region wins), and AWSEndpoint KMS's endpoint
+	// ("" for the region's; the key URI's endpoint wins).
+	AWS         aws.CredentialsProvider
+	AWSRegion   string
+	AWSEndpoint string
 }
 
 // Open opens key as a Signer with the credentials of its cloud: it fetches
@@ -32,6 +41,25 @@ func Open(ctx context.Context, key Key, c Credentials) (*Signer, error) {
 			return nil, fmt.Errorf("%s needs a Microsoft Entra credential", key)
 		}
 		b, err = azurekv.New(key.VaultURL, key.Name, key.Version, c.Azure, c.HTTP)
+	case AWS:
+		if c.AWS == nil {
+			return nil, fmt.Errorf("%s needs AWS credentials", key)
+		}
+		region := key.Region
+		if region == "" {
+			region = c.AWSRegion
+		}
+		if region == "" {
+			return nil, fmt.Errorf("%s needs a region: name the key by its ARN, or give the region", key)
+		}
+		endpoint := key.Endpoint
+		if endpoint == "" {
+			endpoint = c.AWSEndpoint
+		}
+		if endpoint == "" {
+			endpoint = awskms.Endpoint(region)
+		}
+		b = awskms.New(endpoint, region, key.KeyID, c.AWS, c.HTTP)
 	default:
 		return nil, fmt.Errorf("%s: signing with %s keys is not built into this jobtoken", key, key.Cloud)
 	}
