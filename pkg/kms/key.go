@@ -59,6 +59,7 @@ var (
 	// AWS KMS key identifiers (KeyId in the KMS API reference).
 	awsKeyIDRE = regexp.MustCompile(`^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$`)
 	awsAliasRE = regexp.MustCompile(`^alias/[A-Za-z0-9/_-]{1,250}$`)
+	awsHostRE  = regexp.MustCompile(`^[0-9a-z.-]+\.(amazonaws\.com|amazonaws\.com\.cn|api\.aws)(:[0-9]{1,5})?$`)
 	awsARNRE   = regexp.MustCompile(`^arn:aws[a-z-]*:kms:([a-z0-9-]+):([0-9]{12}):(?:key/(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})|alias/[A-Za-z0-9/_-]{1,250})$`)
 
 	// Google Cloud KMS resource IDs: letters, digits, _ and -; a version
@@ -132,8 +133,11 @@ func (k *Key) parseAWS(rest string) error {
 		if strings.Contains(host, "@") {
 			return errors.New("holds credentials (user@host); name the endpoint only")
 		}
-		if err := hostOK(host, true); err != nil {
-			return fmt.Errorf("%w; use %s", err, form)
+		// The request is signed with the role's credentials and carries its
+		// session token: it goes to AWS (a FIPS or VPC endpoint too) or to
+		// this machine (LocalStack, tests), never to a host a file chose.
+		if err := hostOK(host, awsHostRE.MatchString(strings.ToLower(host))); err != nil {
+			return fmt.Errorf("%s; use %s", strings.Replace(err.Error(), "not a Key Vault or Managed HSM host", "not an AWS endpoint (*.amazonaws.com) or this machine", 1), form)
 		}
 		k.Endpoint = "https://" + host
 		if h, _, err := net.SplitHostPort(host); (err == nil && network.Loopback(h)) || network.Loopback(host) {

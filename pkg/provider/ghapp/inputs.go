@@ -38,7 +38,7 @@ func (*Provider) Inputs() inputs.Group {
 		Name:  Name,
 		Title: "GitHub App",
 		Inputs: []inputs.Input{AppID, ClientID, PrivateKey, SigningKey, Owner, Repositories, InstallationID, APIURL,
-			cloudid.AzureClientID, cloudid.AzureTenantID, cloudid.AzureServiceConnection},
+			cloudid.AzureClientID, cloudid.AzureTenantID, cloudid.AzureServiceConnection, cloudid.AWSRoleARN, cloudid.AWSRegion},
 		Outputs: []inputs.Output{
 			{Key: OutInstallationID, Azure: "installationId", Description: "github: the installation the token belongs to."},
 			{Key: OutAppSlug, Azure: "appSlug", Description: "github: the App's slug."},

@@ -3,15 +3,18 @@ package ghapp
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"sync"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/jobtoken/jobtoken/pkg/host"
 	"github.com/jobtoken/jobtoken/pkg/inputs"
 	"github.com/jobtoken/jobtoken/pkg/kms"
+	"github.com/jobtoken/jobtoken/pkg/kms/awskms"
 	"github.com/jobtoken/jobtoken/pkg/provider"
 	"github.com/jobtoken/jobtoken/pkg/provider/apierror"
 	"github.com/jobtoken/jobtoken/pkg/provider/cloudid"
@@ -40,6 +43,9 @@ type keyless struct {
 	oidc host.OIDC
 	// azure is the Entra credential for Key Vault.
 	azure azcore.TokenCredential
+	// aws are the AWS credentials, awsRegion and awsEndpoint where KMS is.
+	aws                    aws.CredentialsProvider
+	awsRegion, awsEndpoint string
 
 	openMu sync.Mutex
 	signer *kms.Signer
@@ -86,6 +92,8 @@ func prepareKeyless(req provider.Request, ps *inputs.Problems) *keyless {
 	switch key.Cloud {
 	case kms.Azure:
 		k.prepareAzure(ps)
+	case kms.AWS:
+		k.prepareAWS(ps)
 	default:
 		ps.Add(SigningKey, "names a %s key, which this jobtoken cannot sign with yet; use an azurekms:// key", key.Cloud)
 	}
@@ -144,6 +152,122 @@ func (k *keyless) prepareAzure(ps *inputs.Problems) {
 	k.oidc, k.azure, k.identity = x.OIDC, x, "Microsoft Entra workload identity: "+x.Identity()
 }
 
+// prepareAWS picks the region, the endpoints and the AWS credentials: a
+// role assumed with the job's OIDC token (GitHub Actions), or with the
+// service connection's (Azure Pipelines), or the local credential chain.
+func (k *keyless) prepareAWS(ps *inputs.Problems) {
+	req, in := k.req, k.req.Inputs
+	what := "an awskms:// " + req.Name(SigningKey)
+	region := in.Get(cloudid.AWSRegion)
+	switch {
+	case region != "" && !in.Known(cloudid.AWSRegion):
+	case region != "" && !cloudid.AWSRegionRE.MatchString(region):
+		ps.Add(cloudid.AWSRegion, "%q is not an AWS region; use e.g. us-east-1", region)
+		return
+	case region != "" && k.key.Region != "" && region != k.key.Region:
+		ps.Add(cloudid.AWSRegion, "is %s, but the key ARN names %s; remove %s or make them agree", region, k.key.Region, req.Name(cloudid.AWSRegion))
+		return
+	case region == "" && k.key.Region != "":
+		region = k.key.Region
+	case region == "":
+		region = req.Getenv(cloudid.EnvAWSRegion)
+		if region == "" {
+			region = req.Getenv(cloudid.EnvAWSDefaultRegion)
+		}
+	}
+	if region == "" {
+		ps.Add(cloudid.AWSRegion, "is required for %s named by alias or key ID; set it to the key's region (e.g. us-east-1), or name the key by its ARN", what)
+		return
+	}
+	k.awsRegion = region
+	k.awsEndpoint = req.Getenv(cloudid.EnvAWSEndpointKMS)
+	if k.key.Endpoint == "" && k.awsEndpoint != "" {
+		if msg := provider.APIURLProblem(k.awsEndpoint, awskms.Endpoint(region)); msg != "" {
+			ps.Add(SigningKey, "%s sends requests signed with the role's credentials to %s, which %s", what, cloudid.EnvAWSEndpointKMS, msg)
+		}
+	}
+	role := in.Get(cloudid.AWSRoleARN)
+	if role != "" && in.Known(cloudid.AWSRoleARN) && !cloudid.AWSRoleRE.MatchString(role) {
+		ps.Add(cloudid.AWSRoleARN, "%q is not an IAM role ARN; use arn:aws:iam::<account>:role/<name>", role)
+		return
+	}
+	var oidc host.OIDC
+	audience := cloudid.AWSAudience
+	switch {
+	case req.Terminal:
+		if role != "" {
+			ps.Add(cloudid.AWSRoleARN, "is for a CI job's OIDC token; by hand, jobtoken signs with your own AWS credentials: assume the role with the AWS CLI and leave %s empty", req.Name(cloudid.AWSRoleARN))
+			return
+		}
+		creds, who, err := cloudid.AWSDefault(req.Getenv, region, req.HTTP, k.redact, req.Now)
+		if err != nil {
+			ps.Add(SigningKey, "%s: %s", what, err)
+			return
+		}
+		k.aws, k.identity = creds, who
+		return
+	case role == "":
+		ps.Add(cloudid.AWSRoleARN, "is required for %s; set it to the role that trusts this job's OIDC token and may use the key (kms:GetPublicKey, kms:Sign)", what)
+		return
+	case req.Connection != nil:
+		conn := in.Get(cloudid.AzureServiceConnection)
+		switch {
+		case conn == "":
+			ps.Add(cloudid.AzureServiceConnection, "is required for %s on Azure Pipelines: the role trusts the OIDC token of that service connection", what)
+			return
+		case !in.Known(cloudid.AzureServiceConnection):
+		default:
+			c, err := req.Connection(conn)
+			if err != nil {
+				ps.Add(cloudid.AzureServiceConnection, "%s", err)
+				return
+			}
+			oidc, audience = c.OIDC, cloudid.EntraAudience
+		}
+	case req.OIDC != nil:
+		oidc = req.OIDC
+	default:
+		ps.Add(SigningKey, "%s needs workload identity (GitHub Actions or Azure Pipelines) or, by hand, your AWS credentials", what)
+		return
+	}
+	if oidc != nil {
+		if err := oidc.Available(); err != nil {
+			ps.Add(cloudid.AWSRoleARN, "needs the job's OIDC token, but %s", err)
+		}
+	}
+	k.oidc = oidc
+	k.identity = fmt.Sprintf("AWS role %s (STS AssumeRoleWithWebIdentity with the job's OIDC token, audience %s)", role, audience)
+	sts := cloudid.STSEndpoint(req.Getenv, region)
+	if msg := provider.APIURLProblem(sts, "https://sts."+region+".amazonaws.com"); msg != "" {
+		ps.Add(cloudid.AWSRoleARN, "sends the OIDC token to %s, which %s", cloudid.EnvAWSEndpointSTS, msg)
+	}
+	k.aws = &cloudid.AWSWebIdentity{RoleARN: role, Endpoint: sts, SessionName: sessionName(req), HTTP: req.HTTP, Redact: k.redact, Now: req.Now,
+		Token: func(ctx context.Context) (string, error) {
+			if oidc == nil {
+				return "", fmt.Errorf("%s names no service connection", req.Name(cloudid.AzureServiceConnection))
+			}
+			return oidc.IDToken(ctx, audience)
+		}}
+}
+
+// sessionName names the role session after the run, as CloudTrail shows
+// it: jobtoken-<run>-<attempt>, within STS's characters.
+func sessionName(req provider.Request) string {
+	n := "jobtoken"
+	for _, p := range []string{req.Run.RunID, req.Run.Attempt} {
+		if p != "" {
+			n += "-" + p
+		}
+	}
+	n = sessionRE.ReplaceAllString(n, "_")
+	if len(n) > 64 {
+		n = n[:64]
+	}
+	return n
+}
+
+var sessionRE = regexp.MustCompile(`[^\w+=,.@-]`)
+
 // lazyCLI is the Azure CLI's sign-in, made on first use (plan never
 // makes it).
 type lazyCLI struct{}
@@ -181,7 +305,7 @@ func (k *keyless) open(ctx context.Context) (*kms.Signer, error) {
 	if k.signer != nil {
 		return k.signer, nil
 	}
-	s, err := kms.Open(ctx, k.key, kms.Credentials{HTTP: k.req.HTTP, Azure: k.azure})
+	s, err := kms.Open(ctx, k.key, kms.Credentials{HTTP: k.req.HTTP, Azure: k.azure, AWS: k.aws, AWSRegion: k.awsRegion, AWSEndpoint: k.awsEndpoint})
 	if err != nil {
 		return nil, fmt.Errorf("failed to open %s %s: %w", k.req.Name(SigningKey), k.key, err)
 	}
