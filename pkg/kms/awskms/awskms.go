@@ -160,7 +160,8 @@ func refusal(resp *http.Response, body []byte) error {
 // explain adds jobtoken's cause and fix to KMS's refusals a signer meets.
 func explain(err error, action string) error {
 	e, ok := apierror.As(err)
-	if !ok {
+	if !ok || e.Service != Service {
+		// The credentials' own error (STS's), already explained.
 		return err
 	}
 	switch e.Code {
@@ -177,5 +178,5 @@ func explain(err error, action string) error {
 	case "UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException":
 		e.Explain("AWS did not accept the credentials", "check the role session or the local AWS credentials")
 	}
-	return e
+	return err
 }

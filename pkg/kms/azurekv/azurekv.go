@@ -13,7 +13,9 @@ import (
 	"math/big"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
@@ -124,7 +126,12 @@ func to[T any](v T) *T { return &v }
 func explain(err error, op string) error {
 	var re *azcore.ResponseError
 	if !errors.As(err, &re) {
-		return err
+		var ae *apierror.Error
+		if errors.As(err, &ae) {
+			// The credential's own refusal (Entra's), already explained.
+			return err
+		}
+		return errors.New(summary(err.Error()))
 	}
 	msg := re.ErrorCode
 	if re.RawResponse != nil {
@@ -144,6 +151,17 @@ func explain(err error, op string) error {
 		e.Explain("the vault has no such key (or version)", "check the signing key's vault, name and version")
 	}
 	return e
+}
+
+var quotedURLRE = regexp.MustCompile(`(?:Get|Post|GET|POST) "[^"]*": `)
+
+// summary is an SDK error without an answer from Key Vault: its cause in one
+// line, without the request's URL or a body.
+func summary(msg string) string {
+	if strings.Contains(msg, "unmarshalling type") {
+		return "Azure Key Vault's answer was not the expected JSON"
+	}
+	return apierror.Summarize(quotedURLRE.ReplaceAllString(msg, ""), apierror.MaxMessage)
 }
 
 // message reads Key Vault's {"error":{"code","message"}} without echoing
