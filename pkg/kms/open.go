@@ -7,9 +7,11 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"golang.org/x/oauth2"
 
 	"github.com/jobtoken/jobtoken/pkg/kms/awskms"
 	"github.com/jobtoken/jobtoken/pkg/kms/azurekv"
+	"github.com/jobtoken/jobtoken/pkg/kms/gcpkms"
 )
 
 // Credentials reach each cloud's KMS; Open uses the key's cloud's only.
@@ -28,6 +30,11 @@ type Credentials struct {
 	AWS         aws.CredentialsProvider
 	AWSRegion   string
 	AWSEndpoint string
+	// GCP is a Google Cloud access token source (workload identity
+	// federation, Application Default Credentials), GCPEndpoint Cloud KMS's
+	// endpoint ("" for Google's).
+	GCP         oauth2.TokenSource
+	GCPEndpoint string
 }
 
 // Open opens key as a Signer with the credentials of its cloud: it fetches
@@ -60,6 +67,11 @@ func Open(ctx context.Context, key Key, c Credentials) (*Signer, error) {
 			endpoint = awskms.Endpoint(region)
 		}
 		b = awskms.New(endpoint, region, key.KeyID, c.AWS, c.HTTP)
+	case GCP:
+		if c.GCP == nil {
+			return nil, fmt.Errorf("%s needs Google Cloud credentials", key)
+		}
+		b = gcpkms.New(c.GCPEndpoint, key.Resource, c.GCP, c.HTTP)
 	default:
 		return nil, fmt.Errorf("%s: signing with %s keys is not built into this jobtoken", key, key.Cloud)
 	}

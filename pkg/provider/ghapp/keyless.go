@@ -10,11 +10,13 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"golang.org/x/oauth2"
 
 	"github.com/jobtoken/jobtoken/pkg/host"
 	"github.com/jobtoken/jobtoken/pkg/inputs"
 	"github.com/jobtoken/jobtoken/pkg/kms"
 	"github.com/jobtoken/jobtoken/pkg/kms/awskms"
+	"github.com/jobtoken/jobtoken/pkg/kms/gcpkms"
 	"github.com/jobtoken/jobtoken/pkg/provider"
 	"github.com/jobtoken/jobtoken/pkg/provider/apierror"
 	"github.com/jobtoken/jobtoken/pkg/provider/cloudid"
@@ -46,6 +48,10 @@ type keyless struct {
 	// aws are the AWS credentials, awsRegion and awsEndpoint where KMS is.
 	aws                    aws.CredentialsProvider
 	awsRegion, awsEndpoint string
+	// gcp makes the Google Cloud token source (its calls use the context
+	// the key is opened with); gcpEndpoint is Cloud KMS's.
+	gcp         func(ctx context.Context) (oauth2.TokenSource, error)
+	gcpEndpoint string
 
 	openMu sync.Mutex
 	signer *kms.Signer
@@ -94,8 +100,8 @@ func prepareKeyless(req provider.Request, ps *inputs.Problems) *keyless {
 		k.prepareAzure(ps)
 	case kms.AWS:
 		k.prepareAWS(ps)
-	default:
-		ps.Add(SigningKey, "names a %s key, which this jobtoken cannot sign with yet; use an azurekms:// key", key.Cloud)
+	case kms.GCP:
+		k.prepareGCP(ps)
 	}
 	return k
 }
@@ -250,6 +256,90 @@ func (k *keyless) prepareAWS(ps *inputs.Problems) {
 		}}
 }
 
+// prepareGCP picks Google Cloud's credentials: workload identity
+// federation with the job's OIDC token (GitHub Actions) or the service
+// connection's (Azure Pipelines), optionally as a service account, or
+// Application Default Credentials by hand.
+func (k *keyless) prepareGCP(ps *inputs.Problems) {
+	req, in := k.req, k.req.Inputs
+	what := "a gcpkms:// " + req.Name(SigningKey)
+	k.gcpEndpoint = cloudid.GCPEndpoint(req.Getenv, cloudid.EnvGCPKMSEndpoint, gcpkms.DefaultEndpoint)
+	sts := cloudid.GCPEndpoint(req.Getenv, cloudid.EnvGCPSTSEndpoint, cloudid.GCPSTSEndpoint)
+	iam := cloudid.GCPEndpoint(req.Getenv, cloudid.EnvGCPIAMCredentials, cloudid.GCPIAMEndpoint)
+	for _, e := range []struct{ env, url, def string }{
+		{cloudid.EnvGCPKMSEndpoint, k.gcpEndpoint, gcpkms.DefaultEndpoint},
+		{cloudid.EnvGCPSTSEndpoint, sts, cloudid.GCPSTSEndpoint},
+		{cloudid.EnvGCPIAMCredentials, iam, cloudid.GCPIAMEndpoint},
+	} {
+		if msg := provider.APIURLProblem(e.url, e.def); msg != "" {
+			ps.Add(SigningKey, "%s sends Google Cloud credentials to %s, which %s", what, e.env, msg)
+		}
+	}
+	wip, sa := in.Get(cloudid.GCPWorkloadIdentityProvider), in.Get(cloudid.GCPServiceAccount)
+	if wip != "" && in.Known(cloudid.GCPWorkloadIdentityProvider) && !cloudid.GCPProviderRE.MatchString(wip) {
+		ps.Add(cloudid.GCPWorkloadIdentityProvider, "%q is not a workload identity pool provider; use projects/<project number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>", wip)
+		return
+	}
+	if sa != "" && in.Known(cloudid.GCPServiceAccount) && !cloudid.GCPServiceAccountRE.MatchString(sa) {
+		ps.Add(cloudid.GCPServiceAccount, "%q is not a service account email; use e.g. signer@my-project.iam.gserviceaccount.com", sa)
+		return
+	}
+	var oidc host.OIDC
+	audience := cloudid.GCPAudience(wip)
+	switch {
+	case req.Terminal:
+		if wip != "" || sa != "" {
+			ps.Add(cloudid.GCPWorkloadIdentityProvider, "is for a CI job's OIDC token; by hand, jobtoken signs with your Application Default Credentials (gcloud auth application-default login): leave %s and %s empty", req.Name(cloudid.GCPWorkloadIdentityProvider), req.Name(cloudid.GCPServiceAccount))
+			return
+		}
+		k.identity = "your Application Default Credentials (gcloud auth application-default login)"
+		k.gcp = func(ctx context.Context) (oauth2.TokenSource, error) {
+			return cloudid.GCPDefault(ctx, req.HTTP, k.redact)
+		}
+		return
+	case wip == "":
+		ps.Add(cloudid.GCPWorkloadIdentityProvider, "is required for %s; set it to the workload identity pool provider that trusts this job's OIDC token", what)
+		return
+	case req.Connection != nil:
+		conn := in.Get(cloudid.AzureServiceConnection)
+		switch {
+		case conn == "":
+			ps.Add(cloudid.AzureServiceConnection, "is required for %s on Azure Pipelines: the pool provider trusts the OIDC token of that service connection", what)
+			return
+		case in.Known(cloudid.AzureServiceConnection):
+			c, err := req.Connection(conn)
+			if err != nil {
+				ps.Add(cloudid.AzureServiceConnection, "%s", err)
+				return
+			}
+			oidc, audience = c.OIDC, cloudid.EntraAudience
+		}
+	case req.OIDC != nil:
+		oidc = req.OIDC
+	default:
+		ps.Add(SigningKey, "%s needs workload identity (GitHub Actions or Azure Pipelines) or, by hand, Application Default Credentials", what)
+		return
+	}
+	if oidc != nil {
+		if err := oidc.Available(); err != nil {
+			ps.Add(cloudid.GCPWorkloadIdentityProvider, "needs the job's OIDC token, but %s", err)
+		}
+	}
+	k.oidc = oidc
+	k.identity = "Google Cloud workload identity provider " + wip + " (the job's OIDC token, audience " + audience + ")"
+	if sa != "" {
+		k.identity += " as service account " + sa
+	}
+	x := &cloudid.GCPWorkloadIdentity{Provider: wip, ServiceAccount: sa, STSEndpoint: sts, IAMEndpoint: iam, HTTP: req.HTTP, Redact: k.redact,
+		Token: func(ctx context.Context) (string, error) {
+			if oidc == nil {
+				return "", fmt.Errorf("%s names no service connection", req.Name(cloudid.AzureServiceConnection))
+			}
+			return oidc.IDToken(ctx, audience)
+		}}
+	k.gcp = x.TokenSource
+}
+
 // sessionName names the role session after the run, as CloudTrail shows
 // it: jobtoken-<run>-<attempt>, within STS's characters.
 func sessionName(req provider.Request) string {
@@ -305,7 +395,15 @@ func (k *keyless) open(ctx context.Context) (*kms.Signer, error) {
 	if k.signer != nil {
 		return k.signer, nil
 	}
-	s, err := kms.Open(ctx, k.key, kms.Credentials{HTTP: k.req.HTTP, Azure: k.azure, AWS: k.aws, AWSRegion: k.awsRegion, AWSEndpoint: k.awsEndpoint})
+	c := kms.Credentials{HTTP: k.req.HTTP, Azure: k.azure, AWS: k.aws, AWSRegion: k.awsRegion, AWSEndpoint: k.awsEndpoint, GCPEndpoint: k.gcpEndpoint}
+	if k.gcp != nil {
+		ts, err := k.gcp(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("failed to open %s %s: %w", k.req.Name(SigningKey), k.key, err)
+		}
+		c.GCP = ts
+	}
+	s, err := kms.Open(ctx, k.key, c)
 	if err != nil {
 		return nil, fmt.Errorf("failed to open %s %s: %w", k.req.Name(SigningKey), k.key, err)
 	}
