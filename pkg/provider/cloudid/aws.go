@@ -2,8 +2,8 @@ package cloudid
 
 import (
 	"bufio"
+	"bytes"
 	"context"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -97,19 +97,6 @@ func (w *AWSWebIdentity) Retrieve(ctx context.Context) (aws.Credentials, error) 
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
 	req.Header.Set("User-Agent", api.UserAgent)
-	var out struct {
-		Result struct {
-			Credentials struct {
-				AccessKeyID     string    `xml:"AccessKeyId"`
-				SecretAccessKey string    `xml:"SecretAccessKey"`
-				SessionToken    string    `xml:"SessionToken"`
-				Expiration      time.Time `xml:"Expiration"`
-			} `xml:"Credentials"`
-			AssumedRoleUser struct {
-				Arn string `xml:"Arn"`
-			} `xml:"AssumedRoleUser"`
-		} `xml:"AssumeRoleWithWebIdentityResult"`
-	}
 	svc := api.Service{Name: ServiceSTS, HTTP: w.HTTP, Refusal: w.refusal}
 	resp, body, err := svc.Send(req)
 	if err == nil && resp.StatusCode != http.StatusOK {
@@ -118,13 +105,15 @@ func (w *AWSWebIdentity) Retrieve(ctx context.Context) (aws.Credentials, error) 
 	if err != nil {
 		return aws.Credentials{}, fmt.Errorf("failed to assume %s with the OIDC token: %w", w.RoleARN, err)
 	}
-	if err := xml.Unmarshal(body, &out); err != nil || out.Result.Credentials.SecretAccessKey == "" {
+	creds := xmlElement(body, "Credentials")
+	id, secret, session := xmlElement(creds, "AccessKeyId"), xmlElement(creds, "SecretAccessKey"), xmlElement(creds, "SessionToken")
+	exp, err := time.Parse(time.RFC3339, string(xmlElement(creds, "Expiration")))
+	if len(id) == 0 || len(secret) == 0 || len(session) == 0 || err != nil {
 		return aws.Credentials{}, fmt.Errorf("failed to assume %s with the OIDC token: AWS STS's answer was not the expected XML", w.RoleARN)
 	}
-	c := out.Result.Credentials
-	w.Redact(c.SecretAccessKey, c.SessionToken)
-	w.creds = aws.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken,
-		CanExpire: true, Expires: c.Expiration, Source: "AssumeRoleWithWebIdentity"}
+	w.Redact(string(secret), string(session))
+	w.creds = aws.Credentials{AccessKeyID: string(id), SecretAccessKey: string(secret), SessionToken: string(session),
+		CanExpire: true, Expires: exp, Source: "AssumeRoleWithWebIdentity"}
 	return w.creds, nil
 }
 
@@ -132,16 +121,11 @@ func (w *AWSWebIdentity) Retrieve(ctx context.Context) (aws.Credentials, error) 
 // explains the answers a role exchange meets (AssumeRoleWithWebIdentity's
 // documented errors).
 func (w *AWSWebIdentity) refusal(resp *http.Response, body []byte) error {
-	var b struct {
-		Error struct {
-			Code    string `xml:"Code"`
-			Message string `xml:"Message"`
-		} `xml:"Error"`
-	}
-	_ = xml.Unmarshal(body, &b)
-	e := apierror.New(ServiceSTS, resp.StatusCode, b.Error.Message)
-	e.Code = b.Error.Code
-	switch b.Error.Code {
+	errElem := xmlElement(body, "Error")
+	code := xmlText(xmlElement(errElem, "Code"))
+	e := apierror.New(ServiceSTS, resp.StatusCode, xmlText(xmlElement(errElem, "Message")))
+	e.Code = code
+	switch code {
 	case "AccessDenied":
 		e.Explain("the role's trust policy does not trust this job's OIDC token", "allow sts:AssumeRoleWithWebIdentity to the token's issuer (the IAM OIDC identity provider), with conditions on aud ("+AWSAudience+" on GitHub) and sub that match this job")
 	case "InvalidIdentityToken":
@@ -153,6 +137,31 @@ func (w *AWSWebIdentity) refusal(resp *http.Response, body []byte) error {
 	}
 	return e
 }
+
+// xmlElement returns the content of the first <name>…</name> in doc, or
+// nil. STS answers in XML; its few fields are found by name rather than by
+// linking encoding/xml (about 0.1 MB in every binary) for them. Values are
+// text without child elements, as STS documents them.
+func xmlElement(doc []byte, name string) []byte {
+	open, end := []byte("<"+name+">"), []byte("</"+name+">")
+	i := bytes.Index(doc, open)
+	if i < 0 {
+		return nil
+	}
+	rest := doc[i+len(open):]
+	j := bytes.Index(rest, end)
+	if j < 0 {
+		return nil
+	}
+	return bytes.TrimSpace(rest[:j])
+}
+
+// xmlText unescapes XML's predefined entities.
+func xmlText(b []byte) string {
+	return xmlEntities.Replace(string(b))
+}
+
+var xmlEntities = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&quot;", `"`, "&apos;", "'", "&amp;", "&")
 
 // AWSStatic is credentials given as they are (environment variables, a
 // shared credentials file).

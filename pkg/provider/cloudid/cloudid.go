@@ -29,32 +29,31 @@ var (
 	// AzureServiceConnection names the identity on Azure Pipelines.
 	AzureServiceConnection = inputs.Input{Key: "azure-service-connection", Azure: "azureServiceConnection", Type: inputs.TypeAzureRM, AzureOnly: true,
 		Instead:     []string{AzureClientID.Key, AzureTenantID.Key},
-		Description: "Azure Resource Manager service connection that uses workload identity federation: azure-devops with `azure-credential: entra`; github with an `azurekms://` `signing-key` (and, optionally, the connection whose OIDC token AWS or Google Cloud trusts)."}
+		Description: "Azure Resource Manager service connection with workload identity federation: azure-devops `entra`; github's KMS `signing-key` (its OIDC token also serves AWS and Google Cloud)."}
 )
 
 // AWS: a role that trusts the CI system's OIDC token.
 var (
 	AWSRoleARN = inputs.Input{Key: "aws-role-arn", Azure: "awsRoleArn", Label: "AWS role ARN", Type: inputs.TypeString,
-		Description: "ARN of the AWS IAM role to assume with the job's OIDC token (STS AssumeRoleWithWebIdentity); on GitHub the job needs `id-token: write`.",
+		Description: "IAM role assumed with the job's OIDC token (needs `id-token: write`) to sign with an `awskms://` key.",
 		On: map[inputs.Where]string{
-			inputs.OnAzure: "ARN of the AWS IAM role to assume with the pipeline's OIDC token (STS AssumeRoleWithWebIdentity; issuer `https://vstoken.dev.azure.com/<organization ID>`, audience `api://AzureADTokenExchange`).",
-			inputs.OnCLI:   "ARN of the AWS IAM role to assume; without it, your AWS credentials (environment, AWS_WEB_IDENTITY_TOKEN_FILE, or the AWS CLI's profile).",
+			inputs.OnAzure: "IAM role assumed with the service connection's OIDC token to sign with an `awskms://` key.",
+			inputs.OnCLI:   "Leave empty by hand: jobtoken signs with your AWS credentials (environment, AWS_WEB_IDENTITY_TOKEN_FILE, or a profile's keys).",
 		}}
 	AWSRegion = inputs.Input{Key: "aws-region", Azure: "awsRegion", Label: "AWS region", Type: inputs.TypeString,
-		Description: "AWS region of the KMS key and of STS, when the key is not named by an ARN (which names its region). Defaults to `AWS_REGION`."}
+		Description: "Region of an `awskms://` key not named by its ARN. Defaults to `AWS_REGION`."}
 )
 
 // Google Cloud: a workload identity pool provider that trusts the CI
 // system's OIDC token, and optionally a service account to act as.
 var (
 	GCPWorkloadIdentityProvider = inputs.Input{Key: "gcp-workload-identity-provider", Azure: "gcpWorkloadIdentityProvider", Label: "Google Cloud workload identity provider", Type: inputs.TypeString,
-		Description: "Full resource name of the Google Cloud workload identity pool provider that trusts the job's OIDC token: `projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>`; on GitHub the job needs `id-token: write`.",
+		Description: "Workload identity pool provider trusting the job's OIDC token, for a `gcpkms://` key: `projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<id>`.",
 		On: map[inputs.Where]string{
-			inputs.OnAzure: "Full resource name of the Google Cloud workload identity pool provider that trusts the pipeline's OIDC token (issuer `https://vstoken.dev.azure.com/<organization ID>`, allowed audience `api://AzureADTokenExchange`): `projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>`.",
-			inputs.OnCLI:   "Full resource name of a Google Cloud workload identity pool provider; at a terminal leave it empty to use your Application Default Credentials (`gcloud auth application-default login`).",
+			inputs.OnCLI: "Leave empty by hand: jobtoken signs with your Application Default Credentials.",
 		}}
 	GCPServiceAccount = inputs.Input{Key: "gcp-service-account", Azure: "gcpServiceAccount", Label: "Google Cloud service account", Type: inputs.TypeString,
-		Description: "Service account email to impersonate (IAM Credentials generateAccessToken) after the workload identity exchange; empty uses the federated identity directly."}
+		Description: "Service account to impersonate after the exchange; empty signs as the federated identity."}
 )
 
 var (

@@ -24,10 +24,9 @@ import (
 
 // SigningKey names the App's key in a KMS instead of private-key.
 var SigningKey = inputs.Input{Key: "signing-key", Azure: "signingKey", Type: inputs.TypeString,
-	Description: "The App's private key in a KMS, instead of `private-key`: `azurekms://<vault>.vault.azure.net/<key>[/<version>]`, `awskms:///<key id | alias/name | key ARN>` or `gcpkms://projects/…/cryptoKeyVersions/<v>`. The JWT is signed there with the cloud identity the inputs below name (no stored secret); the URI is not a secret.",
+	Description: "The App's key in a KMS, instead of `private-key`: an `azurekms://`, `awskms://` or `gcpkms://` URI, signed with the cloud identity below (docs/github-app.md). Not a secret.",
 	On: map[inputs.Where]string{
-		inputs.OnAzure: "The App's private key in a KMS, instead of `privateKey`: `azurekms://<vault>.vault.azure.net/<key>[/<version>]` (with `azureServiceConnection`), `awskms:///<key id | alias/name | key ARN>` or `gcpkms://projects/…/cryptoKeyVersions/<v>`. The JWT is signed there; the URI is not a secret.",
-		inputs.OnCLI:   "The App's private key in a KMS, instead of `--private-key`: `azurekms://…`, `awskms://…` or `gcpkms://…`, signed there with your own cloud sign-in (az login, AWS credentials, gcloud application-default login).",
+		inputs.OnCLI: "The App's key in a KMS, instead of --private-key: azurekms://…, awskms://… or gcpkms://…, signed with your own cloud sign-in.",
 	}}
 
 // keyless signs the App's JWTs with a KMS key, reached with a cloud
