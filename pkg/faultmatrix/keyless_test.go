@@ -5,13 +5,19 @@ import (
 
 	"github.com/jobtoken/jobtoken/pkg/fake/awsfake"
 	"github.com/jobtoken/jobtoken/pkg/fake/azfake"
+	"github.com/jobtoken/jobtoken/pkg/fake/gcpfake"
 	"github.com/jobtoken/jobtoken/pkg/fake/ghfake"
 	"github.com/jobtoken/jobtoken/pkg/provider/ghapp"
 	"github.com/jobtoken/jobtoken/pkg/secret"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
 
-const signerRole = "arn:aws:iam::111122223333:role/github-app-signer"
+const (
+	signerRole = "arn:aws:iam::111122223333:role/github-app-signer"
+	gcpPool    = "projects/123456789/locations/global/workloadIdentityPools/ci-pool/providers/github"
+	gcpSA      = "app-signer@ci-project.iam.gserviceaccount.com"
+	gcpKey     = "projects/ci-project/locations/global/keyRings/ci/cryptoKeys/github-app/cryptoKeyVersions/1"
+)
 
 // keylessWorld is the github provider signing its JWTs in a KMS: Azure Key
 // Vault (through Entra) or AWS KMS (through STS), on GitHub or Azure
@@ -38,6 +44,11 @@ func keylessWorld(key string, cloud string, onAzure bool) func() *world {
 		aws.AddRole(awsfake.Role{ARN: signerRole, Issuer: azfake.GitHubIssuerURL, Audience: "sts.amazonaws.com", Subject: "repo:octo/app:*"})
 		aws.AddRole(awsfake.Role{ARN: signerRole + "-azp", Issuer: pipes.Issuer.URL, Audience: azfake.Audience, Subject: pipes.Subject("signer-conn")})
 		aws.AddKey("alias/github-app", parsed, signerRole, signerRole+"-azp")
+		gcp := gcpfake.New()
+		ghPool := gcpfake.Pool{Name: gcpPool, Issuer: azfake.GitHubIssuerURL, Key: &gh.Issuer.Key.PublicKey, Audiences: []string{"https://iam.googleapis.com/" + gcpPool}, Subject: gh.Subject}
+		gcp.AddPool(ghPool)
+		gcp.AllowImpersonation(gcpSA, ghPool.Principal())
+		gcp.AddKey(&gcpfake.KeyVersion{Name: gcpKey, Signer: parsed, Signers: []string{"serviceAccount:" + gcpSA}})
 
 		var w *world
 		if onAzure {
@@ -65,13 +76,17 @@ func keylessWorld(key string, cloud string, onAzure bool) func() *world {
 				"AZURE_AUTHORITY_HOST": entra.AuthorityHost(),
 			})
 			w.parents = []string{gh.RequestToken}
-			if cloud == "aws" {
+			switch cloud {
+			case "aws":
 				w.env["INPUT_SIGNING-KEY"], w.env["INPUT_AWS-ROLE-ARN"], w.env["INPUT_AWS-REGION"] = "awskms:///alias/github-app", signerRole, "eu-west-1"
-			} else {
+			case "gcp":
+				w.env["INPUT_SIGNING-KEY"], w.env["INPUT_GCP-WORKLOAD-IDENTITY-PROVIDER"], w.env["INPUT_GCP-SERVICE-ACCOUNT"] = "gcpkms://"+gcpKey, gcpPool, gcpSA
+			default:
 				w.env["INPUT_SIGNING-KEY"], w.env["INPUT_AZURE-CLIENT-ID"], w.env["INPUT_AZURE-TENANT-ID"] = vault.URI("github-app"), clientID, tenant.ID
 			}
 		}
 		w.env["AWS_ENDPOINT_URL_STS"], w.env["AWS_ENDPOINT_URL_KMS"] = aws.STS.URL, aws.KMS.URL
+		w.env["CLOUDSDK_API_ENDPOINT_OVERRIDES_STS"], w.env["CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS"], w.env["CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDKMS"] = gcp.STS.URL, gcp.IAM.URL, gcp.KMS.URL
 		w.transport = entra.Client().Transport
 		w.minted = func() []string {
 			out := forms(fake.Minted(), func(t *ghfake.Token) []string {
@@ -80,7 +95,7 @@ func keylessWorld(key string, cloud string, onAzure bool) func() *world {
 			// What the exchanges made is secret too: assertions, the Key
 			// Vault token, the role's keys.
 			out = append(append(append(out, entra.Issued()...), gh.Issued()...), pipes.Issued()...)
-			return append(out, aws.Issued()...)
+			return append(append(out, aws.Issued()...), gcp.Issued()...)
 		}
 		w.live = func() []string {
 			return forms(fake.Live(), func(t *ghfake.Token) []string { return []string{t.Value} })
@@ -112,6 +127,7 @@ func sts(r *http.Request) bool { return r.Header.Get("X-Amz-Target") == "" }
 func keylessCalls(key string) []call {
 	kvGH, kvAz := keylessWorld(key, "azure", false), keylessWorld(key, "azure", true)
 	awsGH, awsAz := keylessWorld(key, "aws", false), keylessWorld(key, "aws", true)
+	gcpGH := keylessWorld(key, "gcp", false)
 	root := func(p string) bool { return p == "/" }
 	return []call{
 		{name: "keyless (github): Key Vault token exchange", method: "POST", path: testutil.PathSuffix("/oauth2/v2.0/token"), stage: "main", world: kvGH},
@@ -126,5 +142,9 @@ func keylessCalls(key string) []call {
 		{name: "keyless (azure): STS AssumeRoleWithWebIdentity", method: "POST", path: root, match: sts, stage: "main", world: awsAz},
 		{name: "keyless (github): KMS GetPublicKey", method: "POST", path: root, match: target("GetPublicKey"), stage: "main", world: awsGH},
 		{name: "keyless (github): KMS Sign", method: "POST", path: root, match: target("Sign"), stage: "main", world: awsGH},
+		{name: "keyless (github): Google STS token exchange", method: "POST", path: testutil.PathSuffix("/v1/token"), stage: "main", world: gcpGH},
+		{name: "keyless (github): IAM generateAccessToken", method: "POST", path: testutil.PathSuffix(":generateAccessToken"), stage: "main", world: gcpGH},
+		{name: "keyless (github): Cloud KMS getPublicKey", method: "GET", path: testutil.PathSuffix("/publicKey"), stage: "main", world: gcpGH},
+		{name: "keyless (github): Cloud KMS asymmetricSign", method: "POST", path: testutil.PathSuffix(":asymmetricSign"), stage: "main", world: gcpGH},
 	}
 }
