@@ -24,11 +24,8 @@ func (m *minter) Check(ctx context.Context) ([]string, error) {
 		}
 		info, err := m.app.Authenticate(ctx)
 		if err != nil {
-			err = m.explained(err)
-			if e, ok := apierror.As(err); ok && e.Status == http.StatusUnauthorized && e.Cause == "" {
-				e.Explain("GitHub did not accept the JWT signed with "+m.kl.uri, fmt.Sprintf("check %s and that the key is one of that App's (its public key is %s; the App's settings list each key's SHA256 fingerprint)", m.req.Name(ClientID), m.kl.signer.Fingerprint()))
-			}
-			return nil, fmt.Errorf("failed to authenticate as the App: %w", err)
+			// jwtAnswers name a key that is not the App's by its fingerprint.
+			return nil, fmt.Errorf("failed to authenticate as the App: %w", m.explained(err))
 		}
 		out = append(out, fmt.Sprintf("JWT signed in %s with %s (public key %s); GET /app: App %s (%d)", m.kl.cloud(), m.kl.uri, m.kl.signer.Fingerprint(), info.Slug, info.ID))
 	}

@@ -10,12 +10,15 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -299,4 +302,42 @@ func TestSigningKeyInputs(t *testing.T) {
 	require.Len(t, ps, 1)
 	assert.Contains(t, ps[0], "input private-key: is required for github; set it to the App's private key")
 	assert.Contains(t, ps[0], "signing-key")
+}
+
+// TestKeyVaultCheck: plan --check signs one JWT in the vault and calls GET
+// /app, then looks the installation up; a key that is not the App's is
+// named with its fingerprint.
+func TestKeyVaultCheck(t *testing.T) {
+	w := newVaultWorld(t)
+	// By hand, the Azure CLI's sign-in: a stand-in az prints the token
+	// Entra would give the signed-in identity for Key Vault.
+	now := time.Now()
+	tok := w.tenant.Issuer.Sign(jwt.MapClaims{"aud": azfake.VaultResource, "tid": w.tenant.ID, "appid": kvClientID, "oid": "o",
+		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix()})
+	bin := t.TempDir()
+	script := fmt.Sprintf("#!/bin/sh\necho '{\"accessToken\":\"%s\",\"expiresOn\":\"%s\",\"expires_on\":%d,\"tenant\":\"%s\",\"tokenType\":\"Bearer\"}'\n",
+		tok, now.Add(time.Hour).Format("2006-01-02 15:04:05.000000"), now.Add(time.Hour).Unix(), w.tenant.ID)
+	require.NoError(t, os.WriteFile(filepath.Join(bin, "az"), []byte(script), 0o755))
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	env := map[string]string{"HOME": t.TempDir()}
+	args := []string{"jobtoken", "plan", "--check", "--provider", "github", "--client-id", w.gh.ClientID, "--github-api-url", w.gh.URL,
+		"--signing-key", w.vault.URI("github-app"), "--repository", "octo/app", "--permissions", "contents:read"}
+	check := func() (int, string) {
+		code, stdout, stderr := w.run(t, env, args...)
+		testutil.AssertNoSecret(t, "output", stdout+stderr, append(w.secrets(), tok)...)
+		return code, stdout + stderr
+	}
+	code, out := check()
+	require.Equal(t, 0, code, out)
+	assert.Regexp(t, `JWT signed in Azure Key Vault with azurekms://127\.0\.0\.1:\d+/github-app \(public key SHA256:\S+\); GET /app: App jobtoken-test \(4242\)`, out)
+	assert.Len(t, w.vault.Signed(), 1, "one JWT for GET /app and the lookup")
+	assert.Empty(t, w.gh.Minted(), "a check mints nothing")
+
+	other, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	w.vault.Import("github-app", other)
+	code, out = check()
+	require.Equal(t, 1, code, out)
+	assert.Contains(t, out, "check failed: failed to authenticate as the App: GitHub answered 401 Unauthorized: A JSON web token could not be decoded — --signing-key "+w.vault.URI("github-app")+" (public key SHA256:")
+	assert.Contains(t, out, "is not a key of App "+w.gh.ClientID)
 }
