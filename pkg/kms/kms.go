@@ -8,8 +8,10 @@
 // wrong key fails here, with the fix, rather than at GitHub as "A JSON web
 // token could not be decoded".
 //
-// How each cloud authenticates is the caller's: a backend takes a
-// credential (package cloudid makes them from a job's OIDC token).
+// Use: ParseKey, then Open with the Credentials of the key's cloud (package
+// cloudid makes them from a CI job's OIDC token, or from each cloud's own
+// sign-in at a terminal or on a server); NewSigner takes any Backend. The
+// backends (azurekv, awskms, gcpkms) know nothing of hosts or inputs.
 package kms
 
 import (
