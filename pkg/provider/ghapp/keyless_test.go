@@ -341,3 +341,44 @@ func TestKeyVaultCheck(t *testing.T) {
 	assert.Contains(t, out, "check failed: failed to authenticate as the App: GitHub answered 401 Unauthorized: A JSON web token could not be decoded — --signing-key "+w.vault.URI("github-app")+" (public key SHA256:")
 	assert.Contains(t, out, "is not a key of App "+w.gh.ClientID)
 }
+
+// TestKeyVaultCheckFromAFileUsesOnlyKeysTheCommandLineNames: a workflow
+// (perhaps from someone else's pull request) names a signing-key; --check by
+// hand would sign in to it with the person's own cloud credentials, and
+// send the JWT it signs to the file's github-api-url. It refuses both until
+// the command line names the same values.
+func TestKeyVaultCheckFromAFileUsesOnlyKeysTheCommandLineNames(t *testing.T) {
+	w := newVaultWorld(t)
+	t.Setenv("PATH", t.TempDir()) // no az: nothing may try to sign in
+	wf := filepath.Join(t.TempDir(), "wf.yml")
+	require.NoError(t, os.WriteFile(wf, []byte(`on: push
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    permissions:
+      id-token: write
+    steps:
+      - uses: jobtoken/jobtoken@v1
+        with:
+          provider: github
+          client-id: `+w.gh.ClientID+`
+          signing-key: `+w.vault.URI("github-app")+`
+          azure-client-id: `+kvClientID+`
+          azure-tenant-id: `+w.tenant.ID+`
+          github-api-url: `+w.gh.URL+`
+          permissions: contents:read
+`), 0o600))
+	env := map[string]string{"HOME": t.TempDir()}
+	args := []string{"jobtoken", "plan", "--workflow", wf, "--check", "--repository", "octo/app"}
+
+	code, stdout, stderr := w.run(t, env, args...)
+	assert.Equal(t, 1, code, stdout+stderr)
+	assert.Contains(t, stdout, "check refused: the workflow sets signing-key to "+w.vault.URI("github-app")+", and --check would sign in there with your own cloud credentials")
+	assert.Contains(t, stdout, "pass the same --signing-key "+w.vault.URI("github-app")+" on the command line")
+
+	code, stdout, stderr = w.run(t, env, append(args, "--signing-key", w.vault.URI("github-app"))...)
+	assert.Equal(t, 1, code, stdout+stderr)
+	assert.Contains(t, stdout, "check refused: the workflow sets github-api-url to "+w.gh.URL+", and --signing-key comes from the command line")
+	assert.Empty(t, w.vault.Signed(), "nothing was signed")
+	assert.Zero(t, w.gh.Requests(), "no JWT went where the file points")
+}

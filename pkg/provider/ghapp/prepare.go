@@ -126,6 +126,17 @@ func (*Provider) Destinations(req provider.Request) ([]provider.Destination, inp
 	return []provider.Destination{{Input: APIURL, Value: u, URL: true}}, ps
 }
 
+var _ provider.OwnSignIn = (*Provider)(nil)
+
+// OwnSignIn implements provider.OwnSignIn: by hand, signing-key is signed
+// with the person's own cloud sign-in.
+func (*Provider) OwnSignIn(req provider.Request) []provider.Destination {
+	if v := req.Inputs.Get(SigningKey); v != "" {
+		return []provider.Destination{{Input: SigningKey, Value: v}}
+	}
+	return nil
+}
+
 // parseRepositories reads owner and repositories, with the current
 // repository as their default. Values only known at run time (the inputs',
 // or a plan's current repository) are kept as they read, unchecked.
