@@ -29,11 +29,11 @@ var (
 // as the job runs, and git's credential helper.
 var (
 	Refresh = Input{Key: "refresh", Azure: "refresh", Type: TypeBool, Default: "false",
-		Description: "github: keep the token fresh for the rest of the job: a broker re-mints it before it expires and serves it to git and `jobtoken token`; the post step revokes every one."}
+		Description: "github: a broker re-mints the token before it expires, all job long."}
 	RefreshUntil = Input{Key: "refresh-until", Azure: "refreshUntil", Type: TypeString, Default: "6h", Advanced: true,
-		Description: "How long the broker refreshes (a Go duration; GitHub's job limit is `6h`)."}
+		Description: "How long the broker refreshes."}
 	GitCredentials = Input{Key: "git-credentials", Azure: "gitCredentials", Type: TypeBool, Default: "false",
-		Description: "github: git in later steps uses each account's current token for the named repositories. With `actions/checkout`, set `persist-credentials: false`."}
+		Description: "github: later steps' git gets each account's current token."}
 )
 
 // Common lists the common inputs in the order they are documented.
