@@ -190,7 +190,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func TestBrokerServesGitAcrossRefreshes(t *testing.T) {
-	w := newGitWorld(t, 4*time.Second)
+	w := newGitWorld(t, 6*time.Second)
 	r, later := brokerStep(t, w, nil)
 	require.Len(t, w.fake.Live(), 2, "one token per account")
 	first := map[string]string{"octo/app": "", "acme/lib": ""}

@@ -18,10 +18,10 @@ import (
 )
 
 // Timing of refreshes, for GitHub's one-hour tokens: a successor is minted
-// ten minutes before a token expires (a quarter of its life for shorter
-// ones), and the token it replaces is revoked a minute later (a quarter of
-// its life at most), once git operations that fetched it have had time to
-// finish.
+// ten minutes before a token expires (a third of its life for shorter
+// ones), so that a token git gets has that long to live, and the token it
+// replaces is revoked a minute later (a quarter of its life at most), once
+// git operations that fetched it have had time to finish.
 const (
 	refreshLead = 10 * time.Minute
 	graceMax    = time.Minute
@@ -65,6 +65,7 @@ type Broker struct {
 
 	mu      sync.Mutex
 	cur     *provider.Token
+	got     time.Time          // when cur came: its life is ExpiresAt - got
 	first   []provider.Account // what every successor must cover, exactly
 	stop    context.CancelFunc
 	asked   bool // a caller asked it to stop
@@ -80,7 +81,7 @@ func New(cfg Config, first *provider.Token) *Broker {
 	if cfg.Log == nil {
 		cfg.Log = func(string, ...any) {}
 	}
-	return &Broker{cfg: cfg, cur: first, first: first.Accounts, stopped: make(chan struct{})}
+	return &Broker{cfg: cfg, cur: first, got: cfg.Now(), first: first.Accounts, stopped: make(chan struct{})}
 }
 
 // superseded is a token replaced by its successor, revoked after the grace.
@@ -106,7 +107,7 @@ func (b *Broker) Run(ctx context.Context, ln net.Listener) error {
 	go b.accept(ctx, ln)
 
 	var old []superseded
-	next := b.refreshAt(b.current())
+	next := b.refreshAt(b.current(), b.got)
 	every := b.cfg.WatchEvery
 	if every <= 0 {
 		every = watchEvery
@@ -157,20 +158,24 @@ func (b *Broker) Run(ctx context.Context, ln net.Listener) error {
 			continue
 		}
 		prev := b.current()
+		b.mu.Lock()
+		prevGot := b.got
+		b.mu.Unlock()
 		tok, err := b.refresh(ctx)
 		if err != nil {
 			b.cfg.Log("failed to refresh: %s", err)
 			next = now.Add(b.retryIn(prev))
 			continue
 		}
+		now = b.cfg.Now()
 		b.mu.Lock()
-		b.cur = tok
+		b.cur, b.got = tok, now
 		b.mu.Unlock()
 		b.cfg.Log("refreshed: token %s replaces %s, expires %s", tok.ID, prev.ID, tok.ExpiresAt.UTC().Format(time.RFC3339))
 		for _, a := range prev.Accounts {
-			old = append(old, superseded{m: Minted{Run: b.cfg.Run, Token: a.Token, ID: a.Name, ExpiresAt: a.ExpiresAt}, at: now.Add(b.grace(prev))})
+			old = append(old, superseded{m: Minted{Run: b.cfg.Run, Token: a.Token, ID: a.Name, ExpiresAt: a.ExpiresAt}, at: now.Add(b.grace(prev, prevGot))})
 		}
-		next = b.refreshAt(tok)
+		next = b.refreshAt(tok, now)
 	}
 }
 
@@ -198,24 +203,24 @@ func (b *Broker) current() *provider.Token {
 	return b.cur
 }
 
-// life is how long tok lives from now, at least a second.
-func (b *Broker) life(tok *provider.Token) time.Duration {
-	return max(tok.ExpiresAt.Sub(b.cfg.Now()), time.Second)
+// life is how long tok lives from got, when it came: at least a second.
+func life(tok *provider.Token, got time.Time) time.Duration {
+	return max(tok.ExpiresAt.Sub(got), time.Second)
 }
 
-func (b *Broker) refreshAt(tok *provider.Token) time.Time {
+func (b *Broker) refreshAt(tok *provider.Token, got time.Time) time.Time {
 	if b.cfg.Mint == nil {
 		return b.cfg.Until // serves without refreshing (git-credentials alone)
 	}
-	return b.cfg.Now().Add(b.life(tok) - min(refreshLead, b.life(tok)/4))
+	return tok.ExpiresAt.Add(-min(refreshLead, life(tok, got)/3))
 }
 
-func (b *Broker) grace(tok *provider.Token) time.Duration {
-	return min(graceMax, b.life(tok)/4)
+func (b *Broker) grace(tok *provider.Token, got time.Time) time.Duration {
+	return min(graceMax, life(tok, got)/4)
 }
 
 func (b *Broker) retryIn(tok *provider.Token) time.Duration {
-	return max(min(retryMax, b.life(tok)/4), time.Second)
+	return max(min(retryMax, tok.ExpiresAt.Sub(b.cfg.Now())/4), time.Second)
 }
 
 // refresh mints a successor, records it before anyone gets it, and checks
