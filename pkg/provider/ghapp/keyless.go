@@ -157,6 +157,43 @@ func (k *keyless) prepareAzure(ps *inputs.Problems) {
 	k.oidc, k.azure, k.identity = x.OIDC, x, "Microsoft Entra workload identity: "+x.Identity()
 }
 
+// jobOIDC picks the OIDC token that trusting (the input naming a role or
+// pool provider, "the role") trusts: the service connection's on Azure
+// Pipelines (whose audience replaces *audience), the job's on GitHub
+// Actions. It sets k.oidc; nil with ok means only the run will tell. byHand
+// names what a terminal signs with instead, for the error elsewhere.
+func (k *keyless) jobOIDC(ps *inputs.Problems, what string, trusting inputs.Input, trust, byHand string, audience *string) (oidc host.OIDC, ok bool) {
+	req, in := k.req, k.req.Inputs
+	switch {
+	case req.Connection != nil:
+		conn := in.Get(cloudid.AzureServiceConnection)
+		switch {
+		case conn == "":
+			ps.Add(cloudid.AzureServiceConnection, "is required for %s on Azure Pipelines: %s trusts the OIDC token of that service connection", what, trust)
+			return nil, false
+		case in.Known(cloudid.AzureServiceConnection):
+			c, err := req.Connection(conn)
+			if err != nil {
+				ps.Add(cloudid.AzureServiceConnection, "%s", err)
+				return nil, false
+			}
+			oidc, *audience = c.OIDC, cloudid.EntraAudience
+		}
+	case req.OIDC != nil:
+		oidc = req.OIDC
+	default:
+		ps.Add(SigningKey, "%s needs workload identity (GitHub Actions or Azure Pipelines) or, by hand, %s", what, byHand)
+		return nil, false
+	}
+	if oidc != nil {
+		if err := oidc.Available(); err != nil {
+			ps.Add(trusting, "needs the job's OIDC token, but %s", err)
+		}
+	}
+	k.oidc = oidc
+	return oidc, true
+}
+
 // prepareAWS picks the region, the endpoints and the AWS credentials: a
 // role assumed with the job's OIDC token (GitHub Actions), or with the
 // service connection's (Azure Pipelines), or the local credential chain.
@@ -214,33 +251,11 @@ func (k *keyless) prepareAWS(ps *inputs.Problems) {
 	case role == "":
 		ps.Add(cloudid.AWSRoleARN, "is required for %s; set it to the role that trusts this job's OIDC token and may use the key (kms:GetPublicKey, kms:Sign)", what)
 		return
-	case req.Connection != nil:
-		conn := in.Get(cloudid.AzureServiceConnection)
-		switch {
-		case conn == "":
-			ps.Add(cloudid.AzureServiceConnection, "is required for %s on Azure Pipelines: the role trusts the OIDC token of that service connection", what)
-			return
-		case !in.Known(cloudid.AzureServiceConnection):
-		default:
-			c, err := req.Connection(conn)
-			if err != nil {
-				ps.Add(cloudid.AzureServiceConnection, "%s", err)
-				return
-			}
-			oidc, audience = c.OIDC, cloudid.EntraAudience
-		}
-	case req.OIDC != nil:
-		oidc = req.OIDC
-	default:
-		ps.Add(SigningKey, "%s needs workload identity (GitHub Actions or Azure Pipelines) or, by hand, your AWS credentials", what)
+	}
+	oidc, ok := k.jobOIDC(ps, what, cloudid.AWSRoleARN, "the role", "your AWS credentials", &audience)
+	if !ok {
 		return
 	}
-	if oidc != nil {
-		if err := oidc.Available(); err != nil {
-			ps.Add(cloudid.AWSRoleARN, "needs the job's OIDC token, but %s", err)
-		}
-	}
-	k.oidc = oidc
 	k.identity = fmt.Sprintf("AWS role %s (STS AssumeRoleWithWebIdentity with the job's OIDC token, audience %s)", role, audience)
 	sts := cloudid.STSEndpoint(req.Getenv, region)
 	if msg := provider.APIURLProblem(sts, "https://sts."+region+".amazonaws.com"); msg != "" {
@@ -299,32 +314,11 @@ func (k *keyless) prepareGCP(ps *inputs.Problems) {
 	case wip == "":
 		ps.Add(cloudid.GCPWorkloadIdentityProvider, "is required for %s; set it to the workload identity pool provider that trusts this job's OIDC token", what)
 		return
-	case req.Connection != nil:
-		conn := in.Get(cloudid.AzureServiceConnection)
-		switch {
-		case conn == "":
-			ps.Add(cloudid.AzureServiceConnection, "is required for %s on Azure Pipelines: the pool provider trusts the OIDC token of that service connection", what)
-			return
-		case in.Known(cloudid.AzureServiceConnection):
-			c, err := req.Connection(conn)
-			if err != nil {
-				ps.Add(cloudid.AzureServiceConnection, "%s", err)
-				return
-			}
-			oidc, audience = c.OIDC, cloudid.EntraAudience
-		}
-	case req.OIDC != nil:
-		oidc = req.OIDC
-	default:
-		ps.Add(SigningKey, "%s needs workload identity (GitHub Actions or Azure Pipelines) or, by hand, Application Default Credentials", what)
+	}
+	oidc, ok := k.jobOIDC(ps, what, cloudid.GCPWorkloadIdentityProvider, "the pool provider", "Application Default Credentials", &audience)
+	if !ok {
 		return
 	}
-	if oidc != nil {
-		if err := oidc.Available(); err != nil {
-			ps.Add(cloudid.GCPWorkloadIdentityProvider, "needs the job's OIDC token, but %s", err)
-		}
-	}
-	k.oidc = oidc
 	k.identity = "Google Cloud workload identity provider " + wip + " (the job's OIDC token, audience " + audience + ")"
 	if sa != "" {
 		k.identity += " as service account " + sa
