@@ -68,6 +68,8 @@ func TestExitStatus(t *testing.T) {
 		{"mint: minted", append([]string{"mint"}, gh(fake.URL, "--permissions", "contents:read")...), "", exitOK, ""},
 		{"mint: refused", append([]string{"mint"}, gh(refusing.URL, "--permissions", "contents:read")...), "", exitFail, "403"},
 		{"mint: App not installed", append([]string{"mint"}, gh(fake.URL, "--permissions", "contents:read", "--repositories", "elsewhere")...), "", exitFail, "is not installed"},
+		// Only the first token would reach stdout: the others, live and out of reach. Refused offline (refusing would answer 403).
+		{"mint: several accounts", append([]string{"mint"}, gh(refusing.URL, "--permissions", "contents:read", "--repositories", "octo/app, other/lib")...), "", exitUsage, "input --repositories: span 2 accounts (octo, other), but by hand jobtoken prints one token"},
 		{"mint: bad value", append([]string{"mint"}, gh(fake.URL, "--permissions", "contens:read")...), "", exitUsage, "input --permissions"},
 		{"mint: unknown flag", []string{"mint", "--nope"}, "", exitUsage, "flag provided but not defined"},
 		{"mint: missing key file", []string{"mint", "--provider", "github", "--private-key-file", missing}, "", exitUsage, missing},

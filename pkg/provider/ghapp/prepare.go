@@ -82,6 +82,12 @@ func (*Provider) Prepare(req provider.Request) (provider.Minter, inputs.Problems
 	}
 
 	m.parseRepositories(&ps)
+	if req.Terminal && len(m.others) > 0 {
+		// By hand only the token reaches stdout: the other accounts'
+		// would be live and out of reach (GitHub revokes with the token).
+		ps.Add(Repositories, "span %d accounts (%s), but by hand jobtoken prints one token; mint each account's in its own command (--owner %s and its repositories)",
+			len(m.others)+1, strings.Join(m.owners(), ", "), m.owner)
+	}
 
 	if in.Known(InstallationID) {
 		id, p := in.Int64(InstallationID)
