@@ -16,6 +16,8 @@ func commands() map[string]command {
 	return map[string]command{
 		"demo":   demoCommand(),
 		"mint":   {"mint a token from a terminal and print it on stdout", runMint},
+		"policy": policyCommand(),
+		"serve":  serveCommand(),
 		"plan":   {"validate a step offline and print what it would mint (mints nothing)", runPlan},
 		"revoke": {"revoke a token minted earlier (--token-stdin or --token-id)", runRevoke},
 		"sweep":  {"list (and with --revoke, revoke) tokens left live by runs that ended without their post step", runSweep},

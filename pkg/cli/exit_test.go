@@ -87,6 +87,16 @@ func TestExitStatus(t *testing.T) {
 		{"sweep: bad organization", []string{"sweep", "--provider", "azure-devops", "--azure-devops-organization", "a/b/c"}, "", exitUsage, "--azure-devops-organization"},
 		{"sweep: missing credential file", []string{"sweep", "--provider", "anaconda", "--anaconda-credential-file", missing}, "", exitUsage, missing},
 
+		// policy.
+		{"policy check: valid", []string{"policy", "check", td("policies")}, "", exitOK, ""},
+		{"policy check: invalid", []string{"policy", "check", td("policies", "bad")}, "", exitFail, ""},
+		{"policy test: tests hold", []string{"policy", "test", td("policies")}, "", exitOK, ""},
+		{"policy test: a test fails", []string{"policy", "test", td("policies", "bad", "failing-test.yaml")}, "", exitFail, ""},
+		{"policy: no subcommand", []string{"policy"}, "", exitUsage, "name a subcommand"},
+		{"policy: unknown subcommand", []string{"policy", "lint", "x"}, "", exitUsage, `unknown subcommand "lint"`},
+		{"policy check: no path", []string{"policy", "check"}, "", exitUsage, "name at least one"},
+		{"policy check: missing path", []string{"policy", "check", "/does/not/exist"}, "", exitUsage, "/does/not/exist: no such file or directory"},
+
 		// demo (a failing verdict, exit 1, needs a misbehaving fake: TestDemoFailingVerdictExitsOne).
 		{"demo: all good", []string{"demo", "--provider", "anaconda"}, "", exitOK, ""},
 		{"demo: unknown provider", []string{"demo", "--provider", "gitlab"}, "", exitUsage, `unknown provider "gitlab"`},
@@ -114,7 +124,7 @@ func TestExitStatusCoversEveryCommand(t *testing.T) {
 	for _, line := range strings.Split(stdout, "\n") {
 		f := strings.Fields(line)
 		if len(f) > 1 && f[0] == "jobtoken" && !strings.HasSuffix(f[1], ":") {
-			assert.Contains(t, []string{"demo", "help", "mint", "plan", "revoke", "sweep", "version"}, f[1], "add %s to TestExitStatus", f[1])
+			assert.Contains(t, []string{"demo", "help", "mint", "plan", "policy", "revoke", "serve", "sweep", "version"}, f[1], "add %s to TestExitStatus", f[1])
 		}
 	}
 }
