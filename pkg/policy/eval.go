@@ -16,7 +16,9 @@ type Failure struct {
 	Got    string `json:"got"`
 }
 
-func (f Failure) String() string { return fmt.Sprintf("%s: wanted %s, got %s", f.Claim, f.Wanted, f.Got) }
+func (f Failure) String() string {
+	return fmt.Sprintf("%s: wanted %s, got %s", f.Claim, f.Wanted, f.Got)
+}
 
 // Missing is what a Failure says a token carried when the claim is absent.
 const Missing = "(missing)"

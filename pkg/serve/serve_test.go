@@ -278,7 +278,9 @@ func TestRefusals(t *testing.T) {
 			return w.oidcToken(jwt.MapClaims{"job_workflow_ref": "octo-org/app/.github/workflows/release.yml@refs/heads/main"})
 		}, contentsWrite, 403, "denied", "job_workflow_ref: wanted pattern", nil},
 		{"ask above the ceiling", func() string { return w.oidcToken(nil) }, release(map[string]string{"contents": "write", "actions": "write"}, "app"), 403, "denied", "actions:write: the ceiling has no actions",
-			func(t *testing.T, e serve.ErrorBody) { assert.Equal(t, []string{"actions:write: the ceiling has no actions"}, e.Error.AboveCeiling) }},
+			func(t *testing.T, e serve.ErrorBody) {
+				assert.Equal(t, []string{"actions:write: the ceiling has no actions"}, e.Error.AboveCeiling)
+			}},
 		{"repository outside the ceiling", func() string { return w.oidcToken(nil) }, release(map[string]string{"contents": "read"}, "policies"), 403, "denied", "repository policies: not in the ceiling", nil},
 		{"write on the policy repository", func() string { return w.oidcToken(nil) }, map[string]any{"policy": "everything", "owner": "octo-org", "repositories": []string{"policies"}, "permissions": map[string]string{"contents": "write"}}, 403, "denied", "write access to the policy repository octo-org/policies is never granted", nil},
 		{"write on every repository", func() string { return w.oidcToken(nil) }, map[string]any{"policy": "everything", "owner": "octo-org", "repositories": []string{"*"}, "permissions": map[string]string{"contents": "write"}}, 403, "denied", "never granted", nil},
