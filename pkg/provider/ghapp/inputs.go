@@ -36,7 +36,7 @@ func (*Provider) Inputs() inputs.Group {
 	return inputs.Group{
 		Name:   Name,
 		Title:  "GitHub App",
-		Inputs: []inputs.Input{AppID, ClientID, PrivateKey, Owner, Repositories, InstallationID, APIURL},
+		Inputs: []inputs.Input{AppID, ClientID, PrivateKey, Owner, Repositories, InstallationID, APIURL, FederationURL, Policy},
 		Outputs: []inputs.Output{
 			{Key: OutInstallationID, Azure: "installationId", Description: "github: the installation the token belongs to."},
 			{Key: OutAppSlug, Azure: "appSlug", Description: "github: the App's slug."},
