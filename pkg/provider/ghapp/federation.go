@@ -230,7 +230,7 @@ func explainFed(err error, f *fedMinter) error {
 	}
 	switch e.Status {
 	case http.StatusForbidden:
-		e.Explain("", "ask for what policy "+f.policy+" allows, or change the policy in the organization's policy repository")
+		e.Explain("", "policy "+f.policy+" decides who may ask for what: run the job the policy trusts and ask within its ceiling, or change the policy in the organization's policy repository")
 	case http.StatusUnauthorized:
 		e.Explain("", "rerun the job; if it recurs, check the service's audience and issuers")
 	case http.StatusBadRequest:
