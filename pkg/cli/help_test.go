@@ -100,7 +100,11 @@ func TestHelp(t *testing.T) {
 	}
 	stdout, _, code := runCLI(map[string]string{}, "", "help")
 	assert.Equal(t, 0, code)
-	goldenHelp(t, "usage.txt", stdout)
+	if stepBuild {
+		goldenHelp(t, "usage-step.txt", stdout)
+	} else {
+		goldenHelp(t, "usage.txt", stdout)
+	}
 }
 
 // A flag the help does not list is refused, as a usage error.
