@@ -97,6 +97,11 @@ func TestExitStatus(t *testing.T) {
 		{"policy check: no path", []string{"policy", "check"}, "", exitUsage, "name at least one"},
 		{"policy check: missing path", []string{"policy", "check", "/does/not/exist"}, "", exitUsage, "/does/not/exist: no such file or directory"},
 
+		// serve (a running service: cmd/jobtoken's TestEndToEndFederation).
+		{"serve: no config", []string{"serve"}, "", exitUsage, "--config is required"},
+		{"serve: missing config", []string{"serve", "--config", "/does/not/exist.yaml"}, "", exitUsage, "failed to read --config /does/not/exist.yaml: no such file or directory"},
+		{"serve: bad config", []string{"serve", "--config", td("policies", "release.yaml")}, "", exitUsage, "field apiVersion not found"},
+
 		// demo (a failing verdict, exit 1, needs a misbehaving fake: TestDemoFailingVerdictExitsOne).
 		{"demo: all good", []string{"demo", "--provider", "anaconda"}, "", exitOK, ""},
 		{"demo: unknown provider", []string{"demo", "--provider", "gitlab"}, "", exitUsage, `unknown provider "gitlab"`},
@@ -108,6 +113,10 @@ func TestExitStatus(t *testing.T) {
 			// The step binaries answer every demo command line the same
 			// way: a usage error saying where the demo is.
 			c.code, c.want = exitUsage, "built without the demo"
+		}
+		if stepBuild && len(c.args) > 0 && (c.args[0] == "policy" || c.args[0] == "serve") {
+			// Nor is the federation service, or its policy tools.
+			c.code, c.want = exitUsage, "built without the federation service"
 		}
 		t.Run(c.name, func(t *testing.T) {
 			stdout, stderr, code := runCLI(map[string]string{}, c.stdin, c.args...)
