@@ -85,7 +85,11 @@ type syncBuf struct {
 
 func (s syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
 
-func newWorld(t testing.TB, extraConfig string) *world {
+func newWorld(t testing.TB, extraConfig string) *world { return newWorldWith(t, extraConfig, nil, serve.Retry) }
+
+// newWorldWith is newWorld with base under the service's retries (a fault
+// injector) and its own retry policy.
+func newWorldWith(t testing.TB, extraConfig string, base http.RoundTripper, p retry.Policy) *world {
 	w := &world{t: t, clock: &clock{t: time.Now().Truncate(time.Second)}, audit: &bytes.Buffer{}, log: &bytes.Buffer{}}
 	w.gh = ghfake.New(testutil.AppKey(t), &ghfake.Installation{
 		ID: 7, Account: "octo-org",
@@ -111,10 +115,10 @@ policy_sources:
 %s`, audience, w.oidc.JWKSURL(), w.gh.URL, w.gh.ClientID, extraConfig)
 	set, err := serve.ParseConfig([]byte(cfg), func(string) string { return "" })
 	require.NoError(t, err)
-	fast := serve.Retry
+	fast := p
 	fast.Base, fast.Max, fast.Sleep = time.Millisecond, time.Millisecond, nil
 	w.srv, err = serve.New(set, serve.Options{
-		HTTP:   networkClient(fast),
+		HTTP:   network.Client(base, fast, nil),
 		Signer: testutil.AppKey(t), Now: w.clock.Now,
 		Audit: syncBuf{&w.outMu, w.audit}, Log: syncBuf{&w.outMu, w.log},
 	})
@@ -494,5 +498,3 @@ func BenchmarkWarmMint(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(w.gh.Requests())/float64(b.N), "github-requests/op")
 }
-
-func networkClient(p retry.Policy) *http.Client { return network.Client(nil, p, nil) }
