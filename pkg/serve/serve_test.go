@@ -85,7 +85,9 @@ type syncBuf struct {
 
 func (s syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
 
-func newWorld(t testing.TB, extraConfig string) *world { return newWorldWith(t, extraConfig, nil, serve.Retry) }
+func newWorld(t testing.TB, extraConfig string) *world {
+	return newWorldWith(t, extraConfig, nil, serve.Retry)
+}
 
 // newWorldWith is newWorld with base under the service's retries (a fault
 // injector) and its own retry policy.
