@@ -250,3 +250,16 @@ func (r *runner) runArgs(bin string, args []string, extra ...string) (stdout, st
 	}
 	return o.String(), e.String(), code
 }
+
+// The step binaries never carry the service: every job downloads them.
+func TestStepBinaryHasNoServer(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-tags", "jobtoken_step", ".").CombinedOutput()
+	require.NoError(t, err, string(out))
+	for _, pkg := range []string{"github.com/jobtoken/jobtoken/pkg/serve", "github.com/jobtoken/jobtoken/pkg/policy",
+		"github.com/jobtoken/jobtoken/pkg/oidcverify", "github.com/coreos/go-oidc/v3/oidc"} {
+		assert.NotContains(t, strings.Fields(string(out)), pkg, "the step binary depends on %s", pkg)
+	}
+	out, err = exec.Command("go", "list", "-deps", ".").CombinedOutput()
+	require.NoError(t, err, string(out))
+	assert.Contains(t, strings.Fields(string(out)), "github.com/jobtoken/jobtoken/pkg/serve", "the CLI has serve")
+}

@@ -32,6 +32,9 @@ var (
 // federationService names the service in errors.
 const federationService = "the federation service"
 
+// fedWait is the pause before the second try (twice that before the third).
+var fedWait = time.Second
+
 var policyNameRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$`)
 
 // fedMinter mints through a federation service: the job's OIDC token is
@@ -162,7 +165,7 @@ func (f *fedMinter) Mint(ctx context.Context) (*provider.Token, error) {
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-time.After(time.Duration(attempt) * time.Second):
+		case <-time.After(time.Duration(attempt) * fedWait):
 		}
 	}
 	if out.Token == "" {
