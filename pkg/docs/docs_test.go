@@ -30,8 +30,8 @@ import (
 
 	"github.com/jobtoken/jobtoken/pkg/cli"
 	"github.com/jobtoken/jobtoken/pkg/policy"
-	"github.com/jobtoken/jobtoken/pkg/serve"
 	"github.com/jobtoken/jobtoken/pkg/secret"
+	"github.com/jobtoken/jobtoken/pkg/serve"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
 
