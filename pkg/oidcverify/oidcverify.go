@@ -80,8 +80,9 @@ type Verifier struct {
 	now      func() time.Time
 	issuers  map[string]*issuer
 
-	mu   sync.Mutex
-	seen map[string]time.Time // jti -> when it may be forgotten
+	mu      sync.Mutex
+	seen    map[string]time.Time // jti -> when it may be forgotten
+	readyAt time.Time            // the last Ready that read every issuer's keys
 }
 
 type issuer struct {
@@ -128,8 +129,16 @@ func (v *Verifier) verifier(ctx context.Context, is *issuer) (*oidc.IDTokenVerif
 }
 
 // Ready checks that every issuer's keys can be read: one verification of
-// a token no issuer signed, which makes go-oidc fetch them.
+// a token no issuer signed, which makes go-oidc fetch them. A success
+// stands for five minutes, so that readiness probes do not fetch the
+// issuers' keys every few seconds.
 func (v *Verifier) Ready(ctx context.Context) error {
+	v.mu.Lock()
+	fresh := !v.readyAt.IsZero() && v.now().Sub(v.readyAt) < 5*time.Minute
+	v.mu.Unlock()
+	if fresh {
+		return nil
+	}
 	for _, is := range v.issuers {
 		vf, err := v.verifier(ctx, is)
 		if err != nil {
@@ -140,6 +149,9 @@ func (v *Verifier) Ready(ctx context.Context) error {
 			return fmt.Errorf("failed to read the keys of issuer %s: %s", is.URL, summary(err))
 		}
 	}
+	v.mu.Lock()
+	v.readyAt = v.now()
+	v.mu.Unlock()
 	return nil
 }
 

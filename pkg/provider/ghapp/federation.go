@@ -151,17 +151,14 @@ func (f *fedMinter) Mint(ctx context.Context) (*provider.Token, error) {
 		if err != nil {
 			return nil, err
 		}
-		_, err = once.Do(r, &out)
+		resp, err := once.Do(r, &out)
 		if err == nil {
 			break
 		}
-		st := apierror.StatusOf(err)
-		var ne *api.NetError
-		transient := st == http.StatusTooManyRequests || st == http.StatusBadGateway || st == http.StatusServiceUnavailable || st == http.StatusGatewayTimeout || errors.As(err, &ne)
-		if !transient || attempt == 3 {
+		if !transient(resp, err) || attempt == 3 {
 			return nil, fmt.Errorf("failed to mint through %s: %w", f.url, explainFed(err, f))
 		}
-		f.req.Log.Warningf("the federation service could not answer (%s); asking again with a fresh OIDC token", apierror.Summarize(err.Error(), 200))
+		f.req.Log.Infof("the federation service could not answer (%s); asking again with a fresh OIDC token", apierror.Summarize(err.Error(), 200))
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
@@ -186,6 +183,29 @@ func (f *fedMinter) Mint(ctx context.Context) (*provider.Token, error) {
 	tok.Summary = append([][2]string{{"Federation service", f.url}, {"Policy", f.policy}}, tok.Summary[1:]...)
 	tok.Secrets = []string{secret.BasicAuth("x-access-token", out.Token)}
 	return tok, grantError(f.repos, f.perms, at)
+}
+
+// transient reports a failure worth asking again for, with a fresh OIDC
+// token: what the retrying transport would retry (no answer, an answer cut
+// off, 429, 5xx, GitHub's rate-limit 403), never an answer such as a
+// denial.
+func transient(resp *http.Response, err error) bool {
+	var ne *api.NetError
+	if errors.As(err, &ne) {
+		return true
+	}
+	if _, ok := apierror.As(err); !ok {
+		// An answer whose body could not be read; one that was read but is
+		// not the expected JSON is not asked again.
+		return strings.HasPrefix(err.Error(), "failed to read")
+	}
+	switch st := apierror.StatusOf(err); {
+	case st == http.StatusTooManyRequests, st >= 500:
+		return true
+	case st == http.StatusForbidden && resp != nil:
+		return resp.Header.Get("X-RateLimit-Remaining") == "0"
+	}
+	return false
 }
 
 // noRetry is hc without the transport's own retries: a retried POST would
