@@ -3,6 +3,7 @@ package main_test
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -214,6 +215,36 @@ policy_sources:
 		testutil.AssertNoSecret(t, "denied step", testutil.WithoutGitHubMasks(stdout)+stderr, append([]string{key}, oidc.Issued()...)...)
 	})
 
+	t.Run("by hand: jobtoken mint --oidc-token-file, then revoke", func(t *testing.T) {
+		bin, _ := binary(t)
+		req, _ := http.NewRequest(http.MethodGet, oidc.RequestURL()+"&audience="+fedAudience, nil)
+		req.Header.Set("Authorization", "Bearer "+oidc.RequestToken)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		var v struct{ Value string }
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&v))
+		resp.Body.Close()
+		file := filepath.Join(t.TempDir(), "oidc")
+		require.NoError(t, os.WriteFile(file, []byte(v.Value+"\n"), 0o600))
+		mint := exec.Command(bin, "mint", "--provider", "github", "--federation-url", svc.url, "--policy", "release",
+			"--permissions", "contents:write", "--repository", "octo-org/app", "--github-api-url", fake.URL, "--oidc-token-file", file)
+		mint.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+		var out, errb bytes.Buffer
+		mint.Stdout, mint.Stderr = &out, &errb
+		require.NoError(t, mint.Run(), errb.String())
+		tok := strings.TrimSpace(out.String())
+		require.NotNil(t, fake.Lookup(tok))
+		assert.True(t, fake.Lookup(tok).Live(time.Now()))
+		testutil.AssertNoSecret(t, "mint stderr", errb.String(), tok, v.Value, key)
+
+		revoke := exec.Command(bin, "revoke", "--provider", "github", "--github-api-url", fake.URL, "--token-stdin")
+		revoke.Env = mint.Env
+		revoke.Stdin = strings.NewReader(tok)
+		b, err := revoke.CombinedOutput()
+		require.NoError(t, err, string(b))
+		assert.False(t, fake.Lookup(tok).Live(time.Now()))
+	})
+
 	t.Run("service stops on SIGTERM, audit holds no secret", func(t *testing.T) {
 		require.NoError(t, svc.cmd.Process.Signal(syscall.SIGTERM))
 		select {
@@ -230,9 +261,11 @@ policy_sources:
 		}
 		testutil.AssertNoSecret(t, "service output", out, append(append(toks, key), oidc.Issued()...)...)
 		lines := strings.Split(strings.TrimSpace(svc.stdout.String()), "\n")
-		require.Len(t, lines, 2, "one audit line per request")
+		require.Len(t, lines, 3, "one audit line per request")
 		assert.Contains(t, lines[0], `"decision":"allow"`)
 		assert.Contains(t, lines[1], `"decision":"deny"`)
+		assert.Contains(t, lines[1], `"failed_claims":[{"claim":"event_name"`)
+		assert.Contains(t, lines[2], `"decision":"allow"`)
 	})
 }
 
