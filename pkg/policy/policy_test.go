@@ -11,6 +11,7 @@ import (
 
 	"github.com/jobtoken/jobtoken/pkg/policy"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
+	"github.com/jobtoken/jobtoken/pkg/testutil/fuzzcorpus"
 )
 
 const head = `apiVersion: jobtoken.dev/v1
@@ -204,7 +205,7 @@ func TestRequestValidate(t *testing.T) {
 	}
 }
 
-func FuzzParse(f *testing.F) {
+func FuzzPolicyParse(f *testing.F) {
 	f.Add([]byte(good))
 	for _, name := range []string{"release.yaml", "ci-read.yaml"} {
 		if b, err := os.ReadFile(testutil.Testdata("policies", name)); err == nil {
@@ -212,6 +213,7 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	f.Add([]byte(head + "  claims: {repository_owner_id: {one_of: []}}\n"))
+	fuzzcorpus.Add(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := policy.Parse("p.yaml", data)
 		if err != nil {

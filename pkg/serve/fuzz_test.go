@@ -6,13 +6,15 @@ import (
 	"testing"
 
 	"github.com/jobtoken/jobtoken/pkg/serve"
+	"github.com/jobtoken/jobtoken/pkg/testutil/fuzzcorpus"
 )
 
-func FuzzParseRequest(f *testing.F) {
+func FuzzServeRequest(f *testing.F) {
 	f.Add([]byte(`{"policy":"release","provider":"github","owner":"octo-org","repositories":["app"],"permissions":{"contents":"write"},"lifetime":"30m"}`))
 	f.Add([]byte(`{"policy":"release","owner":"octo-org","repositories":["*"],"permissions":{"pull-requests":"read"}}`))
 	f.Add([]byte(`{"policy":"../x","owner":"o","permissions":{}}`))
 	f.Add([]byte(`{} {}`))
+	fuzzcorpus.Add(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req, err := serve.ParseRequest(body)
 		if err != nil {
