@@ -83,6 +83,7 @@ type Verifier struct {
 	mu      sync.Mutex
 	seen    map[string]time.Time // jti -> when it may be forgotten
 	readyAt time.Time            // the last Ready that read every issuer's keys
+	pruned  time.Time            // the last sweep of seen
 }
 
 type issuer struct {
@@ -235,10 +236,14 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Token, error) {
 func (v *Verifier) spend(key string, now, iat time.Time) bool {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	for k, until := range v.seen {
-		if now.After(until) {
-			delete(v.seen, k)
+	// Sweeping is O(entries): at most once a second, however busy.
+	if now.Sub(v.pruned) >= time.Second {
+		for k, until := range v.seen {
+			if now.After(until) {
+				delete(v.seen, k)
+			}
 		}
+		v.pruned = now
 	}
 	if _, dup := v.seen[key]; dup {
 		return false
