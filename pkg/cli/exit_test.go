@@ -92,6 +92,8 @@ func TestExitStatus(t *testing.T) {
 		{"policy check: invalid", []string{"policy", "check", td("policies", "bad")}, "", exitFail, ""},
 		{"policy test: tests hold", []string{"policy", "test", td("policies")}, "", exitOK, ""},
 		{"policy test: a test fails", []string{"policy", "test", td("policies", "bad", "failing-test.yaml")}, "", exitFail, ""},
+		{"policy check: bound to its owner", []string{"policy", "check", "--owners", "octo-org", td("policies")}, "", exitOK, ""},
+		{"policy check: another owner", []string{"policy", "check", "--owners", "other-org", td("policies", "release.yaml")}, "", exitFail, ""},
 		{"policy: no subcommand", []string{"policy"}, "", exitUsage, "name a subcommand"},
 		{"policy: unknown subcommand", []string{"policy", "lint", "x"}, "", exitUsage, `unknown subcommand "lint"`},
 		{"policy check: no path", []string{"policy", "check"}, "", exitUsage, "name at least one"},

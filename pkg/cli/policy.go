@@ -38,7 +38,8 @@ func runPolicy(_ context.Context, e *Env, args []string) int {
 	default:
 		return f.usageError(e, "unknown subcommand %q; use check or test", sub)
 	}
-	f = newFlags("policy "+sub, "PATH...", policyAbout)
+	f = newFlags("policy "+sub, "[--owners LIST] PATH...", policyAbout)
+	owners := f.String("owners", "LIST", "The accounts the service binds this policy source to (policy_sources[].owners), comma-separated: a policy that grants for another owner fails, as the service refuses to load it.")
 	if err := f.fs.Parse(args[1:]); err != nil {
 		if strings.Contains(err.Error(), "help requested") {
 			f.help(e.Stdout)
@@ -67,6 +68,11 @@ func runPolicy(_ context.Context, e *Env, args []string) int {
 			failed = true
 			continue
 		}
+		if err := boundTo(p, *owners); err != nil {
+			fmt.Fprintf(e.Stdout, "FAIL %s: %s\n", file, err)
+			failed = true
+			continue
+		}
 		if sub == "check" {
 			fmt.Fprintf(e.Stdout, "ok   %s (policy %s, %d grant(s), %d test(s))\n", file, p.Name, len(p.Grants), len(p.Tests))
 			continue
@@ -92,6 +98,21 @@ func runPolicy(_ context.Context, e *Env, args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// boundTo checks, when owners is given, that every grant is for one of
+// them, as the service checks a source's policies.
+func boundTo(p *policy.Policy, owners string) error {
+	if owners == "" {
+		return nil
+	}
+	list := strings.FieldsFunc(owners, func(r rune) bool { return r == ',' || r == ' ' })
+	for i, g := range p.Grants {
+		if !slices.ContainsFunc(list, func(o string) bool { return strings.EqualFold(o, g.Owner) }) {
+			return fmt.Errorf("grants[%d] is for owner %s, but the source is bound to %s only (--owners)", i, g.Owner, strings.Join(list, ", "))
+		}
+	}
+	return nil
 }
 
 func decision(allow bool) string {
