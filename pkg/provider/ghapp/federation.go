@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -115,10 +116,24 @@ type fedAnswer struct {
 	Repositories []string          `json:"repositories"`
 }
 
-// Mint implements provider.Minter: read the service's audience, get an
-// OIDC token for it, ask. A retry (429, 5xx, no answer) asks with a fresh
-// OIDC token, since the service accepts each one once.
-func (f *fedMinter) Mint(ctx context.Context) (*provider.Token, error) {
+var _ provider.Checker = (*fedMinter)(nil)
+
+// Check implements provider.Checker for `plan --check`: the service
+// answers its discovery document and serves github. It sends no
+// credential (a terminal has no job OIDC token) and mints nothing.
+func (f *fedMinter) Check(ctx context.Context) ([]string, error) {
+	d, err := f.discover(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(d.Providers, Name) {
+		return nil, fmt.Errorf("the federation service at %s does not serve %s (it serves %s)", f.url, Name, strings.Join(d.Providers, ", "))
+	}
+	return []string{fmt.Sprintf("the federation service at %s answers: audience %s; policy %s decides when the job runs", f.url, d.Audience, f.policy)}, nil
+}
+
+// discover reads GET /.well-known/jobtoken.
+func (f *fedMinter) discover(ctx context.Context) (*discovery, error) {
 	svc := api.Service{Name: federationService, HTTP: f.req.HTTP, Refusal: fedRefusal}
 	req, err := api.NewRequest(ctx, http.MethodGet, f.url+"/.well-known/jobtoken", "", nil)
 	if err != nil {
@@ -130,6 +145,17 @@ func (f *fedMinter) Mint(ctx context.Context) (*provider.Token, error) {
 	}
 	if d.Audience == "" {
 		return nil, errors.New("failed to read the federation service's /.well-known/jobtoken: it names no audience; is federation-url a jobtoken service?")
+	}
+	return &d, nil
+}
+
+// Mint implements provider.Minter: read the service's audience, get an
+// OIDC token for it, ask. A retry (429, 5xx, no answer) asks with a fresh
+// OIDC token, since the service accepts each one once.
+func (f *fedMinter) Mint(ctx context.Context) (*provider.Token, error) {
+	d, err := f.discover(ctx)
+	if err != nil {
+		return nil, err
 	}
 	once := api.Service{Name: federationService, HTTP: noRetry(f.req.HTTP), Refusal: fedRefusal}
 	repos := f.repos

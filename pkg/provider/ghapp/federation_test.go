@@ -206,3 +206,15 @@ func TestFederationPrepareProblems(t *testing.T) {
 	require.Len(t, ps, 1)
 	assert.Contains(t, ps[0].Format(inputs.GitHubNames), "input policy: is used only with federation-url")
 }
+
+func TestFederationCheck(t *testing.T) {
+	f := newFederation(t, granted)
+	m, ps := ghapp.New().Prepare(fedRequest(t, f.URL, &countingOIDC{}, nil))
+	require.Empty(t, ps)
+	c, ok := m.(provider.Checker)
+	require.True(t, ok)
+	notes, err := c.Check(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, []string{"the federation service at " + f.URL + " answers: audience https://fed.example; policy release decides when the job runs"}, notes)
+	assert.Empty(t, f.seen, "a check mints nothing")
+}
