@@ -52,7 +52,7 @@ func (i *IssuerConfig) UnmarshalYAML(n *yaml.Node) error {
 	for k := 0; k+1 < len(n.Content); k += 2 {
 		key, val := n.Content[k].Value, n.Content[k+1]
 		switch key {
-		case "url":
+		case "url", "issuer":
 			i.URL = val.Value
 		case "jwks_url":
 			i.JWKSURL = val.Value

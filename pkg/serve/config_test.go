@@ -1,6 +1,7 @@
 package serve_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -66,4 +67,21 @@ func TestConfigErrors(t *testing.T) {
 	_, err := serve.ParseConfig([]byte(strings.Replace(minimal, "api_url", "x", 1)+"\n"), env(map[string]string{"PORT": "http"}))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `PORT "http" is not a port number`)
+}
+
+func TestParseRequestSpellings(t *testing.T) {
+	for _, body := range []string{
+		`{"policy":"p","owner":"octo-org","repositories":["octo-org/app"],"permissions":{"contents":"write"}}`,
+		`{"policy":"p","owner":"octo-org","repositories":["app"],"permissions":"contents:write"}`,
+		`{"policy":"p","owner":"octo-org","repositories":["app"],"permissions":["contents:write"]}`,
+	} {
+		req, e := serve.ParseRequest([]byte(body))
+		require.Nil(t, e, body)
+		assert.Equal(t, serve.Permissions{"contents": "write"}, req.Permissions, body)
+		assert.Equal(t, []string{"app"}, req.Repositories, body)
+	}
+	_, e := serve.ParseRequest([]byte(`{"policy":"p","owner":"octo-org","repositories":["evil/app"],"permissions":{"contents":"write"}}`))
+	require.NotNil(t, e)
+	b, _ := json.Marshal(e)
+	assert.Contains(t, string(b), `is not owned by octo-org`)
 }

@@ -198,12 +198,43 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 
 // TokenRequest is the body of POST /v1/token.
 type TokenRequest struct {
-	Policy       string            `json:"policy"`
-	Provider     string            `json:"provider"`
-	Owner        string            `json:"owner"`
-	Repositories []string          `json:"repositories"`
-	Permissions  map[string]string `json:"permissions"`
-	Lifetime     string            `json:"lifetime"`
+	Policy       string      `json:"policy"`
+	Provider     string      `json:"provider"`
+	Owner        string      `json:"owner"`
+	Repositories []string    `json:"repositories"`
+	Permissions  Permissions `json:"permissions"`
+	Lifetime     string      `json:"lifetime"`
+}
+
+// Permissions is {"contents": "write"}, as the API documents it; the
+// step's own spellings ("contents:write, issues:read" or a list of
+// name:level) are accepted too.
+type Permissions map[string]string
+
+// UnmarshalJSON reads an object, a "name:level, …" string or a list.
+func (p *Permissions) UnmarshalJSON(b []byte) error {
+	var m map[string]string
+	if err := json.Unmarshal(b, &m); err == nil {
+		*p = m
+		return nil
+	}
+	var list []string
+	var one string
+	if err := json.Unmarshal(b, &one); err == nil {
+		list = strings.FieldsFunc(one, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' })
+	} else if err := json.Unmarshal(b, &list); err != nil {
+		return errors.New(`permissions must be an object such as {"contents": "read"}`)
+	}
+	out := Permissions{}
+	for _, it := range list {
+		name, level, ok := strings.Cut(it, ":")
+		if !ok {
+			return fmt.Errorf("permission %q is not name:level", it)
+		}
+		out[strings.TrimSpace(name)] = strings.TrimSpace(level)
+	}
+	*p = out
+	return nil
 }
 
 // TokenResponse is a 200 answer.
@@ -263,6 +294,14 @@ func ParseRequest(body []byte) (*TokenRequest, *apiError) {
 		perms[strings.ReplaceAll(strings.ToLower(k), "-", "_")] = strings.ToLower(v)
 	}
 	req.Permissions = perms
+	for i, r := range req.Repositories {
+		if owner, name, ok := strings.Cut(r, "/"); ok {
+			if !strings.EqualFold(owner, req.Owner) {
+				return nil, fail(http.StatusBadRequest, "bad_request", "repository %q is not owned by %s; one token covers one owner", r, req.Owner)
+			}
+			req.Repositories[i] = name
+		}
+	}
 	pr := policy.Request{Provider: req.Provider, Owner: req.Owner, Repositories: req.Repositories, Permissions: req.Permissions}
 	if err := pr.Validate(); err != nil {
 		return nil, fail(http.StatusBadRequest, "bad_request", "%s", err)
