@@ -47,48 +47,54 @@ func TestFaultMatrix(t *testing.T) {
 	}
 	p := serve.Retry
 	p.AttemptTimeout, p.Deadline = 300*time.Millisecond, 5*time.Second
-	var rows []string
-	for _, c := range calls {
-		for _, every := range []bool{false, true} {
-			row := fmt.Sprintf("%-22s %-6s", c.name, map[bool]string{false: "2 tries", true: "every"}[every])
-			for _, f := range testutil.Faults {
-				times := 2
-				if every {
-					times = 0
-				}
-				ft := &testutil.FaultTransport{Base: network.Base(network.Options{})}
-				ft.Add(testutil.Rule{Name: c.name, Method: c.method, Path: c.path, Fault: f, Times: times})
-				w := newWorldWith(t, "", ft, p)
-				a := w.ask(w.oidcToken(nil), release(map[string]string{"contents": "read"}, "app"))
-				cell := "ok"
-				switch a.status {
-				case http.StatusOK:
-				case http.StatusTooManyRequests, http.StatusBadGateway:
-					cell = a.err.Error.Code
-					assert.NotContains(t, a.err.Error.Message, "\n", "%s %s: one line", c.name, f)
-				default:
-					t.Errorf("%s, %s (every=%v): status %d: %s", c.name, f, every, a.status, a.raw)
-				}
-				handed := []string{}
-				if a.status == http.StatusOK {
-					handed = append(handed, a.ok.Token)
-				}
-				revokeFails := c.name == "policy: revoke" && every && !f.AfterService()
-				if !(c.mints && f.AfterService()) && !revokeFails {
-					w.checkClean(handed...)
-				} else {
-					w.outMu.Lock()
-					testutil.AssertNoSecret(t, "audit and log", w.audit.String()+w.log.String(), w.secrets...)
-					w.outMu.Unlock()
-					cell += "*"
-				}
-				if revokeFails {
-					assert.Contains(t, w.log.String(), "failed to revoke the token sha256:", "a revocation that never succeeds is logged by ID")
-				}
-				row += fmt.Sprintf(" %s=%s", f, cell)
+	rows := make([]string, 2*len(calls))
+	// Rows run in parallel: most of a cell is waiting out a fault.
+	t.Run("rows", func(t *testing.T) {
+		for i, c := range calls {
+			for j, every := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s/every=%v", c.name, every), func(t *testing.T) {
+					t.Parallel()
+					row := fmt.Sprintf("%-22s %-6s", c.name, map[bool]string{false: "2 tries", true: "every"}[every])
+					for _, f := range testutil.Faults {
+						times := 2
+						if every {
+							times = 0
+						}
+						ft := &testutil.FaultTransport{Base: network.Base(network.Options{})}
+						ft.Add(testutil.Rule{Name: c.name, Method: c.method, Path: c.path, Fault: f, Times: times})
+						w := newWorldWith(t, "", ft, p)
+						a := w.ask(w.oidcToken(nil), release(map[string]string{"contents": "read"}, "app"))
+						cell := "ok"
+						switch a.status {
+						case http.StatusOK:
+						case http.StatusTooManyRequests, http.StatusBadGateway:
+							cell = a.err.Error.Code
+							assert.NotContains(t, a.err.Error.Message, "\n", "%s %s: one line", c.name, f)
+						default:
+							t.Errorf("%s, %s (every=%v): status %d: %s", c.name, f, every, a.status, a.raw)
+						}
+						handed := []string{}
+						if a.status == http.StatusOK {
+							handed = append(handed, a.ok.Token)
+						}
+						revokeFails := c.name == "policy: revoke" && every && !f.AfterService()
+						if !(c.mints && f.AfterService()) && !revokeFails {
+							w.checkClean(handed...)
+						} else {
+							w.outMu.Lock()
+							testutil.AssertNoSecret(t, "audit and log", w.audit.String()+w.log.String(), w.secrets...)
+							w.outMu.Unlock()
+							cell += "*"
+						}
+						if revokeFails {
+							assert.Contains(t, w.log.String(), "failed to revoke the token sha256:", "a revocation that never succeeds is logged by ID")
+						}
+						row += fmt.Sprintf(" %s=%s", f, cell)
+					}
+					rows[2*i+j] = row
+				})
 			}
-			rows = append(rows, row)
 		}
-	}
+	})
 	t.Logf("fault matrix of jobtoken serve (* = a token may stay live until it expires, as documented):\n%s", strings.Join(rows, "\n"))
 }
