@@ -414,12 +414,12 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	rec.TokenSHA256, rec.TokenID = sha256Of(out.Token), out.TokenID
 	if err := r.Context().Err(); err != nil {
 		s.revoke(out.Token, "an answer the caller left before")
-		rec.Message = "the caller left before the answer; the token was revoked"
+		rec.Code, rec.Message = "undelivered", "the caller left before the answer; the token was revoked"
 		return
 	}
 	if err := writeJSON(w, http.StatusOK, out); err != nil {
 		s.revoke(out.Token, "an answer that could not be delivered")
-		rec.Message = "the answer could not be delivered; the token was revoked"
+		rec.Code, rec.Message = "undelivered", "the answer could not be delivered; the token was revoked"
 		return
 	}
 	rec.Decision, rec.Status = "allow", http.StatusOK
