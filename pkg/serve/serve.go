@@ -405,7 +405,12 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 			Message: fmt.Sprintf("policy %s: write access to the policy repository %s is never granted", p.Name, repo)})
 		return
 	}
-	out, e := s.mint(r.Context(), grant)
+	// The mint finishes even if the caller leaves meanwhile: a token GitHub
+	// made for a request cancelled halfway could not be found again; this
+	// way it is revoked below.
+	mctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 45*time.Second)
+	defer cancel()
+	out, e := s.mint(mctx, grant)
 	if e != nil {
 		reply(e)
 		return

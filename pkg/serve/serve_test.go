@@ -500,3 +500,24 @@ func BenchmarkWarmMint(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(w.gh.Requests())/float64(b.N), "github-requests/op")
 }
+
+// TestUndeliveredTokenIsRevoked: a caller that leaves while GitHub mints
+// gets nothing, and the token made for it does not stay live.
+func TestUndeliveredTokenIsRevoked(t *testing.T) {
+	w := newWorld(t, "")
+	require.Equal(t, http.StatusOK, w.ask(w.oidcToken(nil), release(map[string]string{"contents": "read"}, "app")).status)
+	handed := w.liveHandedOut()
+	w.gh.Grant = func(*ghfake.Token) { time.Sleep(500 * time.Millisecond) }
+	b, _ := json.Marshal(release(map[string]string{"contents": "read"}, "app"))
+	req, _ := http.NewRequest(http.MethodPost, w.http.URL+"/v1/token", bytes.NewReader(b))
+	req.Header.Set("Authorization", "Bearer "+w.oidcToken(nil))
+	_, err := (&http.Client{Timeout: 100 * time.Millisecond}).Do(req)
+	require.Error(t, err, "the caller gives up first")
+	require.Eventually(t, func() bool {
+		w.outMu.Lock()
+		defer w.outMu.Unlock()
+		return strings.Contains(w.audit.String(), `"code":"undelivered"`)
+	}, 10*time.Second, 20*time.Millisecond)
+	assert.Len(t, w.gh.Minted(), len(handed)+2, "the policy read's token, the first answer's and the undelivered one")
+	w.checkClean(handed...)
+}
