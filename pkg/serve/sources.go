@@ -44,7 +44,11 @@ func (s *Server) snapshot(ctx context.Context, src *source) (*snapshot, bool, er
 	if src.snap != nil && now.Sub(src.snap.at) < s.set.TTL {
 		return src.snap, false, nil
 	}
-	snap, err := s.read(ctx, src.Source, src.snap)
+	// The read serves every later caller too, and mints a token of its
+	// own: it does not end with the caller that started it.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 45*time.Second)
+	defer cancel()
+	snap, err := s.read(rctx, src.Source, src.snap)
 	if err == nil {
 		src.snap = snap
 		return snap, false, nil
