@@ -35,7 +35,7 @@ func runServe(ctx context.Context, e *Env, args []string) int {
 	if err != nil {
 		return f.usageError(e, "%s", err)
 	}
-	o := serve.Options{Audit: e.Stdout, Log: e.Stderr, Getenv: e.Getenv, Now: e.Now}
+	o := serve.Options{Audit: e.Stdout, Log: e.Stderr, Getenv: e.Getenv, Now: e.Now, Redact: func(v ...string) { e.Secrets.Add(v...) }}
 	if e.Transport != nil || e.Retry != nil {
 		p := serve.Retry
 		if e.Retry != nil {

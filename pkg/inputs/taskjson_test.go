@@ -165,7 +165,7 @@ func TestTaskJSONShape(t *testing.T) {
 	assert.Contains(t, byName["repositories"].HelpMarkDown, "the pipeline builds")
 	assert.Contains(t, byName["revoke"].HelpMarkDown, "post-job step")
 	assert.Equal(t, "connectedService:AzureRM", byName["azureServiceConnection"].Type)
-	assert.Equal(t, "provider = azure-devops && azureCredential = entra", byName["azureServiceConnection"].VisibleRule)
+	assert.Equal(t, "provider = github || provider = azure-devops", byName["azureServiceConnection"].VisibleRule, "github signs with Key Vault through it")
 	assert.Equal(t, map[string]string{"github": "github", "azure-devops": "azure-devops", "anaconda": "anaconda"}, byName["provider"].Options)
 
 	var outs []string

@@ -48,10 +48,25 @@ func (r *Report) Check(ctx context.Context) {
 // Such a credential goes only to the default API URL or to one the command
 // line names too. It returns "" when --check may run.
 func foreignDestination(o Options, prov provider.Provider, req provider.Request, s Step, naming inputs.Naming) string {
+	if s.FromCommandLine == nil {
+		return "" // no file: every value is the command line's
+	}
 	var creds []string
 	for _, in := range o.Runner.Providers.Catalog().Secrets() {
 		if s.FromCommandLine[in.Key] {
 			creds = append(creds, inputs.FlagNames.Name(in))
+		}
+	}
+	if own, ok := prov.(provider.OwnSignIn); ok {
+		// The person's own cloud sign-in goes where these point (a KMS
+		// key): only to a value the command line names.
+		for _, d := range own.OwnSignIn(req) {
+			flag := inputs.FlagNames.Name(d.Input)
+			if file := s.Values.Get(d.Input); !s.FromCommandLine[d.Input.Key] && o.CommandLine.Get(d.Input) != file {
+				return fmt.Sprintf("check refused: the %s sets %s to %s, and --check would sign in there with your own cloud credentials: to check against it, pass the same %s %s on the command line",
+					o.Kind, naming.Name(d.Input), file, flag, file)
+			}
+			creds = append(creds, flag)
 		}
 	}
 	if len(creds) == 0 {

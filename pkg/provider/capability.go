@@ -24,6 +24,17 @@ type GitCredential interface {
 	GitCredential()
 }
 
+// OwnSignIn is a provider that, run by hand, signs in with the person's own
+// ambient credentials (az login, an AWS profile, gcloud's application default
+// credentials) and sends what they yield to where these inputs point. plan
+// --check treats such an input like a credential flag: a file may not choose
+// it, and when the command line does, the file may not choose the API URL
+// either.
+type OwnSignIn interface {
+	Provider
+	OwnSignIn(req Request) []Destination
+}
+
 // ManualRevoker is a provider that says what `jobtoken revoke` needs from a
 // person, who has no saved state.
 type ManualRevoker interface {

@@ -14,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/jobtoken/jobtoken/pkg/kms"
 	"github.com/jobtoken/jobtoken/pkg/policy"
 )
 
@@ -149,8 +150,10 @@ type Settings struct {
 	APIURL    string
 	AppIssuer string
 	KeyFile   string
-	Sources   []Source
-	TTL       time.Duration
+	// SigningKey is github.signing_key, parsed; nil with a key file.
+	SigningKey *kms.Key
+	Sources    []Source
+	TTL        time.Duration
 }
 
 // LoadConfig reads and checks the config file; getenv supplies PORT.
@@ -254,9 +257,14 @@ func ParseConfig(data []byte, getenv func(string) string) (*Settings, error) {
 	case g.PrivateKeyFile != "" && g.SigningKey != "":
 		add("github: give private_key_file or signing_key, not both")
 	case g.SigningKey != "":
-		add("github.signing_key needs the keyless build of jobtoken (KMS signing, pkg/kms), which this build lacks; use private_key_file")
+		k, err := kms.ParseKey(g.SigningKey)
+		if err != nil {
+			add("github.signing_key: %s", err)
+		} else {
+			s.SigningKey = &k
+		}
 	case g.PrivateKeyFile == "":
-		add("github.private_key_file is required: the App's private key (PEM), mounted as a secret file")
+		add("github.private_key_file (or signing_key, a KMS key URI) is required: the App's private key (PEM), mounted as a secret file")
 	}
 	s.KeyFile = g.PrivateKeyFile
 	if len(c.PolicySources) == 0 {

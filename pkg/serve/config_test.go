@@ -39,6 +39,11 @@ func TestConfigDefaults(t *testing.T) {
 	assert.Equal(t, 30*time.Second, s.TTL)
 	assert.Equal(t, "12345", s.AppIssuer)
 	assert.Equal(t, "https://ghes.example/_services/token", s.Issuers[0].URL)
+
+	s, err = serve.ParseConfig([]byte(strings.Replace(minimal, "private_key_file: /secrets/app.pem", "signing_key: azurekms://jobtoken.vault.azure.net/github-app", 1)), env(nil))
+	require.NoError(t, err)
+	require.NotNil(t, s.SigningKey)
+	assert.Equal(t, "azurekms://jobtoken.vault.azure.net/github-app", s.SigningKey.URI)
 }
 
 func TestConfigErrors(t *testing.T) {
@@ -47,8 +52,9 @@ func TestConfigErrors(t *testing.T) {
 		{strings.Replace(minimal, "audience: https://jobtoken.octo-org.example\n", "", 1), "audience is required"},
 		{strings.Replace(minimal, "client_id: Iv23liX", "client_id: Iv23liX, app_id: 1", 1), "client_id or app_id, not both"},
 		{strings.Replace(minimal, "client_id: Iv23liX", "app_id: abc", 1), `app_id "abc" is not a number`},
-		{strings.Replace(minimal, "private_key_file: /secrets/app.pem", "signing_key: azurekms://v.vault.azure.net/k", 1), "signing_key needs the keyless build"},
-		{strings.Replace(minimal, ", private_key_file: /secrets/app.pem", "", 1), "private_key_file is required"},
+		{strings.Replace(minimal, "private_key_file: /secrets/app.pem", "signing_key: gcpkms://projects/p", 1), "github.signing_key: "},
+		{strings.Replace(minimal, "private_key_file: /secrets/app.pem", "private_key_file: k, signing_key: azurekms://v.vault.azure.net/k", 1), "private_key_file or signing_key, not both"},
+		{strings.Replace(minimal, ", private_key_file: /secrets/app.pem", "", 1), "private_key_file (or signing_key, a KMS key URI) is required"},
 		{strings.Replace(minimal, "@main/jobtoken", "/jobtoken", 1), "names no ref"},
 		{strings.Replace(minimal, "github://", "https://github.com/", 1), "must be github://OWNER/REPO@REF/DIR"},
 		{strings.Replace(minimal, "@main/jobtoken", "@main/../x", 1), "must be a plain path"},

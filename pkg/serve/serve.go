@@ -55,8 +55,12 @@ type Options struct {
 	Audit io.Writer
 	// Log receives what operators should know (stderr).
 	Log io.Writer
-	// Getenv reads proxy and CA settings for the default client.
+	// Getenv reads proxy and CA settings for the default client, and the
+	// cloud settings a signing_key uses (AWS_REGION, endpoints, …).
 	Getenv func(string) string
+	// Redact is told of the cloud credentials a signing_key's identity
+	// yields, so that no output prints them.
+	Redact func(values ...string)
 }
 
 // Server is the service. Make one with New.
@@ -101,7 +105,19 @@ func New(set *Settings, o Options) (*Server, error) {
 		settings, ca := network.Capture(o.Getenv)
 		o.HTTP = network.Client(network.Base(network.Options{Settings: settings, CA: ca}), Retry, nil)
 	}
-	if o.Signer == nil {
+	if o.Redact == nil {
+		o.Redact = func(...string) {}
+	}
+	switch {
+	case o.Signer != nil:
+	case set.SigningKey != nil:
+		signer, who, err := openSigningKey(context.Background(), *set.SigningKey, o.HTTP, o.Getenv, o.Now, o.Redact)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(o.Log, "jobtoken serve: signing the App's JWTs with %s (public key %s) as %s\n", set.SigningKey, signer.Fingerprint(), who)
+		o.Signer = signer
+	default:
 		k, err := readKey(set.KeyFile)
 		if err != nil {
 			return nil, err

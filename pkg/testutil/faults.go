@@ -51,8 +51,11 @@ type Rule struct {
 	Name   string
 	Method string
 	Path   func(path string) bool
-	Fault  Fault
-	Times  int
+	// Match, when set, must hold too (services that share a path, such as
+	// AWS's POST / APIs, are told apart by host or header).
+	Match func(r *http.Request) bool
+	Fault Fault
+	Times int
 
 	seen, hit int
 }
@@ -110,7 +113,7 @@ func (t *FaultTransport) pick(req *http.Request) Fault {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, r := range t.rules {
-		if r.Method != req.Method || !r.Path(req.URL.Path) {
+		if r.Method != req.Method || !r.Path(req.URL.Path) || (r.Match != nil && !r.Match(req)) {
 			continue
 		}
 		r.seen++

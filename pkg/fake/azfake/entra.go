@@ -154,7 +154,14 @@ func (e *Entra) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	scope := f.Get("scope")
-	if !strings.Contains(" "+scope+" ", " "+ResourceID+"/.default ") || e.NoDevOps {
+	aud := ""
+	switch {
+	case strings.Contains(" "+scope+" ", " "+ResourceID+"/.default ") && !e.NoDevOps:
+		aud = ResourceID
+	case strings.Contains(" "+scope+" ", " "+VaultResource+"/.default "):
+		aud = VaultResource
+	}
+	if aud == "" {
 		resource := strings.TrimSuffix(strings.Fields(scope + " x")[0], "/.default")
 		e.aadsts(w, http.StatusBadRequest, "invalid_resource", 500011, fmt.Sprintf("The resource principal named %s was not found in the tenant named %s. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.", resource, e.Tenant.ID))
 		return
@@ -164,7 +171,7 @@ func (e *Entra) token(w http.ResponseWriter, r *http.Request) {
 	}
 	now := e.Tenant.Now()
 	tok := e.Tenant.Issuer.Sign(jwt.MapClaims{
-		"aud": ResourceID, "tid": e.Tenant.ID, "appid": clientID, "oid": uuidFrom("sp:" + clientID), "idtyp": "app",
+		"aud": aud, "tid": e.Tenant.ID, "appid": clientID, "oid": uuidFrom("sp:" + clientID), "idtyp": "app",
 		"appidacr": "2", "roles": []string{}, "iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix(),
 	})
 	e.mu.Lock()

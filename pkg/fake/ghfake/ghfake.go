@@ -88,6 +88,7 @@ func New(key *rsa.PrivateKey, installs ...*Installation) *Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /repos/{owner}/{repo}/installation", s.app(s.repoInstallation))
 	mux.HandleFunc("GET /users/{user}/installation", s.app(s.userInstallation))
+	mux.HandleFunc("GET /app", s.app(s.getApp))
 	mux.HandleFunc("GET /app/installations/{id}", s.app(s.getInstallation))
 	mux.HandleFunc("POST /app/installations/{id}/access_tokens", s.app(s.createToken))
 	mux.HandleFunc("DELETE /installation/token", s.revoke)
@@ -247,6 +248,13 @@ func (s *Server) userInstallation(w http.ResponseWriter, r *http.Request) {
 func (s *Server) byID(r *http.Request) *Installation {
 	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	return s.find(func(in *Installation) bool { return in.ID == id })
+}
+
+// getApp is GET /app: the authenticated App (GitHub's "Get the
+// authenticated app").
+func (s *Server) getApp(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"id": s.AppID, "client_id": s.ClientID, "slug": s.Slug, "name": s.Slug,
+		"owner": map[string]any{"login": "jobtoken-org"}, "installations_count": len(s.installations)})
 }
 
 func (s *Server) getInstallation(w http.ResponseWriter, r *http.Request) {

@@ -5,40 +5,24 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"net/url"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
-	azlog "github.com/Azure/azure-sdk-for-go/sdk/azcore/log"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/jobtoken/jobtoken/pkg/host"
 	"github.com/jobtoken/jobtoken/pkg/inputs"
 	"github.com/jobtoken/jobtoken/pkg/provider"
+	"github.com/jobtoken/jobtoken/pkg/provider/apierror"
 	"github.com/jobtoken/jobtoken/pkg/provider/cloudid"
 	"github.com/jobtoken/jobtoken/pkg/secret"
 )
 
-func init() {
-	// With AZURE_SDK_GO_LOGGING=all, azcore (read at its own init) prints
-	// requests and MSAL's messages straight to os.Stderr, around the
-	// redacting writer. jobtoken's errors say what went wrong; nothing of
-	// the SDK's may print.
-	azlog.SetListener(nil)
-}
-
 // DefaultAuthorityHost is Microsoft Entra's public cloud authority.
-const DefaultAuthorityHost = "https://login.microsoftonline.com/"
+const DefaultAuthorityHost = cloudid.DefaultAuthorityHost
 
 // Audience is what Entra expects in a federated assertion.
-const Audience = "api://AzureADTokenExchange"
-
-// envAuthorityHost is read through req.Getenv, as the Azure SDKs read it.
-const envAuthorityHost = "AZURE_AUTHORITY_HOST"
+const Audience = cloudid.EntraAudience
 
 // entraMinter gets a service principal's Entra token through workload
 // identity federation (azure-credential: entra): the CI system's OIDC token
@@ -53,6 +37,9 @@ type entraMinter struct {
 	conn      string    // the service connection, where the host names identities so
 	oidc      host.OIDC // the job's OIDC token; nil when the host has none
 	plan      provider.Plan
+
+	once sync.Once
+	x    *cloudid.EntraExchange
 }
 
 func prepareEntra(req provider.Request) (provider.Minter, inputs.Problems) {
@@ -74,26 +61,11 @@ func prepareEntra(req provider.Request) (provider.Minter, inputs.Problems) {
 		m.org = organization(req, false, &ps)
 	}
 
-	m.authority = strings.TrimSpace(req.Getenv(envAuthorityHost))
-	if m.authority == "" {
-		m.authority = DefaultAuthorityHost
+	var problem string
+	m.authority, m.custom, problem = cloudid.EntraAuthority(req.Getenv, "entra")
+	if problem != "" {
+		ps.Add(Credential, "%s", problem)
 	}
-	// The one URL check, and https even to this machine: azidentity
-	// refuses anything else.
-	msg := provider.APIURLProblem(m.authority, DefaultAuthorityHost)
-	u, err := url.Parse(m.authority)
-	switch {
-	case msg != "" && (err != nil || u.User != nil || strings.Contains(m.authority, "@")):
-		ps.Add(Credential, "entra sends the OIDC token to AZURE_AUTHORITY_HOST, which %s", msg)
-	case u.Scheme != "https" || u.Host == "":
-		ps.Add(Credential, "entra needs an https authority, but AZURE_AUTHORITY_HOST is %q; unset it or use e.g. %s", m.authority, DefaultAuthorityHost)
-	case msg != "":
-		ps.Add(Credential, "entra sends the OIDC token to AZURE_AUTHORITY_HOST, which %s", msg)
-	}
-	if !strings.HasSuffix(m.authority, "/") {
-		m.authority += "/"
-	}
-	m.custom = !strings.EqualFold(m.authority, DefaultAuthorityHost)
 
 	// Where the identity comes from is what the host offers: a service
 	// connection (Azure Pipelines), or the job's OIDC token with the
@@ -137,11 +109,21 @@ func (m *entraMinter) serviceConnection(ps *inputs.Problems) {
 	}
 }
 
-func (m *entraMinter) identity() string {
-	if m.conn != "" {
-		return fmt.Sprintf("service principal %s of service connection %s (tenant %s)", m.clientID, m.conn, m.tenantID)
-	}
-	return fmt.Sprintf("app %s (tenant %s) trusting this workflow's OIDC token", m.clientID, m.tenantID)
+func (m *entraMinter) identity() string { return m.exchange().Identity() }
+
+// exchange is the workload identity exchange this minter makes.
+func (m *entraMinter) exchange() *cloudid.EntraExchange {
+	m.once.Do(func() {
+		m.x = &cloudid.EntraExchange{
+			Entra: cloudid.Entra{ClientID: m.clientID, TenantID: m.tenantID}, Connection: m.conn, OIDC: m.oidc,
+			Authority: m.authority, Custom: m.custom, HTTP: m.req.HTTP, Redact: m.req.Redact, Naming: m.req.Naming,
+			Known: []apierror.Known{{Text: "AADSTS500011", Explain: func(*apierror.Error) (string, string) {
+				return "Azure DevOps (resource " + ResourceID + ") has no service principal in this tenant: no organization of this tenant uses Azure DevOps",
+					"use the tenant the Azure DevOps organization is connected to (Organization settings → Microsoft Entra)"
+			}}},
+		}
+	})
+	return m.x
 }
 
 func (m *entraMinter) makePlan() provider.Plan {
@@ -179,52 +161,8 @@ func (m *entraMinter) Plan() provider.Plan { return m.plan }
 
 // entraToken exchanges the CI system's OIDC token for an Entra access token
 // for Azure DevOps. It returns the assertion too, so it can be masked.
-//
-// On Azure Pipelines this is what azidentity.AzurePipelinesCredential does,
-// but that credential reads SYSTEM_OIDCREQUESTURI from the process
-// environment (os.Getenv) and puts the OIDC endpoint's raw answer in its
-// errors; the host fetches the assertion instead (host.OIDC), and this hands
-// it to ClientAssertionCredential, which is the credential
-// AzurePipelinesCredential wraps.
 func (m *entraMinter) entraToken(ctx context.Context) (azcore.AccessToken, string, error) {
-	var mu sync.Mutex
-	var assertion string
-	var assertErr error
-	get := func(ctx context.Context) (string, error) {
-		a, err := m.oidc.IDToken(ctx, Audience)
-		if a != "" {
-			m.req.Redact(a)
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		assertion, assertErr = a, err
-		return a, err
-	}
-	opts := &azidentity.ClientAssertionCredentialOptions{
-		ClientOptions: azcore.ClientOptions{
-			// Set explicitly so azidentity never reads AZURE_AUTHORITY_HOST
-			// from the process environment itself.
-			Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: m.authority},
-			Transport: m.req.HTTP,
-			// req.HTTP already retries; azcore retrying too would multiply.
-			Retry: policy.RetryOptions{MaxRetries: -1},
-		},
-		DisableInstanceDiscovery: m.custom,
-	}
-	cred, err := azidentity.NewClientAssertionCredential(m.tenantID, m.clientID, get, opts)
-	if err != nil {
-		return azcore.AccessToken{}, "", fmt.Errorf("failed to set up workload identity: %s", err)
-	}
-	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{Scope}})
-	mu.Lock()
-	defer mu.Unlock()
-	if err != nil {
-		if assertErr != nil {
-			return tok, assertion, assertErr
-		}
-		return tok, assertion, fmt.Errorf("failed to exchange the OIDC token with Microsoft Entra: %w", m.entraError(err))
-	}
-	return tok, assertion, nil
+	return m.exchange().Token(ctx, Scope)
 }
 
 // Mint implements provider.Minter.

@@ -25,10 +25,9 @@ var (
 		},
 		Description: "Microsoft Entra **user** access token for Azure DevOps, the parent of a PAT, fetched in the step before (e.g. `az account get-access-token --resource 499b84ac-1321-427f-aa17-267ca6975798`): it lives about an hour, so a stored one has expired.",
 		On:          map[inputs.Where]string{inputs.OnCLI: "Microsoft Entra **user** access token for Azure DevOps, the parent of a PAT; without it, your `az login`'s (a user's, not a service principal's)."}}
-	ServiceConnection = inputs.Input{Key: "azure-service-connection", Azure: "azureServiceConnection", Type: inputs.TypeAzureRM, AzureOnly: true,
-		When:        &inputs.Condition{Key: "azure-credential", Value: CredentialEntra},
-		Instead:     []string{cloudid.AzureClientID.Key, cloudid.AzureTenantID.Key},
-		Description: "Azure Resource Manager service connection that uses workload identity federation."}
+	// ServiceConnection is the shared cloudid input, named here as
+	// azure-devops' code has always named it.
+	ServiceConnection = cloudid.AzureServiceConnection
 )
 
 // Inputs implements provider.Provider.

@@ -52,6 +52,12 @@ type App struct {
 	mu       sync.Mutex
 	skew     time.Duration // GitHub's clock minus ours, learned from a 401
 	resigned bool
+	// last is the JWT signed last, reused until a minute before it
+	// expires: with a KMS key every signature is a call to the cloud.
+	last       string
+	lastExp    time.Time
+	lastSkew   time.Duration
+	lastSigner crypto.Signer
 }
 
 // NewApp returns the App issuer signs for with signer, at apiURL, calling
@@ -125,6 +131,10 @@ func (rs256) Sign(signing string, key any) ([]byte, error) {
 func (a *App) jwt() (string, error) {
 	a.mu.Lock()
 	skew := a.skew
+	if a.last != "" && a.lastSkew == skew && a.lastSigner == a.Signer && a.Now().Add(skew).Before(a.lastExp.Add(-time.Minute)) {
+		defer a.mu.Unlock()
+		return a.last, nil
+	}
 	a.mu.Unlock()
 	iat := a.Now().Add(skew).Add(-60 * time.Second).Truncate(time.Second)
 	claims := jwt.RegisteredClaims{
@@ -137,6 +147,9 @@ func (a *App) jwt() (string, error) {
 		return "", fmt.Errorf("failed to sign the App JWT: %w", err)
 	}
 	a.Redact(s)
+	a.mu.Lock()
+	a.last, a.lastExp, a.lastSkew, a.lastSigner = s, claims.ExpiresAt.Time, skew, a.Signer
+	a.mu.Unlock()
 	return s, nil
 }
 
@@ -210,6 +223,23 @@ func (a *App) resign() bool {
 
 func isClockError(msg string) bool {
 	return strings.Contains(msg, "claim ('iat')") || strings.Contains(msg, "claim ('exp')")
+}
+
+// AppInfo is the authenticated App, as GET /app describes it.
+type AppInfo struct {
+	ID   int64  `json:"id"`
+	Slug string `json:"slug"`
+	Name string `json:"name"`
+}
+
+// Authenticate signs one JWT and reads the App it authenticates (GET /app):
+// the cheapest proof that the key is the App's.
+func (a *App) Authenticate(ctx context.Context) (*AppInfo, error) {
+	var info AppInfo
+	if err := a.call(ctx, http.MethodGet, "app", nil, &info); err != nil {
+		return nil, err
+	}
+	return &info, nil
 }
 
 // LookupInstallation finds the App's installation on repository

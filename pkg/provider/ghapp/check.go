@@ -15,6 +15,20 @@ var _ provider.Checker = (*minter)(nil)
 // Check implements provider.Checker: authenticate as the App and look the
 // installation up, without minting.
 func (m *minter) Check(ctx context.Context) ([]string, error) {
+	var out []string
+	if m.kl != nil {
+		// Sign one JWT in the KMS and authenticate as the App with it, so
+		// that a key that is not the App's shows as such.
+		if err := m.openKey(ctx); err != nil {
+			return nil, err
+		}
+		info, err := m.app.Authenticate(ctx)
+		if err != nil {
+			// jwtAnswers name a key that is not the App's by its fingerprint.
+			return nil, fmt.Errorf("failed to authenticate as the App: %w", m.explained(err))
+		}
+		out = append(out, fmt.Sprintf("JWT signed in %s with %s (public key %s); GET /app: App %s (%d)", m.kl.cloud(), m.kl.uri, m.kl.signer.Fingerprint(), info.Slug, info.ID))
+	}
 	var repo string
 	if len(m.repos) > 0 {
 		repo = m.repos[0]
@@ -31,7 +45,7 @@ func (m *minter) Check(ctx context.Context) ([]string, error) {
 		}
 		return nil, err
 	}
-	out := []string{fmt.Sprintf("App authenticated; installation %d (%s) on %s, repository access: %s", inst.ID, inst.AppSlug, inst.Account.Login, inst.RepositorySelection)}
+	out = append(out, fmt.Sprintf("App authenticated; installation %d (%s) on %s, repository access: %s", inst.ID, inst.AppSlug, inst.Account.Login, inst.RepositorySelection))
 	if len(lacking) > 0 {
 		return out, fmt.Errorf("the installation lacks %s; add them to the App and accept them on the installation, or ask for less", strings.Join(lacking, ", "))
 	}

@@ -65,6 +65,10 @@ func (m *minter) jwtAnswers() []apierror.Known {
 				fmt.Sprintf("set %s to the Client ID on the App's settings page (or %s to its App ID), and look for a stray character in the variable", m.req.Name(ClientID), m.req.Name(AppID))
 		}},
 		{Status: http.StatusUnauthorized, Text: msgNotDecoded, Explain: func(*apierror.Error) (string, string) {
+			if m.kl != nil && m.kl.signer != nil {
+				return fmt.Sprintf("%s %s (public key %s) is not a key of App %s: it belongs to another App, was deleted from this one, or %s names another App", m.req.Name(SigningKey), m.kl.uri, m.kl.signer.Fingerprint(), id, idInput),
+					fmt.Sprintf("compare that fingerprint with the keys listed in the settings of the App %s names, and import that App's .pem into the KMS", idInput)
+			}
 			return fmt.Sprintf("%s is not a key of App %s: it belongs to another App, was deleted from this one, or %s names another App", pk, id, idInput),
 				fmt.Sprintf("generate a private key in the settings of the App %s names and store the whole .pem file in the secret", idInput)
 		}},

@@ -25,9 +25,10 @@ import (
 // (`jobtoken serve`) instead of holding an App key.
 var (
 	FederationURL = inputs.Input{Key: "federation-url", Azure: "federationUrl", Type: inputs.TypeString, GitHubOnly: true,
-		Description: "URL of a jobtoken federation service (`jobtoken serve`): the job sends its OIDC token there and gets the token the organization's trust `policy` allows, so it holds no App key (needs `id-token: write`). Exclusive with `client-id`, `app-id` and `private-key`."}
+		Description: "`jobtoken serve` URL: no key in the job.",
+		On:          map[inputs.Where]string{inputs.OnCLI: "URL of a jobtoken federation service (jobtoken serve): mint with a CI job's OIDC token (--oidc-token-file) what the --policy allows, with no App key. Exclusive with --client-id, --app-id, --private-key and --signing-key."}}
 	Policy = inputs.Input{Key: "policy", Azure: "policy", Type: inputs.TypeString, GitHubOnly: true,
-		Description: "With `federation-url`: the trust policy that decides, by name (`<policy>.yaml` in the organization's policy repository)."}
+		Description: "Its trust policy."}
 )
 
 // federationService names the service in errors.
@@ -51,7 +52,7 @@ func prepareFederation(req provider.Request, m *minter) (provider.Minter, inputs
 	var ps inputs.Problems
 	in := req.Inputs
 	f := &fedMinter{minter: m, url: strings.TrimRight(in.Get(FederationURL), "/"), policy: in.Get(Policy)}
-	for _, other := range []inputs.Input{ClientID, AppID, PrivateKey, InstallationID} {
+	for _, other := range []inputs.Input{ClientID, AppID, PrivateKey, SigningKey, InstallationID} {
 		if in.Given(other) && in.Get(other) != "" {
 			ps.Add(other, "cannot be used with %s: the federation service mints with its own App; remove %s", req.Name(FederationURL), req.Name(other))
 		}

@@ -167,6 +167,7 @@ func TestFederationPrepareProblems(t *testing.T) {
 		want string
 	}{
 		{"with a key", map[string]string{ghapp.PrivateKey.Key: testutil.AppKeyPEM(t)}, &countingOIDC{}, "input private-key: cannot be used with federation-url"},
+		{"with a signing key", map[string]string{ghapp.SigningKey.Key: "azurekms://v.vault.azure.net/app"}, &countingOIDC{}, "input signing-key: cannot be used with federation-url"},
 		{"with a client id", map[string]string{ghapp.ClientID.Key: "Iv1.x"}, &countingOIDC{}, "input client-id: cannot be used with federation-url"},
 		{"no policy", map[string]string{ghapp.Policy.Key: ""}, &countingOIDC{}, "input policy: is required with federation-url"},
 		{"bad policy", map[string]string{ghapp.Policy.Key: "../x"}, &countingOIDC{}, `input policy: "../x" is not a policy name`},

@@ -2,6 +2,7 @@ package ghapp
 
 import (
 	"github.com/jobtoken/jobtoken/pkg/inputs"
+	"github.com/jobtoken/jobtoken/pkg/provider/cloudid"
 )
 
 // The github provider's inputs.
@@ -34,9 +35,11 @@ const (
 // Inputs implements provider.Provider.
 func (*Provider) Inputs() inputs.Group {
 	return inputs.Group{
-		Name:   Name,
-		Title:  "GitHub App",
-		Inputs: []inputs.Input{AppID, ClientID, PrivateKey, Owner, Repositories, InstallationID, APIURL, FederationURL, Policy},
+		Name:  Name,
+		Title: "GitHub App",
+		Inputs: []inputs.Input{AppID, ClientID, PrivateKey, SigningKey, Owner, Repositories, InstallationID, APIURL,
+			cloudid.AzureClientID, cloudid.AzureTenantID, cloudid.AzureServiceConnection, cloudid.AWSRoleARN, cloudid.AWSRegion,
+			cloudid.GCPWorkloadIdentityProvider, cloudid.GCPServiceAccount, FederationURL, Policy},
 		Outputs: []inputs.Output{
 			{Key: OutInstallationID, Azure: "installationId", Description: "github: the installation the token belongs to."},
 			{Key: OutAppSlug, Azure: "appSlug", Description: "github: the App's slug."},

@@ -16,6 +16,9 @@ import (
 
 // Mint implements provider.Minter.
 func (m *minter) Mint(ctx context.Context) (*provider.Token, error) {
+	if err := m.openKey(ctx); err != nil {
+		return nil, err
+	}
 	id := m.instID
 	if id == 0 {
 		inst, err := m.lookup(ctx)
@@ -37,6 +40,20 @@ func (m *minter) Mint(ctx context.Context) (*provider.Token, error) {
 		return nil, m.explainMintError(ctx, id, m.explained(err))
 	}
 	return nil, errors.New("failed to mint: GitHub answered without a token")
+}
+
+// openKey opens a KMS key (signing-key) as the App's signer, once, before
+// the first JWT.
+func (m *minter) openKey(ctx context.Context) error {
+	if m.kl == nil || m.app.Signer != nil {
+		return nil
+	}
+	s, err := m.kl.open(ctx)
+	if err != nil {
+		return err
+	}
+	m.app.Signer = s
+	return nil
 }
 
 // lookup finds the installation the token is for.
@@ -90,7 +107,7 @@ func (m *minter) token(id int64, at *InstallationToken) *provider.Token {
 		ExpiresAt: exp.UTC(),
 		Granted:   FormatPermissions(at.Permissions),
 		// git's basic-auth form of the token.
-		Secrets: []string{secret.BasicAuth("x-access-token", at.Token)},
+		Secrets: m.secrets(at.Token),
 		Outputs: map[string]string{
 			OutInstallationID: strconv.FormatInt(id, 10),
 			OutAppSlug:        slug,
@@ -101,6 +118,16 @@ func (m *minter) token(id int64, at *InstallationToken) *provider.Token {
 			{"Repositories", repoText},
 		},
 	}
+}
+
+// secrets are the token's derived forms to mask with it, and what a KMS
+// exchange made.
+func (m *minter) secrets(token string) []string {
+	s := []string{secret.BasicAuth("x-access-token", token)}
+	if m.kl != nil {
+		s = append(s, m.kl.issued()...)
+	}
+	return s
 }
 
 // explainMintError explains GitHub's refusal of a mint.

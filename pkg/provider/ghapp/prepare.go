@@ -23,7 +23,8 @@ type minter struct {
 	req    provider.Request
 	app    *App
 	issuer string
-	key    crypto.Signer // nil while only known at run time
+	key    crypto.Signer // nil while only known at run time, or in a KMS
+	kl     *keyless      // signing-key: the App's key in a KMS
 	owner  string
 	repos  []string // names within owner; empty means every repository (`*`)
 	perms  map[string]string
@@ -65,7 +66,12 @@ func (*Provider) Prepare(req provider.Request) (provider.Minter, inputs.Problems
 		ps.Add(ClientID, "contains whitespace; copy the client ID from the App's settings")
 	}
 
-	if in.Known(PrivateKey) {
+	switch {
+	case in.Get(SigningKey) != "":
+		m.kl = prepareKeyless(req, &ps)
+	case in.Known(PrivateKey) && in.Get(PrivateKey) == "":
+		ps.Add(PrivateKey, "is required for github; set it to the App's private key (the .pem file from the App's settings), e.g. from a secret, or keep the key in a KMS and name it with %s", req.Name(SigningKey))
+	case in.Known(PrivateKey):
 		if k, err := ParsePrivateKey(in.Get(PrivateKey)); err != nil {
 			ps.Add(PrivateKey, "%s", err.Error())
 		} else {
@@ -128,6 +134,17 @@ func (*Provider) Destinations(req provider.Request) ([]provider.Destination, inp
 		dests, ps = append(dests, d), append(ps, fp...)
 	}
 	return dests, ps
+}
+
+var _ provider.OwnSignIn = (*Provider)(nil)
+
+// OwnSignIn implements provider.OwnSignIn: by hand, signing-key is signed
+// with the person's own cloud sign-in.
+func (*Provider) OwnSignIn(req provider.Request) []provider.Destination {
+	if v := req.Inputs.Get(SigningKey); v != "" {
+		return []provider.Destination{{Input: SigningKey, Value: v}}
+	}
+	return nil
 }
 
 // parseRepositories reads owner and repositories, with the current
@@ -233,19 +250,28 @@ func (m *minter) makePlan() provider.Plan {
 		inst = strconv.FormatInt(m.instID, 10)
 	}
 	var secrets []string
-	if m.req.Inputs.Known(PrivateKey) {
+	if m.req.Inputs.Known(PrivateKey) && m.req.Inputs.Get(PrivateKey) != "" {
 		secrets = append(secrets, m.req.Inputs.Get(PrivateKey))
+	}
+	parent := fmt.Sprintf("GitHub App %s (RS256 JWT signed with %s)", m.issuer, m.req.Name(PrivateKey))
+	details := map[string]string{"api": m.apiURL, "installation": inst}
+	notes := []string{"GitHub adds metadata:read to every token that carries a repository permission", "GitHub fixes installation tokens at 1h"}
+	if m.kl != nil {
+		parent = fmt.Sprintf("GitHub App %s (RS256 JWT signed in %s with %s %s, as %s)", m.issuer, m.kl.cloud(), m.req.Name(SigningKey), m.kl.uri, m.kl.identity)
+		details["signing_key"], details["kms_identity"] = m.kl.uri, m.kl.identity
+		notes = append(notes, "known at run time: the key's public key and whether the identity may sign with it (plan --check signs one JWT and calls GET /app)")
+		secrets = append(secrets, m.kl.secrets()...)
 	}
 	return provider.Plan{
 		Provider:          Name,
-		Parent:            fmt.Sprintf("GitHub App %s (RS256 JWT signed with %s)", m.issuer, m.req.Name(PrivateKey)),
+		Parent:            parent,
 		Scopes:            scopes,
 		Resources:         res,
 		Lifetime:          TokenLife,
 		Revocation:        "DELETE /installation/token with the token itself, in the post step",
 		Revocable:         true,
-		Notes:             []string{"GitHub adds metadata:read to every token that carries a repository permission", "GitHub fixes installation tokens at 1h"},
-		Details:           map[string]string{"api": m.apiURL, "installation": inst},
+		Notes:             notes,
+		Details:           details,
 		Secrets:           secrets,
 		UsesRunRepository: (m.ownerFromRun || m.reposFromRun) && !m.runKnown,
 	}

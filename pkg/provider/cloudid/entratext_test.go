@@ -1,4 +1,4 @@
-package azdo
+package cloudid
 
 import (
 	"testing"
@@ -17,6 +17,6 @@ func TestEntraText(t *testing.T) {
 		`ClientAssertionCredential: unable to resolve an endpoint: server response error: Get "https://127.0.0.1:1/t/v2.0/.well-known/openid-configuration?": no complete answer within 30s`: "unable to resolve an endpoint: no complete answer within 30s",
 		"ClientAssertionCredential: something\nTo troubleshoot, visit https://aka.ms/azsdk/go/identity/troubleshoot":                                                                         "something",
 	} {
-		assert.Equal(t, want, entraText(in))
+		assert.Equal(t, want, EntraText(in))
 	}
 }

@@ -1,0 +1,384 @@
+package ghapp_test
+
+// Keyless signing end to end: the main and post stages as the GitHub runner
+// and the Azure Pipelines agent run them, the App's key in a fake Azure Key
+// Vault reached through a fake Microsoft Entra with the job's OIDC token.
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/jobtoken/jobtoken/pkg/cli"
+	"github.com/jobtoken/jobtoken/pkg/fake/azfake"
+	"github.com/jobtoken/jobtoken/pkg/fake/ghfake"
+	"github.com/jobtoken/jobtoken/pkg/host"
+	"github.com/jobtoken/jobtoken/pkg/host/azpipelines"
+	"github.com/jobtoken/jobtoken/pkg/inputs"
+	"github.com/jobtoken/jobtoken/pkg/provider/cloudid"
+	"github.com/jobtoken/jobtoken/pkg/provider/ghapp"
+	"github.com/jobtoken/jobtoken/pkg/provider/providertest"
+	"github.com/jobtoken/jobtoken/pkg/secret"
+	"github.com/jobtoken/jobtoken/pkg/testutil"
+)
+
+const (
+	kvClientID = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
+	kvConnID   = "5b0f2a8e-1c1d-4e0a-9d7b-2a3b4c5d6e7f"
+)
+
+// vaultWorld is GitHub, Microsoft Entra, Azure Key Vault holding the App's
+// key, and both CI systems' OIDC issuers.
+type vaultWorld struct {
+	gh     *ghfake.Server
+	tenant *azfake.Tenant
+	entra  *azfake.Entra
+	vault  *azfake.Vault
+	ghOIDC *azfake.GitHubOIDC
+	pipes  *azfake.PipelinesOIDC
+}
+
+func newVaultWorld(t *testing.T) *vaultWorld {
+	t.Helper()
+	w := &vaultWorld{gh: newFake(t), tenant: azfake.NewTenant()}
+	w.entra = azfake.NewEntra(w.tenant)
+	w.vault = azfake.NewVault(w.tenant, w.entra.URL)
+	w.ghOIDC = azfake.NewGitHubOIDC("octo/app")
+	w.pipes = azfake.NewPipelinesOIDC("contoso", "web")
+	w.pipes.Connections[kvConnID] = "signer-conn"
+	t.Cleanup(func() { w.entra.Close(); w.vault.Close(); w.ghOIDC.Close(); w.pipes.Close() })
+	w.vault.Import("github-app", testutil.AppKey(t))
+	w.vault.Grant(kvClientID)
+	w.entra.Trust(kvClientID, w.ghOIDC.Federated(), w.pipes.Federated("signer-conn"))
+	return w
+}
+
+// run runs jobtoken as the CI system would, trusting the TLS fakes.
+func (w *vaultWorld) run(t *testing.T, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	set := &secret.Set{}
+	o, e := secret.NewWriter(&out, set), secret.NewWriter(&errb, set)
+	instant := providertest.Instant
+	c := &cli.Env{Args: args, Getenv: testutil.Getenv(env), Stdout: o, Stderr: e, RawStdout: o, RawStderr: e,
+		Secrets: set, Transport: w.entra.Client().Transport, Retry: &instant}
+	code := c.Run(context.Background())
+	_ = o.Flush()
+	_ = e.Flush()
+	return code, out.String(), errb.String()
+}
+
+// secrets are every credential the keyless path handles: none may show.
+func (w *vaultWorld) secrets() []string {
+	s := append(w.entra.Issued(), w.ghOIDC.Issued()...)
+	s = append(s, w.pipes.Issued()...)
+	return append(s, w.ghOIDC.RequestToken, w.pipes.JobToken)
+}
+
+func (w *vaultWorld) githubEnv(t *testing.T) (map[string]string, map[string]string) {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]string{}
+	env := map[string]string{
+		"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "octo/app", "GITHUB_RUN_ID": "9", "GITHUB_RUN_ATTEMPT": "1",
+		"INPUT_PROVIDER": "github", "INPUT_PERMISSIONS": "contents:read", "INPUT_LIFETIME": "1h", "INPUT_REVOKE": "true",
+		"INPUT_ALLOW-BROAD-SCOPES": "false", "INPUT_DRY-RUN": "false",
+		"INPUT_CLIENT-ID": w.gh.ClientID, "INPUT_GITHUB-API-URL": w.gh.URL, "INPUT_SIGNING-KEY": w.vault.URI("github-app"),
+		"INPUT_AZURE-CLIENT-ID": kvClientID, "INPUT_AZURE-TENANT-ID": w.tenant.ID,
+		"ACTIONS_ID_TOKEN_REQUEST_URL": w.ghOIDC.RequestURL(), "ACTIONS_ID_TOKEN_REQUEST_TOKEN": w.ghOIDC.RequestToken,
+		"AZURE_AUTHORITY_HOST": w.entra.AuthorityHost(),
+	}
+	for _, n := range []string{"OUTPUT", "ENV", "STATE", "STEP_SUMMARY"} {
+		files["GITHUB_"+n] = filepath.Join(dir, strings.ToLower(n))
+		require.NoError(t, os.WriteFile(files["GITHUB_"+n], nil, 0o600))
+		env["GITHUB_"+n] = files["GITHUB_"+n]
+	}
+	return env, files
+}
+
+func (w *vaultWorld) azureEnv(t *testing.T) map[string]string {
+	t.Helper()
+	return map[string]string{
+		"TF_BUILD": "True", "AGENT_TEMPDIRECTORY": t.TempDir(),
+		"BUILD_REPOSITORY_NAME": "octo/app", "BUILD_REPOSITORY_PROVIDER": "GitHub", "BUILD_BUILDID": "42", "SYSTEM_JOBATTEMPT": "1",
+		"SYSTEM_COLLECTIONURI": "https://dev.azure.com/contoso/",
+		"INPUT_PROVIDER":       "github", "INPUT_PERMISSIONS": "contents:read", "INPUT_LIFETIME": "1h", "INPUT_REVOKE": "true",
+		"INPUT_ALLOWBROADSCOPES": "false", "INPUT_DRYRUN": "false",
+		"INPUT_CLIENTID": w.gh.ClientID, "INPUT_GITHUBAPIURL": w.gh.URL, "INPUT_SIGNINGKEY": w.vault.URI("github-app"),
+		"INPUT_AZURESERVICECONNECTION":                                kvConnID,
+		"ENDPOINT_AUTH_SCHEME_" + kvConnID:                            "WorkloadIdentityFederation",
+		"ENDPOINT_AUTH_PARAMETER_" + kvConnID + "_SERVICEPRINCIPALID": kvClientID,
+		"ENDPOINT_AUTH_PARAMETER_" + kvConnID + "_TENANTID":           w.tenant.ID,
+		"ENDPOINT_AUTH_PARAMETER_SYSTEMVSSCONNECTION_ACCESSTOKEN":     w.pipes.JobToken,
+		"SYSTEM_OIDCREQUESTURI":                                       w.pipes.RequestURI(),
+		"AZURE_AUTHORITY_HOST":                                        w.entra.AuthorityHost(),
+	}
+}
+
+func TestKeyVaultOnGitHub(t *testing.T) {
+	w := newVaultWorld(t)
+	env, files := w.githubEnv(t)
+	code, stdout, stderr := w.run(t, env, "/jobtoken")
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	live := w.gh.Live()
+	require.Len(t, live, 1)
+	tok := live[0].Value
+	assert.NotEmpty(t, w.vault.Signed(), "the JWT was signed in the vault")
+	assert.Contains(t, stdout, "Signing the App's JWTs with "+w.vault.URI("github-app")+" (Azure Key Vault, public key SHA256:")
+	for _, m := range append([]string{tok}, w.ghOIDC.Issued()...) {
+		assert.Contains(t, stdout, "::add-mask::"+m+"\n")
+	}
+	outputs, _ := testutil.Heredocs(t, testutil.ReadFile(t, files["GITHUB_OUTPUT"]))
+	assert.Equal(t, tok, outputs["token"])
+	secrets := w.secrets()
+	require.NotEmpty(t, w.entra.Issued())
+	testutil.AssertNoSecret(t, "stdout", testutil.WithoutGitHubMasks(stdout), secrets...)
+	testutil.AssertNoSecret(t, "stderr", stderr, secrets...)
+	testutil.AssertNoSecret(t, "state", testutil.ReadFile(t, files["GITHUB_STATE"]), secrets...)
+
+	state, _ := testutil.Heredocs(t, testutil.ReadFile(t, files["GITHUB_STATE"]))
+	env["STATE_jobtoken"] = state["jobtoken"]
+	signed := len(w.vault.Signed())
+	code, stdout, _ = w.run(t, env, "/jobtoken-post")
+	require.Equal(t, 0, code, stdout)
+	assert.Empty(t, w.gh.Live(), "revoked in the post step")
+	assert.Len(t, w.vault.Signed(), signed, "revoking needs no App JWT")
+	testutil.AssertNoSecret(t, "post stdout", testutil.WithoutGitHubMasks(stdout), secrets...)
+}
+
+func TestKeyVaultOnAzurePipelines(t *testing.T) {
+	w := newVaultWorld(t)
+	env := w.azureEnv(t)
+	code, stdout, stderr := w.run(t, env, "/jobtoken", "main")
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	live := w.gh.Live()
+	require.Len(t, live, 1)
+	assert.NotEmpty(t, w.vault.Signed())
+	r := parseAgent(stdout)
+	assert.True(t, r.masks[live[0].Value])
+	assert.True(t, r.masks[w.pipes.JobToken], "the OIDC request's credential is masked")
+	secrets := w.secrets()
+	testutil.AssertNoSecret(t, "stdout", r.plain, secrets...)
+	testutil.AssertNoSecret(t, "stderr", stderr, secrets...)
+
+	env["VSTS_TASKVARIABLE_JOBTOKEN"] = r.state
+	code, stdout, _ = w.run(t, env, "/jobtoken", "post")
+	require.Equal(t, 0, code, stdout)
+	assert.Empty(t, w.gh.Live())
+}
+
+type agentRun struct {
+	masks map[string]bool
+	state string
+	plain string
+}
+
+func parseAgent(stdout string) agentRun {
+	r := agentRun{masks: map[string]bool{}}
+	var plain []string
+	for _, line := range azpipelines.Lines(stdout) {
+		c, ok := azpipelines.Parse(line)
+		switch {
+		case ok && c.Name == "task.setsecret":
+			r.masks[c.Data] = true
+			continue
+		case ok && c.Name == "task.settaskvariable" && c.Prop("variable") == "jobtoken":
+			r.state = c.Data
+			continue
+		case ok && c.Name == "task.setvariable" && c.Prop("issecret") == "true":
+			continue
+		}
+		plain = append(plain, line)
+	}
+	r.plain = strings.Join(plain, "\n")
+	return r
+}
+
+// TestKeyVaultFailures: each refusal is one line naming the fix, before any
+// token exists, with nothing leaked.
+func TestKeyVaultFailures(t *testing.T) {
+	other, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name  string
+		setup func(w *vaultWorld, env map[string]string)
+		want  string
+	}{
+		{"no role on the key", func(w *vaultWorld, env map[string]string) {
+			w.vault.Import("ungranted", testutil.AppKey(t))
+			env["INPUT_SIGNING-KEY"] = w.vault.URI("ungranted")
+			env["INPUT_AZURE-CLIENT-ID"] = "11111111-2222-3333-4444-555555555555"
+			w.entra.Trust("11111111-2222-3333-4444-555555555555", w.ghOIDC.Federated())
+		}, "Azure Key Vault answered 403 Forbidden: Caller is not authorized to perform action on resource."},
+		{"no such key", func(w *vaultWorld, env map[string]string) {
+			env["INPUT_SIGNING-KEY"] = w.vault.URI("nope")
+		}, "Azure Key Vault answered 404 Not Found KeyNotFound"},
+		{"not the App's key", func(w *vaultWorld, env map[string]string) {
+			w.vault.Import("other", other)
+			env["INPUT_SIGNING-KEY"] = w.vault.URI("other")
+		}, "GitHub answered 401 Unauthorized: A JSON web token could not be decoded — signing-key azurekms://"},
+		{"no federated credential", func(w *vaultWorld, env map[string]string) {
+			env["INPUT_AZURE-CLIENT-ID"] = "99999999-2222-3333-4444-555555555555"
+		}, "AADSTS700016"},
+		{"vault refuses", func(w *vaultWorld, env map[string]string) {
+			w.vault.Before = func(rw http.ResponseWriter, r *http.Request) bool {
+				if strings.HasSuffix(r.URL.Path, "/sign") {
+					rw.WriteHeader(http.StatusServiceUnavailable)
+					return true
+				}
+				return false
+			}
+		}, "failed to sign: Azure Key Vault answered 503 Service Unavailable"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newVaultWorld(t)
+			env, _ := w.githubEnv(t)
+			tc.setup(w, env)
+			code, stdout, stderr := w.run(t, env, "/jobtoken")
+			require.Equal(t, 1, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+			var errLines []string
+			for _, l := range strings.Split(stdout, "\n") {
+				if strings.HasPrefix(l, "::error::") {
+					errLines = append(errLines, l)
+				}
+			}
+			require.Len(t, errLines, 1, stdout)
+			assert.Contains(t, errLines[0], tc.want)
+			assert.Empty(t, w.gh.Live(), "nothing minted, nothing left")
+			testutil.AssertNoSecret(t, "stdout", testutil.WithoutGitHubMasks(stdout), w.secrets()...)
+		})
+	}
+}
+
+func TestSigningKeyInputs(t *testing.T) {
+	t.Parallel()
+	gh := azfake.NewGitHubOIDC("octo/app")
+	defer gh.Close()
+	prep := func(v map[string]string, oidc host.OIDC) []string {
+		in := inputs.ValuesOf(v)
+		r := onRunner(t, in, "octo/app")
+		r.OIDC = oidc
+		_, ps := ghapp.New().Prepare(r)
+		var out []string
+		for _, p := range ps {
+			out = append(out, p.Error())
+		}
+		return out
+	}
+	base := func(kv ...string) map[string]string {
+		m := map[string]string{ghapp.ClientID.Key: "Iv23liX", ghapp.SigningKey.Key: "azurekms://ci-vault.vault.azure.net/github-app",
+			cloudid.AzureClientID.Key: kvClientID, cloudid.AzureTenantID.Key: "contoso.onmicrosoft.com"}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	assert.Empty(t, prep(base(), host.PlannedOIDC{}))
+	assert.Equal(t, []string{"input signing-key: cannot be used with private-key: the App's key is either in a KMS or a secret; remove private-key (and delete the secret)"},
+		prep(base(ghapp.PrivateKey.Key, testutil.AppKeyPEM(t)), host.PlannedOIDC{}))
+	assert.Equal(t, []string{`input signing-key: "azurekms://evil.example/app" names host "evil.example", which is not a Key Vault or Managed HSM host; use azurekms://<vault>.vault.azure.net/<key>[/<version>] (a Managed HSM's host is <name>.managedhsm.azure.net)`},
+		prep(base(ghapp.SigningKey.Key, "azurekms://evil.example/app"), host.PlannedOIDC{}))
+	ps := prep(base(cloudid.AzureClientID.Key, ""), host.PlannedOIDC{})
+	require.Len(t, ps, 1)
+	assert.Contains(t, ps[0], "input azure-client-id: is required for an azurekms:// signing-key")
+	ps = prep(base(), host.PlannedOIDC{Unavailable: errors.New("ACTIONS_ID_TOKEN_REQUEST_URL is not set: give the job `permissions: id-token: write`")})
+	require.Len(t, ps, 1)
+	assert.Contains(t, ps[0], "needs the job's OIDC token, but")
+	assert.Contains(t, ps[0], "id-token: write")
+	ps = prep(map[string]string{ghapp.ClientID.Key: "Iv23liX"}, host.PlannedOIDC{})
+	require.Len(t, ps, 1)
+	assert.Contains(t, ps[0], "input private-key: is required for github; set it to the App's private key")
+	assert.Contains(t, ps[0], "signing-key")
+}
+
+// TestKeyVaultCheck: plan --check signs one JWT in the vault and calls GET
+// /app, then looks the installation up; a key that is not the App's is
+// named with its fingerprint.
+func TestKeyVaultCheck(t *testing.T) {
+	w := newVaultWorld(t)
+	// By hand, the Azure CLI's sign-in: a stand-in az prints the token
+	// Entra would give the signed-in identity for Key Vault.
+	now := time.Now()
+	tok := w.tenant.Issuer.Sign(jwt.MapClaims{"aud": azfake.VaultResource, "tid": w.tenant.ID, "appid": kvClientID, "oid": "o",
+		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix()})
+	bin := t.TempDir()
+	script := fmt.Sprintf("#!/bin/sh\necho '{\"accessToken\":\"%s\",\"expiresOn\":\"%s\",\"expires_on\":%d,\"tenant\":\"%s\",\"tokenType\":\"Bearer\"}'\n",
+		tok, now.Add(time.Hour).Format("2006-01-02 15:04:05.000000"), now.Add(time.Hour).Unix(), w.tenant.ID)
+	require.NoError(t, os.WriteFile(filepath.Join(bin, "az"), []byte(script), 0o755))
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	env := map[string]string{"HOME": t.TempDir()}
+	args := []string{"jobtoken", "plan", "--check", "--provider", "github", "--client-id", w.gh.ClientID, "--github-api-url", w.gh.URL,
+		"--signing-key", w.vault.URI("github-app"), "--repository", "octo/app", "--permissions", "contents:read"}
+	check := func() (int, string) {
+		code, stdout, stderr := w.run(t, env, args...)
+		testutil.AssertNoSecret(t, "output", stdout+stderr, append(w.secrets(), tok)...)
+		return code, stdout + stderr
+	}
+	code, out := check()
+	require.Equal(t, 0, code, out)
+	assert.Regexp(t, `JWT signed in Azure Key Vault with azurekms://127\.0\.0\.1:\d+/github-app \(public key SHA256:\S+\); GET /app: App jobtoken-test \(4242\)`, out)
+	assert.Len(t, w.vault.Signed(), 1, "one JWT for GET /app and the lookup")
+	assert.Empty(t, w.gh.Minted(), "a check mints nothing")
+
+	other, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	w.vault.Import("github-app", other)
+	code, out = check()
+	require.Equal(t, 1, code, out)
+	assert.Contains(t, out, "check failed: failed to authenticate as the App: GitHub answered 401 Unauthorized: A JSON web token could not be decoded — --signing-key "+w.vault.URI("github-app")+" (public key SHA256:")
+	assert.Contains(t, out, "is not a key of App "+w.gh.ClientID)
+}
+
+// TestKeyVaultCheckFromAFileUsesOnlyKeysTheCommandLineNames: a workflow
+// (perhaps from someone else's pull request) names a signing-key; --check by
+// hand would sign in to it with the person's own cloud credentials, and
+// send the JWT it signs to the file's github-api-url. It refuses both until
+// the command line names the same values.
+func TestKeyVaultCheckFromAFileUsesOnlyKeysTheCommandLineNames(t *testing.T) {
+	w := newVaultWorld(t)
+	t.Setenv("PATH", t.TempDir()) // no az: nothing may try to sign in
+	wf := filepath.Join(t.TempDir(), "wf.yml")
+	require.NoError(t, os.WriteFile(wf, []byte(`on: push
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    permissions:
+      id-token: write
+    steps:
+      - uses: jobtoken/jobtoken@v1
+        with:
+          provider: github
+          client-id: `+w.gh.ClientID+`
+          signing-key: `+w.vault.URI("github-app")+`
+          azure-client-id: `+kvClientID+`
+          azure-tenant-id: `+w.tenant.ID+`
+          github-api-url: `+w.gh.URL+`
+          permissions: contents:read
+`), 0o600))
+	env := map[string]string{"HOME": t.TempDir()}
+	args := []string{"jobtoken", "plan", "--workflow", wf, "--check", "--repository", "octo/app"}
+
+	code, stdout, stderr := w.run(t, env, args...)
+	assert.Equal(t, 1, code, stdout+stderr)
+	assert.Contains(t, stdout, "check refused: the workflow sets signing-key to "+w.vault.URI("github-app")+", and --check would sign in there with your own cloud credentials")
+	assert.Contains(t, stdout, "pass the same --signing-key "+w.vault.URI("github-app")+" on the command line")
+
+	code, stdout, stderr = w.run(t, env, append(args, "--signing-key", w.vault.URI("github-app"))...)
+	assert.Equal(t, 1, code, stdout+stderr)
+	assert.Contains(t, stdout, "check refused: the workflow sets github-api-url to "+w.gh.URL+", and --signing-key comes from the command line")
+	assert.Empty(t, w.vault.Signed(), "nothing was signed")
+	assert.Zero(t, w.gh.Requests(), "no JWT went where the file points")
+}
