@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
@@ -29,11 +30,11 @@ func openSigningKey(ctx context.Context, key kms.Key, hc *http.Client, getenv fu
 	var who string
 	switch key.Cloud {
 	case kms.Azure:
-		cred, err := azidentity.NewDefaultAzureCredential(&azidentity.DefaultAzureCredentialOptions{ClientOptions: policy.ClientOptions{Transport: hc}})
+		cred, err := azureIdentity(hc)
 		if err != nil {
 			return nil, "", fmt.Errorf("github.signing_key %s: failed to find an Azure identity: %s", key, cloudid.EntraText(err.Error()))
 		}
-		c.Azure, who = cred, "the service's Azure identity (DefaultAzureCredential: managed identity, workload identity or the environment)"
+		c.Azure, who = cred, "the service's Azure identity (workload identity, else managed identity)"
 	case kms.AWS:
 		region := key.Region
 		for _, env := range []string{cloudid.EnvAWSRegion, cloudid.EnvAWSDefaultRegion} {
@@ -70,4 +71,23 @@ func openSigningKey(ctx context.Context, key kms.Key, hc *http.Client, getenv fu
 		return nil, "", fmt.Errorf("failed to open github.signing_key %s: %w", key, err)
 	}
 	return s, who, nil
+}
+
+// azureIdentity is what a server on Azure has: workload identity (AKS,
+// when AZURE_FEDERATED_TOKEN_FILE is set), else its managed identity
+// (Container Apps, App Service, VMs). Not DefaultAzureCredential: a
+// developer's CLI sign-in or a client secret in the environment have no
+// place in a service, and they would cost the binary their code.
+func azureIdentity(hc *http.Client) (azcore.TokenCredential, error) {
+	opts := policy.ClientOptions{Transport: hc}
+	var chain []azcore.TokenCredential
+	if wi, err := azidentity.NewWorkloadIdentityCredential(&azidentity.WorkloadIdentityCredentialOptions{ClientOptions: opts}); err == nil {
+		chain = append(chain, wi)
+	}
+	mi, err := azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{ClientOptions: opts})
+	if err != nil {
+		return nil, err
+	}
+	chain = append(chain, mi)
+	return azidentity.NewChainedTokenCredential(chain, nil)
 }
