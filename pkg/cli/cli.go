@@ -65,6 +65,9 @@ type Env struct {
 	// Dial, when set, replaces the dialer of the stages' transport (the
 	// demo keeps them on loopback). See job.Env.Dial.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// StartBroker, when set, replaces starting the broker process (the
+	// fault matrix runs it in-process, over its faulty transport).
+	StartBroker func(handoff []byte) error
 	// Terminal says stdout is a terminal (set by Main), where the demo
 	// may colour its transcript.
 	Terminal bool
@@ -251,7 +254,7 @@ By hand:
 		if c, ok := commands()[n]; ok {
 			s = c.summary
 		}
-		fmt.Fprintf(w, "  jobtoken %-8s %s\n", n, s)
+		fmt.Fprintf(w, "  jobtoken %-10s %s\n", n, s)
 	}
 	fmt.Fprintln(w, "\nExit status: 0 success; 1 the command ran and failed (plan: a step has problems; mint, revoke,\nsweep: a service refused or could not be reached; demo: a check failed; policy: a policy is\ninvalid or one of its tests fails; serve: the service could not start); 2 the command line is\nwrong (an unknown command or flag, a value refused before any call, a file that cannot be read).\n\nDocumentation: https://github.com/jobtoken/jobtoken#readme")
 }
@@ -282,5 +285,5 @@ func (e *Env) stage(ctx context.Context, stage string) int {
 // runner is what a stage or a command runs with on host h: the providers,
 // and what tests inject.
 func (e *Env) runner(h host.Host) *job.Runner {
-	return &job.Runner{Host: h, Providers: e.providers(), Transport: e.Transport, Retry: e.Retry, Now: e.Now, Secrets: e.Secrets, Dial: e.Dial}
+	return &job.Runner{Host: h, Providers: e.providers(), Transport: e.Transport, Retry: e.Retry, Now: e.Now, Secrets: e.Secrets, Dial: e.Dial, StartBroker: e.StartBroker}
 }

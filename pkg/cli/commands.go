@@ -14,13 +14,16 @@ import (
 // runs stages through Run, which looks commands up.
 func commands() map[string]command {
 	return map[string]command{
-		"demo":   demoCommand(),
-		"mint":   {"mint a token from a terminal and print it on stdout", runMint},
-		"policy": policyCommand(),
-		"serve":  serveCommand(),
-		"plan":   {"validate a step offline and print what it would mint (mints nothing)", runPlan},
-		"revoke": {"revoke a token minted earlier (--token-stdin or --token-id)", runRevoke},
-		"sweep":  {"list (and with --revoke, revoke) tokens left live by runs that ended without their post step", runSweep},
+		"broker":     {"(internal) the broker a step with refresh: true leaves running; started by the main stage", runBroker},
+		"credential": {"git's credential helper for the repositories a step with git-credentials: true named", runCredential},
+		"token":      {"print the current token of the job's broker (refresh: true), e.g. GH_TOKEN=$(jobtoken token)", runToken},
+		"demo":       demoCommand(),
+		"mint":       {"mint a token from a terminal and print it on stdout", runMint},
+		"policy":     policyCommand(),
+		"serve":      serveCommand(),
+		"plan":       {"validate a step offline and print what it would mint (mints nothing)", runPlan},
+		"revoke":     {"revoke a token minted earlier (--token-stdin or --token-id)", runRevoke},
+		"sweep":      {"list (and with --revoke, revoke) tokens left live by runs that ended without their post step", runSweep},
 	}
 }
 

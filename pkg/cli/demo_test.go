@@ -76,7 +76,7 @@ func TestDemoUsage(t *testing.T) {
 		{[]string{"demo", "--verbose"}, 2, "flag provided but not defined: -verbose"},
 		{[]string{"demo", "--help"}, 0, "usage: jobtoken demo [--provider github|azure-devops|anaconda] [--host github|azure] [--json]"},
 		{[]string{"help", "demo"}, 0, "  --host github|azure\n"},
-		{[]string{"help"}, 0, "  jobtoken demo     run one whole job on this machine"},
+		{[]string{"help"}, 0, "  jobtoken demo       run one whole job on this machine"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

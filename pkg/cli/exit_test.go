@@ -104,6 +104,14 @@ func TestExitStatus(t *testing.T) {
 		{"serve: missing config", []string{"serve", "--config", "/does/not/exist.yaml"}, "", exitUsage, "failed to read --config /does/not/exist.yaml: no such file or directory"},
 		{"serve: bad config", []string{"serve", "--config", td("policies", "release.yaml")}, "", exitUsage, "field apiVersion not found"},
 
+		// the broker's commands, in a job without one.
+		{"token: no broker", []string{"token"}, "", exitFail, "no jobtoken broker runs for this job: JOBTOKEN_BROKER is not set (refresh is off for this job"},
+		{"token: unexpected argument", []string{"token", "octo"}, "", exitUsage, `unexpected argument "octo"`},
+		{"credential: no broker", []string{"credential", "get"}, "protocol=https\nhost=github.com\npath=octo/app.git\n\n", exitFail, "no jobtoken broker runs for this job"},
+		{"credential: store", []string{"credential", "store"}, "protocol=https\nhost=github.com\n", exitOK, ""},
+		{"credential: no action", []string{"credential"}, "", exitUsage, "expected one of get, store, erase"},
+		{"broker: by hand", []string{"broker"}, "", exitFail, "not by hand"},
+
 		// demo (a failing verdict, exit 1, needs a misbehaving fake: TestDemoFailingVerdictExitsOne).
 		{"demo: all good", []string{"demo", "--provider", "anaconda"}, "", exitOK, ""},
 		{"demo: unknown provider", []string{"demo", "--provider", "gitlab"}, "", exitUsage, `unknown provider "gitlab"`},
@@ -140,7 +148,7 @@ func TestExitStatusCoversEveryCommand(t *testing.T) {
 	for _, line := range strings.Split(stdout, "\n") {
 		f := strings.Fields(line)
 		if len(f) > 1 && f[0] == "jobtoken" && !strings.HasSuffix(f[1], ":") {
-			assert.Contains(t, []string{"demo", "help", "mint", "plan", "policy", "revoke", "serve", "sweep", "version"}, f[1], "add %s to TestExitStatus", f[1])
+			assert.Contains(t, []string{"broker", "credential", "demo", "help", "mint", "plan", "policy", "revoke", "serve", "sweep", "token", "version"}, f[1], "add %s to TestExitStatus", f[1])
 		}
 	}
 }

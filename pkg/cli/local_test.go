@@ -212,7 +212,13 @@ func TestMintInsideCI(t *testing.T) {
 		require.Equal(t, 0, code, stderr)
 		assert.Equal(t, fakeToken+"\n", stdout)
 		assert.True(t, strings.HasPrefix(stderr, mask), "%s: the mask command comes before anything else:\n%s", ci, stderr)
-		assert.Equal(t, 1, strings.Count(stderr, fakeToken), "only the mask command carries the token")
+		var rest []string
+		for _, l := range strings.Split(stderr, "\n") {
+			if !strings.HasPrefix(l, "::add-mask::") && !strings.HasPrefix(l, "##vso[task.setsecret]") {
+				rest = append(rest, l)
+			}
+		}
+		assert.NotContains(t, strings.Join(rest, "\n"), fakeToken, "only mask commands carry the token (its own, and the tokens output's)")
 	}
 	// Outside CI there is nothing to tell.
 	_, stderr, _ := runCLI(map[string]string{}, "", append([]string{"mint"}, ghArgs(fake, "--permissions", "contents:read")...)...)

@@ -182,7 +182,9 @@ func (a *azureAgent) absorb(name string, code int, stdout, stderr string) error 
 	var outs, vars []string
 	for _, v := range a.vars {
 		switch {
-		case v.isOutput && v.name != a.outputName(inputs.OutToken):
+		case v.isOutput && !v.secret:
+			// Secret output variables (token, tokens) carry the token on
+			// purpose; the agent never prints them.
 			outs = append(outs, v.name+"="+v.value)
 		case !v.isOutput && v.value != a.output(inputs.OutToken):
 			// A variable that is the token whole is exportEnv's doing.

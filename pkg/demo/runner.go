@@ -199,7 +199,8 @@ func (r *runner) readFiles(stage string) error {
 		if stage == "main" {
 			r.outputs[e.Name] = e.Value
 		}
-		if e.Name != inputs.OutToken {
+		// The secret outputs (token, tokens) carry the token on purpose.
+		if o, ok := r.cat.Output(e.Name); !ok || !o.Secret {
 			other = append(other, e.Name+"="+e.Value)
 		}
 	}

@@ -187,6 +187,21 @@ type Preflighter interface {
 	Preflight(exportEnv bool) error
 }
 
+// NoBackgroundInContainer is why the container variant refuses refresh.
+const NoBackgroundInContainer = "the container variant cannot leave a process running after its step; use the native action (uses: jobtoken/jobtoken@v1)"
+
+// Background is a host where the main stage may leave a process running for
+// the rest of the job (the refresh broker): the native GitHub action and
+// the Azure Pipelines task.
+type Background interface {
+	// BackgroundDir is the job's temporary folder (RUNNER_TEMP,
+	// Agent.TempDirectory), emptied when the job ends; the error says why
+	// no process can outlive the step here (the container variant).
+	BackgroundDir() (string, error)
+	// AddPath puts dir on PATH for later steps.
+	AddPath(dir string) error
+}
+
 // Finisher is a host that reports the end of a stage itself (Azure
 // Pipelines sets the step result once with task.complete, however many
 // errors it logged).

@@ -25,9 +25,20 @@ var (
 		Description: "Validate the inputs and print the plan; mint nothing."}
 )
 
+// The job broker's inputs (refresh: true): tokens kept fresh for as long
+// as the job runs, and git's credential helper.
+var (
+	Refresh = Input{Key: "refresh", Azure: "refresh", Type: TypeBool, Default: "false",
+		Description: "github: a broker re-mints the token before it expires, all job long."}
+	RefreshUntil = Input{Key: "refresh-until", Azure: "refreshUntil", Type: TypeString, Default: "6h", Advanced: true,
+		Description: "How long the broker refreshes."}
+	GitCredentials = Input{Key: "git-credentials", Azure: "gitCredentials", Type: TypeBool, Default: "false",
+		Description: "github: later steps' git gets each account's current token."}
+)
+
 // Common lists the common inputs in the order they are documented.
 func Common() []Input {
-	return []Input{Provider, Permissions, Lifetime, Revoke, ExportEnv, AllowBroadScopes, DryRun}
+	return []Input{Provider, Permissions, Lifetime, Revoke, ExportEnv, AllowBroadScopes, DryRun, Refresh, RefreshUntil, GitCredentials}
 }
 
 // Output keys every provider sets.

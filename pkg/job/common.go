@@ -18,7 +18,15 @@ type Common struct {
 	ExportEnv   string
 	AllowBroad  bool
 	DryRun      bool
+	// Refresh and GitCredentials leave a broker running (refresh.go).
+	Refresh        bool
+	RefreshUntil   time.Duration
+	GitCredentials bool
 }
+
+// maxRefreshUntil bounds refresh-until: a self-hosted runner's job may run
+// up to five days.
+const maxRefreshUntil = 5 * 24 * time.Hour
 
 var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
@@ -70,6 +78,26 @@ func ParseCommon(v inputs.Values, providers *provider.Registry) (Common, inputs.
 	if v.Known(inputs.DryRun) {
 		c.DryRun, p = v.Bool(inputs.DryRun)
 		ps.AddP(p)
+	}
+	if v.Known(inputs.Refresh) {
+		c.Refresh, p = v.Bool(inputs.Refresh)
+		ps.AddP(p)
+	}
+	if v.Known(inputs.GitCredentials) {
+		c.GitCredentials, p = v.Bool(inputs.GitCredentials)
+		ps.AddP(p)
+	}
+	ru := v.Get(inputs.RefreshUntil)
+	if !v.Known(inputs.RefreshUntil) || ru == "" {
+		ru = inputs.RefreshUntil.Default
+	}
+	switch d, err := time.ParseDuration(ru); {
+	case err != nil:
+		ps.Add(inputs.RefreshUntil, "%q is not a duration; write it like 6h or 90m", ru)
+	case d < time.Minute || d > maxRefreshUntil:
+		ps.Add(inputs.RefreshUntil, "%q is out of range; use between 1m and %s (a job's longest life on a self-hosted runner)", ru, inputs.FormatDuration(maxRefreshUntil))
+	default:
+		c.RefreshUntil = d
 	}
 	c.ExportEnv = v.Get(inputs.ExportEnv)
 	if c.ExportEnv != "" && v.Known(inputs.ExportEnv) {

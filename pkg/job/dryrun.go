@@ -11,11 +11,18 @@ import (
 // PrintPlan logs the plan of a prepared step, for dry runs.
 func PrintPlan(h host.Host, p *Prepared) {
 	pl := p.Minter.Plan()
-	h.Infof("dry run: would mint one %s token", pl.Provider)
+	if n := len(pl.Tokens); n > 1 {
+		h.Infof("dry run: would mint %d %s tokens, one per account", n, pl.Provider)
+	} else {
+		h.Infof("dry run: would mint one %s token", pl.Provider)
+	}
 	h.Infof("  parent:      %s", pl.Parent)
 	h.Infof("  scopes:      %s", strings.Join(pl.Scopes, ", "))
 	if len(pl.Resources) > 0 {
 		h.Infof("  resources:   %s", strings.Join(pl.Resources, ", "))
+	}
+	for _, t := range pl.Tokens {
+		h.Infof("  token:       %s", t)
 	}
 	h.Infof("  lifetime:    %s", FormatDuration(pl.Lifetime))
 	if p.Common.ExportEnv != "" {
@@ -28,6 +35,12 @@ func PrintPlan(h host.Host, p *Prepared) {
 		rev = "not revoked (revoke: false)"
 	}
 	h.Infof("  revocation:  %s", rev)
+	if p.Common.Refresh {
+		h.Infof("  refresh:     a broker re-mints the tokens before they expire, for %s (refresh-until)", FormatDuration(p.Common.RefreshUntil))
+	}
+	if p.Common.GitCredentials {
+		h.Infof("  git:         later steps' git gets each account's current token (git-credentials)")
+	}
 	for _, n := range pl.Notes {
 		h.Infof("  note:        %s", n)
 	}

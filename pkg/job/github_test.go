@@ -155,7 +155,7 @@ func maskKey(t *testing.T, out string) string {
 	var b strings.Builder
 	skipping := false
 	for _, l := range strings.SplitAfter(out, "\n") {
-		if strings.HasPrefix(l, "::add-mask::") && !strings.HasPrefix(l, "::add-mask::ghs_") && !strings.HasPrefix(l, "::add-mask::eC1") {
+		if strings.HasPrefix(l, "::add-mask::") && !strings.HasPrefix(l, "::add-mask::ghs_") && !strings.HasPrefix(l, "::add-mask::eC1") && !strings.HasPrefix(l, "::add-mask::{") {
 			if !skipping {
 				b.WriteString("::add-mask::<each line of private-key>\n")
 			}

@@ -42,6 +42,13 @@ type Runner struct {
 	// stage ran with before the first TLS handshake, because Go's system
 	// roots read them from the process environment. Tests leave it nil.
 	Setenv func(key, value string)
+	// StartBroker, when set, replaces starting the broker process with the
+	// handoff on its stdin (tests).
+	StartBroker func(handoff []byte) error
+
+	// broker is set once the main stage has started one: saved with the
+	// state.
+	broker *brokerInfo
 
 	// net is the network settings calls use: captured from the host's
 	// environment (main, commands), or the main stage's (post).

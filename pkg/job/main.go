@@ -48,6 +48,9 @@ func (e *Runner) Prepare() (*Prepared, inputs.Problems) {
 	req := e.Request(v)
 	m, pps := prov.Prepare(req)
 	ps = append(ps, pps...)
+	if brokerWanted(c) {
+		ps = append(ps, e.checkBroker(c, prov)...)
+	}
 	if len(unexpanded) > 0 {
 		kept := unexpanded
 		for _, p := range ps {
@@ -142,6 +145,14 @@ func Main(ctx context.Context, e *Runner) error {
 		e.Host.Errorf("failed to publish the token: %s", err)
 		return ErrReported
 	}
+	if brokerWanted(p.Common) {
+		// The token is published and saved: if the broker cannot start,
+		// the post step revokes it.
+		if err := e.startBroker(ctx, p, tok); err != nil {
+			e.Host.Errorf("%s", err)
+			return ErrReported
+		}
+	}
 	return nil
 }
 
@@ -221,7 +232,8 @@ func (e *Runner) publish(p *Prepared, tok *provider.Token) error {
 		outs = append(outs, struct{ k, v string }{k, tok.Outputs[k]})
 	}
 	for _, o := range outs {
-		if err := h.SetOutput(o.k, o.v, o.k == inputs.OutToken); err != nil {
+		out, _ := e.Providers.Catalog().Output(o.k)
+		if err := h.SetOutput(o.k, o.v, o.k == inputs.OutToken || out.Secret); err != nil {
 			return fmt.Errorf("failed to set output %s: %w", o.k, err)
 		}
 	}

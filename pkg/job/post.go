@@ -66,7 +66,7 @@ func Post(ctx context.Context, e *Runner) error {
 	case !saved.Revocable:
 		h.Noticef("Token %s cannot be revoked; expires at %s", saved.ID, exp)
 		return nil
-	case !saved.ExpiresAt.IsZero() && e.now().After(saved.ExpiresAt.Add(expirySlack)):
+	case st.Broker == nil && !saved.ExpiresAt.IsZero() && e.now().After(saved.ExpiresAt.Add(expirySlack)):
 		h.Infof("Skipping revocation of token %s: it already expired at %s", saved.ID, exp)
 		return nil
 	}
@@ -83,6 +83,17 @@ func Post(ctx context.Context, e *Runner) error {
 	req := e.Request(v)
 	if !e.decideDestinations(&saved, prov, req) {
 		return nil
+	}
+	if st.Broker != nil {
+		if !auth {
+			h.Noticef("Skipping the broker: the state that names it cannot be authenticated")
+		} else {
+			e.postBroker(ctx, prov, req, saved, st)
+		}
+		if !saved.ExpiresAt.IsZero() && e.now().After(saved.ExpiresAt.Add(expirySlack)) {
+			h.Infof("Skipping revocation of token %s: it already expired at %s", saved.ID, exp)
+			return nil
+		}
 	}
 	if saved.Pending {
 		h.Infof("The main step did not learn the %s token it asked for (it was cancelled, or the answer was lost); looking for one it may have left", saved.Provider)

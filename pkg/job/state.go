@@ -18,6 +18,7 @@ type sealed struct {
 	provider.Saved
 	Run     string           `json:"run"`
 	Network network.Settings `json:"network"`
+	Broker  *brokerInfo      `json:"broker,omitempty"`
 }
 
 // stateKey derives the state's MAC key from the step's parent-credential
@@ -33,7 +34,7 @@ func stateKey(cat *inputs.Catalog, v inputs.Values) []byte {
 
 // saveState seals saved with this step's key, run and network settings.
 func (e *Runner) saveState(p *Prepared, saved provider.Saved) error {
-	raw, err := seal.Seal(stateKey(e.Providers.Catalog(), p.Request.Inputs), sealed{Saved: saved, Run: e.Host.Run().Label(), Network: e.network().settings})
+	raw, err := seal.Seal(stateKey(e.Providers.Catalog(), p.Request.Inputs), sealed{Saved: saved, Run: e.Host.Run().Label(), Network: e.network().settings, Broker: e.broker})
 	if err != nil {
 		return err
 	}

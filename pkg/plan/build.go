@@ -56,6 +56,10 @@ func build(o Options, s Step) (StepReport, inputs.Problems) {
 	req := o.Runner.RequestOn(o.standIn(s), v)
 	m, pps := prov.Prepare(req)
 	ps = append(ps, pps...)
+	ps = append(ps, job.BrokerProblems(common, prov, naming)...)
+	if (common.Refresh || common.GitCredentials) && IsContainerVariant(s.Uses) {
+		ps.Add(job.BrokerInput(common), "%s", host.NoBackgroundInContainer)
+	}
 	if m == nil {
 		return sr, ps
 	}
@@ -169,7 +173,7 @@ func isExpression(v string, rt map[string]string) bool {
 }
 
 func (sr *StepReport) clear() {
-	sr.Parent, sr.Scopes, sr.Resources, sr.Lifetime = "", nil, nil, ""
+	sr.Parent, sr.Scopes, sr.Resources, sr.Tokens, sr.Lifetime = "", nil, nil, nil, ""
 	sr.Publish, sr.Revocation, sr.Revocable, sr.Details, sr.Notes = nil, "", nil, nil, nil
 	sr.minter = nil
 }
@@ -188,6 +192,7 @@ func (sr *StepReport) fill(cat *inputs.Catalog, pl provider.Plan, c job.Common, 
 		sr.Scopes = pl.Scopes
 	}
 	sr.Resources = pl.Resources
+	sr.Tokens = pl.Tokens
 	if _, rt := s.RunTime[inputs.Lifetime.Key]; !rt && pl.Lifetime > 0 {
 		sr.Lifetime = job.FormatDuration(pl.Lifetime)
 	}
@@ -205,6 +210,12 @@ func (sr *StepReport) fill(cat *inputs.Catalog, pl provider.Plan, c job.Common, 
 		}
 	}
 	sr.Notes = append(sr.Notes, pl.Notes...)
+	if c.Refresh {
+		sr.Notes = append(sr.Notes, "refresh: a broker re-mints the tokens before they expire for "+job.FormatDuration(c.RefreshUntil)+" (refresh-until) and serves them to jobtoken token; the post step revokes every one")
+	}
+	if c.GitCredentials {
+		sr.Notes = append(sr.Notes, "git-credentials: git in later steps gets each account's current token for the repositories named (credential helper jobtoken credential)")
+	}
 	if pl.UsesRunRepository {
 		sr.Notes = append(sr.Notes, "the current repository is the one the workflow runs in; plan with --repository owner/name (or GITHUB_REPOSITORY) to name it")
 	}

@@ -72,6 +72,7 @@ type StepReport struct {
 	Parent     string            `json:"parent,omitempty"`
 	Scopes     []string          `json:"scopes,omitempty"`
 	Resources  []string          `json:"resources,omitempty"`
+	Tokens     []string          `json:"tokens,omitempty"` // one line per token when a step mints several
 	Lifetime   string            `json:"lifetime,omitempty"`
 	Publish    *Publish          `json:"publish,omitempty"`
 	Revocation string            `json:"revocation,omitempty"`

@@ -66,6 +66,9 @@ func (r *Report) step(b *strings.Builder, s StepReport) {
 			row("scopes", orNone(strings.Join(s.Scopes, ", ")))
 		}
 		row("resources", strings.Join(s.Resources, ", "))
+		for _, t := range s.Tokens {
+			row("token", t)
+		}
 		if v := rt(inputs.Lifetime); v != "" {
 			row("lifetime", v)
 		} else {

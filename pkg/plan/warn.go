@@ -52,6 +52,7 @@ const (
 	WarnOtherJob           = "token-in-other-job"
 	WarnCheckoutNoContents = "checkout-without-contents"
 	WarnContainerNotLinux  = "container-on-non-linux"
+	WarnGitCredentialsHdr  = "git-credentials-checkout"
 )
 
 func newWarning(code string, line int, msg, fix string) Warning {
@@ -104,6 +105,7 @@ func warnings(sc scope, s Step) []Warning {
 		ws = append(ws, containerNotLinux(sc, s)...)
 		ws = append(ws, checkoutWithoutContents(sc, s)...)
 		ws = append(ws, checkoutCredential(sc, s)...)
+		ws = append(ws, gitCredentialsCheckout(sc, s)...)
 		ws = append(ws, storedUserToken(sc, s)...)
 		ws = append(ws, workflowOtherJob(sc, s)...)
 	}

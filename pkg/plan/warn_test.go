@@ -99,6 +99,22 @@ jobs:
     steps:
       - uses: actions/checkout@v4` + token + `
       - run: git commit -am x && git push origin HEAD`, []string{WarnCheckoutCredential}},
+		{"git-credentials after a checkout that persisted its credential", `
+on: push
+jobs:
+  a:
+    steps:
+      - uses: actions/checkout@v4` + token + `
+          git-credentials: true
+          refresh: true`, []string{WarnGitCredentialsHdr}},
+		{"git-credentials with persist-credentials: false", `
+on: push
+jobs:
+  a:
+    steps:
+      - uses: actions/checkout@v4
+        with: {persist-credentials: false}` + token + `
+          git-credentials: true`, []string{}},
 		{"git fetch with -c options", `
 on: push
 jobs:

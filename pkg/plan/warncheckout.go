@@ -56,6 +56,31 @@ func checkoutCredential(sc scope, s Step) []Warning {
 	return ws
 }
 
+// gitCredentialsCheckout: with git-credentials, git asks jobtoken for a
+// token only when no header answers first, and the header actions/checkout
+// persists in the checked-out repository's .git/config does (its token also
+// dies with the job's GITHUB_TOKEN, not with jobtoken's refreshes).
+func gitCredentialsCheckout(sc scope, s Step) []Warning {
+	if v, ok := literal(s, inputs.GitCredentials); !ok || !isTrue(v) {
+		return nil
+	}
+	co := persistedCheckout(sc.seq.Content, nil)
+	if co == nil {
+		return nil
+	}
+	return []Warning{newWarning(WarnGitCredentialsHdr, co.Line,
+		"actions/checkout persists its own token in .git/config, and git sends it before asking jobtoken (git-credentials) in the checked-out repository",
+		"set persist-credentials: false on actions/checkout")}
+}
+
+func isTrue(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true", "yes", "1", "on":
+		return true
+	}
+	return false
+}
+
 // tokenRef matches an expression that reads step id's token output (not
 // token-id), or is nil for a step without an id, whose outputs cannot be read.
 func tokenRef(id string) *regexp.Regexp {

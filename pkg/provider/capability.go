@@ -24,6 +24,18 @@ type GitCredential interface {
 	GitCredential()
 }
 
+// Refresher is a provider whose token a broker can mint again before it
+// expires, for as long as the job runs (refresh: true): by preparing the
+// same inputs again and minting, so that the successor is checked against
+// the same ask as the first. Its tokens carry Accounts.
+type Refresher interface {
+	Provider
+	// GitHost is the host whose git URLs (https://HOST/OWNER/REPO) the
+	// token is git's credential for: github.com for api.github.com, the
+	// server itself for GitHub Enterprise Server.
+	GitHost(req Request) string
+}
+
 // OwnSignIn is a provider that, run by hand, signs in with the person's own
 // ambient credentials (az login, an AWS profile, gcloud's application default
 // credentials) and sends what they yield to where these inputs point. plan

@@ -92,16 +92,20 @@ type Logger interface {
 // Plan is what a provider will do, decided offline. It is shown by
 // `jobtoken plan` and by dry runs.
 type Plan struct {
-	Provider   string            `json:"provider"`
-	Parent     string            `json:"parent"`              // the parent credential, described without its value
-	Scopes     []string          `json:"scopes"`              // what the child token will carry
-	Resources  []string          `json:"resources,omitempty"` // repositories, organization…
-	Lifetime   time.Duration     `json:"-"`                   // the child token's life
-	Revocation string            `json:"revocation"`          // how and when it is revoked, or why it cannot be
-	Revocable  bool              `json:"revocable"`           // false for Entra tokens
-	Notes      []string          `json:"notes,omitempty"`     // anything a reader should know
-	Details    map[string]string `json:"details,omitempty"`   // provider specifics (installation ID…)
-	Secrets    []string          `json:"-"`                   // parent credentials, to mask before any call
+	Provider  string   `json:"provider"`
+	Parent    string   `json:"parent"`              // the parent credential, described without its value
+	Scopes    []string `json:"scopes"`              // what the child token will carry
+	Resources []string `json:"resources,omitempty"` // repositories, organization…
+	// Tokens, when a step mints several tokens (one per GitHub account),
+	// describes each on one line: "octo-org: octo-org/app, octo-org/docs".
+	// The first is the one the token output carries.
+	Tokens     []string          `json:"tokens,omitempty"`
+	Lifetime   time.Duration     `json:"-"`                 // the child token's life
+	Revocation string            `json:"revocation"`        // how and when it is revoked, or why it cannot be
+	Revocable  bool              `json:"revocable"`         // false for Entra tokens
+	Notes      []string          `json:"notes,omitempty"`   // anything a reader should know
+	Details    map[string]string `json:"details,omitempty"` // provider specifics (installation ID…)
+	Secrets    []string          `json:"-"`                 // parent credentials, to mask before any call
 	// UsesRunRepository is set when the plan depends on the repository the
 	// run will tell (host.Run.Known(host.RunRepository) is false).
 	UsesRunRepository bool `json:"-"`
@@ -138,4 +142,18 @@ type Token struct {
 	Summary [][2]string
 	// Revocable is false when the provider cannot revoke this kind of token.
 	Revocable bool
+	// Accounts splits the token by account (github: one installation token
+	// per account) for the broker that serves them (refresh: true); nil
+	// for providers without the Refresher capability.
+	Accounts []Account
+}
+
+// Account is one account's token within a Token.
+type Account struct {
+	Name  string `json:"name"`
+	Token string `json:"token"`
+	// Repositories are the names the token covers; none: every one of
+	// the account's the installation reaches.
+	Repositories []string  `json:"repositories,omitempty"`
+	ExpiresAt    time.Time `json:"expires_at"`
 }

@@ -72,6 +72,9 @@ type Server struct {
 	Before func(w http.ResponseWriter, r *http.Request) bool
 	// Grant lets a test alter what a mint grants (to simulate a broader grant).
 	Grant func(t *Token)
+	// TokenLife, when set, replaces GitHub's one hour (refresh tests mint
+	// tokens that live seconds).
+	TokenLife time.Duration
 	// LongTokens makes tokens like GitHub's newer ~520-character ones with dots.
 	LongTokens bool
 	// TokenFunc, when set, makes token values (golden tests need fixed ones).
@@ -305,7 +308,11 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 	if _, ok := granted["metadata"]; !ok {
 		granted["metadata"] = "read"
 	}
-	t := &Token{Value: s.newToken(), Installation: in.ID, Permissions: granted, Repos: body.Repositories, Life: minted.Life{ExpiresAt: s.Now().Add(time.Hour).Truncate(time.Second)}}
+	life := time.Hour
+	if s.TokenLife > 0 {
+		life = s.TokenLife
+	}
+	t := &Token{Value: s.newToken(), Installation: in.ID, Permissions: granted, Repos: body.Repositories, Life: minted.Life{ExpiresAt: s.Now().Add(life).Truncate(time.Second)}}
 	if s.Grant != nil {
 		s.Grant(t)
 	}

@@ -156,6 +156,20 @@ func (h *Host) setVariable(name, v string, isSecret, isOutput bool) error {
 	return h.command(c)
 }
 
+// BackgroundDir implements host.Background: Agent.TempDirectory.
+func (h *Host) BackgroundDir() (string, error) {
+	dir := h.getenv("AGENT_TEMPDIRECTORY")
+	if dir == "" {
+		return "", fmt.Errorf("AGENT_TEMPDIRECTORY is not set; this stage must run on an Azure Pipelines agent")
+	}
+	return dir, nil
+}
+
+// AddPath implements host.Background with task.prependpath.
+func (h *Host) AddPath(dir string) error {
+	return h.command(Command{Name: "task.prependpath", Data: dir})
+}
+
 func validName(n string) bool {
 	return n != "" && !strings.ContainsAny(n, "\r\n;]=% ") && strings.TrimSpace(n) == n
 }

@@ -6,6 +6,7 @@ package ghactions
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"unicode"
@@ -111,6 +112,29 @@ func (h *Host) Preflight(exportEnv bool) error {
 		}
 	}
 	return nil
+}
+
+// BackgroundDir implements host.Background: RUNNER_TEMP. The container
+// variant runs in a container that ends with its step, so nothing it
+// starts outlives the step; the runner mounts its file commands under
+// /github/file_commands there.
+func (h *Host) BackgroundDir() (string, error) {
+	if strings.HasPrefix(h.getenv("GITHUB_OUTPUT"), "/github/file_commands/") {
+		return "", errors.New(host.NoBackgroundInContainer)
+	}
+	dir := h.getenv("RUNNER_TEMP")
+	if dir == "" {
+		return "", fmt.Errorf("RUNNER_TEMP is not set; this stage must run on a GitHub runner")
+	}
+	return dir, nil
+}
+
+// AddPath implements host.Background with the GITHUB_PATH file command.
+func (h *Host) AddPath(dir string) error {
+	if strings.ContainsAny(dir, "\r\n") {
+		return fmt.Errorf("invalid path %q", dir)
+	}
+	return h.fileCommand("path", dir)
 }
 
 // Heredoc renders name<<DELIM / value / DELIM with a random delimiter that the

@@ -131,7 +131,9 @@ func (h *Host) SetOutput(k, v string, secretValue bool) error {
 		return nil
 	}
 	if secretValue {
+		// Printed, it would only read ***: the token is on stdout.
 		h.Mask(v)
+		return nil
 	}
 	_, err := fmt.Fprintf(h.stderr, "%s: %s\n", k, v)
 	return err

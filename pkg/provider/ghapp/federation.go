@@ -25,10 +25,11 @@ import (
 // (`jobtoken serve`) instead of holding an App key.
 var (
 	FederationURL = inputs.Input{Key: "federation-url", Azure: "federationUrl", Type: inputs.TypeString, GitHubOnly: true,
-		Description: "`jobtoken serve` URL: no key in the job.",
+		Description: "Service URL.",
 		On:          map[inputs.Where]string{inputs.OnCLI: "URL of a jobtoken federation service (jobtoken serve): mint with a CI job's OIDC token (--oidc-token-file) what the --policy allows, with no App key. Exclusive with --client-id, --app-id, --private-key and --signing-key."}}
 	Policy = inputs.Input{Key: "policy", Azure: "policy", Type: inputs.TypeString, GitHubOnly: true,
-		Description: "Its trust policy."}
+		Description: "Trust policy.",
+		On:          map[inputs.Where]string{inputs.OnCLI: "With --federation-url: the trust policy that decides, by name (<policy>.yaml in the organization's policy repository)."}}
 )
 
 // federationService names the service in errors.

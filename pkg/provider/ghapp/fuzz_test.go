@@ -136,15 +136,24 @@ func FuzzRepositories(f *testing.F) {
 			assert.Empty(t, m.repos)
 			return
 		}
-		require.NotEmpty(t, m.repos)
-		seen := map[string]bool{}
-		for _, r := range m.repos {
-			require.Regexp(t, repoRE, r)
-			require.False(t, seen[strings.ToLower(r)], "%q listed twice", r)
-			seen[strings.ToLower(r)] = true
+		// Each account (one token each) has its own repositories, each
+		// once, and the plan names each under its account.
+		accounts := map[string]bool{}
+		for _, tg := range m.targets() {
+			require.Regexp(t, ownerRE, tg.owner)
+			require.False(t, accounts[strings.ToLower(tg.owner)], "account %q listed twice", tg.owner)
+			accounts[strings.ToLower(tg.owner)] = true
+			require.NotEmpty(t, tg.repos)
+			seen := map[string]bool{}
+			for _, r := range tg.repos {
+				require.Regexp(t, repoRE, r)
+				require.False(t, seen[strings.ToLower(r)], "%q listed twice", r)
+				seen[strings.ToLower(r)] = true
+			}
 		}
 		for _, res := range m.Plan().Resources {
-			assert.True(t, strings.HasPrefix(res, m.owner+"/"), res)
+			owner, _, _ := strings.Cut(res, "/")
+			assert.True(t, accounts[strings.ToLower(owner)], res)
 		}
 	})
 }

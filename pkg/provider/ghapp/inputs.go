@@ -14,11 +14,11 @@ var (
 	PrivateKey = inputs.Input{Key: "private-key", Azure: "privateKey", Type: inputs.TypeMultiLine, Secret: true,
 		Description: "GitHub App private key: the .pem file GitHub generated (PKCS#1 or PKCS#8); literal `\\n` escapes and base64-wrapped PEM are accepted."}
 	Owner = inputs.Input{Key: "owner", Azure: "owner", Type: inputs.TypeString,
-		Description: "Account the App is installed on. Defaults to the current repository's owner.",
-		On:          map[inputs.Where]string{inputs.OnAzure: "Account the App is installed on. Defaults to the owner of the GitHub repository the pipeline builds; name it when the pipeline builds another source."}}
+		Description: "Account the App is installed on. Defaults to the current repository's owner; several: a token each.",
+		On:          map[inputs.Where]string{inputs.OnAzure: "Account the App is installed on. Defaults to the owner of the GitHub repository the pipeline builds; name it when the pipeline builds another source. Several accounts get a token each."}}
 	Repositories = inputs.Input{Key: "repositories", Azure: "repositories", Type: inputs.TypeMultiLine,
 		Description: "Repositories the token may reach: names or `owner/name`, separated by commas, spaces or newlines; `*` means every repository of the installation. Defaults to the current repository only.",
-		On:          map[inputs.Where]string{inputs.OnAzure: "Repositories the token may reach: names or `owner/name`, separated by commas, spaces or newlines; `*` means every repository of the installation. Defaults to the GitHub repository the pipeline builds; name them when it builds another source."}}
+		On:          map[inputs.Where]string{inputs.OnAzure: "Repositories the token may reach: names or `owner/name`, separated by commas, spaces or newlines; `*` means every repository of the installation. Several accounts' repositories get one token per account. Defaults to the GitHub repository the pipeline builds; name them when it builds another source."}}
 	InstallationID = inputs.Input{Key: "installation-id", Azure: "installationId", Type: inputs.TypeString,
 		Description: "Installation ID; skips the installation lookup (one request fewer)."}
 	APIURL = inputs.Input{Key: "github-api-url", Azure: "githubApiUrl", Label: "GitHub API URL", Type: inputs.TypeString, Advanced: true,
@@ -43,6 +43,7 @@ func (*Provider) Inputs() inputs.Group {
 		Outputs: []inputs.Output{
 			{Key: OutInstallationID, Azure: "installationId", Description: "github: the installation the token belongs to."},
 			{Key: OutAppSlug, Azure: "appSlug", Description: "github: the App's slug."},
+			{Key: OutTokens, Azure: "tokens", Secret: true, Description: "github: JSON, account → token (masked)."},
 		},
 	}
 }

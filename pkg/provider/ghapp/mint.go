@@ -14,8 +14,8 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/secret"
 )
 
-// Mint implements provider.Minter.
-func (m *minter) Mint(ctx context.Context) (*provider.Token, error) {
+// mintOne mints the token of m's first account.
+func (m *minter) mintOne(ctx context.Context) (*provider.Token, error) {
 	if err := m.openKey(ctx); err != nil {
 		return nil, err
 	}

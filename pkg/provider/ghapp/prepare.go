@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/jobtoken/jobtoken/pkg/host"
 	"github.com/jobtoken/jobtoken/pkg/inputs"
 	"github.com/jobtoken/jobtoken/pkg/provider"
 )
@@ -34,7 +33,10 @@ type minter struct {
 	// says whether the run's repository is known (a plan may not know it).
 	ownerFromRun, reposFromRun, runKnown bool
 	inst                                 *Installation // from the lookup, when one was made
-	plan                                 provider.Plan
+	// others are the accounts beyond the first (owner, repos), each minted
+	// a token of its own: one token covers one installation.
+	others []target
+	plan   provider.Plan
 }
 
 // Prepare implements provider.Provider.
@@ -91,6 +93,9 @@ func (*Provider) Prepare(req provider.Request) (provider.Minter, inputs.Problems
 		id, p := in.Int64(InstallationID)
 		ps.AddP(p)
 		m.instID = id
+		if id != 0 && len(m.others) > 0 {
+			ps.Add(InstallationID, "names one installation, but the repositories span %d accounts (%s); leave it empty to look each one up", len(m.others)+1, strings.Join(m.owners(), ", "))
+		}
 	}
 
 	var up inputs.Problems
@@ -147,105 +152,35 @@ func (*Provider) OwnSignIn(req provider.Request) []provider.Destination {
 	return nil
 }
 
-// parseRepositories reads owner and repositories, with the current
-// repository as their default. Values only known at run time (the inputs',
-// or a plan's current repository) are kept as they read, unchecked.
-func (m *minter) parseRepositories(ps *inputs.Problems) {
-	in, run := m.req.Inputs, m.req.Run
-	m.runKnown = run.Known(host.RunRepository)
-	curOwner, curRepo, _ := strings.Cut(run.Repository, "/")
-	ownerKnown := in.Known(Owner)
-	m.owner = in.Get(Owner)
-	if m.owner != "" && ownerKnown && !ownerRE.MatchString(m.owner) {
-		// Checked first: the messages below show the owner, and one with a
-		// line break would split the one-line error.
-		ps.Add(Owner, "%q is not a GitHub account name; use the user or organization login the App is installed on, e.g. octo-org", m.owner)
-		return
-	}
-	if m.owner == "" {
-		m.owner, m.ownerFromRun = curOwner, true
-		ownerKnown = m.runKnown
-	}
-	if !in.Known(Repositories) {
-		// One name, or a list, only the run will tell.
-		m.repos = []string{in.Get(Repositories)}
-		return
-	}
-	list := inputs.List(in.Get(Repositories))
-	all := false
-	for _, r := range list {
-		if r == "*" {
-			all = true
-		}
-	}
-	switch {
-	case all && len(list) > 1:
-		ps.Add(Repositories, "mixes * with repository names; use * alone for every repository of the installation, or list names")
-		return
-	case all:
-		if m.owner == "" {
-			ps.Add(Owner, "is required with %s; set it to the account the App is installed on", m.req.Setting(Repositories, "*"))
-		}
-		return
-	case len(list) == 0:
-		if curRepo == "" {
-			ps.Add(Repositories, "has no default outside a GitHub repository; name the repositories (or * for all of the installation's)")
-			return
-		}
-		if ownerKnown && m.runKnown && !strings.EqualFold(m.owner, curOwner) {
-			ps.Add(Repositories, "is required when %s (%s) is not the current repository's owner (%s); name the repositories or use *", m.req.Name(Owner), m.owner, curOwner)
-			return
-		}
-		list, m.reposFromRun = []string{curRepo}, true
-	}
-	seen := map[string]bool{}
-	for _, r := range list {
-		owner, name, hasOwner := strings.Cut(r, "/")
-		if !hasOwner {
-			owner, name = m.owner, r
-		} else if m.owner == "" {
-			m.owner, ownerKnown = owner, true
-		}
-		if !m.reposFromRun || m.runKnown {
-			if !repoRE.MatchString(name) || strings.Contains(name, "/") || name == "." || name == ".." || (hasOwner && !ownerRE.MatchString(owner)) {
-				ps.Add(Repositories, "%q is not a repository name; use name or owner/name", r)
-				continue
-			}
-			if hasOwner && ownerKnown && !strings.EqualFold(owner, m.owner) {
-				ps.Add(Repositories, "%q is not owned by %s; one token covers one account, so mint one token per owner", r, m.owner)
-				continue
-			}
-		}
-		if !seen[strings.ToLower(name)] {
-			seen[strings.ToLower(name)] = true
-			m.repos = append(m.repos, name)
-		}
-	}
-	switch {
-	case m.owner == "":
-		ps.Add(Owner, "is required outside a GitHub repository; set it to the account the App is installed on")
-	case ownerKnown && !ownerRE.MatchString(m.owner):
-		ps.Add(Owner, "%q is not a GitHub account name", m.owner)
-	}
-}
-
 func (m *minter) makePlan() provider.Plan {
 	res := []string{}
-	if len(m.repos) == 0 {
-		res = append(res, m.owner+"/* (every repository of the installation)")
-	}
-	for _, r := range m.repos {
-		if m.reposFromRun && !m.runKnown {
-			res = append(res, "the current repository (at run time)")
-			continue
+	var perToken []string
+	for i, t := range m.targets() {
+		var tres []string
+		if len(t.repos) == 0 {
+			tres = append(tres, t.owner+"/* (every repository of the installation)")
 		}
-		res = append(res, m.owner+"/"+r)
+		for _, r := range t.repos {
+			if i == 0 && m.reposFromRun && !m.runKnown {
+				tres = append(tres, "the current repository (at run time)")
+				continue
+			}
+			tres = append(tres, t.owner+"/"+r)
+		}
+		res = append(res, tres...)
+		perToken = append(perToken, t.owner+": "+strings.Join(tres, ", "))
+	}
+	if len(perToken) < 2 {
+		perToken = nil
 	}
 	var scopes []string
 	if len(m.perms) > 0 {
 		scopes = strings.Split(FormatPermissions(m.perms), ", ")
 	}
 	inst := "looked up from /" + m.lookupPath()
+	if len(m.others) > 0 {
+		inst = "looked up for each account"
+	}
 	if m.instID != 0 {
 		inst = strconv.FormatInt(m.instID, 10)
 	}
@@ -267,6 +202,7 @@ func (m *minter) makePlan() provider.Plan {
 		Parent:            parent,
 		Scopes:            scopes,
 		Resources:         res,
+		Tokens:            perToken,
 		Lifetime:          TokenLife,
 		Revocation:        "DELETE /installation/token with the token itself, in the post step",
 		Revocable:         true,

@@ -9,6 +9,8 @@ package ghapp
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/jobtoken/jobtoken/pkg/provider"
@@ -34,7 +36,23 @@ var (
 	_ provider.GitCredential = (*Provider)(nil)
 	_ provider.ManualRevoker = (*Provider)(nil)
 	_ provider.Unsweepable   = (*Provider)(nil)
+	_ provider.Refresher     = (*Provider)(nil)
 )
+
+// GitHost implements provider.Refresher: github.com for github.com's API,
+// else the API's own host (GitHub Enterprise Server serves git and
+// /api/v3 from one host).
+func (*Provider) GitHost(req provider.Request) string {
+	u, _ := apiURL(req)
+	p, err := url.Parse(u)
+	if err != nil {
+		return ""
+	}
+	if strings.EqualFold(p.Host, "api.github.com") {
+		return "github.com"
+	}
+	return strings.ToLower(p.Host)
+}
 
 // Name implements provider.Provider.
 func (*Provider) Name() string { return Name }

@@ -2,6 +2,7 @@ package ghapp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jobtoken/jobtoken/pkg/inputs"
@@ -19,8 +20,8 @@ func (*Provider) Revoke(ctx context.Context, req provider.Request, saved provide
 		return fmt.Errorf("failed to revoke: %s %s", req.Name(APIURL), msg)
 	}
 	app := NewApp(api, req.HTTP, "", nil)
-	switch err := app.Revoke(ctx, saved.Token); err {
-	case nil, provider.ErrAlreadyRevoked:
+	switch err := revokeAll(ctx, saved, app.Revoke); {
+	case err == nil, errors.Is(err, provider.ErrAlreadyRevoked):
 		return err
 	default:
 		return fmt.Errorf("failed to revoke: %w", err)

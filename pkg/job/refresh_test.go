@@ -1,0 +1,56 @@
+package job_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// TestRefreshRefusedOffline: what keeps a step from leaving a broker is one
+// line naming the input, before any call.
+func TestRefreshRefusedOffline(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		with map[string]string
+		env  map[string]string
+		want string
+	}{
+		{"bad refresh-until", map[string]string{"refresh": "true", "refresh-until": "all day"}, nil,
+			`::error::input refresh-until: "all day" is not a duration; write it like 6h or 90m`},
+		{"refresh-until too long", map[string]string{"refresh": "true", "refresh-until": "200h"}, nil,
+			`::error::input refresh-until: "200h" is out of range; use between 1m and 120h`},
+		{"not a boolean", map[string]string{"refresh": "yes please"}, nil,
+			`::error::input refresh: "yes please" is not a boolean`},
+		{"container variant", map[string]string{"refresh": "true"}, map[string]string{"GITHUB_OUTPUT": "/github/file_commands/set_output_1", "RUNNER_TEMP": "/github/runner_temp"},
+			"::error::input refresh: the container variant cannot leave a process running after its step; use the native action (uses: jobtoken/jobtoken@v1)"},
+		{"git-credentials without revoke", map[string]string{"git-credentials": "true", "revoke": "false"}, nil,
+			"::error::input git-credentials: needs revoke: true"},
+		{"provider without refresh", map[string]string{"provider": "anaconda", "permissions": "api:read", "anaconda-credential": "tok", "refresh": "true"}, nil,
+			"::error::input refresh: is not available for provider anaconda: only GitHub App tokens are refreshed and served to git; remove it"},
+		{"no runner temp", map[string]string{"refresh": "true"}, map[string]string{"RUNNER_TEMP": ""},
+			"::error::input refresh: RUNNER_TEMP is not set"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newGHRun(t, tc.with)
+			r.env["RUNNER_TEMP"] = t.TempDir()
+			for k, v := range tc.env {
+				r.env[k] = v
+			}
+			out, ok := r.stage("main")
+			assert.False(t, ok)
+			assert.Contains(t, out, tc.want)
+			assert.Zero(t, r.fake.Requests(), "refused before any call")
+		})
+	}
+}
+
+func TestRefreshDryRunSaysWhatTheBrokerWouldDo(t *testing.T) {
+	r := newGHRun(t, map[string]string{"refresh": "true", "git-credentials": "true", "refresh-until": "3h", "dry-run": "true", "permissions": "contents:read", "repositories": "app, acme/lib"})
+	r.env["RUNNER_TEMP"] = t.TempDir()
+	out, ok := r.stage("main")
+	assert.True(t, ok, out)
+	assert.Contains(t, out, "dry run: would mint 2 github tokens, one per account")
+	assert.Contains(t, out, "refresh:     a broker re-mints the tokens before they expire, for 3h (refresh-until)")
+	assert.Contains(t, out, "git:         later steps' git gets each account's current token (git-credentials)")
+	assert.Zero(t, r.fake.Requests())
+}
