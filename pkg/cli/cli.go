@@ -256,7 +256,7 @@ By hand:
 		}
 		fmt.Fprintf(w, "  jobtoken %-10s %s\n", n, s)
 	}
-	fmt.Fprintln(w, "\nExit status: 0 success; 1 the command ran and failed (plan: a step has problems; mint, revoke,\nsweep: a service refused or could not be reached; demo: a check failed); 2 the command line is\nwrong (an unknown command or flag, a value refused before any call, a file that cannot be read).\n\nDocumentation: https://github.com/jobtoken/jobtoken#readme")
+	fmt.Fprintln(w, "\nExit status: 0 success; 1 the command ran and failed (plan: a step has problems; mint, revoke,\nsweep: a service refused or could not be reached; demo: a check failed; policy: a policy is\ninvalid or one of its tests fails; serve: the service could not start); 2 the command line is\nwrong (an unknown command or flag, a value refused before any call, a file that cannot be read).\n\nDocumentation: https://github.com/jobtoken/jobtoken#readme")
 }
 
 // stage runs the main or post stage on the CI host.

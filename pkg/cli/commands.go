@@ -19,6 +19,8 @@ func commands() map[string]command {
 		"token":      {"print the current token of the job's broker (refresh: true), e.g. GH_TOKEN=$(jobtoken token)", runToken},
 		"demo":       demoCommand(),
 		"mint":       {"mint a token from a terminal and print it on stdout", runMint},
+		"policy":     policyCommand(),
+		"serve":      serveCommand(),
 		"plan":       {"validate a step offline and print what it would mint (mints nothing)", runPlan},
 		"revoke":     {"revoke a token minted earlier (--token-stdin or --token-id)", runRevoke},
 		"sweep":      {"list (and with --revoke, revoke) tokens left live by runs that ended without their post step", runSweep},

@@ -89,6 +89,23 @@ func TestExitStatus(t *testing.T) {
 		{"sweep: bad organization", []string{"sweep", "--provider", "azure-devops", "--azure-devops-organization", "a/b/c"}, "", exitUsage, "--azure-devops-organization"},
 		{"sweep: missing credential file", []string{"sweep", "--provider", "anaconda", "--anaconda-credential-file", missing}, "", exitUsage, missing},
 
+		// policy.
+		{"policy check: valid", []string{"policy", "check", td("policies")}, "", exitOK, ""},
+		{"policy check: invalid", []string{"policy", "check", td("policies", "bad")}, "", exitFail, ""},
+		{"policy test: tests hold", []string{"policy", "test", td("policies")}, "", exitOK, ""},
+		{"policy test: a test fails", []string{"policy", "test", td("policies", "bad", "failing-test.yaml")}, "", exitFail, ""},
+		{"policy check: bound to its owner", []string{"policy", "check", "--owners", "octo-org", td("policies")}, "", exitOK, ""},
+		{"policy check: another owner", []string{"policy", "check", "--owners", "other-org", td("policies", "release.yaml")}, "", exitFail, ""},
+		{"policy: no subcommand", []string{"policy"}, "", exitUsage, "name a subcommand"},
+		{"policy: unknown subcommand", []string{"policy", "lint", "x"}, "", exitUsage, `unknown subcommand "lint"`},
+		{"policy check: no path", []string{"policy", "check"}, "", exitUsage, "name at least one"},
+		{"policy check: missing path", []string{"policy", "check", "/does/not/exist"}, "", exitUsage, "/does/not/exist: no such file or directory"},
+
+		// serve (a running service: cmd/jobtoken's TestEndToEndFederation).
+		{"serve: no config", []string{"serve"}, "", exitUsage, "--config is required"},
+		{"serve: missing config", []string{"serve", "--config", "/does/not/exist.yaml"}, "", exitUsage, "failed to read --config /does/not/exist.yaml: no such file or directory"},
+		{"serve: bad config", []string{"serve", "--config", td("policies", "release.yaml")}, "", exitUsage, "field apiVersion not found"},
+
 		// the broker's commands, in a job without one.
 		{"token: no broker", []string{"token"}, "", exitFail, "no jobtoken broker runs for this job: JOBTOKEN_BROKER is not set (refresh is off for this job"},
 		{"token: unexpected argument", []string{"token", "octo"}, "", exitUsage, `unexpected argument "octo"`},
@@ -108,6 +125,10 @@ func TestExitStatus(t *testing.T) {
 			// The step binaries answer every demo command line the same
 			// way: a usage error saying where the demo is.
 			c.code, c.want = exitUsage, "built without the demo"
+		}
+		if stepBuild && len(c.args) > 0 && (c.args[0] == "policy" || c.args[0] == "serve") {
+			// Nor is the federation service, or its policy tools.
+			c.code, c.want = exitUsage, "built without the federation service"
 		}
 		t.Run(c.name, func(t *testing.T) {
 			stdout, stderr, code := runCLI(map[string]string{}, c.stdin, c.args...)
@@ -129,7 +150,7 @@ func TestExitStatusCoversEveryCommand(t *testing.T) {
 	for _, line := range strings.Split(stdout, "\n") {
 		f := strings.Fields(line)
 		if len(f) > 1 && f[0] == "jobtoken" && !strings.HasSuffix(f[1], ":") {
-			assert.Contains(t, []string{"broker", "credential", "demo", "help", "mint", "plan", "revoke", "sweep", "token", "version"}, f[1], "add %s to TestExitStatus", f[1])
+			assert.Contains(t, []string{"broker", "credential", "demo", "help", "mint", "plan", "policy", "revoke", "serve", "sweep", "token", "version"}, f[1], "add %s to TestExitStatus", f[1])
 		}
 	}
 }

@@ -29,7 +29,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/jobtoken/jobtoken/pkg/cli"
+	"github.com/jobtoken/jobtoken/pkg/policy"
 	"github.com/jobtoken/jobtoken/pkg/secret"
+	"github.com/jobtoken/jobtoken/pkg/serve"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
 
@@ -176,7 +178,9 @@ func TestExamplesPlan(t *testing.T) {
 		}
 	}
 	for f := range shown {
-		if !slices.Contains(files, f) {
+		// Policies and the service's config are checked by
+		// TestFederationExamplesLoad; plan reads workflows and pipelines.
+		if !slices.Contains(files, f) && (strings.HasPrefix(f, "testdata/workflows/") || strings.HasPrefix(f, "testdata/pipelines/")) {
 			files = append(files, f)
 		}
 	}
@@ -219,6 +223,40 @@ func TestExamplesPlan(t *testing.T) {
 				assert.Equal(t, want, got, "the warnings of %s must be the ones its page declares with warns: and explains", f)
 			}
 		})
+	}
+}
+
+// TestFederationExamplesLoad: every policy a page shows loads and its tests
+// hold, every service config a page shows is accepted (but for the key
+// file, which is the reader's), and every policy example is shown.
+func TestFederationExamplesLoad(t *testing.T) {
+	shown := map[string]bool{}
+	for _, page := range pages(t) {
+		for _, b := range blocks(t, page, read(t, page)) {
+			if b.kind == "example" {
+				shown[b.path] = true
+			}
+		}
+	}
+	examples, err := filepath.Glob(filepath.Join(testutil.Root(), "testdata", "policies", "*.yaml"))
+	require.NoError(t, err)
+	require.NotEmpty(t, examples)
+	for _, f := range examples {
+		rel := "testdata/policies/" + filepath.Base(f)
+		assert.True(t, shown[rel], "%s is shown on no page", rel)
+	}
+	for f := range shown {
+		switch {
+		case strings.HasPrefix(f, "testdata/policies/") && strings.HasSuffix(f, ".yaml"):
+			p, err := policy.Parse(filepath.Base(f), []byte(read(t, f)))
+			require.NoError(t, err, f)
+			for _, r := range p.RunTests() {
+				assert.True(t, r.OK(), "%s test %d: %s", f, r.Index+1, r.Why())
+			}
+		case strings.HasPrefix(f, "testdata/serve/"):
+			_, err := serve.ParseConfig([]byte(read(t, f)), testutil.Getenv(nil))
+			assert.NoError(t, err, f)
+		}
 	}
 }
 

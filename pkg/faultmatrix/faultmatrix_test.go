@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -24,6 +25,7 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/provider/ghapp"
 	"github.com/jobtoken/jobtoken/pkg/retry"
 	"github.com/jobtoken/jobtoken/pkg/secret"
+	"github.com/jobtoken/jobtoken/pkg/serve"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
 
@@ -108,6 +110,60 @@ func githubWorld(key string) func() *world {
 		}
 		w.revocable = true
 		w.close = fake.Close
+		return w
+	}
+}
+
+// federationWorld is a GitHub job that mints through `jobtoken serve`
+// (in process, on its own unfaulted client): the faults hit the step's
+// calls to the service and to the runner's OIDC endpoint.
+func federationWorld(key string) func() *world {
+	parsed, err := ghapp.ParsePrivateKey(key)
+	if err != nil {
+		panic(err)
+	}
+	return func() *world {
+		fake := ghfake.New(parsed, &ghfake.Installation{ID: 78, Account: "octo", Permissions: map[string]string{"contents": "write", "metadata": "read"}, AllRepos: []string{"app", "policies"}})
+		fake.WriteFiles("octo", "policies", map[string]string{"p/ci.yaml": `apiVersion: jobtoken.dev/v1
+kind: TrustPolicy
+name: ci
+who:
+  issuer: https://token.actions.githubusercontent.com
+  claims: {repository_owner_id: "65", ref: refs/heads/main}
+grants:
+  - {provider: github, owner: octo, repositories: [app], permissions: {contents: read}}
+`})
+		oidc := azfake.NewGitHubOIDC("octo/app")
+		oidc.Claims = map[string]any{"repository_owner_id": "65"}
+		set, err := serve.ParseConfig([]byte(fmt.Sprintf(`audience: https://jobtoken.octo.example
+issuers: [{url: https://token.actions.githubusercontent.com, jwks_url: %s}]
+github: {api_url: %s, client_id: %s, private_key_file: unused}
+policy_sources: [{url: "github://octo/policies@main/p", owners: [octo]}]
+`, oidc.JWKSURL(), fake.URL, fake.ClientID)), func(string) string { return "" })
+		if err != nil {
+			panic(err)
+		}
+		srv, err := serve.New(set, serve.Options{Signer: parsed})
+		if err != nil {
+			panic(err)
+		}
+		hs := httptest.NewServer(srv.Handler())
+		w := ghWorld(map[string]string{
+			"INPUT_PROVIDER": "github", "INPUT_FEDERATION-URL": hs.URL, "INPUT_POLICY": "ci",
+			"INPUT_GITHUB-API-URL": fake.URL, "INPUT_PERMISSIONS": "contents:read",
+			"ACTIONS_ID_TOKEN_REQUEST_URL": oidc.RequestURL(), "ACTIONS_ID_TOKEN_REQUEST_TOKEN": oidc.RequestToken,
+		})
+		w.parents = []string{oidc.RequestToken, key}
+		w.minted = func() []string {
+			return append(forms(fake.Minted(), func(t *ghfake.Token) []string {
+				return []string{t.Value, secret.BasicAuth("x-access-token", t.Value)}
+			}), oidc.Issued()...)
+		}
+		w.live = func() []string {
+			return forms(fake.Live(), func(t *ghfake.Token) []string { return []string{t.Value} })
+		}
+		w.revocable = true
+		w.close = func() { hs.Close(); oidc.Close(); fake.Close() }
 		return w
 	}
 }
@@ -245,11 +301,14 @@ func azWorld(with map[string]string) *world {
 }
 
 func calls(key string) []call {
-	gh := githubWorld(key)
+	gh, fed := githubWorld(key), federationWorld(key)
 	return append([]call{
 		{name: "github: installation lookup", method: "GET", path: testutil.PathSuffix("/repos/octo/app/installation"), stage: "main", world: gh},
 		{name: "github: mint", method: "POST", path: testutil.PathSuffix("/access_tokens"), stage: "main", mints: true, world: gh},
 		{name: "github: revoke", method: "DELETE", path: testutil.PathSuffix("/installation/token"), stage: "post", revoke: true, world: gh},
+		{name: "github: federation discovery", method: "GET", path: testutil.PathSuffix("/.well-known/jobtoken"), stage: "main", world: fed},
+		{name: "github: federation OIDC request", method: "GET", path: testutil.PathSuffix("/idtoken"), stage: "main", world: fed},
+		{name: "github: federation token", method: "POST", path: testutil.PathSuffix("/v1/token"), stage: "main", mints: true, world: fed},
 		{name: "azure-devops pat: create", method: "POST", path: testutil.PathSuffix("/_apis/tokens/pats"), stage: "main", mints: true, world: patWorld},
 		// The listing looks for a PAT that an earlier try of the create made
 		// and whose answer was lost, so the create loses its first answer.

@@ -47,11 +47,28 @@ func TestTheToolchainPinAgrees(t *testing.T) {
 	require.NoError(t, err)
 	pin, err := release.PinnedGo(gomod)
 	require.NoError(t, err)
-	df, err := os.ReadFile(filepath.Join(testutil.Root(), "Dockerfile"))
+	for _, name := range []string{"Dockerfile", "container/service.Dockerfile"} {
+		df, err := os.ReadFile(filepath.Join(testutil.Root(), name))
+		require.NoError(t, err)
+		m := regexp.MustCompile(`(?m)^ARG GO_IMAGE=golang:(\S+)-\S+$`).FindSubmatch(df)
+		require.NotNil(t, m, "%s's GO_IMAGE default is a golang:<version>-<variant> tag", name)
+		assert.Equal(t, pin, "go"+string(m[1]), "%s's default GO_IMAGE must carry the Go that go.mod pins", name)
+	}
+}
+
+// The service image runs jobtoken serve as a non-root user, from the CLI
+// binary (the step binary has no serve); the action's image keeps root.
+func TestServiceImageIsNonRoot(t *testing.T) {
+	df, err := os.ReadFile(filepath.Join(testutil.Root(), "container", "service.Dockerfile"))
 	require.NoError(t, err)
-	m := regexp.MustCompile(`(?m)^ARG GO_IMAGE=golang:(\S+)-\S+$`).FindSubmatch(df)
-	require.NotNil(t, m, "the Dockerfile's GO_IMAGE default is a golang:<version>-<variant> tag")
-	assert.Equal(t, pin, "go"+string(m[1]), "the Dockerfile's default GO_IMAGE must carry the Go that go.mod pins")
+	text := string(df)
+	final := text[strings.LastIndex(text, "\nFROM "):]
+	assert.Contains(t, final, "USER 65532:65532")
+	assert.Contains(t, final, `ENTRYPOINT ["/jobtoken", "serve"]`)
+	assert.Contains(t, text, `cp "/release/cli/jobtoken-linux-${arch}" /image/jobtoken`, "the image holds the CLI binary, which has serve")
+	action, err := os.ReadFile(filepath.Join(testutil.Root(), "Dockerfile"))
+	require.NoError(t, err)
+	assert.NotContains(t, string(action), "\nUSER ", "the action's image runs as the runner expects (root)")
 }
 
 // fakeGo is a go command that reports version and records its builds.

@@ -11,8 +11,10 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"math/big"
 	"net/http"
 	"strings"
 	"sync"
@@ -144,4 +146,15 @@ func tokenChars(n int) string {
 		b[i] = alphabet[int(b[i])%len(alphabet)]
 	}
 	return string(b)
+}
+
+// JWKS is the issuer's public key as a JSON Web Key Set (RFC 7517), as
+// OIDC issuers publish it at their jwks_uri.
+func (i *Issuer) JWKS() map[string]any {
+	enc := base64.RawURLEncoding.EncodeToString
+	pub := i.Key.PublicKey
+	return map[string]any{"keys": []map[string]any{{
+		"kty": "RSA", "alg": "RS256", "use": "sig", "kid": i.KeyID,
+		"n": enc(pub.N.Bytes()), "e": enc(big.NewInt(int64(pub.E)).Bytes()),
+	}}}
 }

@@ -24,6 +24,9 @@ type GitHubOIDC struct {
 	Repository   string // owner/name, for sub and the default audience
 	Subject      string
 	Now          func() time.Time
+	// Claims are added to (or, with a nil value, removed from) every
+	// token: GitHub's repository_owner_id, job_workflow_ref, event_name…
+	Claims map[string]any
 	issued
 }
 
@@ -48,7 +51,15 @@ func (g *GitHubOIDC) Federated() Federated {
 	return Federated{Issuer: GitHubIssuerURL, Key: &g.Issuer.Key.PublicKey, Subject: g.Subject, Audience: Audience}
 }
 
+// JWKSURL is where this fake publishes the issuer's keys, as GitHub does at
+// https://token.actions.githubusercontent.com/.well-known/jwks.
+func (g *GitHubOIDC) JWKSURL() string { return g.URL + "/.well-known/jwks" }
+
 func (g *GitHubOIDC) serve(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && r.URL.Path == "/.well-known/jwks" {
+		writeJSON(w, http.StatusOK, g.Issuer.JWKS())
+		return
+	}
 	if r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, "/idtoken") {
 		http.NotFound(w, r)
 		return
@@ -67,10 +78,18 @@ func (g *GitHubOIDC) serve(w http.ResponseWriter, r *http.Request) {
 		aud = "https://github.com/" + owner
 	}
 	now := g.Now()
-	tok := g.Issuer.Sign(jwt.MapClaims{
+	c := jwt.MapClaims{
 		"sub": g.Subject, "aud": aud, "repository": g.Repository, "ref": "refs/heads/main",
 		"jti": randomUUID(), "iat": now.Unix(), "nbf": now.Add(-5 * time.Second).Unix(), "exp": now.Add(5 * time.Minute).Unix(),
-	})
+	}
+	for k, v := range g.Claims {
+		if v == nil {
+			delete(c, k)
+		} else {
+			c[k] = v
+		}
+	}
+	tok := g.Issuer.Sign(c)
 	g.record(tok)
 	writeJSON(w, http.StatusOK, map[string]any{"count": len(tok), "value": tok})
 }

@@ -65,6 +65,7 @@ type Server struct {
 	requests      int
 	uses          []Use
 	issues        int
+	files         map[string]*repoFiles
 	// Now is the server's clock (tests skew it).
 	Now func() time.Time
 	// Before runs first for every request; returning true means it answered.

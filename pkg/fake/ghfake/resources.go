@@ -30,12 +30,15 @@ import (
 //
 //	GET  /repos/{owner}/{repo}/contents/{path...}  contents: read
 //	POST /repos/{owner}/{repo}/issues              issues: write
+//	GET  /repos/{owner}/{repo}/commits/{ref}       contents: read
 //
-// Every repository of an installation holds one file, README.md. Each call
+// Every repository of an installation holds one file, README.md, unless
+// WriteFiles gave it files of its own. Each call
 // is recorded (see Uses), with why it was refused.
 func (s *Server) routeResources(mux *http.ServeMux) {
 	mux.HandleFunc("GET /repos/{owner}/{repo}/contents/{path...}", s.resource("contents", "read", s.getContents))
 	mux.HandleFunc("POST /repos/{owner}/{repo}/issues", s.resource("issues", "write", s.createIssue))
+	mux.HandleFunc("GET /repos/{owner}/{repo}/commits/{ref}", s.resource("contents", "read", s.getCommit))
 }
 
 // Why a resource call was refused, as Use.Refused says it.
@@ -130,6 +133,9 @@ func readme(repo string) string {
 
 // getContents is "Get repository content" for a file.
 func (s *Server) getContents(w http.ResponseWriter, r *http.Request, _ *Token) int {
+	if code, ok := s.repoContents(w, r); ok {
+		return code
+	}
 	path := r.PathValue("path")
 	if path != "README.md" {
 		message(w, http.StatusNotFound, "Not Found")

@@ -39,7 +39,7 @@ func (*Provider) Inputs() inputs.Group {
 		Title: "GitHub App",
 		Inputs: []inputs.Input{AppID, ClientID, PrivateKey, SigningKey, Owner, Repositories, InstallationID, APIURL,
 			cloudid.AzureClientID, cloudid.AzureTenantID, cloudid.AzureServiceConnection, cloudid.AWSRoleARN, cloudid.AWSRegion,
-			cloudid.GCPWorkloadIdentityProvider, cloudid.GCPServiceAccount},
+			cloudid.GCPWorkloadIdentityProvider, cloudid.GCPServiceAccount, FederationURL, Policy},
 		Outputs: []inputs.Output{
 			{Key: OutInstallationID, Azure: "installationId", Description: "github: the installation the token belongs to."},
 			{Key: OutAppSlug, Azure: "appSlug", Description: "github: the App's slug."},

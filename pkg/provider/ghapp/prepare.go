@@ -44,6 +44,12 @@ func (*Provider) Prepare(req provider.Request) (provider.Minter, inputs.Problems
 	var ps inputs.Problems
 	in := req.Inputs
 	m := &minter{req: req}
+	if in.Get(FederationURL) != "" {
+		return prepareFederation(req, m)
+	}
+	if in.Get(Policy) != "" {
+		ps.Add(Policy, "is used only with %s; set it, or remove %s", req.Name(FederationURL), req.Name(Policy))
+	}
 
 	m.issuer = in.Get(ClientID)
 	known := in.Known(ClientID)
@@ -134,7 +140,11 @@ func apiURL(req provider.Request) (string, inputs.Problems) {
 // Destinations implements provider.Provider: the API URL.
 func (*Provider) Destinations(req provider.Request) ([]provider.Destination, inputs.Problems) {
 	u, ps := apiURL(req)
-	return []provider.Destination{{Input: APIURL, Value: u, URL: true}}, ps
+	dests := []provider.Destination{{Input: APIURL, Value: u, URL: true}}
+	if d, fp, ok := federationDestination(req); ok {
+		dests, ps = append(dests, d), append(ps, fp...)
+	}
+	return dests, ps
 }
 
 var _ provider.OwnSignIn = (*Provider)(nil)

@@ -22,8 +22,12 @@ var providerNames = regexp.MustCompile(`"github"|"azure-devops"|"anaconda"|ghapp
 
 // mayName are the places that may name providers: each provider's folder,
 // this registry, the fakes (the services' stand-ins, with the demo worlds
-// built on them) and the host packages (where "github" is GitHub Actions).
-var mayName = []string{"pkg/provider/ghapp/", "pkg/provider/azdo/", "pkg/provider/anaconda/", "pkg/provider/registry/", "pkg/fake/", "pkg/host/"}
+// built on them), the host packages (where "github" is GitHub Actions), and
+// the federation service with its trust policies, whose phase 1 mints
+// through the github provider's host-free core (ghapp.App) and whose
+// ceilings are that provider's grants: a second provider there will want a
+// capability of its own (issue 17's later phases).
+var mayName = []string{"pkg/provider/ghapp/", "pkg/provider/azdo/", "pkg/provider/anaconda/", "pkg/provider/registry/", "pkg/fake/", "pkg/host/", "pkg/policy/", "pkg/serve/"}
 
 // TestNoProviderNamedOutsideItsFolder: no code outside a provider's folder
 // and the registry names a provider (tests aside), so that a provider

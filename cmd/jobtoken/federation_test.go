@@ -1,0 +1,298 @@
+package main_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/jobtoken/jobtoken/pkg/fake/azfake"
+	"github.com/jobtoken/jobtoken/pkg/fake/ghfake"
+	"github.com/jobtoken/jobtoken/pkg/secret"
+	"github.com/jobtoken/jobtoken/pkg/testutil"
+)
+
+var (
+	stepOnce sync.Once
+	stepBin  string
+	stepErr  error
+)
+
+// stepBinary builds the binary CI steps run (-tags jobtoken_step), as the
+// action tree holds it.
+func stepBinary(t *testing.T) string {
+	t.Helper()
+	full, _ := binary(t)
+	stepOnce.Do(func() {
+		stepBin = filepath.Join(filepath.Dir(full), "jobtoken-step")
+		out, err := exec.Command("go", "build", "-tags", "jobtoken_step", "-o", stepBin, ".").CombinedOutput()
+		if err != nil {
+			stepErr = fmt.Errorf("%v: %s", err, out)
+		}
+	})
+	require.NoError(t, stepErr)
+	return stepBin
+}
+
+const fedAudience = "https://jobtoken.octo-org.example"
+
+const fedPolicy = `apiVersion: jobtoken.dev/v1
+kind: TrustPolicy
+name: release
+who:
+  issuer: https://token.actions.githubusercontent.com
+  claims:
+    repository_owner_id: "65"
+    job_workflow_ref: {pattern: 'octo-org/app/\.github/workflows/release\.yml@refs/tags/v.*'}
+    event_name: {not: [pull_request_target]}
+grants:
+  - {provider: github, owner: octo-org, repositories: [app], permissions: {contents: write}}
+`
+
+// service is `jobtoken serve` running as a process.
+type service struct {
+	cmd    *exec.Cmd
+	url    string
+	mu     sync.Mutex
+	stdout bytes.Buffer
+	stderr bytes.Buffer
+	done   chan error
+}
+
+func (s *service) output() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stdout.String() + s.stderr.String()
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func startService(t *testing.T, config string) *service {
+	bin, _ := binary(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.yaml")
+	require.NoError(t, os.WriteFile(cfg, []byte(config), 0o600))
+	s := &service{done: make(chan error, 1)}
+	s.cmd = exec.Command(bin, "serve", "--config", cfg)
+	s.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
+	s.cmd.Stdout = lockedWriter{&s.mu, &s.stdout}
+	pr, pw := io.Pipe()
+	s.cmd.Stderr = pw
+	require.NoError(t, s.cmd.Start())
+	go func() { s.done <- s.cmd.Wait(); pw.Close() }()
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		re := regexp.MustCompile(`listening on (\S+)`)
+		for sc.Scan() {
+			line := sc.Text()
+			s.mu.Lock()
+			s.stderr.WriteString(line + "\n")
+			s.mu.Unlock()
+			if m := re.FindStringSubmatch(line); m != nil {
+				addr <- m[1]
+			}
+		}
+	}()
+	select {
+	case a := <-addr:
+		s.url = "http://" + a
+	case err := <-s.done:
+		t.Fatalf("jobtoken serve exited: %v\n%s", err, s.output())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("jobtoken serve did not start:\n%s", s.output())
+	}
+	t.Cleanup(func() {
+		if s.cmd.ProcessState == nil {
+			_ = s.cmd.Process.Kill()
+		}
+	})
+	return s
+}
+
+func TestEndToEndFederation(t *testing.T) {
+	step := stepBinary(t)
+	fake := ghfake.New(testutil.AppKey(t), &ghfake.Installation{ID: 9, Account: "octo-org",
+		Permissions: map[string]string{"contents": "write", "metadata": "read"}, AllRepos: []string{"app", "policies"}})
+	defer fake.Close()
+	fake.WriteFiles("octo-org", "policies", map[string]string{"jobtoken/release.yaml": fedPolicy})
+	oidc := azfake.NewGitHubOIDC("octo-org/app")
+	defer oidc.Close()
+	oidc.Claims = map[string]any{"repository_owner_id": "65", "event_name": "push",
+		"job_workflow_ref": "octo-org/app/.github/workflows/release.yml@refs/tags/v1.2.0"}
+
+	key := testutil.AppKeyPEM(t)
+	keyFile := filepath.Join(t.TempDir(), "app.pem")
+	require.NoError(t, os.WriteFile(keyFile, []byte(key), 0o600))
+	svc := startService(t, fmt.Sprintf(`listen: 127.0.0.1:0
+audience: %s
+issuers:
+  - {url: https://token.actions.githubusercontent.com, jwks_url: %s}
+github: {api_url: %s, client_id: %s, private_key_file: %s}
+policy_sources:
+  - {url: "github://octo-org/policies@main/jobtoken", owners: [octo-org]}
+`, fedAudience, oidc.JWKSURL(), fake.URL, fake.ClientID, keyFile))
+
+	resp, err := http.Get(svc.url + "/readyz")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	assert.Contains(t, string(body), "jwks_url")
+
+	job := func(t *testing.T) *runner {
+		r := newRunner(t, map[string]string{
+			"provider": "github", "federation-url": svc.url, "policy": "release",
+			"permissions": "contents:write", "github-api-url": fake.URL,
+		})
+		r.env = append(r.env, "GITHUB_REPOSITORY=octo-org/app",
+			"ACTIONS_ID_TOKEN_REQUEST_URL="+oidc.RequestURL(), "ACTIONS_ID_TOKEN_REQUEST_TOKEN="+oidc.RequestToken)
+		return r
+	}
+
+	t.Run("allowed: main mints through the service, post revokes", func(t *testing.T) {
+		r := job(t)
+		stdout, stderr, code := r.run(step)
+		require.Equal(t, 0, code, stdout+stderr)
+		live := fake.Live()
+		require.Len(t, live, 1, "the policy read's own token was revoked")
+		tok := live[0].Value
+		assert.Equal(t, []string{"app"}, live[0].Repos)
+		outs := entries(t, r.read("OUTPUT"))
+		assert.Equal(t, tok, outs["token"])
+		assert.Equal(t, "contents:write, metadata:read", outs["permissions"])
+		assert.Contains(t, stdout, "::add-mask::"+tok+"\n")
+		secrets := append([]string{tok, secret.BasicAuth("x-access-token", tok), key, oidc.RequestToken}, oidc.Issued()...)
+		testutil.AssertGitHubStepClean(t, testutil.GitHubStep{Stdout: stdout, Stderr: stderr, Summary: r.read("STEP_SUMMARY"),
+			Output: r.read("OUTPUT"), Env: r.read("ENV")}, secrets...)
+		assert.Contains(t, r.read("STEP_SUMMARY"), "release")
+
+		var st []string
+		for k, v := range entries(t, r.read("STATE")) {
+			st = append(st, "STATE_"+k+"="+v)
+		}
+		// Post, as the shim starts it: `jobtoken post` with STATE_*.
+		stdout, stderr, code = r.runArgs(step, []string{"post"}, st...)
+		require.Equal(t, 0, code, stdout+stderr)
+		assert.Empty(t, fake.Live(), "nothing live after post")
+		assert.Contains(t, stdout, "Revoked github token "+outs["token-id"])
+		testutil.AssertNoSecret(t, "post", testutil.WithoutGitHubMasks(stdout)+stderr, secrets...)
+	})
+
+	t.Run("denied: the job's event is not trusted", func(t *testing.T) {
+		oidc.Claims["event_name"] = "pull_request_target"
+		defer func() { oidc.Claims["event_name"] = "push" }()
+		before := len(fake.Minted())
+		r := job(t)
+		stdout, stderr, code := r.run(step)
+		assert.Equal(t, 1, code)
+		assert.Contains(t, stdout, `event_name: wanted not ["pull_request_target"], got "pull_request_target"`)
+		assert.Regexp(t, `::error::.*the federation service answered 403`, stdout)
+		assert.Equal(t, before, len(fake.Minted()), "nothing minted for a denied job")
+		testutil.AssertNoSecret(t, "denied step", testutil.WithoutGitHubMasks(stdout)+stderr, append([]string{key}, oidc.Issued()...)...)
+	})
+
+	t.Run("by hand: jobtoken mint --oidc-token-file, then revoke", func(t *testing.T) {
+		bin, _ := binary(t)
+		req, _ := http.NewRequest(http.MethodGet, oidc.RequestURL()+"&audience="+fedAudience, nil)
+		req.Header.Set("Authorization", "Bearer "+oidc.RequestToken)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		var v struct{ Value string }
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&v))
+		resp.Body.Close()
+		file := filepath.Join(t.TempDir(), "oidc")
+		require.NoError(t, os.WriteFile(file, []byte(v.Value+"\n"), 0o600))
+		mint := exec.Command(bin, "mint", "--provider", "github", "--federation-url", svc.url, "--policy", "release",
+			"--permissions", "contents:write", "--repository", "octo-org/app", "--github-api-url", fake.URL, "--oidc-token-file", file)
+		mint.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+		var out, errb bytes.Buffer
+		mint.Stdout, mint.Stderr = &out, &errb
+		require.NoError(t, mint.Run(), errb.String())
+		tok := strings.TrimSpace(out.String())
+		require.NotNil(t, fake.Lookup(tok))
+		assert.True(t, fake.Lookup(tok).Live(time.Now()))
+		testutil.AssertNoSecret(t, "mint stderr", errb.String(), tok, v.Value, key)
+
+		revoke := exec.Command(bin, "revoke", "--provider", "github", "--github-api-url", fake.URL, "--token-stdin")
+		revoke.Env = mint.Env
+		revoke.Stdin = strings.NewReader(tok)
+		b, err := revoke.CombinedOutput()
+		require.NoError(t, err, string(b))
+		assert.False(t, fake.Lookup(tok).Live(time.Now()))
+	})
+
+	t.Run("service stops on SIGTERM, audit holds no secret", func(t *testing.T) {
+		require.NoError(t, svc.cmd.Process.Signal(syscall.SIGTERM))
+		select {
+		case err := <-svc.done:
+			require.NoError(t, err, svc.output())
+		case <-time.After(30 * time.Second):
+			t.Fatal("jobtoken serve did not stop on SIGTERM")
+		}
+		out := svc.output()
+		assert.Contains(t, out, "jobtoken serve: stopped")
+		var toks []string
+		for _, tk := range fake.Minted() {
+			toks = append(toks, tk.Value)
+		}
+		testutil.AssertNoSecret(t, "service output", out, append(append(toks, key), oidc.Issued()...)...)
+		lines := strings.Split(strings.TrimSpace(svc.stdout.String()), "\n")
+		require.Len(t, lines, 3, "one audit line per request")
+		assert.Contains(t, lines[0], `"decision":"allow"`)
+		assert.Contains(t, lines[1], `"decision":"deny"`)
+		assert.Contains(t, lines[1], `"failed_claims":[{"claim":"event_name"`)
+		assert.Contains(t, lines[2], `"decision":"allow"`)
+	})
+}
+
+// runArgs runs bin with args, as the action's shim runs the binary.
+func (r *runner) runArgs(bin string, args []string, extra ...string) (stdout, stderr string, code int) {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(append([]string{}, r.env...), extra...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else {
+		require.NoError(r.t, err)
+	}
+	return o.String(), e.String(), code
+}
+
+// The step binaries never carry the service: every job downloads them.
+func TestStepBinaryHasNoServer(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-tags", "jobtoken_step", ".").CombinedOutput()
+	require.NoError(t, err, string(out))
+	for _, pkg := range []string{"github.com/jobtoken/jobtoken/pkg/serve", "github.com/jobtoken/jobtoken/pkg/policy",
+		"github.com/jobtoken/jobtoken/pkg/oidcverify", "github.com/coreos/go-oidc/v3/oidc"} {
+		assert.NotContains(t, strings.Fields(string(out)), pkg, "the step binary depends on %s", pkg)
+	}
+	out, err = exec.Command("go", "list", "-deps", ".").CombinedOutput()
+	require.NoError(t, err, string(out))
+	assert.Contains(t, strings.Fields(string(out)), "github.com/jobtoken/jobtoken/pkg/serve", "the CLI has serve")
+}
