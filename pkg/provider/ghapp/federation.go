@@ -25,10 +25,10 @@ import (
 // (`jobtoken serve`) instead of holding an App key.
 var (
 	FederationURL = inputs.Input{Key: "federation-url", Azure: "federationUrl", Type: inputs.TypeString, GitHubOnly: true,
-		Description: "Service URL.",
+		Description: "Your org's federation service (`jobtoken serve`), instead of an App key; needs `id-token: write`.",
 		On:          map[inputs.Where]string{inputs.OnCLI: "URL of a jobtoken federation service (jobtoken serve): mint with a CI job's OIDC token (--oidc-token-file) what the --policy allows, with no App key. Exclusive with --client-id, --app-id, --private-key and --signing-key."}}
 	Policy = inputs.Input{Key: "policy", Azure: "policy", Type: inputs.TypeString, GitHubOnly: true,
-		Description: "Trust policy.",
+		Description: "With `federation-url`: the trust policy, by name.",
 		On:          map[inputs.Where]string{inputs.OnCLI: "With --federation-url: the trust policy that decides, by name (<policy>.yaml in the organization's policy repository)."}}
 )
 
