@@ -22,10 +22,11 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY cmd ./cmd
 COPY pkg ./pkg
+# The builder's platforms say x64 where Go says amd64; CLI downloads keep Go's names.
 RUN case "$(go env GOARCH)" in amd64) arch=x64 ;; *) arch="$(go env GOARCH)" ;; esac \
  && go run ./pkg/release/build -out /release -cli /release/cli -version "${VERSION}" -platforms "linux-${arch}" \
  && mkdir -p /image/etc/ssl/certs /image/etc/jobtoken \
- && cp "/release/cli/jobtoken-linux-${arch}" /image/jobtoken \
+ && cp "/release/cli/jobtoken-linux-$(go env GOARCH)" /image/jobtoken \
  && cp /etc/ssl/certs/ca-certificates.crt /image/etc/ssl/certs/ \
  && echo 'nonroot:x:65532:65532:nonroot:/nonexistent:/sbin/nologin' > /image/etc/passwd \
  && echo 'nonroot:x:65532:' > /image/etc/group

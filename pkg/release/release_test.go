@@ -65,7 +65,14 @@ func TestServiceImageIsNonRoot(t *testing.T) {
 	final := text[strings.LastIndex(text, "\nFROM "):]
 	assert.Contains(t, final, "USER 65532:65532")
 	assert.Contains(t, final, `ENTRYPOINT ["/jobtoken", "serve"]`)
-	assert.Contains(t, text, `cp "/release/cli/jobtoken-linux-${arch}" /image/jobtoken`, "the image holds the CLI binary, which has serve")
+	// The image holds the CLI binary, which has serve, under the name the
+	// builder's -cli folder gives it (Go's GOARCH, not the platform's x64).
+	assert.Contains(t, text, `cp "/release/cli/jobtoken-linux-$(go env GOARCH)" /image/jobtoken`)
+	for _, p := range release.Platforms {
+		if p.GOOS == "linux" {
+			assert.Equal(t, "jobtoken-linux-"+p.GOARCH, p.CLIName(), "the service Dockerfile copies the CLI binary by this name")
+		}
+	}
 	action, err := os.ReadFile(filepath.Join(testutil.Root(), "Dockerfile"))
 	require.NoError(t, err)
 	assert.NotContains(t, string(action), "\nUSER ", "the action's image runs as the runner expects (root)")
