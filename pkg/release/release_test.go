@@ -312,6 +312,7 @@ func TestReleaseIsReproducible(t *testing.T) {
 	cliInfo, err := os.Stat(cliBin)
 	require.NoError(t, err)
 	assert.Less(t, stepInfo.Size(), cliInfo.Size(), "the step binary leaves the demo's fakes out")
+	assert.LessOrEqual(t, cliInfo.Size(), int64(12<<20), "every binary stays within 12 MiB (.ci/release checks all six platforms)")
 
 	// The tree runs as the runner runs it (when there is a node).
 	t.Run("runs", func(t *testing.T) {
