@@ -409,7 +409,6 @@ func RunBroker(ctx context.Context, e *Runner, stdin io.Reader, ciHost func(out 
 		return fmt.Errorf("failed to open the broker's log: %w", err)
 	}
 	defer f.Close()
-	e.Mask(hand.OIDCSecrets...)
 	logw := secret.NewWriter(f, e.secrets())
 	defer logw.Flush()
 	base := ciHost(logw, hand.OIDC)
@@ -422,6 +421,7 @@ func RunBroker(ctx context.Context, e *Runner, stdin io.Reader, ciHost func(out 
 	})
 	bh := &brokerHost{Host: base, in: v, log: logw, dir: info.Dir}
 	e.Host = withIdentities(bh, base)
+	e.Mask(hand.OIDCSecrets...)
 	e.maskSecretInputs(v)
 	e.Mask(info.Key)
 	first := hand.Token.token()
