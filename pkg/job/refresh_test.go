@@ -1,9 +1,13 @@
 package job_test
 
 import (
+	"os"
+	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestRefreshRefusedOffline: what keeps a step from leaving a broker is one
@@ -57,4 +61,28 @@ func TestRefreshDryRunSaysWhatTheBrokerWouldDo(t *testing.T) {
 	assert.Contains(t, out, "refresh:     a broker re-mints the tokens before they expire, for 3h (refresh-until)")
 	assert.Contains(t, out, "git:         later steps' git gets each account's current token (git-credentials)")
 	assert.Zero(t, r.fake.Requests())
+}
+
+// TestPostOfEntraBrokerKeepsToTheTempFolder: the state of an Entra step
+// cannot be authenticated (it has no parent-credential input), so post
+// stops a broker, prints its log and removes its folder only when the state
+// names a broker's folder in the runner's temp folder; a later step that
+// forged it cannot make post print or delete another file.
+func TestPostOfEntraBrokerKeepsToTheTempFolder(t *testing.T) {
+	r := newGHRun(t, map[string]string{"provider": "azure-devops", "azure-credential": "entra", "azure-client-id": "c", "azure-tenant-id": "t"})
+	delete(r.env, "INPUT_PRIVATE-KEY")
+	r.env["RUNNER_TEMP"] = t.TempDir()
+	victim := t.TempDir()
+	log := filepath.Join(victim, "log")
+	require.NoError(t, os.WriteFile(log, []byte("private line\n"), 0o600))
+	state := `{"v":1,"payload":{"provider":"azure-devops","token":"x","id":"sha256:abc","expires_at":"2030-01-01T00:00:00Z","revoke":true,"revocable":false,` +
+		`"run":"jobtoken octo/app run 9.1","broker":{"dir":` + strconv.Quote(victim) + `,"socket":` + strconv.Quote(filepath.Join(victim, "s")) +
+		`,"key":"k","record":` + strconv.Quote(filepath.Join(victim, "record")) + `,"log":` + strconv.Quote(log) + `}}}`
+	r.env["STATE_jobtoken"] = state
+	out, ok := r.stage("post")
+	assert.True(t, ok, out)
+	assert.Contains(t, out, "cannot be revoked")
+	assert.Contains(t, out, "Skipping the broker: the state names a folder outside the runner's temporary folder")
+	assert.NotContains(t, out, "private line")
+	assert.FileExists(t, log, "post removed nothing")
 }
