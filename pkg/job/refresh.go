@@ -131,8 +131,8 @@ func BrokerProblems(c Common, prov provider.Provider, req provider.Request) inpu
 		ps.Add(in, "is not available for provider %s: only GitHub App tokens and Azure DevOps Entra tokens are refreshed and served; remove it", prov.Name())
 		return ps
 	}
-	if why := r.NoRefresh(req); why != "" {
-		ps.Add(in, "%s", why)
+	if why := r.NoRefresh(req); why != "" && c.Refresh {
+		ps.Add(inputs.Refresh, "%s", why)
 		return ps
 	}
 	if c.GitCredentials && r.GitHost(req) == "" {

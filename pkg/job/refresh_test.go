@@ -33,6 +33,8 @@ func TestRefreshRefusedOffline(t *testing.T) {
 			"::error::input refresh: is not available for provider anaconda: only GitHub App tokens and Azure DevOps Entra tokens are refreshed and served; remove it"},
 		{"azure-devops PAT", map[string]string{"provider": "azure-devops", "azure-credential": "pat", "azure-devops-organization": "contoso", "azure-access-token": "tok", "permissions": "vso.code", "refresh": "true"}, nil,
 			"::error::input refresh: is not available with azure-credential: pat: a PAT lives exactly as long as lifetime asks (up to a year) and needs no refresh; remove it and set lifetime to the job's length, or use azure-credential: entra for an Entra token the broker refreshes"},
+		{"azure-devops PAT git", map[string]string{"provider": "azure-devops", "azure-credential": "pat", "azure-devops-organization": "contoso", "azure-access-token": "tok", "permissions": "vso.code", "git-credentials": "true"}, nil,
+			"::error::input git-credentials: is not available for provider azure-devops: jobtoken serves git only GitHub's repositories"},
 		{"azure-devops git", map[string]string{"provider": "azure-devops", "azure-credential": "entra", "azure-client-id": "c", "azure-tenant-id": "t", "permissions": "", "refresh": "true", "git-credentials": "true"}, map[string]string{"ACTIONS_ID_TOKEN_REQUEST_URL": "http://127.0.0.1:9/x", "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "r"},
 			"::error::input git-credentials: is not available for provider azure-devops: jobtoken serves git only GitHub's repositories; remove it and pass the token from jobtoken token to git yourself"},
 		{"no runner temp", map[string]string{"refresh": "true"}, map[string]string{"RUNNER_TEMP": ""},
