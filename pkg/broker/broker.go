@@ -173,6 +173,9 @@ func (b *Broker) Run(ctx context.Context, ln net.Listener) error {
 		b.mu.Unlock()
 		b.cfg.Log("refreshed: token %s replaces %s, expires %s", tok.ID, prev.ID, tok.ExpiresAt.UTC().Format(time.RFC3339))
 		for _, a := range prev.Accounts {
+			if !prev.Revocable {
+				break // Entra's: each expires on its own
+			}
 			old = append(old, superseded{m: Minted{Run: b.cfg.Run, Token: a.Token, ID: a.Name, ExpiresAt: a.ExpiresAt}, at: now.Add(b.grace(prev, prevGot))})
 		}
 		next = b.refreshAt(tok, now)
@@ -241,7 +244,9 @@ func (b *Broker) refresh(ctx context.Context) (*provider.Token, error) {
 		}
 		return nil, err
 	}
-	if rerr := b.cfg.Record.Append(Minted{Run: b.cfg.Run, Token: tok.Value, ID: tok.ID, ExpiresAt: tok.ExpiresAt, State: tok.State}); rerr != nil {
+	if !tok.Revocable {
+		// Nothing can revoke it (an Entra token): nothing to record.
+	} else if rerr := b.cfg.Record.Append(Minted{Run: b.cfg.Run, Token: tok.Value, ID: tok.ID, ExpiresAt: tok.ExpiresAt, State: tok.State}); rerr != nil {
 		// Unrecorded, the post stage would not know it: revoke it now.
 		b.revokeToken(tok)
 		return nil, rerr
@@ -257,6 +262,9 @@ func (b *Broker) refresh(ctx context.Context) (*provider.Token, error) {
 }
 
 func (b *Broker) revokeToken(tok *provider.Token) {
+	if !tok.Revocable {
+		return
+	}
 	b.revokeAll([]superseded{{m: Minted{Run: b.cfg.Run, Token: tok.Value, ID: tok.ID, ExpiresAt: tok.ExpiresAt, State: tok.State}}})
 }
 

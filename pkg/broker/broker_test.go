@@ -20,7 +20,7 @@ import (
 )
 
 func token(v string, exp time.Time, accounts ...provider.Account) *provider.Token {
-	return &provider.Token{Value: v, ID: "id-" + v, ExpiresAt: exp, Accounts: accounts}
+	return &provider.Token{Value: v, ID: "id-" + v, ExpiresAt: exp, Accounts: accounts, Revocable: true}
 }
 
 func acct(name, tok string, exp time.Time, repos ...string) provider.Account {

@@ -20,7 +20,17 @@ func runBroker(ctx context.Context, e *Env, args []string) int {
 		return code
 	}
 	r := e.runner(nil)
-	err := job.RunBroker(ctx, r, e.Stdin, func(out *secret.Writer) host.Host { return e.ciHost(out) })
+	err := job.RunBroker(ctx, r, e.Stdin, func(out *secret.Writer, env map[string]string) host.Host {
+		// The handoff's OIDC variables, never the process environment.
+		over := *e
+		over.Getenv = func(k string) string {
+			if v, ok := env[k]; ok {
+				return v
+			}
+			return e.Getenv(k)
+		}
+		return over.ciHost(out)
+	})
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "jobtoken broker: %s\n", err)
 		return 1

@@ -49,6 +49,7 @@ func planCases() []planCase {
 		{name: "github-env-repository", args: []string{"--workflow", td("workflows", "github.yml"), "--step", "token"}, env: map[string]string{"GITHUB_REPOSITORY": "octo/app"}},
 		{name: "github-errors", args: []string{"--workflow", td("workflows", "github-errors.yml")}, code: 1},
 		{name: "github-several-owners", args: []string{"--workflow", td("workflows", "examples", "several-owners.yml"), "--repository", "octo-org/app"}},
+		{name: "entra-refresh", args: []string{"--workflow", td("workflows", "examples", "refresh-entra.yml"), "--repository", "octo-org/app"}},
 		{name: "github-refresh", args: []string{"--workflow", td("workflows", "examples", "refresh-git.yml"), "--repository", "octo-org/app"}},
 		{name: "refresh-errors", args: []string{"--workflow", td("workflows", "refresh-errors.yml")}, code: 1},
 		{name: "github-runtime", args: []string{"--workflow", td("workflows", "runtime.yml")}},

@@ -185,10 +185,15 @@ func patWorld() *world {
 	return w
 }
 
-func entraWorld(onAzure bool) func() *world {
+func entraWorld(onAzure bool) func() *world { return entraWorldLife(onAzure, 0) }
+
+// entraWorldLife is entraWorld with Entra tokens that live life (an hour
+// when 0).
+func entraWorldLife(onAzure bool, life time.Duration) func() *world {
 	return func() *world {
 		tenant := azfake.NewTenant()
 		entra := azfake.NewEntra(tenant)
+		entra.TokenLife = life
 		gh := azfake.NewGitHubOIDC("octo/app")
 		pipes := azfake.NewPipelinesOIDC("contoso", "web")
 		pipes.Connections[connID] = "deploy-conn"

@@ -159,6 +159,15 @@ type ServiceConnection struct {
 	OIDC
 }
 
+// OIDCHandoff is a host that says which of its variables another process
+// of the job (the broker) needs to request OIDC tokens again: for the job,
+// or for the service connection whose ID is connection. Secrets lists the
+// values that are credentials (the request token, the job's access token).
+// They reach that process over an inherited pipe, never its environment.
+type OIDCHandoff interface {
+	OIDCVariables(connection string) (vars map[string]string, secrets []string)
+}
+
 // ServiceConnectionHost is a host whose jobs reach cloud identities through
 // service connections (Azure Pipelines).
 type ServiceConnectionHost interface {

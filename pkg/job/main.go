@@ -49,7 +49,7 @@ func (e *Runner) Prepare() (*Prepared, inputs.Problems) {
 	m, pps := prov.Prepare(req)
 	ps = append(ps, pps...)
 	if brokerWanted(c) {
-		ps = append(ps, e.checkBroker(c, prov)...)
+		ps = append(ps, e.checkBroker(c, prov, req)...)
 	}
 	if len(unexpanded) > 0 {
 		kept := unexpanded

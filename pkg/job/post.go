@@ -65,6 +65,9 @@ func Post(ctx context.Context, e *Runner) error {
 		return nil
 	case !saved.Revocable:
 		h.Noticef("Token %s cannot be revoked; expires at %s", saved.ID, exp)
+		if st.Broker != nil {
+			e.stopBroker(*st.Broker)
+		}
 		return nil
 	case st.Broker == nil && !saved.ExpiresAt.IsZero() && e.now().After(saved.ExpiresAt.Add(expirySlack)):
 		h.Infof("Skipping revocation of token %s: it already expired at %s", saved.ID, exp)

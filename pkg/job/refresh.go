@@ -79,6 +79,11 @@ type Handoff struct {
 	GitHost      string            `json:"git_host,omitempty"`
 	Run          string            `json:"run"`
 	Broker       brokerInfo        `json:"broker"`
+	// OIDC holds the host's variables that requesting a fresh OIDC token
+	// needs (host.OIDCHandoff), for a federated minter: the broker's
+	// environment has none of them.
+	OIDC        map[string]string `json:"oidc,omitempty"`
+	OIDCSecrets []string          `json:"oidc_secrets,omitempty"`
 }
 
 // servedToken is what the broker needs of a token.
@@ -88,10 +93,12 @@ type servedToken struct {
 	ExpiresAt time.Time          `json:"expires_at"`
 	State     json.RawMessage    `json:"state,omitempty"`
 	Accounts  []provider.Account `json:"accounts"`
+	// Unrevocable tokens (Entra's) are neither recorded nor revoked.
+	Unrevocable bool `json:"unrevocable,omitempty"`
 }
 
 func (s *servedToken) token() *provider.Token {
-	return &provider.Token{Value: s.Value, ID: s.ID, ExpiresAt: s.ExpiresAt, State: s.State, Accounts: s.Accounts, Revocable: true}
+	return &provider.Token{Value: s.Value, ID: s.ID, ExpiresAt: s.ExpiresAt, State: s.State, Accounts: s.Accounts, Revocable: !s.Unrevocable}
 }
 
 // maxSocketPath keeps the socket's path within sun_path (104 bytes on
@@ -112,15 +119,24 @@ func BrokerInput(c Common) inputs.Input {
 
 // BrokerProblems finds, offline and wherever the step runs, what stops it
 // from leaving a broker; plan shares them.
-func BrokerProblems(c Common, prov provider.Provider, n inputs.Naming) inputs.Problems {
+func BrokerProblems(c Common, prov provider.Provider, req provider.Request) inputs.Problems {
 	var ps inputs.Problems
 	if !brokerWanted(c) {
 		return nil
 	}
+	n := req.Naming
 	in := BrokerInput(c)
-	if _, ok := prov.(provider.Refresher); !ok {
-		ps.Add(in, "is not available for provider %s: only GitHub App tokens are refreshed and served to git; remove it", prov.Name())
+	r, ok := prov.(provider.Refresher)
+	if !ok {
+		ps.Add(in, "is not available for provider %s: only GitHub App tokens and Azure DevOps Entra tokens are refreshed and served; remove it", prov.Name())
 		return ps
+	}
+	if why := r.NoRefresh(req); why != "" && c.Refresh {
+		ps.Add(inputs.Refresh, "%s", why)
+		return ps
+	}
+	if c.GitCredentials && r.GitHost(req) == "" {
+		ps.Add(inputs.GitCredentials, "is not available for provider %s: jobtoken serves git only GitHub's repositories; remove it and pass the token from jobtoken token to git yourself", prov.Name())
 	}
 	if !c.Revoke {
 		ps.Add(in, "needs %s: the post step revokes every token the broker minted; remove %s", n.Setting(inputs.Revoke, "true"), n.Setting(inputs.Revoke, "false"))
@@ -130,8 +146,8 @@ func BrokerProblems(c Common, prov provider.Provider, n inputs.Naming) inputs.Pr
 
 // checkBroker finds, offline, what stops a step from leaving a broker on
 // this host.
-func (e *Runner) checkBroker(c Common, prov provider.Provider) inputs.Problems {
-	ps := BrokerProblems(c, prov, e.Host.Naming())
+func (e *Runner) checkBroker(c Common, prov provider.Provider, req provider.Request) inputs.Problems {
+	ps := BrokerProblems(c, prov, req)
 	if len(ps) > 0 {
 		return ps
 	}
@@ -174,8 +190,10 @@ func (e *Runner) startBroker(ctx context.Context, p *Prepared, tok *provider.Tok
 	}
 	run := h.Run().Label()
 	rec := &broker.Record{Path: info.Record, Key: stateKey(e.Providers.Catalog(), p.Request.Inputs)}
-	if err := rec.Append(broker.Minted{Run: run, Token: tok.Value, ID: tok.ID, ExpiresAt: tok.ExpiresAt, State: tok.State}); err != nil {
-		return err
+	if tok.Revocable {
+		if err := rec.Append(broker.Minted{Run: run, Token: tok.Value, ID: tok.ID, ExpiresAt: tok.ExpiresAt, State: tok.State}); err != nil {
+			return err
+		}
 	}
 	// The post stage must know the broker before it exists.
 	e.broker = &info
@@ -195,8 +213,13 @@ func (e *Runner) startBroker(ctx context.Context, p *Prepared, tok *provider.Tok
 		}
 	}
 	gitHost := p.Provider.(provider.Refresher).GitHost(p.Request)
-	served := &servedToken{Value: tok.Value, ID: tok.ID, ExpiresAt: tok.ExpiresAt, State: tok.State, Accounts: tok.Accounts}
+	served := &servedToken{Value: tok.Value, ID: tok.ID, ExpiresAt: tok.ExpiresAt, State: tok.State, Accounts: tok.Accounts, Unrevocable: !tok.Revocable}
 	hand := Handoff{Inputs: raw, Destinations: p.Destinations, Token: served, Refresh: p.Common.Refresh, Until: until, GitHost: gitHost, Run: run, Broker: info}
+	if f, ok := p.Minter.(provider.Federated); ok && p.Common.Refresh {
+		if oh, ok := h.(host.OIDCHandoff); ok {
+			hand.OIDC, hand.OIDCSecrets = oh.OIDCVariables(f.OIDCConnection())
+		}
+	}
 	b, err := json.Marshal(hand)
 	if err != nil {
 		return fmt.Errorf("failed to start the broker: %w", err)
@@ -330,6 +353,33 @@ func (*brokerHost) Mask(string) {}
 
 var errPublish = errors.New("the broker publishes nothing")
 
+// withIdentities gives bh the ways to a workload identity that base has
+// (the job's OIDC token, service connections), and only those: a minter
+// tells the hosts apart by them.
+func withIdentities(bh *brokerHost, base host.Host) host.Host {
+	o, isO := base.(host.OIDCHost)
+	c, isC := base.(host.ServiceConnectionHost)
+	switch {
+	case isO && isC:
+		return struct {
+			*brokerHost
+			host.OIDCHost
+			host.ServiceConnectionHost
+		}{bh, o, c}
+	case isO:
+		return struct {
+			*brokerHost
+			host.OIDCHost
+		}{bh, o}
+	case isC:
+		return struct {
+			*brokerHost
+			host.ServiceConnectionHost
+		}{bh, c}
+	}
+	return bh
+}
+
 func (*brokerHost) SetOutput(string, string, bool) error { return errPublish }
 func (*brokerHost) ExportEnv(string, string, bool) error { return errPublish }
 func (*brokerHost) SaveState(string, string) error       { return errPublish }
@@ -346,8 +396,9 @@ func (h *brokerHost) Errorf(f string, a ...any)   { h.line("error", f, a...) }
 // RunBroker is the broker process (jobtoken broker): it reads the handoff
 // from stdin, then serves and refreshes until refresh-until, the post
 // stage's stop, or the end of the job. ciHost builds the CI host from the
-// inherited environment, writing to out.
-func RunBroker(ctx context.Context, e *Runner, stdin io.Reader, ciHost func(out *secret.Writer) host.Host) error {
+// inherited environment with the handoff's OIDC variables over it, writing
+// to out.
+func RunBroker(ctx context.Context, e *Runner, stdin io.Reader, ciHost func(out *secret.Writer, env map[string]string) host.Host) error {
 	hand, err := ReadHandoff(stdin)
 	if err != nil {
 		return err
@@ -360,7 +411,7 @@ func RunBroker(ctx context.Context, e *Runner, stdin io.Reader, ciHost func(out 
 	defer f.Close()
 	logw := secret.NewWriter(f, e.secrets())
 	defer logw.Flush()
-	base := ciHost(logw)
+	base := ciHost(logw, hand.OIDC)
 	if base == nil {
 		return errors.New("jobtoken broker runs in a GitHub Actions or Azure Pipelines job")
 	}
@@ -369,7 +420,8 @@ func RunBroker(ctx context.Context, e *Runner, stdin io.Reader, ciHost func(out 
 		return x, ok
 	})
 	bh := &brokerHost{Host: base, in: v, log: logw, dir: info.Dir}
-	e.Host = bh
+	e.Host = withIdentities(bh, base)
+	e.Mask(hand.OIDCSecrets...)
 	e.maskSecretInputs(v)
 	e.Mask(info.Key)
 	first := hand.Token.token()
@@ -465,6 +517,34 @@ func (e *Runner) postBroker(ctx context.Context, prov provider.Provider, req pro
 		h.Infof("Revoked %d token(s) the broker minted; %d were already revoked or expired", revoked, gone)
 	}
 	if err := os.RemoveAll(info.Dir); err != nil {
+		h.Debugf("failed to remove the broker's folder: %s", err)
+	}
+}
+
+// stopBroker stops a broker whose tokens cannot be revoked (Entra's), prints
+// its log and removes its folder. Such a step has no parent-credential input
+// to authenticate its state with, so the folder is used only when it is one
+// a broker would have: directly in the host's background folder, named as
+// startBroker names it.
+func (e *Runner) stopBroker(info brokerInfo) {
+	h := e.Host
+	bg, ok := h.(host.Background)
+	if !ok {
+		return
+	}
+	base, err := bg.BackgroundDir()
+	dir := filepath.Clean(info.Dir)
+	if err != nil || filepath.Dir(dir) != filepath.Clean(base) || !strings.HasPrefix(filepath.Base(dir), "jobtoken-") {
+		h.Noticef("Skipping the broker: the state names a folder outside the runner's temporary folder")
+		return
+	}
+	e.Mask(info.Key)
+	if _, err := broker.Ask(filepath.Join(dir, "s"), broker.Request{Key: info.Key, Op: broker.OpStop}); err != nil {
+		h.Infof("The broker was not running (%s)", firstLine(err.Error()))
+	}
+	e.printBrokerLog(filepath.Join(dir, "log"))
+	h.Noticef("The tokens the broker obtained cannot be revoked either: Microsoft Entra tokens expire on their own, within about an hour of the last refresh")
+	if err := os.RemoveAll(dir); err != nil {
 		h.Debugf("failed to remove the broker's folder: %s", err)
 	}
 }

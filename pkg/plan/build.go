@@ -56,7 +56,7 @@ func build(o Options, s Step) (StepReport, inputs.Problems) {
 	req := o.Runner.RequestOn(o.standIn(s), v)
 	m, pps := prov.Prepare(req)
 	ps = append(ps, pps...)
-	ps = append(ps, job.BrokerProblems(common, prov, naming)...)
+	ps = append(ps, job.BrokerProblems(common, prov, req)...)
 	if (common.Refresh || common.GitCredentials) && IsContainerVariant(s.Uses) {
 		ps.Add(job.BrokerInput(common), "%s", host.NoBackgroundInContainer)
 	}
@@ -211,7 +211,11 @@ func (sr *StepReport) fill(cat *inputs.Catalog, pl provider.Plan, c job.Common, 
 	}
 	sr.Notes = append(sr.Notes, pl.Notes...)
 	if c.Refresh {
-		sr.Notes = append(sr.Notes, "refresh: a broker re-mints the tokens before they expire for "+job.FormatDuration(c.RefreshUntil)+" (refresh-until) and serves them to jobtoken token; the post step revokes every one")
+		after := "the post step revokes every one"
+		if !pl.Revocable {
+			after = "none can be revoked: each expires on its own"
+		}
+		sr.Notes = append(sr.Notes, "refresh: a broker re-mints the tokens before they expire for "+job.FormatDuration(c.RefreshUntil)+" (refresh-until) and serves them to jobtoken token; "+after)
 	}
 	if c.GitCredentials {
 		sr.Notes = append(sr.Notes, "git-credentials: git in later steps gets each account's current token for the repositories named (credential helper jobtoken credential)")

@@ -34,6 +34,18 @@ type Refresher interface {
 	// token is git's credential for: github.com for api.github.com, the
 	// server itself for GitHub Enterprise Server.
 	GitHost(req Request) string
+	// NoRefresh says why req's token cannot be refreshed (an azure-devops
+	// PAT), as a sentence that follows the input's name and ends with the
+	// fix; "" when it can.
+	NoRefresh(req Request) string
+}
+
+// Federated is a minter that exchanges an OIDC token of the job (or, when
+// OIDCConnection is not "", of that service connection) for its token: a
+// broker refreshing it asks the CI system for a fresh OIDC token each time,
+// with what the host hands it over its stdin pipe (host.OIDCHandoff).
+type Federated interface {
+	OIDCConnection() string
 }
 
 // OwnSignIn is a provider that, run by hand, signs in with the person's own

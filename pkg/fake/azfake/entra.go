@@ -38,6 +38,9 @@ type Entra struct {
 	// principal (no organization of the tenant uses it): Entra refuses to
 	// issue tokens for it with AADSTS500011.
 	NoDevOps bool
+	// TokenLife is how long the access tokens it issues live (an hour
+	// unless set; tests of refreshing use seconds).
+	TokenLife time.Duration
 
 	mu       sync.Mutex
 	apps     map[string]*App
@@ -170,14 +173,21 @@ func (e *Entra) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := e.Tenant.Now()
+	life := time.Hour
+	e.mu.Lock()
+	if e.TokenLife > 0 {
+		life = e.TokenLife
+	}
+	e.mu.Unlock()
 	tok := e.Tenant.Issuer.Sign(jwt.MapClaims{
 		"aud": aud, "tid": e.Tenant.ID, "appid": clientID, "oid": uuidFrom("sp:" + clientID), "idtyp": "app",
-		"appidacr": "2", "roles": []string{}, "iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix(),
+		"appidacr": "2", "roles": []string{}, "iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(life).Unix(),
+		"uti": randomUUID(), // two tokens of one second differ
 	})
 	e.mu.Lock()
 	e.issued = append(e.issued, tok)
 	e.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": tok})
+	writeJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": int(life/time.Second) - 1, "ext_expires_in": int(life/time.Second) - 1, "access_token": tok})
 }
 
 // checkAssertion matches an assertion against the app's federated

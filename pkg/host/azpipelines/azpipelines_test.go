@@ -323,3 +323,33 @@ func TestInvalidVariableNames(t *testing.T) {
 		assert.Error(t, h.SaveState(n, "v"), n)
 	}
 }
+
+// TestOIDCVariables: what the broker needs to request a service
+// connection's OIDC token again, under the spelling the agent used, and
+// nothing of another connection.
+func TestOIDCVariables(t *testing.T) {
+	const id = "9A3E5B1C-2D4F-4A6B-8C7D-0E1F2A3B4C5D"
+	low := strings.ToLower(id)
+	h, _, _ := newHost(t, map[string]string{
+		"SYSTEM_OIDCREQUESTURI":                                   "https://dev.azure.com/contoso/p/_apis/oidctoken",
+		"ENDPOINT_AUTH_PARAMETER_SYSTEMVSSCONNECTION_ACCESSTOKEN": "job-token",
+		"ENDPOINT_AUTH_SCHEME_" + low:                             "WorkloadIdentityFederation",
+		"ENDPOINT_AUTH_PARAMETER_" + low + "_SERVICEPRINCIPALID":  "client",
+		"ENDPOINT_AUTH_PARAMETER_" + low + "_TENANTID":            "tenant",
+		"ENDPOINT_AUTH_PARAMETER_OTHER_SERVICEPRINCIPALKEY":       "other-secret",
+	})
+	vars, secrets := h.OIDCVariables(id)
+	assert.Equal(t, map[string]string{
+		"SYSTEM_OIDCREQUESTURI":                                   "https://dev.azure.com/contoso/p/_apis/oidctoken",
+		"ENDPOINT_AUTH_PARAMETER_SYSTEMVSSCONNECTION_ACCESSTOKEN": "job-token",
+		"ENDPOINT_AUTH_SCHEME_" + low:                             "WorkloadIdentityFederation",
+		"ENDPOINT_AUTH_PARAMETER_" + low + "_SERVICEPRINCIPALID":  "client",
+		"ENDPOINT_AUTH_PARAMETER_" + low + "_TENANTID":            "tenant",
+	}, vars)
+	assert.Equal(t, []string{"job-token"}, secrets)
+	// The connection read back from them alone is the same.
+	c, err := azpipelines.New(nil, nil, func(k string) string { return vars[k] }, registry.Default().Catalog()).ServiceConnection(id, nil)
+	require.NoError(t, err)
+	assert.Equal(t, "client", c.ClientID)
+	assert.NoError(t, c.OIDC.Available())
+}

@@ -138,3 +138,32 @@ func PlannedConnection(id string) host.ServiceConnection {
 // PlannedCollection is how a plan names the organization a pipeline will run
 // in (host.Run.CollectionURI, unknown until the run).
 const PlannedCollection = "{the pipeline's organization}"
+
+var _ host.OIDCHandoff = (*Host)(nil)
+
+// OIDCVariables implements host.OIDCHandoff: the OIDC endpoint, the job's
+// access token that authenticates to it, and the ENDPOINT_* variables that
+// describe service connection id (under each spelling of its ID that
+// ServiceConnection reads).
+func (h *Host) OIDCVariables(id string) (map[string]string, []string) {
+	vars := map[string]string{}
+	keep := func(k string) {
+		if v := h.getenv(k); v != "" {
+			vars[k] = v
+		}
+	}
+	keep(envOIDCRequestURI)
+	keep(envJobToken)
+	if id != "" {
+		for _, v := range []string{id, strings.ToLower(id), strings.ToUpper(id)} {
+			keep("ENDPOINT_AUTH_PARAMETER_" + v + "_SERVICEPRINCIPALID")
+			keep("ENDPOINT_AUTH_PARAMETER_" + v + "_TENANTID")
+			keep("ENDPOINT_AUTH_SCHEME_" + v)
+		}
+	}
+	var secrets []string
+	if t := vars[envJobToken]; t != "" {
+		secrets = []string{t}
+	}
+	return vars, secrets
+}

@@ -99,3 +99,21 @@ func PlannedOIDC(permitted bool) host.OIDC {
 	}
 	return host.PlannedOIDC{}
 }
+
+var _ host.OIDCHandoff = (*Host)(nil)
+
+// OIDCVariables implements host.OIDCHandoff: the runner's request URL and
+// token, which stay valid for the whole job.
+func (h *Host) OIDCVariables(string) (map[string]string, []string) {
+	vars := map[string]string{}
+	for _, k := range []string{envOIDCURL, envOIDCToken} {
+		if v := h.getenv(k); v != "" {
+			vars[k] = v
+		}
+	}
+	var secrets []string
+	if t := vars[envOIDCToken]; t != "" {
+		secrets = []string{t}
+	}
+	return vars, secrets
+}

@@ -1,6 +1,7 @@
 package azdo
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -156,6 +157,12 @@ func (m *entraMinter) makePlan() provider.Plan {
 	}
 }
 
+var _ provider.Federated = (*entraMinter)(nil)
+
+// OIDCConnection implements provider.Federated: a broker refreshing the
+// token requests the OIDC token of the same service connection (or job).
+func (m *entraMinter) OIDCConnection() string { return m.conn }
+
 // Plan implements provider.Minter.
 func (m *entraMinter) Plan() provider.Plan { return m.plan }
 
@@ -193,5 +200,8 @@ func (m *entraMinter) Mint(ctx context.Context) (*provider.Token, error) {
 			{"Narrowing", "none: carries everything the identity may do in Azure DevOps"},
 		},
 		Revocable: false,
+		// One account for the broker (refresh: true): jobtoken token
+		// --owner names the organization, when given.
+		Accounts: []provider.Account{{Name: cmp.Or(m.org, Name), Token: at.Token, ExpiresAt: at.ExpiresOn.UTC()}},
 	}, nil
 }

@@ -30,6 +30,20 @@ func (*Provider) Prepare(req provider.Request) (provider.Minter, inputs.Problems
 	return nil, ps
 }
 
+// GitHost implements provider.Refresher: jobtoken does not serve Azure
+// Repos to git (a script passes the token from jobtoken token).
+func (*Provider) GitHost(provider.Request) string { return "" }
+
+// NoRefresh implements provider.Refresher: Entra tokens are refreshed;
+// a PAT lives exactly as long as asked and needs no broker.
+func (*Provider) NoRefresh(req provider.Request) string {
+	if !req.Inputs.Known(Credential) || strings.EqualFold(req.Inputs.Get(Credential), CredentialEntra) {
+		return ""
+	}
+	return fmt.Sprintf("is not available with %s: a PAT lives exactly as long as %s asks (up to a year) and needs no refresh; remove it and set %s to the job's length, or use %s for an Entra token the broker refreshes",
+		req.Setting(Credential, CredentialPAT), req.Name(inputs.Lifetime), req.Name(inputs.Lifetime), req.Setting(Credential, CredentialEntra))
+}
+
 // orgRE is Azure DevOps' rule for organization names: letters, digits and
 // hyphens, starting and ending with a letter or digit, at most 50 characters.
 var orgRE = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,48}[A-Za-z0-9])?$`)

@@ -33,6 +33,7 @@ var (
 	_ provider.Provider      = (*Provider)(nil)
 	_ provider.ManualRevoker = (*Provider)(nil)
 	_ provider.Sweeper       = (*Provider)(nil)
+	_ provider.Refresher     = (*Provider)(nil)
 )
 
 // Name implements provider.Provider.

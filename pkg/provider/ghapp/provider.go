@@ -54,6 +54,10 @@ func (*Provider) GitHost(req provider.Request) string {
 	return strings.ToLower(p.Host)
 }
 
+// NoRefresh implements provider.Refresher: every installation token can be
+// minted again.
+func (*Provider) NoRefresh(provider.Request) string { return "" }
+
 // Name implements provider.Provider.
 func (*Provider) Name() string { return Name }
 
