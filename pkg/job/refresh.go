@@ -216,8 +216,10 @@ func (e *Runner) startBroker(ctx context.Context, p *Prepared, tok *provider.Tok
 	served := &servedToken{Value: tok.Value, ID: tok.ID, ExpiresAt: tok.ExpiresAt, State: tok.State, Accounts: tok.Accounts, Unrevocable: !tok.Revocable}
 	hand := Handoff{Inputs: raw, Destinations: p.Destinations, Token: served, Refresh: p.Common.Refresh, Until: until, GitHost: gitHost, Run: run, Broker: info}
 	if f, ok := p.Minter.(provider.Federated); ok && p.Common.Refresh {
-		if oh, ok := h.(host.OIDCHandoff); ok {
-			hand.OIDC, hand.OIDCSecrets = oh.OIDCVariables(f.OIDCConnection())
+		if conn, uses := f.OIDCConnection(); uses {
+			if oh, ok := h.(host.OIDCHandoff); ok {
+				hand.OIDC, hand.OIDCSecrets = oh.OIDCVariables(conn)
+			}
 		}
 	}
 	b, err := json.Marshal(hand)

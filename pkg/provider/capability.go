@@ -40,12 +40,14 @@ type Refresher interface {
 	NoRefresh(req Request) string
 }
 
-// Federated is a minter that exchanges an OIDC token of the job (or, when
-// OIDCConnection is not "", of that service connection) for its token: a
-// broker refreshing it asks the CI system for a fresh OIDC token each time,
-// with what the host hands it over its stdin pipe (host.OIDCHandoff).
+// Federated is a minter that may exchange an OIDC token of the job (or, when
+// conn is not "", of that service connection) for its token: a broker
+// refreshing it asks the CI system for a fresh OIDC token each time, with
+// what the host hands it over its stdin pipe (host.OIDCHandoff). ok is
+// false when this minter, as prepared, uses none (a private key), so that
+// the broker is handed nothing it does not need.
 type Federated interface {
-	OIDCConnection() string
+	OIDCConnection() (conn string, ok bool)
 }
 
 // OwnSignIn is a provider that, run by hand, signs in with the person's own

@@ -161,7 +161,7 @@ var _ provider.Federated = (*entraMinter)(nil)
 
 // OIDCConnection implements provider.Federated: a broker refreshing the
 // token requests the OIDC token of the same service connection (or job).
-func (m *entraMinter) OIDCConnection() string { return m.conn }
+func (m *entraMinter) OIDCConnection() (string, bool) { return m.conn, true }
 
 // Plan implements provider.Minter.
 func (m *entraMinter) Plan() provider.Plan { return m.plan }

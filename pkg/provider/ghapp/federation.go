@@ -304,3 +304,10 @@ func federationDestination(req provider.Request) (provider.Destination, inputs.P
 	}
 	return provider.Destination{Input: FederationURL, Value: u, URL: true}, ps, true
 }
+
+var _ provider.Federated = (*fedMinter)(nil)
+
+// OIDCConnection implements provider.Federated: each mint presents a fresh
+// OIDC token of the job (single use), so a broker refreshing needs to be
+// able to request one.
+func (f *fedMinter) OIDCConnection() (string, bool) { return "", true }

@@ -412,3 +412,19 @@ func (k *keyless) secrets() []string {
 	}
 	return k.oidc.Credentials()
 }
+
+var _ provider.Federated = (*minter)(nil)
+
+// OIDCConnection implements provider.Federated: with a signing-key reached
+// through workload identity, a broker refreshing the token needs a fresh
+// OIDC token of the job (GitHub Actions) or of the service connection
+// (Azure Pipelines) for each new JWT; with a private key, none.
+func (m *minter) OIDCConnection() (string, bool) {
+	if m.kl == nil || m.kl.oidc == nil {
+		return "", false
+	}
+	if m.req.Connection != nil {
+		return m.req.Inputs.Get(cloudid.AzureServiceConnection), true
+	}
+	return "", true
+}

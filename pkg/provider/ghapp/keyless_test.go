@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -381,4 +382,55 @@ jobs:
 	assert.Contains(t, stdout, "check refused: the workflow sets github-api-url to "+w.gh.URL+", and --signing-key comes from the command line")
 	assert.Empty(t, w.vault.Signed(), "nothing was signed")
 	assert.Zero(t, w.gh.Requests(), "no JWT went where the file points")
+}
+
+// TestKeyVaultRefreshHandsTheBrokerTheOIDCRequest: with a signing-key, each
+// refresh signs a new JWT, which needs a fresh OIDC token: the broker is
+// handed what requesting one takes (over its pipe). With a private key it
+// is handed nothing of the kind.
+func TestKeyVaultRefreshHandsTheBrokerTheOIDCRequest(t *testing.T) {
+	for _, keyless := range []bool{true, false} {
+		t.Run(fmt.Sprintf("keyless=%v", keyless), func(t *testing.T) {
+			w := newVaultWorld(t)
+			env, files := w.githubEnv(t)
+			if !keyless {
+				delete(env, "INPUT_SIGNING-KEY")
+				env["INPUT_PRIVATE-KEY"] = testutil.AppKeyPEM(t)
+			}
+			env["INPUT_REFRESH"], env["INPUT_REFRESH-UNTIL"] = "true", "10m"
+			env["RUNNER_TEMP"] = t.TempDir()
+			env["GITHUB_PATH"] = files["GITHUB_OUTPUT"] + ".path"
+			var handoff struct {
+				OIDC map[string]string `json:"oidc"`
+			}
+			var out, errb bytes.Buffer
+			set := &secret.Set{}
+			o, e := secret.NewWriter(&out, set), secret.NewWriter(&errb, set)
+			instant := providertest.Instant
+			c := &cli.Env{Args: []string{"/jobtoken"}, Getenv: testutil.Getenv(env), Stdout: o, Stderr: e, RawStdout: o, RawStderr: e,
+				Secrets: set, Transport: w.entra.Client().Transport, Retry: &instant,
+				StartBroker: func(b []byte) error {
+					require.NoError(t, json.Unmarshal(b, &handoff))
+					return errors.New("no broker in this test")
+				}}
+			code := c.Run(context.Background())
+			_ = o.Flush()
+			_ = e.Flush()
+			require.Equal(t, 1, code, "the broker did not start: main fails\n%s%s", out.String(), errb.String())
+			// The token was published and saved before the broker was
+			// asked to start: the post step revokes it.
+			state, _ := testutil.Heredocs(t, testutil.ReadFile(t, files["GITHUB_STATE"]))
+			env["STATE_jobtoken"] = state["jobtoken"]
+			pcode, pout, _ := w.run(t, env, "/jobtoken-post")
+			require.Equal(t, 0, pcode, pout)
+			assert.Empty(t, w.gh.Live(), "nothing left live after post")
+			if keyless {
+				assert.Equal(t, w.ghOIDC.RequestToken, handoff.OIDC["ACTIONS_ID_TOKEN_REQUEST_TOKEN"])
+				assert.Equal(t, w.ghOIDC.RequestURL(), handoff.OIDC["ACTIONS_ID_TOKEN_REQUEST_URL"])
+			} else {
+				assert.Empty(t, handoff.OIDC, "a private key needs no OIDC token: the broker gets none")
+			}
+			testutil.AssertNoSecret(t, "stdout", testutil.WithoutGitHubMasks(out.String()), w.secrets()...)
+		})
+	}
 }
