@@ -18,9 +18,8 @@ import (
 )
 
 // openSigningKey opens github.signing_key with the cloud identity the
-// service itself runs as, which needs no stored secret: Azure's default
-// credential (managed identity, Kubernetes workload identity, the
-// environment), AWS's (environment keys, a web identity token file as on
+// service itself runs as, which needs no stored secret: Azure's workload
+// identity (AKS), AWS's (environment keys, a web identity token file as on
 // EKS, a shared credentials file), Google's Application Default
 // Credentials (the metadata server on Cloud Run and GKE). The key's public
 // key is read and checked once, here; every signature is verified before
@@ -32,9 +31,9 @@ func openSigningKey(ctx context.Context, key kms.Key, hc *http.Client, getenv fu
 	case kms.Azure:
 		cred, err := azureIdentity(hc)
 		if err != nil {
-			return nil, "", fmt.Errorf("github.signing_key %s: failed to find an Azure identity: %s", key, cloudid.EntraText(err.Error()))
+			return nil, "", fmt.Errorf("github.signing_key %s: %s", key, cloudid.EntraText(err.Error()))
 		}
-		c.Azure, who = cred, "the service's Azure identity (workload identity, else managed identity)"
+		c.Azure, who = cred, "the service's Azure workload identity"
 	case kms.AWS:
 		region := key.Region
 		for _, env := range []string{cloudid.EnvAWSRegion, cloudid.EnvAWSDefaultRegion} {
@@ -73,21 +72,17 @@ func openSigningKey(ctx context.Context, key kms.Key, hc *http.Client, getenv fu
 	return s, who, nil
 }
 
-// azureIdentity is what a server on Azure has: workload identity (AKS,
-// when AZURE_FEDERATED_TOKEN_FILE is set), else its managed identity
-// (Container Apps, App Service, VMs). Not DefaultAzureCredential: a
-// developer's CLI sign-in or a client secret in the environment have no
-// place in a service, and they would cost the binary their code.
+// azureIdentity is what a server on Azure uses: workload identity (AKS,
+// AZURE_FEDERATED_TOKEN_FILE and its companions set by the webhook). Not
+// DefaultAzureCredential: a developer's CLI sign-in or a client secret in
+// the environment have no place in a service. Not managed identity either:
+// it costs the CLI binary 90 KB, which the 12 MiB budget of the largest
+// download (windows-x64) does not have; elsewhere, mount the key file.
 func azureIdentity(hc *http.Client) (azcore.TokenCredential, error) {
 	opts := policy.ClientOptions{Transport: hc}
-	var chain []azcore.TokenCredential
-	if wi, err := azidentity.NewWorkloadIdentityCredential(&azidentity.WorkloadIdentityCredentialOptions{ClientOptions: opts}); err == nil {
-		chain = append(chain, wi)
-	}
-	mi, err := azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{ClientOptions: opts})
+	wi, err := azidentity.NewWorkloadIdentityCredential(&azidentity.WorkloadIdentityCredentialOptions{ClientOptions: opts})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("an azurekms:// key needs workload identity (AKS: AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE); elsewhere on Azure, use private_key_file from a secret mount: %w", err)
 	}
-	chain = append(chain, mi)
-	return azidentity.NewChainedTokenCredential(chain, nil)
+	return wi, nil
 }
