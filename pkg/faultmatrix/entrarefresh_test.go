@@ -177,63 +177,19 @@ func TestEntraRefreshFaultMatrix(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits for refreshes of tokens that live seconds")
 	}
-	type cellKey struct {
-		row       int
-		fault     testutil.Fault
-		transient bool
+	var rows []string
+	for _, c := range entraRefreshCalls {
+		rows = append(rows, c.name)
 	}
-	results := map[cellKey]*refreshOutcome{}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
-	for i, c := range entraRefreshCalls {
-		for _, f := range testutil.Faults {
-			for _, transient := range []bool{true, false} {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					sem <- struct{}{}
-					defer func() { <-sem }()
-					o := runEntraRefreshCell(c, f, transient)
-					mu.Lock()
-					results[cellKey{i, f, transient}] = o
-					mu.Unlock()
-				}()
-			}
-		}
-	}
-	wg.Wait()
-
-	var b strings.Builder
-	for _, transient := range []bool{true, false} {
-		mode := "persistent"
-		if transient {
-			mode = "transient"
-		}
-		fmt.Fprintf(&b, "\nentra refresh fault matrix, %s; cell = outcome/requests that reached the call\n%-27s", mode, "call")
-		for _, f := range testutil.Faults {
-			fmt.Fprintf(&b, " | %-10s", f)
-		}
-		b.WriteString("\n")
-		for i, c := range entraRefreshCalls {
-			fmt.Fprintf(&b, "%-27s", c.name)
-			for _, f := range testutil.Faults {
-				fmt.Fprintf(&b, " | %-10s", results[cellKey{i, f, transient}].cell())
-			}
-			b.WriteString("\n")
-		}
-	}
-	t.Log(b.String())
+	results := runRefreshMatrix(t, "entra refresh fault matrix", rows, func(i int, f testutil.Fault, transient bool) *refreshOutcome {
+		return runEntraRefreshCell(entraRefreshCalls[i], f, transient)
+	})
 
 	for i, c := range entraRefreshCalls {
 		for _, f := range testutil.Faults {
 			for _, transient := range []bool{true, false} {
-				o := results[cellKey{i, f, transient}]
-				mode := "persistent"
-				if transient {
-					mode = "transient"
-				}
-				t.Run(c.name+"/"+string(f)+"/"+mode, func(t *testing.T) {
+				o := results[refreshCell{i, f, transient}]
+				t.Run(c.name+"/"+string(f)+"/"+refreshMode(transient), func(t *testing.T) {
 					for _, p := range o.problems {
 						t.Error(p)
 					}

@@ -183,21 +183,31 @@ func countLost(f testutil.Fault) int {
 // and for good; main and post still succeed, nothing the job saw is left
 // live but what GitHub's lost answers made (they cannot be listed), and no
 // secret is printed.
-func TestRefreshFaultMatrix(t *testing.T) {
-	if testing.Short() {
-		t.Skip("waits for refreshes of tokens that live seconds")
+// refreshCell names one cell of a refresh fault matrix.
+type refreshCell struct {
+	row       int
+	fault     testutil.Fault
+	transient bool
+}
+
+// refreshMode names a cell's fault mode.
+func refreshMode(transient bool) string {
+	if transient {
+		return "transient"
 	}
-	key := testutil.AppKeyPEM(t)
-	type cellKey struct {
-		row       int
-		fault     testutil.Fault
-		transient bool
-	}
-	results := map[cellKey]*refreshOutcome{}
+	return "persistent"
+}
+
+// runRefreshMatrix runs every cell of a refresh fault matrix (rows × faults
+// × transient or persistent), eight at a time since each mostly waits for
+// tokens that live seconds, and logs the table titled title.
+func runRefreshMatrix(t *testing.T, title string, rows []string, run func(row int, f testutil.Fault, transient bool) *refreshOutcome) map[refreshCell]*refreshOutcome {
+	t.Helper()
+	results := map[refreshCell]*refreshOutcome{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8)
-	for i, c := range refreshCalls {
+	for i := range rows {
 		for _, f := range testutil.Faults {
 			for _, transient := range []bool{true, false} {
 				wg.Add(1)
@@ -205,9 +215,9 @@ func TestRefreshFaultMatrix(t *testing.T) {
 					defer wg.Done()
 					sem <- struct{}{}
 					defer func() { <-sem }()
-					o := runRefreshCell(key, c, f, transient)
+					o := run(i, f, transient)
 					mu.Lock()
-					results[cellKey{i, f, transient}] = o
+					results[refreshCell{i, f, transient}] = o
 					mu.Unlock()
 				}()
 			}
@@ -217,34 +227,41 @@ func TestRefreshFaultMatrix(t *testing.T) {
 
 	var b strings.Builder
 	for _, transient := range []bool{true, false} {
-		mode := "persistent"
-		if transient {
-			mode = "transient"
-		}
-		fmt.Fprintf(&b, "\nrefresh fault matrix, %s; cell = outcome/requests that reached the call\n%-27s", mode, "call")
+		fmt.Fprintf(&b, "\n%s, %s; cell = outcome/requests that reached the call\n%-27s", title, refreshMode(transient), "call")
 		for _, f := range testutil.Faults {
 			fmt.Fprintf(&b, " | %-10s", f)
 		}
 		b.WriteString("\n")
-		for i, c := range refreshCalls {
-			fmt.Fprintf(&b, "%-27s", c.name)
+		for i, name := range rows {
+			fmt.Fprintf(&b, "%-27s", name)
 			for _, f := range testutil.Faults {
-				fmt.Fprintf(&b, " | %-10s", results[cellKey{i, f, transient}].cell())
+				fmt.Fprintf(&b, " | %-10s", results[refreshCell{i, f, transient}].cell())
 			}
 			b.WriteString("\n")
 		}
 	}
 	t.Log(b.String())
+	return results
+}
+
+func TestRefreshFaultMatrix(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for refreshes of tokens that live seconds")
+	}
+	key := testutil.AppKeyPEM(t)
+	var rows []string
+	for _, c := range refreshCalls {
+		rows = append(rows, c.name)
+	}
+	results := runRefreshMatrix(t, "refresh fault matrix", rows, func(i int, f testutil.Fault, transient bool) *refreshOutcome {
+		return runRefreshCell(key, refreshCalls[i], f, transient)
+	})
 
 	for i, c := range refreshCalls {
 		for _, f := range testutil.Faults {
 			for _, transient := range []bool{true, false} {
-				o := results[cellKey{i, f, transient}]
-				mode := "persistent"
-				if transient {
-					mode = "transient"
-				}
-				t.Run(c.name+"/"+string(f)+"/"+mode, func(t *testing.T) {
+				o := results[refreshCell{i, f, transient}]
+				t.Run(c.name+"/"+string(f)+"/"+refreshMode(transient), func(t *testing.T) {
 					for _, p := range o.problems {
 						t.Error(p)
 					}
