@@ -158,14 +158,7 @@ func TestAWSKMSFailures(t *testing.T) {
 			tc.setup(w, env)
 			code, stdout, stderr := w.run(t, env, "/jobtoken")
 			require.Equal(t, 1, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
-			var errLines []string
-			for _, l := range strings.Split(stdout, "\n") {
-				if strings.HasPrefix(l, "::error::") {
-					errLines = append(errLines, l)
-				}
-			}
-			require.Len(t, errLines, 1, stdout)
-			assert.Contains(t, errLines[0], tc.want)
+			assertOneError(t, stdout, tc.want)
 			assert.Empty(t, w.gh.Live())
 			testutil.AssertNoSecret(t, "stdout", testutil.WithoutGitHubMasks(stdout), w.secrets()...)
 		})

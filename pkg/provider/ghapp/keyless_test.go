@@ -82,6 +82,24 @@ func (w *vaultWorld) run(t *testing.T, env map[string]string, args ...string) (i
 	return code, out.String(), errb.String()
 }
 
+// assertOneError checks that a failed main stage logged exactly one
+// ::error:: line, holding want and no raw answer body (JSON or XML).
+func assertOneError(t *testing.T, stdout, want string) {
+	t.Helper()
+	var errLines []string
+	for _, l := range strings.Split(stdout, "\n") {
+		if strings.HasPrefix(l, "::error::") {
+			errLines = append(errLines, l)
+		}
+	}
+	require.Len(t, errLines, 1, stdout)
+	assert.Contains(t, errLines[0], want)
+	assert.NotContains(t, errLines[0], "{", "an API answer is summarised, never echoed")
+	for _, raw := range []string{"<html", "<?xml", "<Error"} {
+		assert.NotContains(t, errLines[0], raw, "an API answer is summarised, never echoed")
+	}
+}
+
 // secrets are every credential the keyless path handles: none may show.
 func (w *vaultWorld) secrets() []string {
 	s := append(w.entra.Issued(), w.ghOIDC.Issued()...)
@@ -250,14 +268,7 @@ func TestKeyVaultFailures(t *testing.T) {
 			tc.setup(w, env)
 			code, stdout, stderr := w.run(t, env, "/jobtoken")
 			require.Equal(t, 1, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
-			var errLines []string
-			for _, l := range strings.Split(stdout, "\n") {
-				if strings.HasPrefix(l, "::error::") {
-					errLines = append(errLines, l)
-				}
-			}
-			require.Len(t, errLines, 1, stdout)
-			assert.Contains(t, errLines[0], tc.want)
+			assertOneError(t, stdout, tc.want)
 			assert.Empty(t, w.gh.Live(), "nothing minted, nothing left")
 			testutil.AssertNoSecret(t, "stdout", testutil.WithoutGitHubMasks(stdout), w.secrets()...)
 		})
