@@ -28,22 +28,7 @@ import (
 // daemon or the image: build it with .ci/docker-build (jobtoken-serve:local)
 // or set JOBTOKEN_SERVICE_IMAGE.
 func TestServiceImage(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: no Docker")
-	}
-	if _, err := exec.LookPath("docker"); err != nil {
-		t.Skip("no docker client")
-	}
-	if err := exec.Command("docker", "info").Run(); err != nil {
-		t.Skip("no docker daemon reachable (docker info failed)")
-	}
-	img := os.Getenv("JOBTOKEN_SERVICE_IMAGE")
-	if img == "" {
-		img = "jobtoken-serve:local"
-	}
-	if err := exec.Command("docker", "image", "inspect", img).Run(); err != nil {
-		t.Skipf("image %s not built; run .ci/docker-build", img)
-	}
+	img := localImage(t, "JOBTOKEN_SERVICE_IMAGE", "jobtoken-serve:local")
 	fake := ghfake.New(testutil.AppKey(t), &ghfake.Installation{ID: 3, Account: "octo-org",
 		Permissions: map[string]string{"contents": "write", "metadata": "read"}, AllRepos: []string{"app", "policies"}})
 	defer fake.Close()

@@ -20,6 +20,13 @@ import (
 // needed) or `docker build -t jobtoken:local .`; JOBTOKEN_IMAGE picks another tag.
 func dockerImage(t *testing.T) string {
 	t.Helper()
+	return localImage(t, "JOBTOKEN_IMAGE", "jobtoken:local")
+}
+
+// localImage returns the image named by env (else def), or skips when
+// Docker, its daemon or the image is missing.
+func localImage(t *testing.T, env, def string) string {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("-short: no Docker")
 	}
@@ -29,9 +36,9 @@ func dockerImage(t *testing.T) string {
 	if err := exec.Command("docker", "info").Run(); err != nil {
 		t.Skip("no docker daemon reachable (docker info failed)")
 	}
-	img := os.Getenv("JOBTOKEN_IMAGE")
+	img := os.Getenv(env)
 	if img == "" {
-		img = "jobtoken:local"
+		img = def
 	}
 	if err := exec.Command("docker", "image", "inspect", img).Run(); err != nil {
 		t.Skipf("image %s not built; run .ci/docker-build", img)
