@@ -71,13 +71,10 @@ type Test struct {
 	Allow   *bool          `yaml:"allow"`
 }
 
-// Request is what a job asks the service for.
-type Request struct {
-	Provider     string            `yaml:"provider" json:"provider"`
-	Owner        string            `yaml:"owner" json:"owner"`
-	Repositories []string          `yaml:"repositories" json:"repositories"`
-	Permissions  map[string]string `yaml:"permissions" json:"permissions"`
-}
+// Request is what a job asks the service for, in the terms of the Grant
+// that bounds it: the two stay one shape, so that every part of an ask has
+// a ceiling to be held to.
+type Request Grant
 
 // Matcher is one claim's condition: an exact string, or any of pattern
 // (RE2, anchored), one_of and not, which must all hold.
