@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 
 	"github.com/jobtoken/jobtoken/pkg/host/azpipelines"
@@ -43,13 +42,12 @@ type variable struct {
 
 func newAzureAgent(s Step, repo Repository, cat *inputs.Catalog) (ci, error) {
 	a := &azureAgent{taskVars: map[string]string{}}
-	if err := a.start(s, repo, cat, "the agent's"); err != nil {
+	if err := a.start(azpipelines.Name, s, repo, cat, "the agent's"); err != nil {
 		return nil, err
 	}
 	return a, nil
 }
 
-func (a *azureAgent) title() string       { return "Azure Pipelines" }
 func (a *azureAgent) agent() string       { return "the agent" }
 func (a *azureAgent) maskCommand() string { return "task.setsecret" }
 
@@ -83,7 +81,7 @@ func (a *azureAgent) stage(name string) ([]string, map[string]string, error) {
 	}
 	collection := "https://dev.azure.com/" + Org + "/"
 	env := map[string]string{
-		"TF_BUILD": "True", "AGENT_TEMPDIRECTORY": temp, "AGENT_OS": agentOS(),
+		"TF_BUILD": "True", "AGENT_TEMPDIRECTORY": temp, "AGENT_OS": osName("Darwin", "Windows_NT"),
 		"BUILD_BUILDID": "1", "SYSTEM_JOBATTEMPT": "1", "SYSTEM_TEAMPROJECT": Project,
 		"BUILD_REPOSITORY_NAME": a.repo.Name, "BUILD_REPOSITORY_PROVIDER": a.repo.Provider, "BUILD_REPOSITORY_URI": a.repo.URI,
 		"SYSTEM_COLLECTIONURI": collection, "SYSTEM_TEAMFOUNDATIONCOLLECTIONURI": collection,
@@ -110,16 +108,6 @@ func (a *azureAgent) stage(name string) ([]string, map[string]string, error) {
 		}
 	}
 	return []string{binary, name}, env, nil
-}
-
-func agentOS() string {
-	switch runtime.GOOS {
-	case "darwin":
-		return "Darwin"
-	case "windows":
-		return "Windows_NT"
-	}
-	return "Linux"
 }
 
 func (a *azureAgent) absorb(name string, code int, stdout, stderr string) error {
@@ -194,17 +182,10 @@ func (a *azureAgent) absorb(name string, code int, stdout, stderr string) error 
 	a.seen = append(a.seen,
 		place{"outputs", "output variables after the " + name + " stage, but for token", strings.Join(outs, "\n")},
 		place{"env", "variables after the " + name + " stage, but for the token's exports", strings.Join(vars, "\n")})
-	if summaryPath != "" {
-		b, err := os.ReadFile(summaryPath)
-		if err != nil {
-			return fmt.Errorf("failed to read the uploaded summary: %w", err)
-		}
-		if name == "main" {
-			a.md = string(b)
-		}
-		a.seen = append(a.seen, place{"summary", "the summary the " + name + " stage uploaded", string(b)})
+	if summaryPath == "" {
+		return nil
 	}
-	return nil
+	return a.readSummary(name, summaryPath, "the uploaded summary", "the summary the "+name+" stage uploaded")
 }
 
 func isTrue(s string) bool { return strings.EqualFold(s, "true") }

@@ -3,6 +3,7 @@ package demo
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"sort"
 	"strings"
 
@@ -53,6 +54,7 @@ type ci interface {
 // step, the repository, the catalog, the job log, the summary main attached
 // and the places no secret may reach.
 type ciJob struct {
+	host string // the CI system's name in hosts
 	dir  string
 	st   Step
 	repo Repository
@@ -65,12 +67,12 @@ type ciJob struct {
 // start makes the job's temp folder and masks the step's secret inputs
 // from the start, as both CI systems do with secrets (${{ secrets.X }},
 // secret variables); agent names whose folder failed in an error.
-func (j *ciJob) start(s Step, repo Repository, cat *inputs.Catalog, agent string) error {
+func (j *ciJob) start(host string, s Step, repo Repository, cat *inputs.Catalog, agent string) error {
 	dir, err := os.MkdirTemp("", "jobtoken-demo-")
 	if err != nil {
 		return fmt.Errorf("failed to make %s temp folder: %w", agent, err)
 	}
-	j.dir, j.st, j.repo, j.cat = dir, s, repo, cat
+	j.host, j.dir, j.st, j.repo, j.cat = host, dir, s, repo, cat
 	for _, in := range s.Inputs {
 		if in.Secret {
 			j.l.secret(in.Value)
@@ -79,10 +81,38 @@ func (j *ciJob) start(s Step, repo Repository, cat *inputs.Catalog, agent string
 	return nil
 }
 
+func (j *ciJob) title() string   { return HostTitle(j.host) }
 func (j *ciJob) log() *jobLog    { return &j.l }
 func (j *ciJob) close()          { _ = os.RemoveAll(j.dir) }
 func (j *ciJob) summary() string { return j.md }
 func (j *ciJob) places() []place { return j.seen }
+
+// readSummary reads the summary file a stage left, as the CI system does:
+// main's is what the run's page shows, and every stage's is a place no
+// secret may reach. what names the file in an error, where as a place.
+func (j *ciJob) readSummary(stage, path, what, where string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("failed to read %s: %w", what, err)
+	}
+	if stage == "main" {
+		j.md = string(b)
+	}
+	j.seen = append(j.seen, place{"summary", where, string(b)})
+	return nil
+}
+
+// osName is the machine's OS as a CI system tells a step (RUNNER_OS,
+// AGENT_OS): each names macOS and Windows its own way, and Linux "Linux".
+func osName(macOS, windows string) string {
+	switch runtime.GOOS {
+	case "darwin":
+		return macOS
+	case "windows":
+		return windows
+	}
+	return "Linux"
+}
 
 // place is text a secret must never reach: its kind (stdout, stderr,
 // outputs, env, summary, transcript), where exactly it came from, and the

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 
 	"github.com/jobtoken/jobtoken/pkg/host/ghactions"
@@ -35,13 +34,12 @@ type runner struct {
 
 func newRunner(s Step, repo Repository, cat *inputs.Catalog) (ci, error) {
 	r := &runner{outputs: map[string]string{}}
-	if err := r.start(s, repo, cat, "the runner's"); err != nil {
+	if err := r.start(ghactions.Name, s, repo, cat, "the runner's"); err != nil {
 		return nil, err
 	}
 	return r, nil
 }
 
-func (r *runner) title() string       { return "GitHub Actions" }
 func (r *runner) preamble() []string  { return nil }
 func (r *runner) agent() string       { return "the runner" }
 func (r *runner) maskCommand() string { return "::add-mask::" }
@@ -60,7 +58,7 @@ func (r *runner) stage(name string) ([]string, map[string]string, error) {
 		"GITHUB_WORKFLOW": "demo", "GITHUB_JOB": "demo", "GITHUB_ACTION": "token",
 		"GITHUB_SERVER_URL": "https://github.com", "GITHUB_API_URL": "https://api.github.com",
 		"GITHUB_WORKSPACE": ws, "RUNNER_TEMP": filepath.Join(r.dir, "temp"),
-		"RUNNER_OS": runnerOS(), "HOME": filepath.Join(r.dir, "home"),
+		"RUNNER_OS": osName("macOS", "Windows"), "HOME": filepath.Join(r.dir, "home"),
 	}
 	for _, e := range r.exported {
 		env[e.Name] = e.Value
@@ -89,16 +87,6 @@ func (r *runner) stage(name string) ([]string, map[string]string, error) {
 		}
 	}
 	return []string{binary, name}, env, nil
-}
-
-func runnerOS() string {
-	switch runtime.GOOS {
-	case "darwin":
-		return "macOS"
-	case "windows":
-		return "Windows"
-	}
-	return "Linux"
 }
 
 func (r *runner) absorb(name string, code int, stdout, stderr string) error {
@@ -223,15 +211,7 @@ func (r *runner) readFiles(stage string) error {
 			return err
 		}
 	}
-	b, err := os.ReadFile(r.files["GITHUB_STEP_SUMMARY"])
-	if err != nil {
-		return fmt.Errorf("failed to read the step summary: %w", err)
-	}
-	if stage == "main" {
-		r.md = string(b)
-	}
-	r.seen = append(r.seen, place{"summary", "GITHUB_STEP_SUMMARY of the " + stage + " stage", string(b)})
-	return nil
+	return r.readSummary(stage, r.files["GITHUB_STEP_SUMMARY"], "the step summary", "GITHUB_STEP_SUMMARY of the "+stage+" stage")
 }
 
 func (r *runner) later() (string, string) {
