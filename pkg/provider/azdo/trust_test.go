@@ -41,10 +41,8 @@ func planted(api, id string) string {
 func TestPlantedStateGetsNoParent(t *testing.T) {
 	w := newPATWorld(t)
 	attacker := testutil.NewSpy(t, false)
-	env, _ := githubEnv(t, map[string]string{
-		"INPUT_PERMISSIONS": "vso.code", "INPUT_AZURE-DEVOPS-ORGANIZATION": "contoso",
-		"INPUT_AZURE-DEVOPS-API-URL": w.api.URL, "INPUT_AZURE-ACCESS-TOKEN": w.parent, "INPUT_DRY-RUN": "true",
-	})
+	env, _ := w.githubStep(t, "vso.code")
+	env["INPUT_DRY-RUN"] = "true"
 	code, _, _ := stage{env: env}.run(t, "/jobtoken")
 	require.Equal(t, 0, code)
 	env["STATE_jobtoken"] = planted(attacker.URL, "00000000-0000-0000-0000-000000000001")
@@ -59,12 +57,8 @@ func TestPlantedStateGetsNoParent(t *testing.T) {
 // real API. Post must not revoke it.
 func TestPlantedStateRevokesNoOtherPAT(t *testing.T) {
 	w := newPATWorld(t)
-	in := map[string]string{
-		"INPUT_PERMISSIONS": "vso.code", "INPUT_AZURE-DEVOPS-ORGANIZATION": "contoso",
-		"INPUT_AZURE-DEVOPS-API-URL": w.api.URL, "INPUT_AZURE-ACCESS-TOKEN": w.parent,
-	}
 	// Another job's PAT, live.
-	other, _ := githubEnv(t, in)
+	other, _ := w.githubStep(t, "vso.code")
 	other["GITHUB_RUN_ID"] = "8"
 	code, _, _ := stage{env: other}.run(t, "/jobtoken")
 	require.Equal(t, 0, code)
@@ -75,11 +69,8 @@ func TestPlantedStateRevokesNoOtherPAT(t *testing.T) {
 		"GitHub": func(env map[string]string) { env["STATE_jobtoken"] = planted(w.api.URL, victim.AuthorizationID) },
 	} {
 		t.Run(name, func(t *testing.T) {
-			in2 := map[string]string{"INPUT_DRY-RUN": "true"}
-			for k, v := range in {
-				in2[k] = v
-			}
-			env, _ := githubEnv(t, in2)
+			env, _ := w.githubStep(t, "vso.code")
+			env["INPUT_DRY-RUN"] = "true"
 			code, _, _ := stage{env: env}.run(t, "/jobtoken")
 			require.Equal(t, 0, code)
 			plant(env)
@@ -117,8 +108,10 @@ func runCtx(t *testing.T, ctx context.Context, env map[string]string, argv ...st
 
 // cancelMidCreate makes the fake create the PAT, then cancel the step (as
 // SIGINT does) before its answer arrives; other requests pass, or go to
-// other when it is set.
-func cancelMidCreate(w *patWorld, cancel context.CancelFunc, other func(http.ResponseWriter, *http.Request) bool) {
+// other when it is set. It returns the step's context.
+func cancelMidCreate(t *testing.T, w *patWorld, other func(http.ResponseWriter, *http.Request) bool) context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
 	var once sync.Once
 	w.api.Before = func(rw http.ResponseWriter, r *http.Request) bool {
 		first := false
@@ -133,6 +126,7 @@ func cancelMidCreate(w *patWorld, cancel context.CancelFunc, other func(http.Res
 		<-r.Context().Done() // the answer never reaches the step
 		return true
 	}
+	return ctx
 }
 
 // TestCancelledMidCreate: SIGINT while the create is in flight. The clean-up
@@ -140,13 +134,8 @@ func cancelMidCreate(w *patWorld, cancel context.CancelFunc, other func(http.Res
 // PAT by its display name and revokes it.
 func TestCancelledMidCreate(t *testing.T) {
 	w := newPATWorld(t)
-	env, _ := githubEnv(t, map[string]string{
-		"INPUT_PERMISSIONS": "vso.code", "INPUT_AZURE-DEVOPS-ORGANIZATION": "contoso",
-		"INPUT_AZURE-DEVOPS-API-URL": w.api.URL, "INPUT_AZURE-ACCESS-TOKEN": w.parent,
-	})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	cancelMidCreate(w, cancel, nil)
+	env, _ := w.githubStep(t, "vso.code")
+	ctx := cancelMidCreate(t, w, nil)
 	code, out := runCtx(t, ctx, env, "/jobtoken")
 	assert.Equal(t, 1, code)
 	require.Len(t, w.api.All(), 1, "the create reached the fake")
@@ -159,13 +148,8 @@ func TestCancelledMidCreate(t *testing.T) {
 // before the create lets the post step find the PAT and revoke it.
 func TestCancelledMidCreateLeftForPost(t *testing.T) {
 	w := newPATWorld(t)
-	env, files := githubEnv(t, map[string]string{
-		"INPUT_PERMISSIONS": "vso.code", "INPUT_AZURE-DEVOPS-ORGANIZATION": "contoso",
-		"INPUT_AZURE-DEVOPS-API-URL": w.api.URL, "INPUT_AZURE-ACCESS-TOKEN": w.parent,
-	})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	cancelMidCreate(w, cancel, func(rw http.ResponseWriter, r *http.Request) bool {
+	env, files := w.githubStep(t, "vso.code")
+	ctx := cancelMidCreate(t, w, func(rw http.ResponseWriter, r *http.Request) bool {
 		if r.Method == http.MethodGet {
 			rw.WriteHeader(http.StatusServiceUnavailable)
 			return true
@@ -185,31 +169,36 @@ func TestCancelledMidCreateLeftForPost(t *testing.T) {
 	assert.Contains(t, stdout, "Revoked the azure-devops token the main step's lost answer left")
 }
 
-// TestBroaderPATAnswers: a PAT valid in more than the one organization
-// asked, with no validTo, or valid longer than asked is broader than asked:
-// revoked at once, and the step fails.
+// TestBroaderPATAnswers: a PAT with a scope not asked, valid in more than
+// the one organization asked, with no validTo, or valid longer than asked
+// is broader than asked: revoked at once, and the step fails, saying so.
 func TestBroaderPATAnswers(t *testing.T) {
-	for name, grant := range map[string]func(*azfake.PAT){
-		"two target accounts": func(p *azfake.PAT) {
+	for name, c := range map[string]struct {
+		grant func(*azfake.PAT)
+		want  string
+	}{
+		"another scope": {func(p *azfake.PAT) { p.Scope += " vso.build_execute" },
+			"::error::Azure DevOps granted more than asked: the PAT also carries vso.build_execute."},
+		"two target accounts": {func(p *azfake.PAT) {
 			p.TargetAccounts = append(p.TargetAccounts, "b0b0b0b0-0000-4000-8000-000000000000")
-		},
-		"no validTo":          func(p *azfake.PAT) { p.ValidTo = time.Time{} },
-		"validTo a day later": func(p *azfake.PAT) { p.ValidTo = p.ValidTo.Add(24 * time.Hour) },
+		}, "::error::Azure DevOps granted more than asked"},
+		"no validTo":          {func(p *azfake.PAT) { p.ValidTo = time.Time{} }, "::error::Azure DevOps granted more than asked"},
+		"validTo a day later": {func(p *azfake.PAT) { p.ValidTo = p.ValidTo.Add(24 * time.Hour) }, "::error::Azure DevOps granted more than asked"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			w := newPATWorld(t)
-			w.api.Grant = grant
-			env, files := githubEnv(t, map[string]string{
-				"INPUT_PERMISSIONS": "vso.code", "INPUT_AZURE-DEVOPS-ORGANIZATION": "contoso",
-				"INPUT_AZURE-DEVOPS-API-URL": w.api.URL, "INPUT_AZURE-ACCESS-TOKEN": w.parent,
-			})
-			code, stdout, _ := stage{env: env}.run(t, "/jobtoken")
+			w.api.Grant = c.grant
+			env, files := w.githubStep(t, "vso.code")
+			code, stdout, stderr := stage{env: env}.run(t, "/jobtoken")
 			assert.Equal(t, 1, code)
 			all := w.api.All()
 			require.Len(t, all, 1)
 			assert.True(t, all[0].Revoked, "a broader PAT is revoked at once")
-			assert.Contains(t, stdout, "::error::Azure DevOps granted more than asked")
+			assert.Contains(t, stdout, c.want)
+			assert.Contains(t, stdout, "The token was revoked\n")
 			assert.Empty(t, testutil.ReadFile(t, files["GITHUB_OUTPUT"]))
+			testutil.AssertNoSecret(t, "stdout", testutil.WithoutGitHubMasks(stdout), w.parent, all[0].Token)
+			testutil.AssertNoSecret(t, "stderr", stderr, w.parent, all[0].Token)
 		})
 	}
 }
@@ -223,10 +212,7 @@ func TestPATRedirectsAreRefused(t *testing.T) {
 		http.Redirect(rw, r, elsewhere.URL+r.URL.RequestURI(), http.StatusTemporaryRedirect)
 		return true
 	}
-	env, _ := githubEnv(t, map[string]string{
-		"INPUT_PERMISSIONS": "vso.code", "INPUT_AZURE-DEVOPS-ORGANIZATION": "contoso",
-		"INPUT_AZURE-DEVOPS-API-URL": w.api.URL, "INPUT_AZURE-ACCESS-TOKEN": w.parent,
-	})
+	env, _ := w.githubStep(t, "vso.code")
 	code, stdout, _ := stage{env: env, transport: http.DefaultTransport}.run(t, "/jobtoken")
 	assert.Equal(t, 1, code)
 	assert.Empty(t, elsewhere.Requests())
