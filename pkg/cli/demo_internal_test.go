@@ -6,12 +6,11 @@ import (
 	"bytes"
 	"context"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 
 	"github.com/jobtoken/jobtoken/pkg/fake/ghfake"
-	"github.com/jobtoken/jobtoken/pkg/retry"
+	"github.com/jobtoken/jobtoken/pkg/provider/providertest"
 	"github.com/jobtoken/jobtoken/pkg/secret"
 )
 
@@ -22,10 +21,8 @@ func runDemoWith(t *testing.T, env map[string]string, terminal bool, fake func(a
 	var out bytes.Buffer
 	set := &secret.Set{}
 	w := secret.NewWriter(&out, set)
-	instant := retry.Default
-	instant.Sleep = func(context.Context, time.Duration) error { return nil }
 	e := &Env{Args: []string{"jobtoken", "demo"}, Getenv: func(k string) string { return env[k] },
-		Stdout: w, Stderr: w, RawStdout: w, RawStderr: w, Secrets: set, Retry: &instant, Terminal: terminal}
+		Stdout: w, Stderr: w, RawStdout: w, RawStderr: w, Secrets: set, Retry: &providertest.NoSleep, Terminal: terminal}
 	code := e.demo(context.Background(), args, fake)
 	assert.NoError(t, w.Flush())
 	return out.String(), code

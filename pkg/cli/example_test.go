@@ -1,19 +1,14 @@
 package cli_test
 
 import (
-	"bytes"
-	"context"
 	"fmt"
 	"net/http"
 	"os"
 	"strings"
 	"time"
 
-	"github.com/jobtoken/jobtoken/pkg/cli"
 	"github.com/jobtoken/jobtoken/pkg/fake/ghfake"
 	"github.com/jobtoken/jobtoken/pkg/provider/ghapp"
-	"github.com/jobtoken/jobtoken/pkg/retry"
-	"github.com/jobtoken/jobtoken/pkg/secret"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
 
@@ -42,23 +37,23 @@ func exampleFake() *ghfake.Server {
 	return fake
 }
 
-// runCLI runs jobtoken in-process as a terminal would, with a fixed clock
-// and instant retries, and returns what it printed.
-func runCLI(env map[string]string, stdin string, args ...string) (stdout, stderr string, code int) {
-	var out, errb bytes.Buffer
-	set := &secret.Set{}
-	ow, ew := secret.NewWriter(&out, set), secret.NewWriter(&errb, set)
-	noSleep := retry.Default
-	noSleep.Sleep = func(context.Context, time.Duration) error { return nil }
-	e := &cli.Env{
-		Args: append([]string{"jobtoken"}, args...), Getenv: testutil.Getenv(env), Stdin: strings.NewReader(stdin),
-		Stdout: ow, Stderr: ew, RawStdout: ow, RawStderr: ew, Secrets: set,
-		Transport: http.DefaultTransport, Retry: &noSleep, Now: func() time.Time { return fixedNow },
+// refusingFake is exampleFake answering every request as GitHub does when
+// the App lacks a permission: 403 Resource not accessible by integration.
+func refusingFake() *ghfake.Server {
+	fake := exampleFake()
+	fake.Before = func(w http.ResponseWriter, r *http.Request) bool {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte(`{"message":"Resource not accessible by integration"}`))
+		return true
 	}
-	code = e.Run(context.Background())
-	_ = ow.Flush()
-	_ = ew.Flush()
-	return out.String(), errb.String(), code
+	return fake
+}
+
+// runCLI runs jobtoken in-process as a terminal would (runWith), over the
+// real transport.
+func runCLI(env map[string]string, stdin string, args ...string) (stdout, stderr string, code int) {
+	return runWith(http.DefaultTransport, env, stdin, args...)
 }
 
 // jobtoken mint prints the token, and only the token, on stdout: everything a

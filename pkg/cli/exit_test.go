@@ -1,7 +1,6 @@
 package cli_test
 
 import (
-	"net/http"
 	"strings"
 	"testing"
 
@@ -21,14 +20,8 @@ const (
 func TestExitStatus(t *testing.T) {
 	fake := exampleFake()
 	defer fake.Close()
-	refusing := exampleFake()
+	refusing := refusingFake()
 	defer refusing.Close()
-	refusing.Before = func(w http.ResponseWriter, r *http.Request) bool {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusForbidden)
-		_, _ = w.Write([]byte(`{"message":"Resource not accessible by integration"}`))
-		return true
-	}
 	const missing = "/does/not/exist/key.pem"
 	gh := func(url string, more ...string) []string {
 		return append([]string{"--provider", "github", "--client-id", fake.ClientID, "--private-key-file", keyFile,

@@ -1,7 +1,6 @@
 package cli_test
 
 import (
-	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -140,14 +139,8 @@ func TestRevokeUsage(t *testing.T) {
 }
 
 func TestRevokeFailureIsReported(t *testing.T) {
-	fake := exampleFake()
+	fake := refusingFake()
 	defer fake.Close()
-	fake.Before = func(w http.ResponseWriter, r *http.Request) bool {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusForbidden)
-		_, _ = w.Write([]byte(`{"message":"Resource not accessible by integration"}`))
-		return true
-	}
 	stdout, stderr, code := runCLI(map[string]string{"GITHUB_API_URL": fake.URL}, fakeToken, "revoke", "--provider", "github", "--token-stdin")
 	assert.Equal(t, 1, code)
 	assert.Empty(t, stdout)

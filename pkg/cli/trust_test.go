@@ -25,7 +25,7 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/fake/minted"
 	"github.com/jobtoken/jobtoken/pkg/host/azpipelines"
 	"github.com/jobtoken/jobtoken/pkg/host/ghactions"
-	"github.com/jobtoken/jobtoken/pkg/retry"
+	"github.com/jobtoken/jobtoken/pkg/provider/providertest"
 	"github.com/jobtoken/jobtoken/pkg/secret"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 	"github.com/jobtoken/jobtoken/pkg/testutil/fuzzcorpus"
@@ -51,16 +51,16 @@ func (n *nowhere) requests() []string {
 	return append([]string(nil), n.seen...)
 }
 
+// runWith runs jobtoken in-process as a terminal would, over tr, with a
+// fixed clock and instant retries, and returns what it printed.
 func runWith(tr http.RoundTripper, env map[string]string, stdin string, args ...string) (stdout, stderr string, code int) {
 	var out, errb bytes.Buffer
 	set := &secret.Set{}
 	ow, ew := secret.NewWriter(&out, set), secret.NewWriter(&errb, set)
-	noSleep := retry.Default
-	noSleep.Sleep = func(context.Context, time.Duration) error { return nil }
 	e := &cli.Env{
 		Args: append([]string{"jobtoken"}, args...), Getenv: testutil.Getenv(env), Stdin: strings.NewReader(stdin),
 		Stdout: ow, Stderr: ew, RawStdout: ow, RawStderr: ew, Secrets: set,
-		Transport: tr, Retry: &noSleep, Now: func() time.Time { return fixedNow },
+		Transport: tr, Retry: &providertest.NoSleep, Now: func() time.Time { return fixedNow },
 	}
 	code = e.Run(context.Background())
 	_ = ow.Flush()

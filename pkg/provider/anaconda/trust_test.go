@@ -19,7 +19,7 @@ import (
 
 	"github.com/jobtoken/jobtoken/pkg/cli"
 	"github.com/jobtoken/jobtoken/pkg/host"
-	"github.com/jobtoken/jobtoken/pkg/retry"
+	"github.com/jobtoken/jobtoken/pkg/provider/providertest"
 	"github.com/jobtoken/jobtoken/pkg/secret"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
@@ -84,9 +84,7 @@ func runCtx(t *testing.T, ctx context.Context, env map[string]string, argv ...st
 	var out bytes.Buffer
 	set := &secret.Set{}
 	o := secret.NewWriter(&out, set)
-	p := retry.Default
-	p.Sleep = func(context.Context, time.Duration) error { return nil }
-	e := &cli.Env{Args: argv, Getenv: testutil.Getenv(env), Stdout: o, Stderr: o, RawStdout: o, RawStderr: o, Secrets: set, Retry: &p}
+	e := &cli.Env{Args: argv, Getenv: testutil.Getenv(env), Stdout: o, Stderr: o, RawStdout: o, RawStderr: o, Secrets: set, Retry: &providertest.NoSleep}
 	code := e.Run(ctx)
 	_ = o.Flush()
 	return code, out.String()
