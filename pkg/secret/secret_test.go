@@ -10,20 +10,22 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/secret"
 )
 
-func TestWriterRedacts(t *testing.T) {
+// redacting returns a writer that masks secrets, and what it let through.
+func redacting(secrets ...string) (*secret.Writer, *bytes.Buffer) {
 	set := &secret.Set{}
-	set.Add("ghs_supersecret", "abc") // too short to be treated as a secret
+	set.Add(secrets...)
 	var out bytes.Buffer
-	w := secret.NewWriter(&out, set)
+	return secret.NewWriter(&out, set), &out
+}
+
+func TestWriterRedacts(t *testing.T) {
+	w, out := redacting("ghs_supersecret", "abc") // abc: too short to be treated as a secret
 	_, _ = w.Write([]byte("token ghs_supersecret here, abc stays\n"))
 	assert.Equal(t, "token *** here, abc stays\n", out.String())
 }
 
 func TestWriterCatchesSecretSplitAcrossWrites(t *testing.T) {
-	set := &secret.Set{}
-	set.Add("ghs_supersecret")
-	var out bytes.Buffer
-	w := secret.NewWriter(&out, set)
+	w, out := redacting("ghs_supersecret")
 	_, _ = w.Write([]byte("a ghs_sup"))
 	_, _ = w.Write([]byte("ersecret b"))
 	assert.Empty(t, out.String(), "an incomplete line is held back")
@@ -35,10 +37,7 @@ func TestWriterCatchesSecretSplitAcrossWrites(t *testing.T) {
 }
 
 func TestWriteRawCarriesTheSecret(t *testing.T) {
-	set := &secret.Set{}
-	set.Add("ghs_supersecret")
-	var out bytes.Buffer
-	w := secret.NewWriter(&out, set)
+	w, out := redacting("ghs_supersecret")
 	_, _ = w.Write([]byte("held ghs_supersecret"))
 	assert.NoError(t, w.WriteRaw("::add-mask::ghs_supersecret\n"))
 	// The held partial line is ended, so the command starts a line of its

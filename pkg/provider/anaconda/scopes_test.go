@@ -46,13 +46,7 @@ func TestParseScopes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, ps := ParseScopes(tt.items, tt.broad, tt.naming)
-			if tt.wantErr != "" {
-				require.NotEmpty(t, ps)
-				assert.Contains(t, ps.Format(tt.naming), tt.wantErr)
-				return
-			}
-			require.Empty(t, ps)
-			assert.Equal(t, tt.want, got)
+			assertParsed(t, tt.naming, got, ps, tt.want, tt.wantErr)
 		})
 	}
 }
@@ -80,15 +74,24 @@ func TestCheckLifetime(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.in.String(), func(t *testing.T) {
 			got, p := CheckLifetime(tt.in, tt.broad, inputs.GitHubNames)
-			if tt.wantErr != "" {
-				require.NotNil(t, p)
-				assert.Contains(t, p.Format(inputs.GitHubNames), tt.wantErr)
-				return
-			}
-			require.Nil(t, p)
-			assert.Equal(t, tt.want, got)
+			var ps inputs.Problems
+			ps.AddP(p)
+			assertParsed(t, inputs.GitHubNames, got, ps, tt.want, tt.wantErr)
 		})
 	}
+}
+
+// assertParsed checks what parsing an input gave: want and no problem, or,
+// when wantErr is set, a problem whose text in naming n holds wantErr.
+func assertParsed[T any](t *testing.T, n inputs.Naming, got T, ps inputs.Problems, want T, wantErr string) {
+	t.Helper()
+	if wantErr != "" {
+		require.NotEmpty(t, ps)
+		assert.Contains(t, ps.Format(n), wantErr)
+		return
+	}
+	require.Empty(t, ps)
+	assert.Equal(t, want, got)
 }
 
 func TestCompareScopes(t *testing.T) {
