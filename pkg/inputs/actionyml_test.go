@@ -9,25 +9,27 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
+
+	"github.com/jobtoken/jobtoken/pkg/inputs"
 )
 
-// TestActionYAMLInSync fails when action.yml was edited by hand or the catalog
+// TestGeneratedFilesInSync fails when a file generated from the catalog
+// (the actions' action.yml, task.json) was edited by hand or the catalog
 // changed without `go generate ./pkg/inputs`.
-func TestActionYAMLInSync(t *testing.T) {
-	want, err := cat().ActionYAML()
-	require.NoError(t, err)
-	got, err := os.ReadFile(filepath.Join("..", "..", "action.yml"))
-	require.NoError(t, err)
-	assert.Equal(t, string(want), string(got), "action.yml is stale: run go generate ./pkg/inputs")
-}
-
-// TestContainerActionYAMLInSync does the same for the container variant.
-func TestContainerActionYAMLInSync(t *testing.T) {
-	want, err := cat().ContainerActionYAML()
-	require.NoError(t, err)
-	got, err := os.ReadFile(filepath.Join("..", "..", "container", "action.yml"))
-	require.NoError(t, err)
-	assert.Equal(t, string(want), string(got), "container/action.yml is stale: run go generate ./pkg/inputs")
+func TestGeneratedFilesInSync(t *testing.T) {
+	for name, render := range map[string]func() ([]byte, error){
+		"action.yml":               cat().ActionYAML,
+		inputs.ContainerActionFile: cat().ContainerActionYAML,
+		"task.json":                cat().TaskJSON,
+	} {
+		t.Run(name, func(t *testing.T) {
+			want, err := render()
+			require.NoError(t, err)
+			got, err := os.ReadFile(filepath.Join("..", "..", filepath.FromSlash(name)))
+			require.NoError(t, err)
+			assert.Equal(t, string(want), string(got), name+" is stale: run go generate ./pkg/inputs")
+		})
+	}
 }
 
 type actionDoc struct {
