@@ -46,6 +46,14 @@ func TestWorkflowWarnings(t *testing.T) {
           private-key: ${{ secrets.APP_PRIVATE_KEY }}
           permissions: contents:write
           export-env: GH_TOKEN`
+	// checkout is a job that starts with a checkout, which persists its
+	// credential in .git/config unless told not to.
+	const checkout = `
+on: push
+jobs:
+  a:
+    steps:
+      - uses: actions/checkout@v4`
 	for _, c := range []struct {
 		name, src string
 		want      []string
@@ -92,42 +100,17 @@ jobs:
     steps:
       - uses: actions/checkout@v4
         with: {persist-credentials: false}` + token, []string{}},
-		{"git push after a checkout that persisted its credential", `
-on: push
-jobs:
-  a:
-    steps:
-      - uses: actions/checkout@v4` + token + `
+		{"git push after a checkout that persisted its credential", checkout + token + `
       - run: git commit -am x && git push origin HEAD`, []string{WarnCheckoutCredential}},
-		{"git-credentials after a checkout that persisted its credential", `
-on: push
-jobs:
-  a:
-    steps:
-      - uses: actions/checkout@v4` + token + `
+		{"git-credentials after a checkout that persisted its credential", checkout + token + `
           git-credentials: true
           refresh: true`, []string{WarnGitCredentialsHdr}},
-		{"git-credentials with persist-credentials: false", `
-on: push
-jobs:
-  a:
-    steps:
-      - uses: actions/checkout@v4
+		{"git-credentials with persist-credentials: false", checkout + `
         with: {persist-credentials: false}` + token + `
           git-credentials: true`, []string{}},
-		{"git fetch with -c options", `
-on: push
-jobs:
-  a:
-    steps:
-      - uses: actions/checkout@v4` + token + `
+		{"git fetch with -c options", checkout + token + `
       - run: git -c protocol.version=2 fetch origin main`, []string{WarnCheckoutCredential}},
-		{"persist-credentials: false", `
-on: push
-jobs:
-  a:
-    steps:
-      - uses: actions/checkout@v4
+		{"persist-credentials: false", checkout + `
         with: {persist-credentials: false}` + token + `
       - run: gh auth setup-git && git push`, []string{}},
 		{"checkout after the token, with it", `
@@ -138,21 +121,11 @@ jobs:
       - uses: actions/checkout@v4
         with: {token: "${{ steps.tok.outputs.token }}"}
       - run: git push`, []string{}},
-		{"the script removes checkout's header", `
-on: push
-jobs:
-  a:
-    steps:
-      - uses: actions/checkout@v4` + token + `
+		{"the script removes checkout's header", checkout + token + `
       - run: |
           git config --local --unset-all http.https://github.com/.extraheader
           gh auth setup-git && git push`, []string{}},
-		{"a git clone does not read the checkout's config", `
-on: push
-jobs:
-  a:
-    steps:
-      - uses: actions/checkout@v4` + token + `
+		{"a git clone does not read the checkout's config", checkout + token + `
       - run: git clone https://github.com/octo/other`, []string{}},
 		{"token passed to another job", `
 on: push
