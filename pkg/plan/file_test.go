@@ -11,32 +11,47 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/provider/registry"
 )
 
-func TestIsAction(t *testing.T) {
-	for uses, want := range map[string]bool{
-		"jobtoken/jobtoken@v1":            true,
-		"my-fork/JobToken@0123abc":        true,
-		"jobtoken/jobtoken/sub/path@main": true,
-		"jobtoken/jobtoken":               false, // GitHub requires a ref
-		"actions/checkout@v4":             false,
-		"jobtoken/jobtoken-extra@v1":      false,
-		"./":                              false,
-		"docker://jobtoken/jobtoken:v1":   false,
+// The recognizers of a jobtoken step: the uses: values that name the action
+// or its container variant, and the task: values that name the task.
+func TestRecognizers(t *testing.T) {
+	for name, c := range map[string]struct {
+		is    func(string) bool
+		cases map[string]bool
+	}{
+		"IsAction": {IsAction, map[string]bool{
+			"jobtoken/jobtoken@v1":            true,
+			"my-fork/JobToken@0123abc":        true,
+			"jobtoken/jobtoken/sub/path@main": true,
+			"jobtoken/jobtoken":               false, // GitHub requires a ref
+			"actions/checkout@v4":             false,
+			"jobtoken/jobtoken-extra@v1":      false,
+			"./":                              false,
+			"docker://jobtoken/jobtoken:v1":   false,
+		}},
+		"IsTask": {IsTask, map[string]bool{
+			"JobToken@1":                        true,
+			"jobtoken@2":                        true,
+			"publisher.extension.JobToken@1":    true,
+			"JobToken":                          false,
+			"JobTokenPlus@1":                    false,
+			"PowerShell@2":                      false,
+			"publisher.extension.NotJobToken@1": false,
+		}},
+		"IsContainerVariant": {IsContainerVariant, map[string]bool{
+			"jobtoken/jobtoken/container@v1":           true,
+			"my-fork/JobToken/Container@0123abc":       true,
+			"jobtoken/jobtoken@v1":                     false,
+			"jobtoken/jobtoken/container/extra@v1":     false,
+			"jobtoken/jobtoken/container":              false,
+			"docker://ghcr.io/jobtoken/jobtoken:v1":    false,
+			"someone/other/container@v1":               false,
+			"jobtoken/jobtoken/containerized@v1":       false,
+			"jobtoken/jobtoken/container@refs/tags/v1": true,
+		}},
 	} {
-		assert.Equal(t, want, IsAction(uses), uses)
-	}
-}
-
-func TestIsTask(t *testing.T) {
-	for task, want := range map[string]bool{
-		"JobToken@1":                        true,
-		"jobtoken@2":                        true,
-		"publisher.extension.JobToken@1":    true,
-		"JobToken":                          false,
-		"JobTokenPlus@1":                    false,
-		"PowerShell@2":                      false,
-		"publisher.extension.NotJobToken@1": false,
-	} {
-		assert.Equal(t, want, IsTask(task), task)
+		for s, want := range c.cases {
+			assert.Equal(t, want, c.is(s), "%s(%q)", name, s)
+		}
 	}
 }
 
@@ -207,22 +222,6 @@ func TestIDToken(t *testing.T) {
 		require.NoError(t, err, c.name)
 		require.Len(t, steps, 1, c.name)
 		assert.Equal(t, c.want, steps[0].IDToken, c.name)
-	}
-}
-
-func TestIsContainerVariant(t *testing.T) {
-	for uses, want := range map[string]bool{
-		"jobtoken/jobtoken/container@v1":           true,
-		"my-fork/JobToken/Container@0123abc":       true,
-		"jobtoken/jobtoken@v1":                     false,
-		"jobtoken/jobtoken/container/extra@v1":     false,
-		"jobtoken/jobtoken/container":              false,
-		"docker://ghcr.io/jobtoken/jobtoken:v1":    false,
-		"someone/other/container@v1":               false,
-		"jobtoken/jobtoken/containerized@v1":       false,
-		"jobtoken/jobtoken/container@refs/tags/v1": true,
-	} {
-		assert.Equal(t, want, IsContainerVariant(uses), uses)
 	}
 }
 
