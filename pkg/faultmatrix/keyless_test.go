@@ -89,6 +89,7 @@ func keylessWorld(key string, cloud string, onAzure bool) func() *world {
 			gh.Close()
 			pipes.Close()
 			aws.Close()
+			gcp.Close()
 		}
 		return w
 	}
