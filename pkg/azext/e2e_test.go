@@ -1,13 +1,13 @@
 package azext_test
 
 import (
-	"bytes"
 	"errors"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"sort"
+	"slices"
 	"sync"
 	"testing"
 
@@ -81,64 +81,23 @@ func taskFolder(t *testing.T, withBinary bool) string {
 	return dir
 }
 
-type result struct {
-	stdout, stderr string
-	code           int
-}
-
-// runNode runs a stage's entry point as the agent's Node handler does.
-func runNode(t *testing.T, node testutil.Node, dir, script string, env map[string]string, extra ...string) result {
+// runNode runs a stage's entry point as the agent's Node handler does, with
+// the step's environment env.
+func runNode(t *testing.T, node testutil.Node, dir, script string, env map[string]string) testutil.NodeRun {
 	t.Helper()
-	cmd := exec.Command(node.Path, filepath.Join(dir, "dist", script))
-	cmd.Dir = t.TempDir() // System.DefaultWorkingDirectory, not the task folder
-	cmd.Env = extra
-	keys := make([]string, 0, len(env))
-	for k := range env {
-		keys = append(keys, k)
+	var list []string
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		list = append(list, k+"="+env[k])
 	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		cmd.Env = append(cmd.Env, k+"="+env[k])
-	}
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		code = exit.ExitCode()
-	} else {
-		require.NoError(t, err)
-	}
-	return result{out.String(), errb.String(), code}
+	return node.Run(t, dir, script, list, "")
 }
 
 // agentEnv is what the agent gives the step: its own environment (PATH,
 // HOME), the job's variables, and every task.json input as INPUT_*.
 func agentEnv(t *testing.T, given map[string]string) map[string]string {
 	t.Helper()
-	env := map[string]string{
-		"PATH":                                     os.Getenv("PATH"),
-		"HOME":                                     t.TempDir(),
-		"TF_BUILD":                                 "True",
-		"AGENT_TEMPDIRECTORY":                      t.TempDir(),
-		"AGENT_OS":                                 "Linux",
-		"AGENT_JOBSTATUS":                          "Succeeded",
-		"BUILD_BUILDID":                            "812",
-		"BUILD_REPOSITORY_NAME":                    "octo/app",
-		"BUILD_REPOSITORY_PROVIDER":                "GitHub",
-		"BUILD_REPOSITORY_URI":                     "https://github.com/octo/app",
-		"SYSTEM_JOBATTEMPT":                        "1",
-		"SYSTEM_TEAMFOUNDATIONCOLLECTIONURI":       "https://dev.azure.com/octo/",
-		"SYSTEM_DEFAULTWORKINGDIRECTORY":           t.TempDir(),
-		"ENDPOINT_URL_SYSTEMVSSCONNECTION":         "https://dev.azure.com/octo/",
-		"ENDPOINT_AUTH_SCHEME_SYSTEMVSSCONNECTION": "OAuth",
-		"VSTS_PUBLIC_VARIABLES":                    "[]",
-		"VSTS_SECRET_VARIABLES":                    "[]",
-	}
-	for k, v := range agenttest.InputEnv(t, given) {
-		env[k] = v
-	}
+	env := agenttest.StepEnv(t, given)
+	env["PATH"], env["HOME"] = os.Getenv("PATH"), t.TempDir()
 	return env
 }
 
@@ -160,14 +119,14 @@ func TestShimMainThenPost(t *testing.T) {
 			})
 
 			main := runNode(t, node, dir, "main.js", env)
-			require.Equal(t, 0, main.code, "stdout:\n%s\nstderr:\n%s", main.stdout, main.stderr)
+			require.Equal(t, 0, main.Code, "stdout:\n%s\nstderr:\n%s", main.Stdout, main.Stderr)
 			live := fake.Live()
 			require.Len(t, live, 1)
 			tok := live[0].Value
 			basic := secret.BasicAuth("x-access-token", tok)
 
 			// The agent parses stdout and stderr alike.
-			out := agenttest.Read(main.stdout + main.stderr)
+			out := agenttest.Read(main.Stdout + main.Stderr)
 			out.AssertNoLeak(t, tok, basic, key)
 			assert.True(t, out.Masked(tok))
 			v, ok := out.Variable("token")
@@ -186,10 +145,10 @@ func TestShimMainThenPost(t *testing.T) {
 			require.True(t, ok, "main left state for the post-job step")
 			env["VSTS_TASKVARIABLE_JOBTOKEN"] = state
 			post := runNode(t, node, dir, "post.js", env)
-			require.Equal(t, 0, post.code, "stdout:\n%s\nstderr:\n%s", post.stdout, post.stderr)
+			require.Equal(t, 0, post.Code, "stdout:\n%s\nstderr:\n%s", post.Stdout, post.Stderr)
 			assert.Empty(t, fake.Live(), "the token is still live after the post-job step")
 			assert.True(t, fake.Lookup(tok).Revoked)
-			pout := agenttest.Read(post.stdout + post.stderr)
+			pout := agenttest.Read(post.Stdout + post.Stderr)
 			pout.AssertNoLeak(t, tok, basic, key)
 			assert.Contains(t, pout.Plain(), "Revoked github token "+idOf(out))
 		})
@@ -208,10 +167,10 @@ func TestShimFailsWithTheBinarysExitCode(t *testing.T) {
 		t.Run(node.Version, func(t *testing.T) {
 			env := agentEnv(t, map[string]string{"provider": "gihtub", "permissions": "contents:read"})
 			r := runNode(t, node, dir, "main.js", env)
-			assert.Equal(t, 1, r.code)
-			out := agenttest.Read(r.stdout + r.stderr)
+			assert.Equal(t, 1, r.Code)
+			out := agenttest.Read(r.Stdout + r.Stderr)
 			errs := out.Named("task.logissue")
-			require.Len(t, errs, 1, r.stdout)
+			require.Len(t, errs, 1, r.Stdout)
 			// Named as the pipeline spells it, with the likely fix.
 			assert.Contains(t, errs[0].Data, `input provider: unknown provider "gihtub"`)
 			assert.Contains(t, errs[0].Data, `did you mean "github"?`)
@@ -226,9 +185,9 @@ func TestShimPostWithoutStateSucceeds(t *testing.T) {
 	for _, node := range testutil.Nodes(t) {
 		t.Run(node.Version, func(t *testing.T) {
 			r := runNode(t, node, dir, "post.js", agentEnv(t, map[string]string{"provider": "github"}))
-			assert.Equal(t, 0, r.code, r.stdout+r.stderr)
-			assert.Empty(t, agenttest.Read(r.stdout).Commands())
-			assert.Contains(t, r.stdout, "Skipping revocation")
+			assert.Equal(t, 0, r.Code, r.Stdout+r.Stderr)
+			assert.Empty(t, agenttest.Read(r.Stdout).Commands())
+			assert.Contains(t, r.Stdout, "Skipping revocation")
 		})
 	}
 }
@@ -238,10 +197,10 @@ func TestShimPostWithoutStateSucceeds(t *testing.T) {
 func TestShimSaysWhenTheTaskHasNoBinaries(t *testing.T) {
 	dir := taskFolder(t, false)
 	r := runNode(t, testutil.FirstNode(t), dir, "main.js", agentEnv(t, nil))
-	assert.Equal(t, 1, r.code)
-	out := agenttest.Read(r.stdout)
+	assert.Equal(t, 1, r.Code)
+	out := agenttest.Read(r.Stdout)
 	errs := out.Named("task.logissue")
-	require.Len(t, errs, 1, r.stdout)
+	require.Len(t, errs, 1, r.Stdout)
 	assert.Equal(t, "error", errs[0].Prop("type"))
 	assert.Contains(t, errs[0].Data, "no prebuilt binaries")
 	assert.Contains(t, errs[0].Data, "install the .vsix of a release")

@@ -3,13 +3,15 @@ package faultmatrix_test
 import (
 	"bytes"
 	"context"
+	"crypto/rsa"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -54,7 +56,7 @@ type world struct {
 	parents   []string          // parent credentials and other secrets given to the step
 	minted    func() []string   // every token the fakes handed out (and derived forms)
 	live      func() []string   // tokens the fakes would still accept
-	issued    func() int        // Entra tokens issued
+	issued    func() int        // tokens issued (GitHub and Entra worlds)
 	// revocable is false for Entra tokens, which cannot be revoked: the
 	// matrix says so instead of counting them live.
 	revocable bool
@@ -88,40 +90,63 @@ type call struct {
 	background []testutil.Rule
 }
 
-func githubWorld(key string) func() *world {
-	parsed, err := ghapp.ParsePrivateKey(key)
-	if err != nil {
-		panic(err)
-	}
+func githubWorld(key string) func() *world { return githubWorldLife(key, 0) }
+
+// githubWorldLife is githubWorld with installation tokens that live life
+// (an hour when 0).
+func githubWorldLife(key string, life time.Duration) func() *world {
+	parsed := appKey(key)
 	return func() *world {
-		fake := ghfake.New(parsed, &ghfake.Installation{ID: 77, Account: "octo", Permissions: map[string]string{"contents": "write", "metadata": "read"}, Repos: []string{"app", "docs"}})
+		fake := newApp(parsed)
+		fake.TokenLife = life
 		w := ghWorld(map[string]string{
 			"INPUT_PROVIDER": "github", "INPUT_CLIENT-ID": fake.ClientID, "INPUT_PRIVATE-KEY": key,
 			"INPUT_GITHUB-API-URL": fake.URL, "INPUT_PERMISSIONS": "contents:read",
 		})
 		w.parents = []string{key}
-		w.minted = func() []string {
-			return forms(fake.Minted(), func(t *ghfake.Token) []string {
-				return []string{t.Value, secret.BasicAuth("x-access-token", t.Value)}
-			})
-		}
-		w.live = func() []string {
-			return forms(fake.Live(), func(t *ghfake.Token) []string { return []string{t.Value} })
-		}
+		w.minted = func() []string { return appMinted(fake) }
+		w.live = func() []string { return appLive(fake) }
+		w.issued = func() int { return len(fake.Minted()) }
 		w.revocable = true
 		w.close = fake.Close
 		return w
 	}
 }
 
-// federationWorld is a GitHub job that mints through `jobtoken serve`
-// (in process, on its own unfaulted client): the faults hit the step's
-// calls to the service and to the runner's OIDC endpoint.
-func federationWorld(key string) func() *world {
+// appKey parses the App's private key, which the GitHub fakes check JWTs
+// against.
+func appKey(key string) *rsa.PrivateKey {
 	parsed, err := ghapp.ParsePrivateKey(key)
 	if err != nil {
 		panic(err)
 	}
+	return parsed
+}
+
+// newApp is GitHub with the App installed on octo's app and docs
+// repositories.
+func newApp(key *rsa.PrivateKey) *ghfake.Server {
+	return ghfake.New(key, &ghfake.Installation{ID: 77, Account: "octo", Permissions: map[string]string{"contents": "write", "metadata": "read"}, Repos: []string{"app", "docs"}})
+}
+
+// appMinted is every installation token fake minted, in the forms that
+// must never leak.
+func appMinted(fake *ghfake.Server) []string {
+	return forms(fake.Minted(), func(t *ghfake.Token) []string {
+		return []string{t.Value, secret.BasicAuth("x-access-token", t.Value)}
+	})
+}
+
+// appLive is the installation tokens fake still accepts.
+func appLive(fake *ghfake.Server) []string {
+	return forms(fake.Live(), func(t *ghfake.Token) []string { return []string{t.Value} })
+}
+
+// federationWorld is a GitHub job that mints through `jobtoken serve`
+// (in process, on its own unfaulted client): the faults hit the step's
+// calls to the service and to the runner's OIDC endpoint.
+func federationWorld(key string) func() *world {
+	parsed := appKey(key)
 	return func() *world {
 		fake := ghfake.New(parsed, &ghfake.Installation{ID: 78, Account: "octo", Permissions: map[string]string{"contents": "write", "metadata": "read"}, AllRepos: []string{"app", "policies"}})
 		fake.WriteFiles("octo", "policies", map[string]string{"p/ci.yaml": `apiVersion: jobtoken.dev/v1
@@ -154,14 +179,8 @@ policy_sources: [{url: "github://octo/policies@main/p", owners: [octo]}]
 			"ACTIONS_ID_TOKEN_REQUEST_URL": oidc.RequestURL(), "ACTIONS_ID_TOKEN_REQUEST_TOKEN": oidc.RequestToken,
 		})
 		w.parents = []string{oidc.RequestToken, key}
-		w.minted = func() []string {
-			return append(forms(fake.Minted(), func(t *ghfake.Token) []string {
-				return []string{t.Value, secret.BasicAuth("x-access-token", t.Value)}
-			}), oidc.Issued()...)
-		}
-		w.live = func() []string {
-			return forms(fake.Live(), func(t *ghfake.Token) []string { return []string{t.Value} })
-		}
+		w.minted = func() []string { return append(appMinted(fake), oidc.Issued()...) }
+		w.live = func() []string { return appLive(fake) }
 		w.revocable = true
 		w.close = func() { hs.Close(); oidc.Close(); fake.Close() }
 		return w
@@ -200,16 +219,9 @@ func entraWorldLife(onAzure bool, life time.Duration) func() *world {
 		var w *world
 		if onAzure {
 			entra.Trust(clientID, pipes.Federated("deploy-conn"))
-			w = azWorld(map[string]string{
-				"INPUT_PROVIDER": "azure-devops", "INPUT_AZURECREDENTIAL": "entra", "INPUT_AZURESERVICECONNECTION": connID,
-				"ENDPOINT_AUTH_SCHEME_" + connID:                            "WorkloadIdentityFederation",
-				"ENDPOINT_AUTH_PARAMETER_" + connID + "_SERVICEPRINCIPALID": clientID,
-				"ENDPOINT_AUTH_PARAMETER_" + connID + "_TENANTID":           tenant.ID,
-				"ENDPOINT_AUTH_PARAMETER_SYSTEMVSSCONNECTION_ACCESSTOKEN":   pipes.JobToken,
-				"SYSTEM_OIDCREQUESTURI":                                     pipes.RequestURI(),
-				"AZURE_AUTHORITY_HOST":                                      entra.AuthorityHost(),
+			w = connectionWorld(tenant, pipes, entra, map[string]string{
+				"INPUT_PROVIDER": "azure-devops", "INPUT_AZURECREDENTIAL": "entra",
 			})
-			w.parents = []string{pipes.JobToken}
 		} else {
 			entra.Trust(clientID, gh.Federated())
 			w = ghWorld(map[string]string{
@@ -305,6 +317,28 @@ func azWorld(with map[string]string) *world {
 	return w
 }
 
+// connectionWorld is an Azure Pipelines job whose step names the AzureRM
+// service connection connID (workload identity federation for clientID in
+// tenant, through Entra): the agent gives it the connection's ENDPOINT_*
+// variables and its OIDC endpoint, whose job token is the step's parent
+// secret.
+func connectionWorld(tenant *azfake.Tenant, pipes *azfake.PipelinesOIDC, entra *azfake.Entra, with map[string]string) *world {
+	w := azWorld(map[string]string{
+		"INPUT_AZURESERVICECONNECTION":                              connID,
+		"ENDPOINT_AUTH_SCHEME_" + connID:                            "WorkloadIdentityFederation",
+		"ENDPOINT_AUTH_PARAMETER_" + connID + "_SERVICEPRINCIPALID": clientID,
+		"ENDPOINT_AUTH_PARAMETER_" + connID + "_TENANTID":           tenant.ID,
+		"ENDPOINT_AUTH_PARAMETER_SYSTEMVSSCONNECTION_ACCESSTOKEN":   pipes.JobToken,
+		"SYSTEM_OIDCREQUESTURI":                                     pipes.RequestURI(),
+		"AZURE_AUTHORITY_HOST":                                      entra.AuthorityHost(),
+	})
+	for k, v := range with {
+		w.env[k] = v
+	}
+	w.parents = []string{pipes.JobToken}
+	return w
+}
+
 func calls(key string) []call {
 	gh, fed := githubWorld(key), federationWorld(key)
 	return append([]call{
@@ -341,7 +375,9 @@ type outcome struct {
 	unrevoc  int    // Entra tokens issued beyond the one handed over
 	leftLive int    // live after main+post, before any sweep
 	swept    bool   // jobtoken sweep revoked what was left live
-	problems []string
+	// refreshed: the broker served a successor (refresh matrices).
+	refreshed bool
+	problems  []string
 }
 
 // Helper and Errorf make outcome a testutil.Reporter and assert.TestingT: cells run concurrently and
@@ -396,18 +432,35 @@ func expect(c call, f testutil.Fault, transient bool) expectation {
 }
 
 // run runs jobtoken once, as the runner or agent does, with the fault
-// transport under the retries.
-func run(w *world, ft http.RoundTripper, argv ...string) (int, string, string) {
+// transport under the retries; start, when set, starts the broker refresh
+// leaves running.
+func run(w *world, ft http.RoundTripper, start func(handoff []byte) error, argv ...string) (int, string, string) {
 	var out, errb bytes.Buffer
 	set := &secret.Set{}
 	o, e := secret.NewWriter(&out, set), secret.NewWriter(&errb, set)
-	p := policy
-	env := &cli.Env{Args: argv, Getenv: testutil.Getenv(w.env), Stdout: o, Stderr: e, RawStdout: o, RawStderr: e,
-		Secrets: set, Transport: ft, Retry: &p}
+	env := jobEnv(w, ft, o, e, set)
+	env.Args, env.StartBroker = argv, start
 	code := env.Run(context.Background())
 	_ = o.Flush()
 	_ = e.Flush()
 	return code, out.String(), errb.String()
+}
+
+// jobEnv is jobtoken's environment in w's job, writing to stdout and
+// stderr (both masking set), over ft with the matrix's retry policy.
+func jobEnv(w *world, ft http.RoundTripper, stdout, stderr *secret.Writer, set *secret.Set) *cli.Env {
+	p := policy
+	return &cli.Env{Getenv: testutil.Getenv(w.env), Stdout: stdout, Stderr: stderr, RawStdout: stdout, RawStderr: stderr,
+		Secrets: set, Transport: ft, Retry: &p}
+}
+
+// faultTimes is how many tries of the call a cell's fault hits: the first
+// faultsPerTransientCell, or every one (0).
+func faultTimes(transient bool) int {
+	if transient {
+		return faultsPerTransientCell
+	}
+	return 0
 }
 
 // logLines splits a stage's stdout into the lines that may carry a secret
@@ -479,23 +532,19 @@ func runCell(c call, f testutil.Fault, transient bool) *outcome {
 	w := c.world()
 	defer w.close()
 	ft := &testutil.FaultTransport{Base: w.transport}
-	times := 0
-	if transient {
-		times = faultsPerTransientCell
-	}
-	ft.Add(testutil.Rule{Name: "fault", Method: c.method, Path: c.path, Match: c.match, Fault: f, Times: times})
+	ft.Add(testutil.Rule{Name: "fault", Method: c.method, Path: c.path, Match: c.match, Fault: f, Times: faultTimes(transient)})
 	for _, b := range c.background {
 		ft.Add(b)
 	}
 
-	code, stdout, stderr := run(w, ft, w.argv("main")...)
+	code, stdout, stderr := run(w, ft, nil, w.argv("main")...)
 	plain, errs, warns := logLines(w.host, stdout)
 	outs := []string{plain, stderr}
 	mainOK := code == 0
 	var postErrs []string
 	if mainOK {
 		w.carryState(stdout)
-		pcode, pstdout, pstderr := run(w, ft, w.argv("post")...)
+		pcode, pstdout, pstderr := run(w, ft, nil, w.argv("post")...)
 		pplain, perrs, pwarns := logLines(w.host, pstdout)
 		outs = append(outs, pplain, pstderr)
 		postErrs = perrs
@@ -535,19 +584,7 @@ func runCell(c call, f testutil.Fault, transient bool) *outcome {
 	for i, text := range outs {
 		testutil.AssertNoSecret(o, fmt.Sprintf("output %d", i), text, secrets...)
 	}
-	if w.host == "github" {
-		for _, n := range []string{"OUTPUT", "ENV", "STATE", "STEP_SUMMARY"} {
-			b, _ := os.ReadFile(w.files[n])
-			_, rest := testutil.Heredocs(o, string(b))
-			testutil.AssertNoSecret(o, n, rest, secrets...)
-		}
-	} else {
-		sums, _ := filepath.Glob(filepath.Join(w.env["AGENT_TEMPDIRECTORY"], "*.md"))
-		for _, s := range sums {
-			b, _ := os.ReadFile(s)
-			testutil.AssertNoSecret(o, "summary", string(b), secrets...)
-		}
-	}
+	w.assertFilesClean(o, secrets)
 
 	// Nothing left alive.
 	o.leftLive = len(w.live())
@@ -563,7 +600,7 @@ func runCell(c call, f testutil.Fault, transient bool) *outcome {
 			}
 		}
 		tw := &world{host: "local", env: term}
-		code, out, errOut := run(tw, ft, "jobtoken", "sweep", "--provider", w.sweep, "--run", w.runID(), "--revoke")
+		code, out, errOut := run(tw, ft, nil, "jobtoken", "sweep", "--provider", w.sweep, "--run", w.runID(), "--revoke")
 		assert.Equal(o, 0, code, "sweep:\n%s%s", out, errOut)
 		testutil.AssertNoSecret(o, "sweep output", out+errOut, append(append([]string{}, w.parents...), w.minted()...)...)
 		o.swept = len(w.live()) == 0
@@ -580,6 +617,24 @@ func runCell(c call, f testutil.Fault, transient bool) *outcome {
 	return o
 }
 
+// assertFilesClean checks the files the job wrote carry none of secrets:
+// GitHub's file commands outside their values, Azure's summaries.
+func (w *world) assertFilesClean(o *outcome, secrets []string) {
+	if w.host == "github" {
+		for _, n := range []string{"OUTPUT", "ENV", "STATE", "STEP_SUMMARY"} {
+			b, _ := os.ReadFile(w.files[n])
+			_, rest := testutil.Heredocs(o, string(b))
+			testutil.AssertNoSecret(o, n, rest, secrets...)
+		}
+		return
+	}
+	sums, _ := filepath.Glob(filepath.Join(w.env["AGENT_TEMPDIRECTORY"], "*.md"))
+	for _, s := range sums {
+		b, _ := os.ReadFile(s)
+		testutil.AssertNoSecret(o, "summary", string(b), secrets...)
+	}
+}
+
 func (w *world) runID() string {
 	if w.host == "azure" {
 		return w.env["BUILD_BUILDID"]
@@ -590,30 +645,95 @@ func (w *world) runID() string {
 func TestFaultMatrix(t *testing.T) {
 	key := testutil.AppKeyPEM(t)
 	rows := calls(key)
-	type cellKey struct {
-		row       int
-		fault     testutil.Fault
-		transient bool
+	var names []string
+	for _, c := range rows {
+		names = append(names, c.name)
 	}
-	results := map[cellKey]*outcome{}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
 	// Cells that wait for the attempt timeout mostly sleep: they all run at
 	// once. The others use the CPU (RSA signatures, TLS), and run a few at
 	// a time so that a healthy request never comes near the attempt timeout,
 	// even under -race on a small machine.
-	sem := make(chan struct{}, 4)
-	for i, c := range rows {
+	sleeps := func(f testutil.Fault) bool { return f == testutil.Timeout || f == testutil.SlowBody }
+	results := runMatrix(len(rows), 4, sleeps, func(i int, f testutil.Fault, transient bool) *outcome {
+		return runCell(rows[i], f, transient)
+	})
+
+	for _, transient := range []bool{true, false} {
+		mode := "persistent (every try fails)"
+		if transient {
+			mode = fmt.Sprintf("transient (the first %d tries fail)", faultsPerTransientCell)
+		}
+		msgs := map[string]bool{}
+		table := matrixTable("fault matrix", mode, names, func(i int, f testutil.Fault) string {
+			o := results[cellKey{i, f, transient}]
+			if o.errText != "" {
+				msgs[names[i]+": "+runIDs.ReplaceAllString(o.errText, "<…>")] = true
+			}
+			return o.cell()
+		})
+		ms := slices.Sorted(maps.Keys(msgs))
+		t.Log(table + legend + "errors and warnings, one per failed cell:\n  " + strings.Join(ms, "\n  ") + "\n")
+	}
+
+	checkCells(t, names, results, func(t *testing.T, k cellKey, o *outcome) {
+		c, f, transient := rows[k.row], k.fault, k.transient
+		want := expect(c, f, transient)
+		assert.Contains(t, strings.Split(want.kind, "|"), o.kind, "outcome (%s)", o.errText)
+		switch {
+		case f == testutil.Malformed:
+			assert.Equal(t, 1, o.tries, "an unreadable answer is not retried")
+		case !f.AfterService() || !c.mints:
+			assert.Equal(t, policy.Attempts, o.tries, "retried up to the policy's attempts")
+		}
+		switch {
+		case o.leftLive == 0:
+		case want.orphansOK:
+			t.Logf("documented: %d GitHub token(s) minted by tries whose answer was lost stay live until GitHub expires them (1h)", o.leftLive)
+		case want.liveOK:
+			assert.Contains(t, o.errText, "it stays valid until", "the warning names the token's expiry")
+		case want.sweptOK:
+			assert.True(t, o.swept, "jobtoken sweep revokes it")
+		default:
+			t.Errorf("%d token(s) left live after main and post", o.leftLive)
+		}
+	})
+}
+
+// cellKey names one cell of a fault matrix: a row, a fault, and whether the
+// fault is transient (the first faultsPerTransientCell tries) or persists.
+type cellKey struct {
+	row       int
+	fault     testutil.Fault
+	transient bool
+}
+
+// modeName names a cell's fault mode, as subtests do.
+func modeName(transient bool) string {
+	if transient {
+		return "transient"
+	}
+	return "persistent"
+}
+
+// runMatrix runs every cell of a fault matrix (rows × testutil.Faults ×
+// transient or persistent) concurrently, limit at a time; cells whose fault
+// sleeps (when set) says mostly waits run at once, outside the limit.
+func runMatrix(rows, limit int, sleeps func(testutil.Fault) bool, run func(row int, f testutil.Fault, transient bool) *outcome) map[cellKey]*outcome {
+	results := map[cellKey]*outcome{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, limit)
+	for i := range rows {
 		for _, f := range testutil.Faults {
 			for _, transient := range []bool{true, false} {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					if f != testutil.Timeout && f != testutil.SlowBody {
+					if sleeps == nil || !sleeps(f) {
 						sem <- struct{}{}
 						defer func() { <-sem }()
 					}
-					o := runCell(c, f, transient)
+					o := run(i, f, transient)
 					mu.Lock()
 					results[cellKey{i, f, transient}] = o
 					mu.Unlock()
@@ -622,72 +742,46 @@ func TestFaultMatrix(t *testing.T) {
 		}
 	}
 	wg.Wait()
+	return results
+}
 
-	for _, transient := range []bool{true, false} {
-		mode := "persistent (every try fails)"
-		if transient {
-			mode = fmt.Sprintf("transient (the first %d tries fail)", faultsPerTransientCell)
-		}
-		var b strings.Builder
-		fmt.Fprintf(&b, "\nfault matrix, %s; cell = outcome/requests that reached the call\n", mode)
-		fmt.Fprintf(&b, "%-31s", "call")
+// matrixTable is one mode's table of a fault matrix: a line per row name, a
+// column per fault, cell's text in each.
+func matrixTable(title, mode string, names []string, cell func(row int, f testutil.Fault) string) string {
+	width := len("call")
+	for _, n := range names {
+		width = max(width, len(n))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n%s, %s; cell = outcome/requests that reached the call\n%-*s", title, mode, width, "call")
+	for _, f := range testutil.Faults {
+		fmt.Fprintf(&b, " | %-10s", f)
+	}
+	b.WriteString("\n")
+	for i, name := range names {
+		fmt.Fprintf(&b, "%-*s", width, name)
 		for _, f := range testutil.Faults {
-			fmt.Fprintf(&b, " | %-10s", f)
+			fmt.Fprintf(&b, " | %-10s", cell(i, f))
 		}
 		b.WriteString("\n")
-		msgs := map[string]bool{}
-		for i, c := range rows {
-			fmt.Fprintf(&b, "%-31s", c.name)
-			for _, f := range testutil.Faults {
-				o := results[cellKey{i, f, transient}]
-				fmt.Fprintf(&b, " | %-10s", o.cell())
-				if o.errText != "" {
-					msgs[c.name+": "+runIDs.ReplaceAllString(o.errText, "<…>")] = true
-				}
-			}
-			b.WriteString("\n")
-		}
-		b.WriteString(legend)
-		var ms []string
-		for m := range msgs {
-			ms = append(ms, m)
-		}
-		sort.Strings(ms)
-		b.WriteString("errors and warnings, one per failed cell:\n  " + strings.Join(ms, "\n  ") + "\n")
-		t.Log(b.String())
 	}
+	return b.String()
+}
 
-	for i, c := range rows {
+// checkCells checks every cell of a fault matrix in a subtest named
+// row/fault/mode: the problems the cell met while it ran, then check.
+func checkCells(t *testing.T, names []string, results map[cellKey]*outcome, check func(t *testing.T, k cellKey, o *outcome)) {
+	t.Helper()
+	for i, name := range names {
 		for _, f := range testutil.Faults {
 			for _, transient := range []bool{true, false} {
-				o := results[cellKey{i, f, transient}]
-				mode := "persistent"
-				if transient {
-					mode = "transient"
-				}
-				t.Run(c.name+"/"+string(f)+"/"+mode, func(t *testing.T) {
+				k := cellKey{i, f, transient}
+				o := results[k]
+				t.Run(name+"/"+string(f)+"/"+modeName(transient), func(t *testing.T) {
 					for _, p := range o.problems {
 						t.Error(p)
 					}
-					want := expect(c, f, transient)
-					assert.Contains(t, strings.Split(want.kind, "|"), o.kind, "outcome (%s)", o.errText)
-					switch {
-					case f == testutil.Malformed:
-						assert.Equal(t, 1, o.tries, "an unreadable answer is not retried")
-					case !f.AfterService() || !c.mints:
-						assert.Equal(t, policy.Attempts, o.tries, "retried up to the policy's attempts")
-					}
-					switch {
-					case o.leftLive == 0:
-					case want.orphansOK:
-						t.Logf("documented: %d GitHub token(s) minted by tries whose answer was lost stay live until GitHub expires them (1h)", o.leftLive)
-					case want.liveOK:
-						assert.Contains(t, o.errText, "it stays valid until", "the warning names the token's expiry")
-					case want.sweptOK:
-						assert.True(t, o.swept, "jobtoken sweep revokes it")
-					default:
-						t.Errorf("%d token(s) left live after main and post", o.leftLive)
-					}
+					check(t, k, o)
 				})
 			}
 		}

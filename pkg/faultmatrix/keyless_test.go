@@ -6,9 +6,6 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/fake/awsfake"
 	"github.com/jobtoken/jobtoken/pkg/fake/azfake"
 	"github.com/jobtoken/jobtoken/pkg/fake/gcpfake"
-	"github.com/jobtoken/jobtoken/pkg/fake/ghfake"
-	"github.com/jobtoken/jobtoken/pkg/provider/ghapp"
-	"github.com/jobtoken/jobtoken/pkg/secret"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
 
@@ -23,12 +20,9 @@ const (
 // Vault (through Entra) or AWS KMS (through STS), on GitHub or Azure
 // Pipelines.
 func keylessWorld(key string, cloud string, onAzure bool) func() *world {
-	parsed, err := ghapp.ParsePrivateKey(key)
-	if err != nil {
-		panic(err)
-	}
+	parsed := appKey(key)
 	return func() *world {
-		fake := ghfake.New(parsed, &ghfake.Installation{ID: 77, Account: "octo", Permissions: map[string]string{"contents": "write", "metadata": "read"}, Repos: []string{"app", "docs"}})
+		fake := newApp(parsed)
 		tenant := azfake.NewTenant()
 		entra := azfake.NewEntra(tenant)
 		vault := azfake.NewVault(tenant, entra.URL)
@@ -52,18 +46,10 @@ func keylessWorld(key string, cloud string, onAzure bool) func() *world {
 
 		var w *world
 		if onAzure {
-			w = azWorld(map[string]string{
+			w = connectionWorld(tenant, pipes, entra, map[string]string{
 				"INPUT_PROVIDER": "github", "INPUT_CLIENTID": fake.ClientID, "INPUT_GITHUBAPIURL": fake.URL, "INPUT_PERMISSIONS": "contents:read",
-				"INPUT_AZURESERVICECONNECTION":                              connID,
-				"ENDPOINT_AUTH_SCHEME_" + connID:                            "WorkloadIdentityFederation",
-				"ENDPOINT_AUTH_PARAMETER_" + connID + "_SERVICEPRINCIPALID": clientID,
-				"ENDPOINT_AUTH_PARAMETER_" + connID + "_TENANTID":           tenant.ID,
-				"ENDPOINT_AUTH_PARAMETER_SYSTEMVSSCONNECTION_ACCESSTOKEN":   pipes.JobToken,
-				"SYSTEM_OIDCREQUESTURI":                                     pipes.RequestURI(),
-				"AZURE_AUTHORITY_HOST":                                      entra.AuthorityHost(),
+				"BUILD_REPOSITORY_PROVIDER": "GitHub",
 			})
-			w.env["BUILD_REPOSITORY_PROVIDER"] = "GitHub"
-			w.parents = []string{pipes.JobToken}
 			if cloud == "aws" {
 				w.env["INPUT_SIGNINGKEY"], w.env["INPUT_AWSROLEARN"], w.env["INPUT_AWSREGION"] = "awskms:///alias/github-app", signerRole+"-azp", "eu-west-1"
 			} else {
@@ -89,17 +75,12 @@ func keylessWorld(key string, cloud string, onAzure bool) func() *world {
 		w.env["CLOUDSDK_API_ENDPOINT_OVERRIDES_STS"], w.env["CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS"], w.env["CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDKMS"] = gcp.STS.URL, gcp.IAM.URL, gcp.KMS.URL
 		w.transport = entra.Client().Transport
 		w.minted = func() []string {
-			out := forms(fake.Minted(), func(t *ghfake.Token) []string {
-				return []string{t.Value, secret.BasicAuth("x-access-token", t.Value)}
-			})
-			// What the exchanges made is secret too: assertions, the Key
-			// Vault token, the role's keys.
-			out = append(append(append(out, entra.Issued()...), gh.Issued()...), pipes.Issued()...)
+			// The installation tokens, and what the exchanges made:
+			// assertions, the Key Vault token, the role's keys.
+			out := append(append(append(appMinted(fake), entra.Issued()...), gh.Issued()...), pipes.Issued()...)
 			return append(append(out, aws.Issued()...), gcp.Issued()...)
 		}
-		w.live = func() []string {
-			return forms(fake.Live(), func(t *ghfake.Token) []string { return []string{t.Value} })
-		}
+		w.live = func() []string { return appLive(fake) }
 		w.revocable = true
 		w.close = func() {
 			fake.Close()
@@ -108,6 +89,7 @@ func keylessWorld(key string, cloud string, onAzure bool) func() *world {
 			gh.Close()
 			pipes.Close()
 			aws.Close()
+			gcp.Close()
 		}
 		return w
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -12,274 +13,213 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
-	"github.com/jobtoken/jobtoken/pkg/cli"
-	"github.com/jobtoken/jobtoken/pkg/fake/ghfake"
-	"github.com/jobtoken/jobtoken/pkg/provider/ghapp"
 	"github.com/jobtoken/jobtoken/pkg/secret"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
 
-// refreshCall is a call the broker makes while the job runs.
+// refreshCall is a call the broker makes while the job runs: a row of a
+// refresh fault matrix.
 type refreshCall struct {
 	name   string
+	world  func() *world // a job whose tokens live seconds
 	method string
-	path   func() func(string) bool // a fresh matcher per cell
-	mints  bool
+	path   func(string) bool
+	// afterMain: the main stage makes the call once and it passes; only the
+	// broker's get the fault.
+	afterMain bool
+	mints     bool // the call issues the token
 }
 
-var refreshCalls = []refreshCall{
-	// The main stage's mint passes; the broker's refreshes get the fault.
-	{name: "github: refresh mint", method: "POST", mints: true, path: func() func(string) bool {
-		n := 0
-		return func(p string) bool {
-			if !strings.HasSuffix(p, "/access_tokens") {
-				return false
-			}
-			n++
-			return n > 1
-		}
-	}},
-	// The broker revokes a superseded token (the post step's revocations
-	// get the same fault when it persists).
-	{name: "github: revoke superseded", method: "DELETE", path: func() func(string) bool { return testutil.PathSuffix("/installation/token") }},
-}
-
-// refreshOutcome is one cell of the refresh matrix.
-type refreshOutcome struct {
-	outcome
-	refreshed bool // a successor was served
-}
-
-// runRefreshCell runs main with refresh (the broker in-process, over the
-// faulty transport), waits until the broker has met the fault, then post.
-func runRefreshCell(key string, c refreshCall, f testutil.Fault, transient bool) *refreshOutcome {
-	o := &refreshOutcome{}
-	parsed, _ := ghapp.ParsePrivateKey(key)
-	fake := ghfake.New(parsed, &ghfake.Installation{ID: 77, Account: "octo", Permissions: map[string]string{"contents": "write", "metadata": "read"}, Repos: []string{"app", "docs"}})
-	defer fake.Close()
-	fake.TokenLife = 4 * time.Second
-	temp, _ := os.MkdirTemp("", "fm")
-	defer os.RemoveAll(temp)
-	w := ghWorld(map[string]string{
-		"INPUT_PROVIDER": "github", "INPUT_CLIENT-ID": fake.ClientID, "INPUT_PRIVATE-KEY": key,
-		"INPUT_GITHUB-API-URL": fake.URL, "INPUT_PERMISSIONS": "contents:read",
-		"INPUT_REFRESH": "true", "INPUT_REFRESH-UNTIL": "10m", "INPUT_GIT-CREDENTIALS": "true", "RUNNER_TEMP": temp,
-	})
-	pathFile := w.files["OUTPUT"] + ".path"
-	_ = os.WriteFile(pathFile, nil, 0o600)
-	w.env["GITHUB_PATH"] = pathFile
-
-	ft := &testutil.FaultTransport{}
-	times := 0
-	if transient {
-		times = faultsPerTransientCell
+func refreshCalls(key string) []refreshCall {
+	gh := func() *world {
+		w := githubWorldLife(key, 4*time.Second)()
+		w.env["INPUT_GIT-CREDENTIALS"] = "true"
+		return w
 	}
-	ft.Add(testutil.Rule{Name: "fault", Method: c.method, Path: c.path(), Fault: f, Times: times})
+	return []refreshCall{
+		{name: "github: refresh mint", world: gh, method: "POST", path: testutil.PathSuffix("/access_tokens"), afterMain: true, mints: true},
+		// The broker revokes a superseded token (the post step's revocations
+		// get the same fault when it persists).
+		{name: "github: revoke superseded", world: gh, method: "DELETE", path: testutil.PathSuffix("/installation/token")},
+	}
+}
+
+// afterFirst matches the calls path matches but the first.
+func afterFirst(path func(string) bool) func(string) bool {
+	n := 0
+	var mu sync.Mutex
+	return func(p string) bool {
+		if !path(p) {
+			return false
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		n++
+		return n > 1
+	}
+}
+
+// refreshing gives w's step the inputs that leave a broker refreshing its
+// token for ten minutes, and on GitHub what the runner gives every step
+// (RUNNER_TEMP, GITHUB_PATH).
+func (w *world) refreshing() {
+	w.env["INPUT_REFRESH"] = "true"
+	if w.host != "github" {
+		w.env["INPUT_REFRESHUNTIL"] = "10m"
+		return
+	}
+	w.env["INPUT_REFRESH-UNTIL"] = "10m"
+	w.env["RUNNER_TEMP"] = filepath.Dir(w.files["OUTPUT"])
+	w.env["GITHUB_PATH"] = w.files["OUTPUT"] + ".path"
+	_ = os.WriteFile(w.env["GITHUB_PATH"], nil, 0o600)
+}
+
+// runRefreshCell runs main with refresh (the broker in process, over the
+// faulty transport), waits until the broker has met the fault, then post.
+func runRefreshCell(c refreshCall, f testutil.Fault, transient bool) *outcome {
+	o := &outcome{}
+	w := c.world()
+	defer w.close()
+	w.refreshing()
+	path := c.path
+	if c.afterMain {
+		path = afterFirst(path)
+	}
+	ft := &testutil.FaultTransport{Base: w.transport}
+	ft.Add(testutil.Rule{Name: "fault", Method: c.method, Path: path, Fault: f, Times: faultTimes(transient)})
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var brokerDone sync.WaitGroup
 	defer brokerDone.Wait()
-	var blog bytes.Buffer
+	var blog syncBuffer
 	start := func(handoff []byte) error {
 		brokerDone.Add(1)
 		go func() {
 			defer brokerDone.Done()
 			set := &secret.Set{}
 			out := secret.NewWriter(&blog, set)
-			p := policy
-			env := &cli.Env{Args: []string{"/jobtoken", "broker"}, Getenv: testutil.Getenv(w.env), Stdin: bytes.NewReader(handoff),
-				Stdout: out, Stderr: out, RawStdout: out, RawStderr: out, Secrets: set, Transport: ft, Retry: &p}
+			env := jobEnv(w, ft, out, out, set)
+			env.Args, env.Stdin = []string{"/jobtoken", "broker"}, bytes.NewReader(handoff)
 			env.Run(ctx)
+			_ = out.Flush()
 		}()
 		return nil
 	}
-	run := func(argv ...string) (int, string, string) {
-		var out, errb bytes.Buffer
-		set := &secret.Set{}
-		so, se := secret.NewWriter(&out, set), secret.NewWriter(&errb, set)
-		p := policy
-		env := &cli.Env{Args: argv, Getenv: testutil.Getenv(w.env), Stdout: so, Stderr: se, RawStdout: so, RawStderr: se,
-			Secrets: set, Transport: ft, Retry: &p, StartBroker: start}
-		code := env.Run(context.Background())
-		_ = so.Flush()
-		_ = se.Flush()
-		return code, out.String(), errb.String()
-	}
 
-	code, stdout, stderr := run("/jobtoken")
+	code, stdout, stderr := run(w, ft, start, w.argv("main")...)
 	if !assert.Equal(o, 0, code, "main:\n%s%s", stdout, stderr) {
 		return o
 	}
-	first := fake.Minted()[0].Value
-	// Wait until the broker met the fault: every try of one call when it
-	// persists, and what follows the faulted tries when it passes.
+	// Wait until the broker met the fault: every try of the call when it
+	// persists; when it passes, the try that got through and a successor
+	// issued (besides the tokens whose answer the fault lost).
+	lost := 0
+	if c.mints && f.AfterService() {
+		lost = faultsPerTransientCell
+	}
+	met := func(seen int) bool {
+		if !transient {
+			return seen >= policy.Attempts
+		}
+		return seen > faultsPerTransientCell && w.issued() >= 2+lost
+	}
 	deadline := time.Now().Add(90 * time.Second)
-	for {
-		seen, _ := ft.Seen("fault")
-		done := false
-		switch {
-		case !transient:
-			done = seen >= policy.Attempts
-		case c.mints:
-			done = len(fake.Minted()) >= 2+countLost(f) && seen >= faultsPerTransientCell+1
-		default:
-			done = seen >= faultsPerTransientCell+1
-		}
-		if done {
-			break
-		}
+	for seen, _ := ft.Seen("fault"); !met(seen); seen, _ = ft.Seen("fault") {
 		if time.Now().After(deadline) {
-			o.Errorf("the broker never met the fault (seen %d)", seen)
+			o.Errorf("the broker never met the fault (seen %d, issued %d)", seen, w.issued())
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	for _, m := range fake.Minted() {
-		if m.Value != first && f != testutil.Malformed {
-			o.refreshed = true
-		}
-	}
+	o.refreshed = w.issued() >= 2+lost
 	w.carryState(stdout)
-	pcode, pstdout, pstderr := run("/jobtoken-post")
+	pcode, pstdout, pstderr := run(w, ft, start, w.argv("post")...)
 	assert.Equal(o, 0, pcode, "the post stage never fails the job")
 	cancel()
 	brokerDone.Wait()
-	plain, errs, warns := logLines("github", stdout)
-	pplain, perrs, pwarns := logLines("github", pstdout)
+	plain, errs, warns := logLines(w.host, stdout)
+	pplain, perrs, pwarns := logLines(w.host, pstdout)
 	assert.Empty(o, errs)
 	assert.Empty(o, perrs, "the post stage reports failures as warnings")
+	if !w.revocable {
+		assert.Contains(o, pplain, "cannot be revoked")
+	}
 	o.kind = "ok"
 	if len(pwarns)+len(warns) > 0 {
 		o.kind, o.errText = "warn", append(warns, pwarns...)[0]
 	}
 	o.tries, _ = ft.Seen("fault")
-	secrets := []string{key}
-	for _, t := range fake.Minted() {
-		secrets = append(secrets, t.Value, secret.BasicAuth("x-access-token", t.Value))
-	}
+	secrets := append(append([]string{}, w.parents...), w.minted()...)
 	for i, text := range []string{plain, stderr, pplain, pstderr, blog.String()} {
 		testutil.AssertNoSecret(o, fmt.Sprintf("output %d", i), text, secrets...)
 	}
-	for _, n := range []string{"OUTPUT", "ENV", "STATE", "STEP_SUMMARY"} {
-		b, _ := os.ReadFile(w.files[n])
-		_, rest := testutil.Heredocs(o, string(b))
-		testutil.AssertNoSecret(o, n, rest, secrets...)
-	}
-	o.leftLive = len(fake.Live())
+	w.assertFilesClean(o, secrets)
+	o.leftLive = len(w.live())
 	return o
 }
 
-// countLost is how many tokens a transient fault of this kind leaves
-// minted but unanswered.
-func countLost(f testutil.Fault) int {
-	if f.AfterService() {
-		return faultsPerTransientCell
+// syncBuffer is the broker's log: its goroutine writes while the cell reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// runRefreshMatrix runs every cell of a refresh fault matrix, eight at a
+// time since each mostly waits for tokens that live seconds, logs its
+// tables titled title, then checks each cell with check.
+func runRefreshMatrix(t *testing.T, title string, rows []refreshCall, check func(t *testing.T, c refreshCall, k cellKey, o *outcome)) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("waits for refreshes of tokens that live seconds")
 	}
-	return 0
+	var names []string
+	for _, c := range rows {
+		names = append(names, c.name)
+	}
+	results := runMatrix(len(rows), 8, nil, func(i int, f testutil.Fault, transient bool) *outcome {
+		return runRefreshCell(rows[i], f, transient)
+	})
+	var tables []string
+	for _, transient := range []bool{true, false} {
+		tables = append(tables, matrixTable(title, modeName(transient), names, func(i int, f testutil.Fault) string {
+			return results[cellKey{i, f, transient}].cell()
+		}))
+	}
+	t.Log(strings.Join(tables, ""))
+	checkCells(t, names, results, func(t *testing.T, k cellKey, o *outcome) { check(t, rows[k.row], k, o) })
 }
 
 // TestRefreshFaultMatrix: every fault on the calls the broker makes, once
 // and for good; main and post still succeed, nothing the job saw is left
 // live but what GitHub's lost answers made (they cannot be listed), and no
 // secret is printed.
-// refreshCell names one cell of a refresh fault matrix.
-type refreshCell struct {
-	row       int
-	fault     testutil.Fault
-	transient bool
-}
-
-// refreshMode names a cell's fault mode.
-func refreshMode(transient bool) string {
-	if transient {
-		return "transient"
-	}
-	return "persistent"
-}
-
-// runRefreshMatrix runs every cell of a refresh fault matrix (rows × faults
-// × transient or persistent), eight at a time since each mostly waits for
-// tokens that live seconds, and logs the table titled title.
-func runRefreshMatrix(t *testing.T, title string, rows []string, run func(row int, f testutil.Fault, transient bool) *refreshOutcome) map[refreshCell]*refreshOutcome {
-	t.Helper()
-	results := map[refreshCell]*refreshOutcome{}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
-	for i := range rows {
-		for _, f := range testutil.Faults {
-			for _, transient := range []bool{true, false} {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					sem <- struct{}{}
-					defer func() { <-sem }()
-					o := run(i, f, transient)
-					mu.Lock()
-					results[refreshCell{i, f, transient}] = o
-					mu.Unlock()
-				}()
-			}
-		}
-	}
-	wg.Wait()
-
-	var b strings.Builder
-	for _, transient := range []bool{true, false} {
-		fmt.Fprintf(&b, "\n%s, %s; cell = outcome/requests that reached the call\n%-27s", title, refreshMode(transient), "call")
-		for _, f := range testutil.Faults {
-			fmt.Fprintf(&b, " | %-10s", f)
-		}
-		b.WriteString("\n")
-		for i, name := range rows {
-			fmt.Fprintf(&b, "%-27s", name)
-			for _, f := range testutil.Faults {
-				fmt.Fprintf(&b, " | %-10s", results[refreshCell{i, f, transient}].cell())
-			}
-			b.WriteString("\n")
-		}
-	}
-	t.Log(b.String())
-	return results
-}
-
 func TestRefreshFaultMatrix(t *testing.T) {
-	if testing.Short() {
-		t.Skip("waits for refreshes of tokens that live seconds")
-	}
-	key := testutil.AppKeyPEM(t)
-	var rows []string
-	for _, c := range refreshCalls {
-		rows = append(rows, c.name)
-	}
-	results := runRefreshMatrix(t, "refresh fault matrix", rows, func(i int, f testutil.Fault, transient bool) *refreshOutcome {
-		return runRefreshCell(key, refreshCalls[i], f, transient)
-	})
-
-	for i, c := range refreshCalls {
-		for _, f := range testutil.Faults {
-			for _, transient := range []bool{true, false} {
-				o := results[refreshCell{i, f, transient}]
-				t.Run(c.name+"/"+string(f)+"/"+refreshMode(transient), func(t *testing.T) {
-					for _, p := range o.problems {
-						t.Error(p)
-					}
-					switch {
-					case o.leftLive == 0:
-					case c.mints && f.AfterService():
-						t.Logf("documented: %d GitHub token(s) minted by refreshes whose answer was lost stay live until GitHub expires them", o.leftLive)
-					case !c.mints && !transient:
-						assert.Equal(t, "warn", o.kind)
-						assert.Contains(t, o.errText, "it stays valid until", "the warning names the token's expiry")
-					default:
-						t.Errorf("%d token(s) left live after post", o.leftLive)
-					}
-					if transient && c.mints && f != testutil.Malformed {
-						assert.True(t, o.refreshed, "the broker refreshed once the fault passed")
-					}
-				})
-			}
+	runRefreshMatrix(t, "refresh fault matrix", refreshCalls(testutil.AppKeyPEM(t)), func(t *testing.T, c refreshCall, k cellKey, o *outcome) {
+		switch {
+		case o.leftLive == 0:
+		case c.mints && k.fault.AfterService():
+			t.Logf("documented: %d GitHub token(s) minted by refreshes whose answer was lost stay live until GitHub expires them", o.leftLive)
+		case !c.mints && !k.transient:
+			assert.Equal(t, "warn", o.kind)
+			assert.Contains(t, o.errText, "it stays valid until", "the warning names the token's expiry")
+		default:
+			t.Errorf("%d token(s) left live after post", o.leftLive)
 		}
-	}
+		if k.transient && c.mints && k.fault != testutil.Malformed {
+			assert.True(t, o.refreshed, "the broker refreshed once the fault passed")
+		}
+	})
 }

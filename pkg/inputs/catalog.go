@@ -205,6 +205,18 @@ func (c *Catalog) Read(get func(in Input) (string, bool)) Values {
 	return v
 }
 
+// ReadOn reads through get the inputs the host where declares: the
+// others are another host's (action.yml has no Azure-only input, task.json
+// no GitHub-only one). Values are trimmed; an empty one counts as not given.
+func (c *Catalog) ReadOn(where Where, get func(in Input) string) Values {
+	return c.Read(func(in Input) (string, bool) {
+		if (where == OnGitHub && in.AzureOnly) || (where == OnAzure && in.GitHubOnly) {
+			return "", false
+		}
+		return get(in), true
+	})
+}
+
 // Description returns in's description as where shows it: its variant for
 // where, if any; on Azure, with input names spelt the Azure way.
 func (c *Catalog) Description(in Input, where Where) string {

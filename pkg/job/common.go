@@ -65,27 +65,22 @@ func ParseCommon(v inputs.Values, providers *provider.Registry) (Common, inputs.
 	// A value only the run will tell is taken as the one that keeps the
 	// provider's checks meaningful: revoked, broad scopes allowed, no dry
 	// run.
-	var p *inputs.Problem
 	c.Revoke, c.AllowBroad = true, true
-	if v.Known(inputs.Revoke) {
-		c.Revoke, p = v.Bool(inputs.Revoke)
-		ps.AddP(p)
-	}
-	if v.Known(inputs.AllowBroadScopes) {
-		c.AllowBroad, p = v.Bool(inputs.AllowBroadScopes)
-		ps.AddP(p)
-	}
-	if v.Known(inputs.DryRun) {
-		c.DryRun, p = v.Bool(inputs.DryRun)
-		ps.AddP(p)
-	}
-	if v.Known(inputs.Refresh) {
-		c.Refresh, p = v.Bool(inputs.Refresh)
-		ps.AddP(p)
-	}
-	if v.Known(inputs.GitCredentials) {
-		c.GitCredentials, p = v.Bool(inputs.GitCredentials)
-		ps.AddP(p)
+	for _, b := range []struct {
+		in  inputs.Input
+		dst *bool
+	}{
+		{inputs.Revoke, &c.Revoke},
+		{inputs.AllowBroadScopes, &c.AllowBroad},
+		{inputs.DryRun, &c.DryRun},
+		{inputs.Refresh, &c.Refresh},
+		{inputs.GitCredentials, &c.GitCredentials},
+	} {
+		if v.Known(b.in) {
+			var p *inputs.Problem
+			*b.dst, p = v.Bool(b.in)
+			ps.AddP(p)
+		}
 	}
 	ru := v.Get(inputs.RefreshUntil)
 	if !v.Known(inputs.RefreshUntil) || ru == "" {

@@ -95,6 +95,24 @@ func (r *ghRun) file(name string) string {
 	return string(b)
 }
 
+// mainDone runs the main stage, which must succeed, and carries its state
+// over as the runner does before post.
+func (r *ghRun) mainDone() {
+	r.t.Helper()
+	out, ok := r.stage("main")
+	require.True(r.t, ok, out)
+	r.carryState()
+}
+
+// post runs the post stage, which never fails the job, and returns its
+// stdout.
+func (r *ghRun) post() string {
+	r.t.Helper()
+	out, ok := r.stage("post")
+	assert.True(r.t, ok, "the post stage never fails the job:\n%s", out)
+	return out
+}
+
 // carryState does what the runner does between stages: GITHUB_STATE entries
 // become STATE_ variables of the post stage.
 func (r *ghRun) carryState() {
@@ -215,54 +233,41 @@ func TestGitHubGoldenFailures(t *testing.T) {
 func TestGitHubGoldenPostCases(t *testing.T) {
 	t.Run("no-state", func(t *testing.T) {
 		r := newGHRun(t, map[string]string{"permissions": "contents:read"})
-		out, ok := r.stage("post")
-		assert.True(t, ok)
+		out := r.post()
 		golden(t, "post-no-state.stdout", r.stable(maskKey(t, out)))
 	})
 	t.Run("revoke-false", func(t *testing.T) {
 		r := newGHRun(t, map[string]string{"permissions": "contents:read", "revoke": "false"})
-		_, ok := r.stage("main")
-		require.True(t, ok)
-		r.carryState()
-		out, ok := r.stage("post")
-		assert.True(t, ok)
+		r.mainDone()
+		out := r.post()
 		golden(t, "post-revoke-false.stdout", r.stable(maskKey(t, out)))
 		assert.Len(t, r.fake.Live(), 1)
 	})
 	t.Run("revoked-elsewhere", func(t *testing.T) {
 		r := newGHRun(t, map[string]string{"permissions": "contents:read"})
-		_, ok := r.stage("main")
-		require.True(t, ok)
-		r.carryState()
+		r.mainDone()
 		r.fake.Expire()
-		out, ok := r.stage("post")
-		assert.True(t, ok)
+		out := r.post()
 		golden(t, "post-already-revoked.stdout", r.stable(maskKey(t, out)))
 	})
 	t.Run("expired", func(t *testing.T) {
 		r := newGHRun(t, map[string]string{"permissions": "contents:read"})
-		_, ok := r.stage("main")
-		require.True(t, ok)
-		r.carryState()
+		r.mainDone()
 		r.now = fixedNow.Add(2 * time.Hour)
 		before := r.fake.Requests()
-		out, ok := r.stage("post")
-		assert.True(t, ok)
+		out := r.post()
 		assert.Equal(t, before, r.fake.Requests(), "an expired token needs no call")
 		golden(t, "post-expired.stdout", r.stable(maskKey(t, out)))
 	})
 	t.Run("revoke-fails", func(t *testing.T) {
 		r := newGHRun(t, map[string]string{"permissions": "contents:read"})
-		_, ok := r.stage("main")
-		require.True(t, ok)
-		r.carryState()
+		r.mainDone()
 		r.fake.Before = func(w http.ResponseWriter, _ *http.Request) bool {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return true
 		}
 		before := r.fake.Requests()
-		out, ok := r.stage("post")
-		assert.True(t, ok, "a failed revocation warns but does not fail the job")
+		out := r.post()
 		golden(t, "post-revoke-fails.stdout", r.stable(maskKey(t, out)))
 		assert.Equal(t, retry.Default.Attempts, r.fake.Requests()-before, "revocation is retried")
 	})
@@ -347,14 +352,11 @@ func TestMissingFileCommandsFailBeforeMinting(t *testing.T) {
 
 func TestPostRevokesWithinClockSlack(t *testing.T) {
 	r := newGHRun(t, map[string]string{"permissions": "contents:read"})
-	_, ok := r.stage("main")
-	require.True(t, ok)
-	r.carryState()
+	r.mainDone()
 	// This runner's clock runs 5 minutes fast: the token looks expired here
 	// but is still valid at GitHub, so it is revoked all the same.
 	r.now = fixedNow.Add(time.Hour + 5*time.Minute)
-	out, ok := r.stage("post")
-	assert.True(t, ok)
+	out := r.post()
 	assert.Contains(t, out, "Revoked github token")
 	assert.Empty(t, r.fake.Live())
 }

@@ -57,8 +57,7 @@ func TestPostIgnoresPlantedState(t *testing.T) {
 			_, ok := r.stage("main")
 			require.True(t, ok)
 			r.env["STATE_jobtoken"] = plant(attacker.URL)
-			out, ok := r.stage("post")
-			assert.True(t, ok)
+			out := r.post()
 			assert.Empty(t, attacker.Requests(), "post sent a request where planted state pointed")
 			assert.Contains(t, out, "::notice::Skipping revocation: the state this post step received (STATE_jobtoken)")
 			assert.Contains(t, out, "nothing was revoked")
@@ -75,12 +74,9 @@ func TestPostKeepsMainDestination(t *testing.T) {
 	r := newGHRun(t, map[string]string{"permissions": "contents:read"})
 	delete(r.env, "INPUT_GITHUB-API-URL")
 	r.env["GITHUB_API_URL"] = r.fake.URL
-	_, ok := r.stage("main")
-	require.True(t, ok)
-	r.carryState()
+	r.mainDone()
 	r.env["GITHUB_API_URL"] = attacker.URL
-	out, ok := r.stage("post")
-	assert.True(t, ok)
+	out := r.post()
 	assert.Empty(t, attacker.Requests())
 	assert.Empty(t, r.fake.Live(), "revoked where main minted it")
 	assert.Contains(t, out, "::notice::github-api-url resolves to "+attacker.URL+" here but was "+r.fake.URL+" in the main step; using the main step's")
@@ -263,8 +259,7 @@ func TestUnauthenticatedStateUsesOwnInputs(t *testing.T) {
 	require.NoError(t, err)
 	delete(r.env, "INPUT_PRIVATE-KEY")
 	r.env["STATE_jobtoken"] = raw
-	out, ok := r.stage("post")
-	assert.True(t, ok)
+	out := r.post()
 	assert.Contains(t, out, "::notice::The state left by the main step cannot be authenticated")
 	assert.Empty(t, attacker.Requests())
 	assert.Empty(t, r.fake.Live(), "revoked with the token itself, at this step's own github-api-url")
@@ -274,12 +269,9 @@ func TestUnauthenticatedStateUsesOwnInputs(t *testing.T) {
 // the same parent credential does not make post revoke that run's token.
 func TestStateOfAnotherRunIsIgnored(t *testing.T) {
 	r := newGHRun(t, map[string]string{"permissions": "contents:read"})
-	_, ok := r.stage("main")
-	require.True(t, ok)
-	r.carryState()
+	r.mainDone()
 	r.env["GITHUB_RUN_ID"] = "10"
-	out, ok := r.stage("post")
-	assert.True(t, ok)
+	out := r.post()
 	assert.Contains(t, out, `was written for "jobtoken octo/app run 9.1", not this run ("jobtoken octo/app run 10.1"); nothing was revoked`)
 	assert.Len(t, r.fake.Live(), 1)
 }

@@ -3,7 +3,6 @@ package release_test
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -86,30 +85,11 @@ func helperTree(t *testing.T) string {
 	return dir
 }
 
-type shimRun struct {
-	stdout, stderr string
-	code           int
-}
-
 // runShim runs node <tree>/dist/<script> as the runner or agent does, with
-// env as the whole environment.
-func runShim(t *testing.T, node testutil.Node, tree, script string, env []string, stdin string) shimRun {
+// env (and PATH and HOME) as the whole environment.
+func runShim(t *testing.T, node testutil.Node, tree, script string, env []string, stdin string) testutil.NodeRun {
 	t.Helper()
-	cmd := exec.Command(node.Path, filepath.Join(tree, "dist", script))
-	cmd.Dir = t.TempDir()
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else {
-		require.NoError(t, err)
-	}
-	return shimRun{out.String(), errb.String(), code}
+	return node.Run(t, tree, script, append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...), stdin)
 }
 
 // The shim hands the binary the stage, the environment, stdin, and gives
@@ -123,7 +103,7 @@ func TestShimRunsTheBinaryUntouched(t *testing.T) {
 				env := []string{helperEnv + "=echo", "GITHUB_ACTIONS=true", "INPUT_APP-ID=42",
 					"INPUT_PRIVATE-KEY=-----BEGIN\nline two\n-----END", "STATE_jobtoken=saved"}
 				r := runShim(t, node, tree, stage+".js", env, "from stdin")
-				assert.Equal(t, 3, r.code, r.stdout+r.stderr)
+				assert.Equal(t, 3, r.Code, r.Stdout+r.Stderr)
 				want := fmt.Sprintf("args=[%q]\n", stage) +
 					"INPUT_APP-ID=\"42\"\n" +
 					"INPUT_PRIVATE-KEY=\"-----BEGIN\\nline two\\n-----END\"\n" +
@@ -131,8 +111,8 @@ func TestShimRunsTheBinaryUntouched(t *testing.T) {
 					"STATE_jobtoken=\"saved\"\n" +
 					"stdin=\"from stdin\"\n" +
 					"::error::from the binary%0A\r\n\x00\xff no newline"
-				assert.Equal(t, want, r.stdout)
-				assert.Equal(t, "##vso[task.logissue type=warning]stderr as is\n", r.stderr)
+				assert.Equal(t, want, r.Stdout)
+				assert.Equal(t, "##vso[task.logissue type=warning]stderr as is\n", r.Stderr)
 			})
 		}
 	}
@@ -277,35 +257,35 @@ type hostReport struct {
 	name string
 	env  []string
 	// line checks the output and returns the one message reported.
-	line func(t *testing.T, r shimRun) string
+	line func(t *testing.T, r testutil.NodeRun) string
 }
 
 var hosts = []hostReport{
-	{"github", []string{"GITHUB_ACTIONS=true"}, func(t *testing.T, r shimRun) string {
-		assert.Empty(t, r.stderr)
-		cmds := ghactions.ParseCommands(r.stdout)
-		require.Len(t, cmds, 1, r.stdout)
+	{"github", []string{"GITHUB_ACTIONS=true"}, func(t *testing.T, r testutil.NodeRun) string {
+		assert.Empty(t, r.Stderr)
+		cmds := ghactions.ParseCommands(r.Stdout)
+		require.Len(t, cmds, 1, r.Stdout)
 		assert.Equal(t, "error", cmds[0].Name)
-		assert.Equal(t, 1, strings.Count(r.stdout, "\n"), "one line: %q", r.stdout)
+		assert.Equal(t, 1, strings.Count(r.Stdout, "\n"), "one line: %q", r.Stdout)
 		return ghactions.UnescapeData(cmds[0].Message)
 	}},
-	{"azure", []string{"TF_BUILD=True", "AGENT_TEMPDIRECTORY=/tmp"}, func(t *testing.T, r shimRun) string {
-		assert.Empty(t, r.stderr)
-		out := agenttest.Read(r.stdout)
+	{"azure", []string{"TF_BUILD=True", "AGENT_TEMPDIRECTORY=/tmp"}, func(t *testing.T, r testutil.NodeRun) string {
+		assert.Empty(t, r.Stderr)
+		out := agenttest.Read(r.Stdout)
 		issues, done := out.Named("task.logissue"), out.Named("task.complete")
-		require.Len(t, issues, 1, r.stdout)
-		require.Len(t, done, 1, r.stdout)
-		assert.Len(t, out.Commands(), 2, r.stdout)
+		require.Len(t, issues, 1, r.Stdout)
+		require.Len(t, done, 1, r.Stdout)
+		assert.Len(t, out.Commands(), 2, r.Stdout)
 		assert.Empty(t, out.Plain())
 		assert.Equal(t, "error", issues[0].Prop("type"))
 		assert.Equal(t, "Failed", done[0].Prop("result"))
 		assert.Equal(t, issues[0].Data, done[0].Data)
 		return issues[0].Data
 	}},
-	{"terminal", nil, func(t *testing.T, r shimRun) string {
-		assert.Empty(t, r.stdout)
-		assert.Equal(t, 1, strings.Count(r.stderr, "\n"), "one line: %q", r.stderr)
-		return strings.TrimSuffix(r.stderr, "\n")
+	{"terminal", nil, func(t *testing.T, r testutil.NodeRun) string {
+		assert.Empty(t, r.Stdout)
+		assert.Equal(t, 1, strings.Count(r.Stderr, "\n"), "one line: %q", r.Stderr)
+		return strings.TrimSuffix(r.Stderr, "\n")
 	}},
 }
 
@@ -325,10 +305,10 @@ func TestShimFailures(t *testing.T) {
 					env := append(f.setup(t, dir), h.env...)
 					env = append(env, helperEnv+"=echo")
 					r := runShim(t, node, dir, "main.js", env, "")
-					assert.Equal(t, 1, r.code, r.stdout+r.stderr)
-					assert.NotContains(t, r.stdout+r.stderr, "args=", "the binary must not run")
+					assert.Equal(t, 1, r.Code, r.Stdout+r.Stderr)
+					assert.NotContains(t, r.Stdout+r.Stderr, "args=", "the binary must not run")
 					for _, bad := range []string{"    at ", "node:internal", "Error:", "throw "} {
-						assert.NotContains(t, r.stdout+r.stderr, bad, "a stack trace")
+						assert.NotContains(t, r.Stdout+r.Stderr, bad, "a stack trace")
 					}
 					msg := h.line(t, r)
 					assert.True(t, strings.HasPrefix(msg, "jobtoken: "), msg)
@@ -353,7 +333,7 @@ func TestShimEscapesWhatItReports(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "a%0A\n::warning::x\r##vso[task.setvariable variable=x]y;z]%AZP25")
 			require.NoError(t, release.CopyShim(testutil.Root(), dir))
 			r := runShim(t, node, dir, "main.js", h.env, "")
-			assert.Equal(t, 1, r.code)
+			assert.Equal(t, 1, r.Code)
 			msg := h.line(t, r)
 			assert.Contains(t, msg, dir, "the message holds the path, unescaped exactly once")
 		})

@@ -1,6 +1,8 @@
 package testutil
 
 import (
+	"bytes"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -55,6 +57,35 @@ func Nodes(t testing.TB) []Node {
 		t.Skipf("no node: install Node.js (or set %s) to run the shim tests", NodeEnv)
 	}
 	return out
+}
+
+// NodeRun is what one run of a node script gave.
+type NodeRun struct {
+	Stdout, Stderr string
+	Code           int
+}
+
+// Run runs node <tree>/dist/<script> as the runner or agent does: from a
+// fresh working directory, with env as its whole environment and stdin as
+// its input.
+func (n Node) Run(t testing.TB, tree, script string, env []string, stdin string) NodeRun {
+	t.Helper()
+	cmd := exec.Command(n.Path, filepath.Join(tree, "dist", script))
+	cmd.Dir = t.TempDir()
+	cmd.Env = env
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		code = exit.ExitCode()
+	case err != nil:
+		t.Fatalf("failed to run node %s: %v", script, err)
+	}
+	return NodeRun{out.String(), errb.String(), code}
 }
 
 // FirstNode returns the node the runner would use: $JOBTOKEN_NODE when set,

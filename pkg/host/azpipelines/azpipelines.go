@@ -63,13 +63,7 @@ func (h *Host) Getenv(k string) string { return h.getenv(k) }
 // Inputs implements host.Host. The agent passes each input as INPUT_ plus the
 // camelCase name upper-cased; GitHub-only inputs are not part of task.json.
 func (h *Host) Inputs() inputs.Values {
-	return h.cat.Read(func(in inputs.Input) (string, bool) {
-		if in.GitHubOnly {
-			return "", false
-		}
-		v := h.getenv("INPUT_" + EnvName(in.Azure))
-		return v, v != ""
-	})
+	return h.cat.ReadOn(inputs.OnAzure, func(in inputs.Input) string { return h.getenv("INPUT_" + EnvName(in.Azure)) })
 }
 
 // Run implements host.Host. Build.Repository.Name is owner/name for GitHub

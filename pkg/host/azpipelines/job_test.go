@@ -39,32 +39,6 @@ func stage(t *testing.T, args []string, env map[string]string) (string, string, 
 	return out.String(), errb.String(), code
 }
 
-// agentEnv is the environment the agent gives a Node task step: every input
-// of task.json (defaults filled in, empty ones as ""), plus the job's
-// variables.
-func agentEnv(t *testing.T, given map[string]string) map[string]string {
-	t.Helper()
-	env := map[string]string{
-		"TF_BUILD":                                 "True",
-		"AGENT_TEMPDIRECTORY":                      t.TempDir(),
-		"AGENT_OS":                                 "Linux",
-		"BUILD_BUILDID":                            "812",
-		"BUILD_REPOSITORY_NAME":                    "octo/app",
-		"BUILD_REPOSITORY_PROVIDER":                "GitHub",
-		"BUILD_REPOSITORY_URI":                     "https://github.com/octo/app",
-		"SYSTEM_JOBATTEMPT":                        "1",
-		"SYSTEM_TEAMFOUNDATIONCOLLECTIONURI":       "https://dev.azure.com/octo/",
-		"SYSTEM_COLLECTIONURI":                     "https://dev.azure.com/octo/",
-		"SYSTEM_DEFAULTWORKINGDIRECTORY":           "/home/vsts/work/1/s",
-		"ENDPOINT_URL_SYSTEMVSSCONNECTION":         "https://dev.azure.com/octo/",
-		"ENDPOINT_AUTH_SCHEME_SYSTEMVSSCONNECTION": "OAuth",
-	}
-	for k, v := range agenttest.InputEnv(t, given) {
-		env[k] = v
-	}
-	return env
-}
-
 // normalise replaces what changes between runs (token, temp dir, port).
 func normalise(s string, repl ...string) string {
 	s = strings.NewReplacer(repl...).Replace(s)
@@ -95,7 +69,7 @@ func newFake(t *testing.T) *ghfake.Server {
 func TestAzureMainThenPost(t *testing.T) {
 	fake := newFake(t)
 	key := testutil.AppKeyPEM(t)
-	env := agentEnv(t, map[string]string{
+	env := agenttest.StepEnv(t, map[string]string{
 		"provider": "github", "clientId": fake.ClientID, "privateKey": key,
 		"permissions": "contents:read", "githubApiUrl": fake.URL, "exportEnv": "GH_TOKEN",
 	})
@@ -161,7 +135,7 @@ func TestAzureMainThenPost(t *testing.T) {
 
 func TestAzurePostWithoutStateSucceeds(t *testing.T) {
 	// The post-job step runs even when main was skipped or failed early.
-	env := agentEnv(t, map[string]string{"provider": "github"})
+	env := agenttest.StepEnv(t, map[string]string{"provider": "github"})
 	stdout, _, code := stage(t, []string{"jobtoken", "post"}, env)
 	assert.Equal(t, 0, code)
 	out := agenttest.Read(stdout)
@@ -171,7 +145,7 @@ func TestAzurePostWithoutStateSucceeds(t *testing.T) {
 
 func TestAzureBadInputsFailOnceBeforeAnyCall(t *testing.T) {
 	fake := newFake(t)
-	env := agentEnv(t, map[string]string{
+	env := agenttest.StepEnv(t, map[string]string{
 		"provider": "github", "clientId": fake.ClientID, "privateKey": testutil.AppKeyPEM(t), "githubApiUrl": fake.URL,
 		"permissions": "contents:read",
 		"lifetime":    "2x]##vso[task.complete result=Succeeded;done=true]",

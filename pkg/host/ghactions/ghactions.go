@@ -54,13 +54,7 @@ func (h *Host) Getenv(k string) string { return h.getenv(k) }
 // Inputs implements host.Host. The runner passes `with:` values as INPUT_ plus
 // the upper-cased name, hyphens kept.
 func (h *Host) Inputs() inputs.Values {
-	return h.cat.Read(func(in inputs.Input) (string, bool) {
-		if in.AzureOnly {
-			return "", false
-		}
-		v := h.action.GetInput(in.Key)
-		return v, v != ""
-	})
+	return h.cat.ReadOn(inputs.OnGitHub, func(in inputs.Input) string { return h.action.GetInput(in.Key) })
 }
 
 // Run implements host.Host.

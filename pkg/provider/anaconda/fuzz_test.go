@@ -2,13 +2,9 @@ package anaconda
 
 import (
 	"slices"
-	"strings"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
-	"github.com/jobtoken/jobtoken/pkg/inputs"
+	"github.com/jobtoken/jobtoken/pkg/provider/providertest"
 	"github.com/jobtoken/jobtoken/pkg/testutil/fuzzcorpus"
 )
 
@@ -23,29 +19,13 @@ func FuzzAnacondaScopes(f *testing.F) {
 	f.Add("all", true)
 	f.Add("conda:downlaod", false)
 	fuzzcorpus.Add(f)
+	scopes := providertest.Scopes{
+		Parse: ParseScopes,
+		Names: ScopeNames(),
+		Broad: func(s string) bool { return slices.Contains(Broad, s) },
+		Exact: func(asked []string) ([]string, []string) { return compareScopes(asked, slices.Clone(asked)) },
+	}
 	f.Fuzz(func(t *testing.T, raw string, allowBroad bool) {
-		for _, n := range []inputs.Naming{inputs.GitHubNames, inputs.AzureNames} {
-			out, ps := ParseScopes(inputs.List(raw), allowBroad, n)
-			for _, p := range ps {
-				line := p.Format(n)
-				assert.Equal(t, inputs.Permissions.Key, p.Key)
-				assert.NotContains(t, line, "\n")
-				assert.NotContains(t, line, "\r")
-			}
-			for i, s := range out {
-				require.NotEmpty(t, Scopes[s], "%q is not a scope", s)
-				require.Equal(t, strings.ToLower(s), s)
-				require.NotContains(t, out[:i], s)
-				if slices.Contains(Broad, s) {
-					require.True(t, allowBroad, "%s accepted without allow-broad-scopes", s)
-				}
-			}
-			if len(ps) == 0 {
-				require.NotEmpty(t, out)
-				broader, narrower := compareScopes(out, slices.Clone(out))
-				assert.Empty(t, broader)
-				assert.Empty(t, narrower)
-			}
-		}
+		scopes.Check(t, raw, allowBroad)
 	})
 }

@@ -1,6 +1,6 @@
 // Package agenttest holds the test assertions on jobtoken's output as the
-// Azure Pipelines agent reads it (package agent), and the agent's INPUT_*
-// environment for a step.
+// Azure Pipelines agent reads it (package agent), and the environment the
+// agent gives a step.
 package agenttest
 
 import (
@@ -44,6 +44,35 @@ func (o Output) AssertNoLeak(t testing.TB, secrets ...string) {
 		}
 		testutil.AssertNoSecret(t, "output line "+strconv.Itoa(i+1), l.Text, secrets...)
 	}
+}
+
+// StepEnv is the environment the agent gives a task step of a job on a
+// GitHub repository: the job's variables and every task.json input
+// (InputEnv).
+func StepEnv(t testing.TB, given map[string]string) map[string]string {
+	t.Helper()
+	env := map[string]string{
+		"TF_BUILD":                                 "True",
+		"AGENT_TEMPDIRECTORY":                      t.TempDir(),
+		"AGENT_OS":                                 "Linux",
+		"AGENT_JOBSTATUS":                          "Succeeded",
+		"BUILD_BUILDID":                            "812",
+		"BUILD_REPOSITORY_NAME":                    "octo/app",
+		"BUILD_REPOSITORY_PROVIDER":                "GitHub",
+		"BUILD_REPOSITORY_URI":                     "https://github.com/octo/app",
+		"SYSTEM_JOBATTEMPT":                        "1",
+		"SYSTEM_TEAMFOUNDATIONCOLLECTIONURI":       "https://dev.azure.com/octo/",
+		"SYSTEM_COLLECTIONURI":                     "https://dev.azure.com/octo/",
+		"SYSTEM_DEFAULTWORKINGDIRECTORY":           t.TempDir(),
+		"ENDPOINT_URL_SYSTEMVSSCONNECTION":         "https://dev.azure.com/octo/",
+		"ENDPOINT_AUTH_SCHEME_SYSTEMVSSCONNECTION": "OAuth",
+		"VSTS_PUBLIC_VARIABLES":                    "[]",
+		"VSTS_SECRET_VARIABLES":                    "[]",
+	}
+	for k, v := range InputEnv(t, given) {
+		env[k] = v
+	}
+	return env
 }
 
 // InputEnv maps the committed task.json's inputs to INPUT_* variables the way
