@@ -46,6 +46,29 @@ func (e *Error) Explain(cause, fix string) *Error {
 	return e
 }
 
+// Reason is jobtoken's reading of one of a service's error codes: the
+// likely cause and the fix.
+type Reason struct{ Cause, Fix string }
+
+// ExplainCode sets e's cause and fix from reasons[e.Code] when reasons
+// knows the code, and returns e.
+func (e *Error) ExplainCode(reasons map[string]Reason) *Error {
+	if r, ok := reasons[e.Code]; ok {
+		e.Explain(r.Cause, r.Fix)
+	}
+	return e
+}
+
+// ExplainCodes is ExplainCode for the refusal of service in err's chain;
+// an error from anyone else (a credential's exchange, already explained)
+// is left as it is. It returns err.
+func ExplainCodes(err error, service string, reasons map[string]Reason) error {
+	if e, ok := As(err); ok && e.Service == service {
+		e.ExplainCode(reasons)
+	}
+	return err
+}
+
 // Error renders the one line every host prints:
 // "<service> answered <status>[ <code>]: <service's words> — <cause>; <fix>".
 func (e *Error) Error() string {
