@@ -27,7 +27,7 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/fake/azfake"
 	"github.com/jobtoken/jobtoken/pkg/fake/ghfake"
 	"github.com/jobtoken/jobtoken/pkg/host"
-	"github.com/jobtoken/jobtoken/pkg/host/azpipelines"
+	"github.com/jobtoken/jobtoken/pkg/host/azpipelines/agenttest"
 	"github.com/jobtoken/jobtoken/pkg/inputs"
 	"github.com/jobtoken/jobtoken/pkg/provider/cloudid"
 	"github.com/jobtoken/jobtoken/pkg/provider/ghapp"
@@ -100,6 +100,95 @@ func assertOneError(t *testing.T, stdout, want string) {
 	}
 }
 
+// signingWorld is a vaultWorld, or one that adds another cloud's KMS to it
+// (awsWorld, gcpWorld): the step's environment on GitHub Actions and every
+// credential that may not show.
+type signingWorld interface {
+	world() *vaultWorld
+	githubEnv(t *testing.T) (env, files map[string]string)
+	secrets() []string
+}
+
+func (w *vaultWorld) world() *vaultWorld { return w }
+
+// mainOnGitHub runs the main stage as the runner does: it mints one token,
+// and no secret shows in its log or its state. It returns the log.
+func mainOnGitHub(t *testing.T, w signingWorld, env, files map[string]string) string {
+	t.Helper()
+	code, stdout, stderr := w.world().run(t, env, "/jobtoken")
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	require.Len(t, w.world().gh.Live(), 1)
+	secrets := w.secrets()
+	testutil.AssertNoSecret(t, "stdout", testutil.WithoutGitHubMasks(stdout), secrets...)
+	testutil.AssertNoSecret(t, "stderr", stderr, secrets...)
+	testutil.AssertNoSecret(t, "state", testutil.ReadFile(t, files["GITHUB_STATE"]), secrets...)
+	return stdout
+}
+
+// postOnGitHub runs the post stage with main's state, as the runner does:
+// it revokes the token. It returns the log.
+func postOnGitHub(t *testing.T, w signingWorld, env, files map[string]string) string {
+	t.Helper()
+	state, _ := testutil.Heredocs(t, testutil.ReadFile(t, files["GITHUB_STATE"]))
+	env["STATE_jobtoken"] = state["jobtoken"]
+	code, stdout, _ := w.world().run(t, env, "/jobtoken-post")
+	require.Equal(t, 0, code, stdout)
+	assert.Empty(t, w.world().gh.Live(), "revoked in the post step")
+	return stdout
+}
+
+// mainOnAzure runs the main stage as the agent does: it mints one token,
+// and no secret shows but in a command that carries it, after
+// task.setsecret. It returns the output as the agent reads it.
+func mainOnAzure(t *testing.T, w signingWorld, env map[string]string) agenttest.Output {
+	t.Helper()
+	code, stdout, stderr := w.world().run(t, env, "/jobtoken", "main")
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	require.Len(t, w.world().gh.Live(), 1)
+	out := agenttest.Read(stdout)
+	out.AssertNoLeak(t, w.secrets()...)
+	testutil.AssertNoSecret(t, "stderr", stderr, w.secrets()...)
+	return out
+}
+
+// postOnAzure runs the post stage with main's state, as the agent does: it
+// revokes the token.
+func postOnAzure(t *testing.T, w signingWorld, env map[string]string, main agenttest.Output) {
+	t.Helper()
+	state, ok := main.TaskVariable("jobtoken")
+	require.True(t, ok, "main saved its state")
+	env["VSTS_TASKVARIABLE_JOBTOKEN"] = state
+	code, stdout, _ := w.world().run(t, env, "/jobtoken", "post")
+	require.Equal(t, 0, code, stdout)
+	assert.Empty(t, w.world().gh.Live())
+}
+
+// failure is a case of a keyless failure table: setup breaks the world or
+// the step's environment; want is in the one error line.
+type failure[W signingWorld] struct {
+	name  string
+	setup func(w W, env map[string]string)
+	want  string
+}
+
+// runFailures runs the main stage on GitHub for each case, in a fresh
+// world: it fails with one ::error:: line holding want, before any token
+// exists, with nothing leaked.
+func runFailures[W signingWorld](t *testing.T, newWorld func(*testing.T) W, cases []failure[W]) {
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			env, _ := w.githubEnv(t)
+			tc.setup(w, env)
+			code, stdout, stderr := w.world().run(t, env, "/jobtoken")
+			require.Equal(t, 1, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+			assertOneError(t, stdout, tc.want)
+			assert.Empty(t, w.world().gh.Live(), "nothing minted, nothing left")
+			testutil.AssertNoSecret(t, "stdout", testutil.WithoutGitHubMasks(stdout), w.secrets()...)
+		})
+	}
+}
+
 // secrets are every credential the keyless path handles: none may show.
 func (w *vaultWorld) secrets() []string {
 	s := append(w.entra.Issued(), w.ghOIDC.Issued()...)
@@ -150,11 +239,8 @@ func (w *vaultWorld) azureEnv(t *testing.T) map[string]string {
 func TestKeyVaultOnGitHub(t *testing.T) {
 	w := newVaultWorld(t)
 	env, files := w.githubEnv(t)
-	code, stdout, stderr := w.run(t, env, "/jobtoken")
-	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
-	live := w.gh.Live()
-	require.Len(t, live, 1)
-	tok := live[0].Value
+	stdout := mainOnGitHub(t, w, env, files)
+	tok := w.gh.Live()[0].Value
 	assert.NotEmpty(t, w.vault.Signed(), "the JWT was signed in the vault")
 	assert.Contains(t, stdout, "Signing the App's JWTs with "+w.vault.URI("github-app")+" (Azure Key Vault, public key SHA256:")
 	for _, m := range append([]string{tok}, w.ghOIDC.Issued()...) {
@@ -162,68 +248,22 @@ func TestKeyVaultOnGitHub(t *testing.T) {
 	}
 	outputs, _ := testutil.Heredocs(t, testutil.ReadFile(t, files["GITHUB_OUTPUT"]))
 	assert.Equal(t, tok, outputs["token"])
-	secrets := w.secrets()
 	require.NotEmpty(t, w.entra.Issued())
-	testutil.AssertNoSecret(t, "stdout", testutil.WithoutGitHubMasks(stdout), secrets...)
-	testutil.AssertNoSecret(t, "stderr", stderr, secrets...)
-	testutil.AssertNoSecret(t, "state", testutil.ReadFile(t, files["GITHUB_STATE"]), secrets...)
 
-	state, _ := testutil.Heredocs(t, testutil.ReadFile(t, files["GITHUB_STATE"]))
-	env["STATE_jobtoken"] = state["jobtoken"]
 	signed := len(w.vault.Signed())
-	code, stdout, _ = w.run(t, env, "/jobtoken-post")
-	require.Equal(t, 0, code, stdout)
-	assert.Empty(t, w.gh.Live(), "revoked in the post step")
+	stdout = postOnGitHub(t, w, env, files)
 	assert.Len(t, w.vault.Signed(), signed, "revoking needs no App JWT")
-	testutil.AssertNoSecret(t, "post stdout", testutil.WithoutGitHubMasks(stdout), secrets...)
+	testutil.AssertNoSecret(t, "post stdout", testutil.WithoutGitHubMasks(stdout), w.secrets()...)
 }
 
 func TestKeyVaultOnAzurePipelines(t *testing.T) {
 	w := newVaultWorld(t)
 	env := w.azureEnv(t)
-	code, stdout, stderr := w.run(t, env, "/jobtoken", "main")
-	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
-	live := w.gh.Live()
-	require.Len(t, live, 1)
+	out := mainOnAzure(t, w, env)
 	assert.NotEmpty(t, w.vault.Signed())
-	r := parseAgent(stdout)
-	assert.True(t, r.masks[live[0].Value])
-	assert.True(t, r.masks[w.pipes.JobToken], "the OIDC request's credential is masked")
-	secrets := w.secrets()
-	testutil.AssertNoSecret(t, "stdout", r.plain, secrets...)
-	testutil.AssertNoSecret(t, "stderr", stderr, secrets...)
-
-	env["VSTS_TASKVARIABLE_JOBTOKEN"] = r.state
-	code, stdout, _ = w.run(t, env, "/jobtoken", "post")
-	require.Equal(t, 0, code, stdout)
-	assert.Empty(t, w.gh.Live())
-}
-
-type agentRun struct {
-	masks map[string]bool
-	state string
-	plain string
-}
-
-func parseAgent(stdout string) agentRun {
-	r := agentRun{masks: map[string]bool{}}
-	var plain []string
-	for _, line := range azpipelines.Lines(stdout) {
-		c, ok := azpipelines.Parse(line)
-		switch {
-		case ok && c.Name == "task.setsecret":
-			r.masks[c.Data] = true
-			continue
-		case ok && c.Name == "task.settaskvariable" && c.Prop("variable") == "jobtoken":
-			r.state = c.Data
-			continue
-		case ok && c.Name == "task.setvariable" && c.Prop("issecret") == "true":
-			continue
-		}
-		plain = append(plain, line)
-	}
-	r.plain = strings.Join(plain, "\n")
-	return r
+	assert.True(t, out.Masked(w.gh.Live()[0].Value))
+	assert.True(t, out.Masked(w.pipes.JobToken), "the OIDC request's credential is masked")
+	postOnAzure(t, w, env, out)
 }
 
 // TestKeyVaultFailures: each refusal is one line naming the fix, before any
@@ -231,11 +271,7 @@ func parseAgent(stdout string) agentRun {
 func TestKeyVaultFailures(t *testing.T) {
 	other, err := rsa.GenerateKey(rand.Reader, 2048)
 	require.NoError(t, err)
-	for _, tc := range []struct {
-		name  string
-		setup func(w *vaultWorld, env map[string]string)
-		want  string
-	}{
+	runFailures(t, newVaultWorld, []failure[*vaultWorld]{
 		{"no role on the key", func(w *vaultWorld, env map[string]string) {
 			w.vault.Import("ungranted", testutil.AppKey(t))
 			env["INPUT_SIGNING-KEY"] = w.vault.URI("ungranted")
@@ -261,18 +297,7 @@ func TestKeyVaultFailures(t *testing.T) {
 				return false
 			}
 		}, "failed to sign: Azure Key Vault answered 503 Service Unavailable"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			w := newVaultWorld(t)
-			env, _ := w.githubEnv(t)
-			tc.setup(w, env)
-			code, stdout, stderr := w.run(t, env, "/jobtoken")
-			require.Equal(t, 1, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
-			assertOneError(t, stdout, tc.want)
-			assert.Empty(t, w.gh.Live(), "nothing minted, nothing left")
-			testutil.AssertNoSecret(t, "stdout", testutil.WithoutGitHubMasks(stdout), w.secrets()...)
-		})
-	}
+	})
 }
 
 func TestSigningKeyInputs(t *testing.T) {
@@ -430,11 +455,7 @@ func TestKeyVaultRefreshHandsTheBrokerTheOIDCRequest(t *testing.T) {
 			require.Equal(t, 1, code, "the broker did not start: main fails\n%s%s", out.String(), errb.String())
 			// The token was published and saved before the broker was
 			// asked to start: the post step revokes it.
-			state, _ := testutil.Heredocs(t, testutil.ReadFile(t, files["GITHUB_STATE"]))
-			env["STATE_jobtoken"] = state["jobtoken"]
-			pcode, pout, _ := w.run(t, env, "/jobtoken-post")
-			require.Equal(t, 0, pcode, pout)
-			assert.Empty(t, w.gh.Live(), "nothing left live after post")
+			postOnGitHub(t, w, env, files)
 			if keyless {
 				assert.Equal(t, w.ghOIDC.RequestToken, handoff.OIDC["ACTIONS_ID_TOKEN_REQUEST_TOKEN"])
 				assert.Equal(t, w.ghOIDC.RequestURL(), handoff.OIDC["ACTIONS_ID_TOKEN_REQUEST_URL"])
