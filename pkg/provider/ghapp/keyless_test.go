@@ -472,53 +472,59 @@ func TestKeyVaultRefreshHandsTheBrokerTheOIDCRequest(t *testing.T) {
 // trusts: each gap is one problem naming the input and the fix.
 func TestKeylessCloudInputs(t *testing.T) {
 	t.Parallel()
-	const (
-		awsKey = "awskms:///arn:aws:kms:eu-west-1:111122223333:alias/github-app"
-		gcpKMS = "gcpkms://" + gcpKey
-	)
-	unavailable := host.PlannedOIDC{Unavailable: errors.New("give the job `permissions: id-token: write`")}
 	noConn := func(string) (host.ServiceConnection, error) {
 		return host.ServiceConnection{}, errors.New("service connection x is not shared with this pipeline")
 	}
-	for _, tc := range []struct {
+	// Each cloud's problem in each situation, in this order.
+	situations := []struct {
 		name       string
-		in         map[string]string
+		trustee    bool // the role or pool provider is set
 		oidc       host.OIDC
 		connection func(string) (host.ServiceConnection, error)
-		want       []string
+		conn       string // azure-service-connection
 	}{
-		{"aws, no role", map[string]string{ghapp.SigningKey.Key: awsKey}, host.PlannedOIDC{}, nil,
-			[]string{"input aws-role-arn: is required for an awskms:// signing-key; set it to the role that trusts this job's OIDC token and may use the key (kms:GetPublicKey, kms:Sign)"}},
-		{"gcp, no pool provider", map[string]string{ghapp.SigningKey.Key: gcpKMS}, host.PlannedOIDC{}, nil,
-			[]string{"input gcp-workload-identity-provider: is required for a gcpkms:// signing-key; set it to the workload identity pool provider that trusts this job's OIDC token"}},
-		{"aws, no OIDC token", map[string]string{ghapp.SigningKey.Key: awsKey, cloudid.AWSRoleARN.Key: awsRole}, unavailable, nil,
-			[]string{"input aws-role-arn: needs the job's OIDC token, but give the job `permissions: id-token: write`"}},
-		{"gcp, no OIDC token", map[string]string{ghapp.SigningKey.Key: gcpKMS, cloudid.GCPWorkloadIdentityProvider.Key: gcpProvider}, unavailable, nil,
-			[]string{"input gcp-workload-identity-provider: needs the job's OIDC token, but give the job `permissions: id-token: write`"}},
-		{"aws, no workload identity", map[string]string{ghapp.SigningKey.Key: awsKey, cloudid.AWSRoleARN.Key: awsRole}, nil, nil,
-			[]string{"input signing-key: an awskms:// signing-key needs workload identity (GitHub Actions or Azure Pipelines) or, by hand, your AWS credentials"}},
-		{"gcp, no workload identity", map[string]string{ghapp.SigningKey.Key: gcpKMS, cloudid.GCPWorkloadIdentityProvider.Key: gcpProvider}, nil, nil,
-			[]string{"input signing-key: a gcpkms:// signing-key needs workload identity (GitHub Actions or Azure Pipelines) or, by hand, Application Default Credentials"}},
-		{"aws, pipelines without a service connection", map[string]string{ghapp.SigningKey.Key: awsKey, cloudid.AWSRoleARN.Key: awsRole}, nil, noConn,
-			[]string{"input azure-service-connection: is required for an awskms:// signing-key on Azure Pipelines: the role trusts the OIDC token of that service connection"}},
-		{"gcp, pipelines without a service connection", map[string]string{ghapp.SigningKey.Key: gcpKMS, cloudid.GCPWorkloadIdentityProvider.Key: gcpProvider}, nil, noConn,
-			[]string{"input azure-service-connection: is required for a gcpkms:// signing-key on Azure Pipelines: the pool provider trusts the OIDC token of that service connection"}},
-		{"aws, pipelines with a connection it cannot use", map[string]string{ghapp.SigningKey.Key: awsKey, cloudid.AWSRoleARN.Key: awsRole, cloudid.AzureServiceConnection.Key: "x"}, nil, noConn,
-			[]string{"input azure-service-connection: service connection x is not shared with this pipeline"}},
+		{name: "no trustee", oidc: host.PlannedOIDC{}},
+		{name: "no OIDC token", trustee: true, oidc: host.PlannedOIDC{Unavailable: errors.New("give the job `permissions: id-token: write`")}},
+		{name: "no workload identity", trustee: true},
+		{name: "pipelines without a service connection", trustee: true, connection: noConn},
+		{name: "pipelines with a connection it cannot use", trustee: true, connection: noConn, conn: "x"},
+	}
+	for _, cloud := range []struct {
+		key     string
+		trustee inputs.Input
+		value   string
+		want    []string
+	}{
+		{"awskms:///arn:aws:kms:eu-west-1:111122223333:alias/github-app", cloudid.AWSRoleARN, awsRole, []string{
+			"input aws-role-arn: is required for an awskms:// signing-key; set it to the role that trusts this job's OIDC token and may use the key (kms:GetPublicKey, kms:Sign)",
+			"input aws-role-arn: needs the job's OIDC token, but give the job `permissions: id-token: write`",
+			"input signing-key: an awskms:// signing-key needs workload identity (GitHub Actions or Azure Pipelines) or, by hand, your AWS credentials",
+			"input azure-service-connection: is required for an awskms:// signing-key on Azure Pipelines: the role trusts the OIDC token of that service connection",
+			"input azure-service-connection: service connection x is not shared with this pipeline",
+		}},
+		{"gcpkms://" + gcpKey, cloudid.GCPWorkloadIdentityProvider, gcpProvider, []string{
+			"input gcp-workload-identity-provider: is required for a gcpkms:// signing-key; set it to the workload identity pool provider that trusts this job's OIDC token",
+			"input gcp-workload-identity-provider: needs the job's OIDC token, but give the job `permissions: id-token: write`",
+			"input signing-key: a gcpkms:// signing-key needs workload identity (GitHub Actions or Azure Pipelines) or, by hand, Application Default Credentials",
+			"input azure-service-connection: is required for a gcpkms:// signing-key on Azure Pipelines: the pool provider trusts the OIDC token of that service connection",
+			"input azure-service-connection: service connection x is not shared with this pipeline",
+		}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			in := map[string]string{ghapp.ClientID.Key: "Iv23liX"}
-			for k, v := range tc.in {
-				in[k] = v
-			}
-			r := onRunner(t, inputs.ValuesOf(in), "octo/app")
-			r.OIDC, r.Connection = tc.oidc, tc.connection
-			_, ps := ghapp.New().Prepare(r)
-			var got []string
-			for _, p := range ps {
-				got = append(got, p.Error())
-			}
-			assert.Equal(t, tc.want, got)
-		})
+		for i, sit := range situations {
+			t.Run(cloud.trustee.Key+", "+sit.name, func(t *testing.T) {
+				in := map[string]string{ghapp.ClientID.Key: "Iv23liX", ghapp.SigningKey.Key: cloud.key, cloudid.AzureServiceConnection.Key: sit.conn}
+				if sit.trustee {
+					in[cloud.trustee.Key] = cloud.value
+				}
+				r := onRunner(t, inputs.ValuesOf(in), "octo/app")
+				r.OIDC, r.Connection = sit.oidc, sit.connection
+				_, ps := ghapp.New().Prepare(r)
+				var got []string
+				for _, p := range ps {
+					got = append(got, p.Error())
+				}
+				assert.Equal(t, []string{cloud.want[i]}, got)
+			})
+		}
 	}
 }
