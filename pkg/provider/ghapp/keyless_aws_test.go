@@ -29,10 +29,10 @@ func newAWSWorld(t *testing.T) *awsWorld {
 	t.Helper()
 	w := &awsWorld{vaultWorld: newVaultWorld(t), aws: awsfake.New("eu-west-1")}
 	t.Cleanup(w.aws.Close)
-	w.aws.TrustProvider(awsfake.Provider{Issuer: azfake.GitHubIssuerURL, Key: &w.ghOIDC.Issuer.Key.PublicKey, Audiences: []string{"sts.amazonaws.com"}})
-	w.aws.TrustProvider(awsfake.Provider{Issuer: w.pipes.Issuer.URL, Key: &w.pipes.Issuer.Key.PublicKey, Audiences: []string{azfake.Audience}})
+	w.aws.TrustProvider(awsfake.Provider{Issuer: azfake.GitHubIssuerURL, Key: &w.GitHubOIDC.Issuer.Key.PublicKey, Audiences: []string{"sts.amazonaws.com"}})
+	w.aws.TrustProvider(awsfake.Provider{Issuer: w.PipelinesOIDC.Issuer.URL, Key: &w.PipelinesOIDC.Issuer.Key.PublicKey, Audiences: []string{azfake.Audience}})
 	w.aws.AddRole(awsfake.Role{ARN: awsRole, Issuer: azfake.GitHubIssuerURL, Audience: "sts.amazonaws.com", Subject: "repo:octo/app:*"})
-	w.aws.AddRole(awsfake.Role{ARN: awsRole + "-azp", Issuer: w.pipes.Issuer.URL, Audience: azfake.Audience, Subject: w.pipes.Subject("signer-conn")})
+	w.aws.AddRole(awsfake.Role{ARN: awsRole + "-azp", Issuer: w.PipelinesOIDC.Issuer.URL, Audience: azfake.Audience, Subject: w.PipelinesOIDC.Subject("signer-conn")})
 	w.key = w.aws.AddKey("alias/github-app", testutil.AppKey(t), awsRole, awsRole+"-azp")
 	return w
 }

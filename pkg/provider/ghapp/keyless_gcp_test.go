@@ -30,10 +30,10 @@ func newGCPWorld(t *testing.T) *gcpWorld {
 	t.Helper()
 	w := &gcpWorld{vaultWorld: newVaultWorld(t), g: gcpfake.New()}
 	t.Cleanup(w.g.Close)
-	gh := gcpfake.Pool{Name: gcpProvider, Issuer: azfake.GitHubIssuerURL, Key: &w.ghOIDC.Issuer.Key.PublicKey,
-		Audiences: []string{"https://iam.googleapis.com/" + gcpProvider}, Subject: w.ghOIDC.Subject}
-	azp := gcpfake.Pool{Name: gcpAzProv, Issuer: w.pipes.Issuer.URL, Key: &w.pipes.Issuer.Key.PublicKey,
-		Audiences: []string{azfake.Audience}, Subject: w.pipes.Subject("signer-conn")}
+	gh := gcpfake.Pool{Name: gcpProvider, Issuer: azfake.GitHubIssuerURL, Key: &w.GitHubOIDC.Issuer.Key.PublicKey,
+		Audiences: []string{"https://iam.googleapis.com/" + gcpProvider}, Subject: w.GitHubOIDC.Subject}
+	azp := gcpfake.Pool{Name: gcpAzProv, Issuer: w.PipelinesOIDC.Issuer.URL, Key: &w.PipelinesOIDC.Issuer.Key.PublicKey,
+		Audiences: []string{azfake.Audience}, Subject: w.PipelinesOIDC.Subject("signer-conn")}
 	w.g.AddPool(gh)
 	w.g.AddPool(azp)
 	w.g.AllowImpersonation(gcpSA, gh.Principal())
@@ -90,7 +90,7 @@ func TestCloudKMSOnAzurePipelines(t *testing.T) {
 func TestCloudKMSFailures(t *testing.T) {
 	runFailures(t, newGCPWorld, []failure[*gcpWorld]{
 		{"pool provider of another repository", func(w *gcpWorld, env map[string]string) {
-			w.g.AddPool(gcpfake.Pool{Name: gcpProvider + "x", Issuer: azfake.GitHubIssuerURL, Key: &w.ghOIDC.Issuer.Key.PublicKey,
+			w.g.AddPool(gcpfake.Pool{Name: gcpProvider + "x", Issuer: azfake.GitHubIssuerURL, Key: &w.GitHubOIDC.Issuer.Key.PublicKey,
 				Audiences: []string{"https://iam.googleapis.com/" + gcpProvider + "x"}, Subject: "repo:octo/other:ref:refs/heads/main"})
 			env["INPUT_GCP-WORKLOAD-IDENTITY-PROVIDER"] = gcpProvider + "x"
 		}, "Google Cloud (workload identity) answered 400 Bad Request unauthorized_client: The given credential is rejected by the attribute condition."},

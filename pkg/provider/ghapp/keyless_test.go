@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -44,26 +45,19 @@ const (
 // vaultWorld is GitHub, Microsoft Entra, Azure Key Vault holding the App's
 // key, and both CI systems' OIDC issuers.
 type vaultWorld struct {
-	gh     *ghfake.Server
-	tenant *azfake.Tenant
-	entra  *azfake.Entra
-	vault  *azfake.Vault
-	ghOIDC *azfake.GitHubOIDC
-	pipes  *azfake.PipelinesOIDC
+	*azfake.Workload
+	gh    *ghfake.Server
+	vault *azfake.Vault
 }
 
 func newVaultWorld(t *testing.T) *vaultWorld {
 	t.Helper()
-	w := &vaultWorld{gh: newFake(t), tenant: azfake.NewTenant()}
-	w.entra = azfake.NewEntra(w.tenant)
-	w.vault = azfake.NewVault(w.tenant, w.entra.URL)
-	w.ghOIDC = azfake.NewGitHubOIDC("octo/app")
-	w.pipes = azfake.NewPipelinesOIDC("contoso", "web")
-	w.pipes.Connections[kvConnID] = "signer-conn"
-	t.Cleanup(func() { w.entra.Close(); w.vault.Close(); w.ghOIDC.Close(); w.pipes.Close() })
+	w := &vaultWorld{Workload: azfake.NewWorkload(kvConnID, "signer-conn"), gh: newFake(t)}
+	w.vault = azfake.NewVault(w.Tenant, w.Entra.URL)
+	t.Cleanup(func() { w.Close(); w.vault.Close() })
 	w.vault.Import("github-app", testutil.AppKey(t))
 	w.vault.Grant(kvClientID)
-	w.entra.Trust(kvClientID, w.ghOIDC.Federated(), w.pipes.Federated("signer-conn"))
+	w.Entra.Trust(kvClientID, w.GitHubOIDC.Federated(), w.PipelinesOIDC.Federated("signer-conn"))
 	return w
 }
 
@@ -75,7 +69,7 @@ func (w *vaultWorld) run(t *testing.T, env map[string]string, args ...string) (i
 	o, e := secret.NewWriter(&out, set), secret.NewWriter(&errb, set)
 	instant := providertest.Instant
 	c := &cli.Env{Args: args, Getenv: testutil.Getenv(env), Stdout: o, Stderr: e, RawStdout: o, RawStderr: e,
-		Secrets: set, Transport: w.entra.Client().Transport, Retry: &instant}
+		Secrets: set, Transport: w.Entra.Client().Transport, Retry: &instant}
 	code := c.Run(context.Background())
 	_ = o.Flush()
 	_ = e.Flush()
@@ -191,9 +185,9 @@ func runFailures[W signingWorld](t *testing.T, newWorld func(*testing.T) W, case
 
 // secrets are every credential the keyless path handles: none may show.
 func (w *vaultWorld) secrets() []string {
-	s := append(w.entra.Issued(), w.ghOIDC.Issued()...)
-	s = append(s, w.pipes.Issued()...)
-	return append(s, w.ghOIDC.RequestToken, w.pipes.JobToken)
+	s := append(w.Entra.Issued(), w.GitHubOIDC.Issued()...)
+	s = append(s, w.PipelinesOIDC.Issued()...)
+	return append(s, w.GitHubOIDC.RequestToken, w.PipelinesOIDC.JobToken)
 }
 
 func (w *vaultWorld) githubEnv(t *testing.T) (map[string]string, map[string]string) {
@@ -205,10 +199,9 @@ func (w *vaultWorld) githubEnv(t *testing.T) (map[string]string, map[string]stri
 		"INPUT_PROVIDER": "github", "INPUT_PERMISSIONS": "contents:read", "INPUT_LIFETIME": "1h", "INPUT_REVOKE": "true",
 		"INPUT_ALLOW-BROAD-SCOPES": "false", "INPUT_DRY-RUN": "false",
 		"INPUT_CLIENT-ID": w.gh.ClientID, "INPUT_GITHUB-API-URL": w.gh.URL, "INPUT_SIGNING-KEY": w.vault.URI("github-app"),
-		"INPUT_AZURE-CLIENT-ID": kvClientID, "INPUT_AZURE-TENANT-ID": w.tenant.ID,
-		"ACTIONS_ID_TOKEN_REQUEST_URL": w.ghOIDC.RequestURL(), "ACTIONS_ID_TOKEN_REQUEST_TOKEN": w.ghOIDC.RequestToken,
-		"AZURE_AUTHORITY_HOST": w.entra.AuthorityHost(),
+		"INPUT_AZURE-CLIENT-ID": kvClientID, "INPUT_AZURE-TENANT-ID": w.Tenant.ID,
 	}
+	maps.Copy(env, w.GitHubEnv())
 	for _, n := range []string{"OUTPUT", "ENV", "STATE", "STEP_SUMMARY"} {
 		files["GITHUB_"+n] = filepath.Join(dir, strings.ToLower(n))
 		require.NoError(t, os.WriteFile(files["GITHUB_"+n], nil, 0o600))
@@ -219,21 +212,17 @@ func (w *vaultWorld) githubEnv(t *testing.T) (map[string]string, map[string]stri
 
 func (w *vaultWorld) azureEnv(t *testing.T) map[string]string {
 	t.Helper()
-	return map[string]string{
+	env := map[string]string{
 		"TF_BUILD": "True", "AGENT_TEMPDIRECTORY": t.TempDir(),
 		"BUILD_REPOSITORY_NAME": "octo/app", "BUILD_REPOSITORY_PROVIDER": "GitHub", "BUILD_BUILDID": "42", "SYSTEM_JOBATTEMPT": "1",
 		"SYSTEM_COLLECTIONURI": "https://dev.azure.com/contoso/",
 		"INPUT_PROVIDER":       "github", "INPUT_PERMISSIONS": "contents:read", "INPUT_LIFETIME": "1h", "INPUT_REVOKE": "true",
 		"INPUT_ALLOWBROADSCOPES": "false", "INPUT_DRYRUN": "false",
 		"INPUT_CLIENTID": w.gh.ClientID, "INPUT_GITHUBAPIURL": w.gh.URL, "INPUT_SIGNINGKEY": w.vault.URI("github-app"),
-		"INPUT_AZURESERVICECONNECTION":                                kvConnID,
-		"ENDPOINT_AUTH_SCHEME_" + kvConnID:                            "WorkloadIdentityFederation",
-		"ENDPOINT_AUTH_PARAMETER_" + kvConnID + "_SERVICEPRINCIPALID": kvClientID,
-		"ENDPOINT_AUTH_PARAMETER_" + kvConnID + "_TENANTID":           w.tenant.ID,
-		"ENDPOINT_AUTH_PARAMETER_SYSTEMVSSCONNECTION_ACCESSTOKEN":     w.pipes.JobToken,
-		"SYSTEM_OIDCREQUESTURI":                                       w.pipes.RequestURI(),
-		"AZURE_AUTHORITY_HOST":                                        w.entra.AuthorityHost(),
+		"INPUT_AZURESERVICECONNECTION": kvConnID,
 	}
+	maps.Copy(env, w.PipelinesEnv(kvClientID))
+	return env
 }
 
 func TestKeyVaultOnGitHub(t *testing.T) {
@@ -243,12 +232,12 @@ func TestKeyVaultOnGitHub(t *testing.T) {
 	tok := w.gh.Live()[0].Value
 	assert.NotEmpty(t, w.vault.Signed(), "the JWT was signed in the vault")
 	assert.Contains(t, stdout, "Signing the App's JWTs with "+w.vault.URI("github-app")+" (Azure Key Vault, public key SHA256:")
-	for _, m := range append([]string{tok}, w.ghOIDC.Issued()...) {
+	for _, m := range append([]string{tok}, w.GitHubOIDC.Issued()...) {
 		assert.Contains(t, stdout, "::add-mask::"+m+"\n")
 	}
 	outputs, _ := testutil.Heredocs(t, testutil.ReadFile(t, files["GITHUB_OUTPUT"]))
 	assert.Equal(t, tok, outputs["token"])
-	require.NotEmpty(t, w.entra.Issued())
+	require.NotEmpty(t, w.Entra.Issued())
 
 	signed := len(w.vault.Signed())
 	stdout = postOnGitHub(t, w, env, files)
@@ -262,7 +251,7 @@ func TestKeyVaultOnAzurePipelines(t *testing.T) {
 	out := mainOnAzure(t, w, env)
 	assert.NotEmpty(t, w.vault.Signed())
 	assert.True(t, out.Masked(w.gh.Live()[0].Value))
-	assert.True(t, out.Masked(w.pipes.JobToken), "the OIDC request's credential is masked")
+	assert.True(t, out.Masked(w.PipelinesOIDC.JobToken), "the OIDC request's credential is masked")
 	postOnAzure(t, w, env, out)
 }
 
@@ -276,7 +265,7 @@ func TestKeyVaultFailures(t *testing.T) {
 			w.vault.Import("ungranted", testutil.AppKey(t))
 			env["INPUT_SIGNING-KEY"] = w.vault.URI("ungranted")
 			env["INPUT_AZURE-CLIENT-ID"] = "11111111-2222-3333-4444-555555555555"
-			w.entra.Trust("11111111-2222-3333-4444-555555555555", w.ghOIDC.Federated())
+			w.Entra.Trust("11111111-2222-3333-4444-555555555555", w.GitHubOIDC.Federated())
 		}, "Azure Key Vault answered 403 Forbidden: Caller is not authorized to perform action on resource."},
 		{"no such key", func(w *vaultWorld, env map[string]string) {
 			env["INPUT_SIGNING-KEY"] = w.vault.URI("nope")
@@ -349,11 +338,11 @@ func TestKeyVaultCheck(t *testing.T) {
 	// By hand, the Azure CLI's sign-in: a stand-in az prints the token
 	// Entra would give the signed-in identity for Key Vault.
 	now := time.Now()
-	tok := w.tenant.Issuer.Sign(jwt.MapClaims{"aud": azfake.VaultResource, "tid": w.tenant.ID, "appid": kvClientID, "oid": "o",
+	tok := w.Tenant.Issuer.Sign(jwt.MapClaims{"aud": azfake.VaultResource, "tid": w.Tenant.ID, "appid": kvClientID, "oid": "o",
 		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix()})
 	bin := t.TempDir()
 	script := fmt.Sprintf("#!/bin/sh\necho '{\"accessToken\":\"%s\",\"expiresOn\":\"%s\",\"expires_on\":%d,\"tenant\":\"%s\",\"tokenType\":\"Bearer\"}'\n",
-		tok, now.Add(time.Hour).Format("2006-01-02 15:04:05.000000"), now.Add(time.Hour).Unix(), w.tenant.ID)
+		tok, now.Add(time.Hour).Format("2006-01-02 15:04:05.000000"), now.Add(time.Hour).Unix(), w.Tenant.ID)
 	require.NoError(t, os.WriteFile(filepath.Join(bin, "az"), []byte(script), 0o755))
 	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 	env := map[string]string{"HOME": t.TempDir()}
@@ -401,7 +390,7 @@ jobs:
           client-id: `+w.gh.ClientID+`
           signing-key: `+w.vault.URI("github-app")+`
           azure-client-id: `+kvClientID+`
-          azure-tenant-id: `+w.tenant.ID+`
+          azure-tenant-id: `+w.Tenant.ID+`
           github-api-url: `+w.gh.URL+`
           permissions: contents:read
 `), 0o600))
@@ -444,7 +433,7 @@ func TestKeyVaultRefreshHandsTheBrokerTheOIDCRequest(t *testing.T) {
 			o, e := secret.NewWriter(&out, set), secret.NewWriter(&errb, set)
 			instant := providertest.Instant
 			c := &cli.Env{Args: []string{"/jobtoken"}, Getenv: testutil.Getenv(env), Stdout: o, Stderr: e, RawStdout: o, RawStderr: e,
-				Secrets: set, Transport: w.entra.Client().Transport, Retry: &instant,
+				Secrets: set, Transport: w.Entra.Client().Transport, Retry: &instant,
 				StartBroker: func(b []byte) error {
 					require.NoError(t, json.Unmarshal(b, &handoff))
 					return errors.New("no broker in this test")
@@ -457,8 +446,8 @@ func TestKeyVaultRefreshHandsTheBrokerTheOIDCRequest(t *testing.T) {
 			// asked to start: the post step revokes it.
 			postOnGitHub(t, w, env, files)
 			if keyless {
-				assert.Equal(t, w.ghOIDC.RequestToken, handoff.OIDC["ACTIONS_ID_TOKEN_REQUEST_TOKEN"])
-				assert.Equal(t, w.ghOIDC.RequestURL(), handoff.OIDC["ACTIONS_ID_TOKEN_REQUEST_URL"])
+				assert.Equal(t, w.GitHubOIDC.RequestToken, handoff.OIDC["ACTIONS_ID_TOKEN_REQUEST_TOKEN"])
+				assert.Equal(t, w.GitHubOIDC.RequestURL(), handoff.OIDC["ACTIONS_ID_TOKEN_REQUEST_URL"])
 			} else {
 				assert.Empty(t, handoff.OIDC, "a private key needs no OIDC token: the broker gets none")
 			}
