@@ -67,11 +67,7 @@ func (s *Server) AddPackage(owner, name string, public bool) {
 }
 
 // Uses returns the resource calls answered so far, in order.
-func (s *Server) Uses() []Use {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.uses)
-}
+func (s *Server) Uses() []Use { return s.uses.All() }
 
 func (s *Server) findPackage(owner, name string) *Package {
 	s.mu.Lock()
@@ -112,11 +108,7 @@ func (s *Server) begin(w http.ResponseWriter, r *http.Request, needs string) *re
 	return &resourceCall{s: s, w: w, use: Use{Token: v, Use: demo.Use{Method: r.Method, Path: r.URL.Path, Needs: needs}}}
 }
 
-func (c *resourceCall) end() {
-	c.s.mu.Lock()
-	defer c.s.mu.Unlock()
-	c.s.uses = append(c.s.uses, c.use)
-}
+func (c *resourceCall) end() { c.s.uses.Add(c.use) }
 
 func (c *resourceCall) answer(code int, refused, msg string) {
 	c.use.Status, c.use.Refused = code, refused

@@ -32,6 +32,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/jobtoken/jobtoken/pkg/fake/minted"
+	"github.com/jobtoken/jobtoken/pkg/fake/record"
 )
 
 // Account is the fake's AWS account.
@@ -91,8 +94,8 @@ type AWS struct {
 	roles     map[string]*Role
 	keys      []*Key
 	sessions  map[string]*session
-	issued    []string
-	signed    []string
+	issued    record.Log[string]
+	signed    record.Log[string]
 }
 
 // New starts both services for region.
@@ -143,27 +146,14 @@ func (a *AWS) AddUser(arn string) aws.Credentials {
 }
 
 // Issued returns every secret STS handed out (secret keys, session tokens).
-func (a *AWS) Issued() []string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return append([]string(nil), a.issued...)
-}
+func (a *AWS) Issued() []string { return a.issued.All() }
 
 // Signed returns the key ARN of every signature made.
-func (a *AWS) Signed() []string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return append([]string(nil), a.signed...)
-}
+func (a *AWS) Signed() []string { return a.signed.All() }
 
+// chars is n random letters and digits, as AWS's keys and tokens are made of.
 func chars(n int) string {
-	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return string(b)
+	return minted.Chars("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", n)
 }
 
 // stsError writes STS's XML error answer.
@@ -261,7 +251,7 @@ func (a *AWS) sts(w http.ResponseWriter, r *http.Request) {
 	assumed := "arn:aws:sts::" + Account + ":assumed-role/" + roleName + "/" + name
 	a.mu.Lock()
 	a.sessions[creds.AccessKeyID] = &session{creds: creds, principal: roleARN, assumed: assumed}
-	a.issued = append(a.issued, creds.SecretAccessKey, creds.SessionToken)
+	a.issued.Add(creds.SecretAccessKey, creds.SessionToken)
 	a.mu.Unlock()
 	w.Header().Set("Content-Type", "text/xml")
 	fmt.Fprintf(w, `<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleWithWebIdentityResult><SubjectFromWebIdentityToken>%s</SubjectFromWebIdentityToken><Audience>%s</Audience><AssumedRoleUser><Arn>%s</Arn><AssumedRoleId>AROA%s:%s</AssumedRoleId></AssumedRoleUser><Credentials><AccessKeyId>%s</AccessKeyId><SecretAccessKey>%s</SecretAccessKey><SessionToken>%s</SessionToken><Expiration>%s</Expiration></Credentials><Provider>%s</Provider></AssumeRoleWithWebIdentityResult><ResponseMetadata><RequestId>%s</RequestId></ResponseMetadata></AssumeRoleWithWebIdentityResponse>`,
@@ -403,9 +393,7 @@ func (a *AWS) kms(w http.ResponseWriter, r *http.Request) {
 			kmsError(w, http.StatusBadRequest, "ValidationException", "Digest is invalid length for algorithm "+in.SigningAlgorithm+".")
 		default:
 			sig, _ := rsa.SignPKCS1v15(nil, rk, crypto.SHA256, in.Message)
-			a.mu.Lock()
-			a.signed = append(a.signed, k.ARN(a.Region))
-			a.mu.Unlock()
+			a.signed.Add(k.ARN(a.Region))
 			_ = json.NewEncoder(w).Encode(map[string]any{"KeyId": k.ARN(a.Region), "Signature": sig, "SigningAlgorithm": in.SigningAlgorithm})
 		}
 	}
