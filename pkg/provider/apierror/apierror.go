@@ -46,25 +46,22 @@ func (e *Error) Explain(cause, fix string) *Error {
 	return e
 }
 
-// Reason is jobtoken's reading of one of a service's error codes: the
-// likely cause and the fix.
-type Reason struct{ Cause, Fix string }
+// Reason is jobtoken's reading of a service's error code: the likely cause
+// and the fix.
+type Reason struct{ Code, Cause, Fix string }
 
-// ExplainCode sets e's cause and fix from reasons[e.Code] when reasons
-// knows the code, and returns e.
-func (e *Error) ExplainCode(reasons map[string]Reason) *Error {
-	if r, ok := reasons[e.Code]; ok {
-		e.Explain(r.Cause, r.Fix)
-	}
-	return e
-}
-
-// ExplainCodes is ExplainCode for the refusal of service in err's chain;
-// an error from anyone else (a credential's exchange, already explained)
-// is left as it is. It returns err.
-func ExplainCodes(err error, service string, reasons map[string]Reason) error {
+// ExplainCodes sets the cause and fix of service's refusal in err's chain
+// from the reason for its code, when reasons has one. An error from anyone
+// else (a credential's exchange, already explained) is left as it is. It
+// returns err.
+func ExplainCodes(err error, service string, reasons []Reason) error {
 	if e, ok := As(err); ok && e.Service == service {
-		e.ExplainCode(reasons)
+		for _, r := range reasons {
+			if r.Code == e.Code {
+				e.Explain(r.Cause, r.Fix)
+				break
+			}
+		}
 	}
 	return err
 }

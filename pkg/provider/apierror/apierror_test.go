@@ -58,20 +58,17 @@ func TestMatch(t *testing.T) {
 	assert.Equal(t, "kept", e.Cause, "a cause set by the caller wins")
 }
 
-func TestExplainCode(t *testing.T) {
-	reasons := map[string]Reason{"NotFoundException": {Cause: "no such key", Fix: "check the key"}}
+func TestExplainCodes(t *testing.T) {
+	reasons := []Reason{{Code: "NotFoundException", Cause: "no such key", Fix: "check the key"}}
 	e := &Error{Service: "AWS KMS", Status: 400, Code: "NotFoundException"}
-	assert.Same(t, e, e.ExplainCode(reasons))
+	err := fmt.Errorf("failed to sign: %w", e)
+	assert.Same(t, err, ExplainCodes(err, "AWS KMS", reasons))
 	assert.Equal(t, "no such key", e.Cause)
 	assert.Equal(t, "check the key", e.Fix)
-	e = &Error{Service: "AWS KMS", Status: 400, Code: "ThrottlingException"}
-	e.ExplainCode(reasons)
-	assert.Empty(t, e.Cause+e.Fix, "an unknown code is left unexplained")
 
-	err := fmt.Errorf("failed to sign: %w", &Error{Service: "AWS KMS", Status: 400, Code: "NotFoundException"})
-	assert.Same(t, err, ExplainCodes(err, "AWS KMS", reasons))
-	e, _ = As(err)
-	assert.Equal(t, "no such key", e.Cause)
+	e = &Error{Service: "AWS KMS", Status: 400, Code: "ThrottlingException"}
+	ExplainCodes(e, "AWS KMS", reasons)
+	assert.Empty(t, e.Cause+e.Fix, "an unknown code is left unexplained")
 	sts := &Error{Service: "AWS STS", Status: 400, Code: "NotFoundException"}
 	ExplainCodes(fmt.Errorf("x: %w", sts), "AWS KMS", reasons)
 	assert.Empty(t, sts.Cause, "another service's refusal is left as it is")
