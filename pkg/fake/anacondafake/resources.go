@@ -48,10 +48,7 @@ const (
 // Use is one resource call the fake answered.
 // Refused is "" when served, else one of the Refused* reasons; Needs is the
 // scope the call needs ("" for a public read).
-type Use struct {
-	Token string // the token sent ("" when none); the fake never prints it
-	demo.Use
-}
+type Use = demo.TokenUse
 
 // Package is a package on the fake.
 type Package struct {

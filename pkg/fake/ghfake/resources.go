@@ -51,10 +51,7 @@ const (
 // Use is one resource call the fake answered.
 // Refused is "" when served, else one of the Refused* reasons; Needs is the
 // permission the route needs, e.g. "issues:write".
-type Use struct {
-	Token string // the token sent ("" when none); the fake never prints it
-	demo.Use
-}
+type Use = demo.TokenUse
 
 // Uses returns the resource calls answered so far, in order.
 func (s *Server) Uses() []Use { return s.uses.All() }

@@ -5,7 +5,6 @@
 package record
 
 import (
-	"slices"
 	"sync"
 )
 
@@ -19,13 +18,14 @@ type Log[T any] struct {
 // Add records vs, in order.
 func (l *Log[T]) Add(vs ...T) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	l.entries = append(l.entries, vs...)
+	l.mu.Unlock()
 }
 
 // All returns a copy of what was recorded, in order.
 func (l *Log[T]) All() []T {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	return slices.Clone(l.entries)
+	all := append([]T(nil), l.entries...)
+	l.mu.Unlock()
+	return all
 }
