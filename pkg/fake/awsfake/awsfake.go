@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -230,18 +231,12 @@ func (a *AWS) sts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	aud, _ := c.GetAudience()
-	audOK := false
-	for _, x := range aud {
-		for _, y := range prov.Audiences {
-			audOK = audOK || x == y
-		}
-	}
-	if !audOK {
+	if !slices.ContainsFunc(aud, func(x string) bool { return slices.Contains(prov.Audiences, x) }) {
 		stsError(w, http.StatusBadRequest, "InvalidIdentityToken", "Incorrect token audience")
 		return
 	}
 	sub, _ := c["sub"].(string)
-	if role == nil || role.Issuer != iss || !contains(aud, role.Audience) || !like(role.Subject, sub) {
+	if role == nil || role.Issuer != iss || !slices.Contains(aud, role.Audience) || !like(role.Subject, sub) {
 		stsError(w, http.StatusForbidden, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity")
 		return
 	}
@@ -256,15 +251,6 @@ func (a *AWS) sts(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/xml")
 	fmt.Fprintf(w, `<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleWithWebIdentityResult><SubjectFromWebIdentityToken>%s</SubjectFromWebIdentityToken><Audience>%s</Audience><AssumedRoleUser><Arn>%s</Arn><AssumedRoleId>AROA%s:%s</AssumedRoleId></AssumedRoleUser><Credentials><AccessKeyId>%s</AccessKeyId><SecretAccessKey>%s</SecretAccessKey><SessionToken>%s</SessionToken><Expiration>%s</Expiration></Credentials><Provider>%s</Provider></AssumeRoleWithWebIdentityResult><ResponseMetadata><RequestId>%s</RequestId></ResponseMetadata></AssumeRoleWithWebIdentityResponse>`,
 		xmlText(sub), xmlText(role.Audience), assumed, strings.ToUpper(chars(12)), name, creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken, exp.Format(time.RFC3339), xmlText(iss), chars(8))
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // like is IAM's StringLike with * only.
@@ -361,7 +347,7 @@ func (a *AWS) kms(w http.ResponseWriter, r *http.Request) {
 		kmsError(w, http.StatusBadRequest, "NotFoundException", fmt.Sprintf("Key '%s' does not exist", in.KeyID))
 		return
 	}
-	if !contains(k.Users, s.principal) {
+	if !slices.Contains(k.Users, s.principal) {
 		kmsError(w, http.StatusBadRequest, "AccessDeniedException", fmt.Sprintf("User: %s is not authorized to perform: kms:%s on resource: %s because no resource-based policy allows the kms:%s action", s.assumed, action, k.ARN(a.Region), action))
 		return
 	}
@@ -385,7 +371,7 @@ func (a *AWS) kms(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case k.Usage != "SIGN_VERIFY":
 			kmsError(w, http.StatusBadRequest, "InvalidKeyUsageException", "You cannot perform this operation on a "+k.Usage+" key.")
-		case !contains(algs, in.SigningAlgorithm):
+		case !slices.Contains(algs, in.SigningAlgorithm):
 			kmsError(w, http.StatusBadRequest, "InvalidKeyUsageException", "Signing algorithm "+in.SigningAlgorithm+" is not supported for key "+k.ARN(a.Region))
 		case in.MessageType != "DIGEST":
 			kmsError(w, http.StatusBadRequest, "ValidationException", "the fake expects MessageType DIGEST: jobtoken sends digests only")

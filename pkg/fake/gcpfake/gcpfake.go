@@ -20,6 +20,7 @@ import (
 	"hash/crc32"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -179,13 +180,7 @@ func (g *Google) sts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	auds, _ := c.GetAudience()
-	ok := false
-	for _, a := range auds {
-		for _, b := range pool.Audiences {
-			ok = ok || a == b
-		}
-	}
-	if !ok {
+	if !slices.ContainsFunc(auds, func(a string) bool { return slices.Contains(pool.Audiences, a) }) {
 		oauthError(w, "invalid_grant", fmt.Sprintf("The audience in ID Token [%s] does not match the expected audience.", strings.Join(auds, ",")))
 		return
 	}
