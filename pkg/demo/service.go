@@ -123,6 +123,24 @@ type Use struct {
 	Needs        string
 }
 
+// TokenUse is a fake's record of one call made with a token: the token
+// sent ("" when none; the fake never prints it), and the call.
+type TokenUse struct {
+	Token string
+	Use
+}
+
+// UsesWith returns the calls among uses made with token, in order.
+func UsesWith(uses []TokenUse, token string) []Use {
+	var out []Use
+	for _, u := range uses {
+		if u.Token == token {
+			out = append(out, u.Use)
+		}
+	}
+	return out
+}
+
 // The world of every demo job: the repository it builds (on GitHub, or in
 // Azure Repos) and, on Azure Pipelines, its organization and project.
 const (

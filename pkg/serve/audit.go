@@ -3,9 +3,7 @@ package serve
 import (
 	"crypto/rsa"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/jobtoken/jobtoken/pkg/oidcverify"
@@ -67,13 +65,9 @@ func (s *Server) writeAudit(a *auditRecord) {
 
 // readKey reads the App's private key file. Its errors never quote it.
 func readKey(path string) (*rsa.PrivateKey, error) {
-	data, err := os.ReadFile(path)
+	data, err := readFile("github.private_key_file", path)
 	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, fmt.Errorf("failed to read github.private_key_file %s: %w", path, err)
+		return nil, err
 	}
 	k, err := ghapp.ParsePrivateKey(string(data))
 	if err != nil {

@@ -158,19 +158,30 @@ type Settings struct {
 
 // LoadConfig reads and checks the config file; getenv supplies PORT.
 func LoadConfig(path string, getenv func(string) string) (*Settings, error) {
-	data, err := os.ReadFile(path)
+	data, err := readFile("--config", path)
 	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, fmt.Errorf("failed to read --config %s: %w", path, err)
+		return nil, err
 	}
 	s, err := ParseConfig(data, getenv)
 	if err != nil {
 		return nil, fmt.Errorf("--config %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// readFile reads the file at path, which name (a flag or setting, as the
+// operator writes it) gives. Its errors say why without Go's "open <path>"
+// prefix, and never quote the file.
+func readFile(name, path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("failed to read %s %s: %w", name, path, err)
+	}
+	return data, nil
 }
 
 // ParseConfig checks a config and lists every problem, one a line.

@@ -2,6 +2,8 @@ package serve_test
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -44,6 +46,28 @@ func TestConfigDefaults(t *testing.T) {
 	require.NoError(t, err)
 	require.NotNil(t, s.SigningKey)
 	assert.Equal(t, "azurekms://jobtoken.vault.azure.net/github-app", s.SigningKey.URI)
+}
+
+// TestFileErrors: a file the operator names that cannot be read is named
+// with the setting that names it and why, in Go's words without its
+// "open <path>:" prefix; the file's content is never quoted.
+func TestFileErrors(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nope")
+	_, err := serve.LoadConfig(missing, env(nil))
+	assert.EqualError(t, err, "failed to read --config "+missing+": no such file or directory")
+
+	s, err := serve.ParseConfig([]byte(minimal), env(nil))
+	require.NoError(t, err)
+	s.KeyFile = missing
+	_, err = serve.New(s, serve.Options{})
+	assert.EqualError(t, err, "failed to read github.private_key_file "+missing+": no such file or directory")
+
+	s.KeyFile = filepath.Join(t.TempDir(), "app.pem")
+	require.NoError(t, os.WriteFile(s.KeyFile, []byte("not-a-key-s3cret"), 0o600))
+	_, err = serve.New(s, serve.Options{})
+	require.Error(t, err)
+	assert.True(t, strings.HasPrefix(err.Error(), "github.private_key_file "+s.KeyFile+": "), err.Error())
+	assert.NotContains(t, err.Error(), "s3cret")
 }
 
 func TestConfigErrors(t *testing.T) {

@@ -156,11 +156,8 @@ func (s *Server) Handler() http.Handler {
 	return mux
 }
 
-// Discovery is GET /.well-known/jobtoken.
-type Discovery struct {
-	Audience  string   `json:"audience"`
-	Providers []string `json:"providers"`
-}
+// Discovery is GET /.well-known/jobtoken, as the federation minter reads it.
+type Discovery = ghapp.FederationDiscovery
 
 func (s *Server) wellKnown(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, Discovery{Audience: s.set.Audience, Providers: policy.Providers})
@@ -253,14 +250,8 @@ func (p *Permissions) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// TokenResponse is a 200 answer.
-type TokenResponse struct {
-	Token        string            `json:"token"`
-	ExpiresAt    time.Time         `json:"expires_at"`
-	TokenID      string            `json:"token_id"`
-	Permissions  map[string]string `json:"permissions"`
-	Repositories []string          `json:"repositories"`
-}
+// TokenResponse is a 200 answer, as the federation minter reads it.
+type TokenResponse = ghapp.FederationAnswer
 
 // apiError is the body's error: code and message always, the rest when
 // they say something.

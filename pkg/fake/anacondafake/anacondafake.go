@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/jobtoken/jobtoken/pkg/fake/minted"
+	"github.com/jobtoken/jobtoken/pkg/fake/record"
 )
 
 // Provider is the value of the provider input that mints from the service
@@ -97,9 +98,9 @@ type Server struct {
 	accounts map[string]*Account
 	creds    map[string]*Credential
 	tokens   map[string]*Token
-	log      []Request
+	log      record.Log[Request]
 	packages []*Package
-	uses     []Use
+	uses     record.Log[Use]
 	mux      *http.ServeMux
 
 	// Now is the server's clock (tests skew it).
@@ -143,9 +144,7 @@ func New(accounts ...*Account) *Server {
 func (s *Server) wrap() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-		s.mu.Lock()
-		s.log = append(s.log, Request{Method: r.Method, Path: r.URL.Path, Scheme: scheme})
-		s.mu.Unlock()
+		s.log.Add(Request{Method: r.Method, Path: r.URL.Path, Scheme: scheme})
 		w.Header().Set("Date", s.Now().UTC().Format(http.TimeFormat))
 		if s.Before != nil && s.Before(w, r) {
 			return
@@ -200,9 +199,7 @@ func newTokenValue() string {
 
 // Requests returns the requests seen so far.
 func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.log)
+	return s.log.All()
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

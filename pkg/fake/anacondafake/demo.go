@@ -118,14 +118,6 @@ func (a *demoWorld) Status(token string) demo.TokenStatus {
 	return demo.TokenStatus{Found: true, Live: t.Live(a.f.Now()), Revoked: t.Revoked, By: by}
 }
 
-func (a *demoWorld) Uses(token string) []demo.Use {
-	var out []demo.Use
-	for _, u := range a.f.Uses() {
-		if u.Token == token {
-			out = append(out, u.Use)
-		}
-	}
-	return out
-}
+func (a *demoWorld) Uses(token string) []demo.Use { return demo.UsesWith(a.f.Uses(), token) }
 
 func (a *demoWorld) Live() int { return len(a.f.Live()) }

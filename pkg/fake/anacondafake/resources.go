@@ -48,10 +48,7 @@ const (
 // Use is one resource call the fake answered.
 // Refused is "" when served, else one of the Refused* reasons; Needs is the
 // scope the call needs ("" for a public read).
-type Use struct {
-	Token string // the token sent ("" when none); the fake never prints it
-	demo.Use
-}
+type Use = demo.TokenUse
 
 // Package is a package on the fake.
 type Package struct {
@@ -67,11 +64,7 @@ func (s *Server) AddPackage(owner, name string, public bool) {
 }
 
 // Uses returns the resource calls answered so far, in order.
-func (s *Server) Uses() []Use {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.uses)
-}
+func (s *Server) Uses() []Use { return s.uses.All() }
 
 func (s *Server) findPackage(owner, name string) *Package {
 	s.mu.Lock()
@@ -112,11 +105,7 @@ func (s *Server) begin(w http.ResponseWriter, r *http.Request, needs string) *re
 	return &resourceCall{s: s, w: w, use: Use{Token: v, Use: demo.Use{Method: r.Method, Path: r.URL.Path, Needs: needs}}}
 }
 
-func (c *resourceCall) end() {
-	c.s.mu.Lock()
-	defer c.s.mu.Unlock()
-	c.s.uses = append(c.s.uses, c.use)
-}
+func (c *resourceCall) end() { c.s.uses.Add(c.use) }
 
 func (c *resourceCall) answer(code int, refused, msg string) {
 	c.use.Status, c.use.Refused = code, refused

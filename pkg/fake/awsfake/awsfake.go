@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,6 +33,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/jobtoken/jobtoken/pkg/fake/minted"
+	"github.com/jobtoken/jobtoken/pkg/fake/record"
 )
 
 // Account is the fake's AWS account.
@@ -91,8 +95,8 @@ type AWS struct {
 	roles     map[string]*Role
 	keys      []*Key
 	sessions  map[string]*session
-	issued    []string
-	signed    []string
+	issued    record.Log[string]
+	signed    record.Log[string]
 }
 
 // New starts both services for region.
@@ -143,27 +147,14 @@ func (a *AWS) AddUser(arn string) aws.Credentials {
 }
 
 // Issued returns every secret STS handed out (secret keys, session tokens).
-func (a *AWS) Issued() []string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return append([]string(nil), a.issued...)
-}
+func (a *AWS) Issued() []string { return a.issued.All() }
 
 // Signed returns the key ARN of every signature made.
-func (a *AWS) Signed() []string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return append([]string(nil), a.signed...)
-}
+func (a *AWS) Signed() []string { return a.signed.All() }
 
+// chars is n random letters and digits, as AWS's keys and tokens are made of.
 func chars(n int) string {
-	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return string(b)
+	return minted.Chars("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", n)
 }
 
 // stsError writes STS's XML error answer.
@@ -240,18 +231,12 @@ func (a *AWS) sts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	aud, _ := c.GetAudience()
-	audOK := false
-	for _, x := range aud {
-		for _, y := range prov.Audiences {
-			audOK = audOK || x == y
-		}
-	}
-	if !audOK {
+	if !slices.ContainsFunc(aud, func(x string) bool { return slices.Contains(prov.Audiences, x) }) {
 		stsError(w, http.StatusBadRequest, "InvalidIdentityToken", "Incorrect token audience")
 		return
 	}
 	sub, _ := c["sub"].(string)
-	if role == nil || role.Issuer != iss || !contains(aud, role.Audience) || !like(role.Subject, sub) {
+	if role == nil || role.Issuer != iss || !slices.Contains(aud, role.Audience) || !like(role.Subject, sub) {
 		stsError(w, http.StatusForbidden, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithWebIdentity")
 		return
 	}
@@ -261,20 +246,11 @@ func (a *AWS) sts(w http.ResponseWriter, r *http.Request) {
 	assumed := "arn:aws:sts::" + Account + ":assumed-role/" + roleName + "/" + name
 	a.mu.Lock()
 	a.sessions[creds.AccessKeyID] = &session{creds: creds, principal: roleARN, assumed: assumed}
-	a.issued = append(a.issued, creds.SecretAccessKey, creds.SessionToken)
+	a.issued.Add(creds.SecretAccessKey, creds.SessionToken)
 	a.mu.Unlock()
 	w.Header().Set("Content-Type", "text/xml")
 	fmt.Fprintf(w, `<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleWithWebIdentityResult><SubjectFromWebIdentityToken>%s</SubjectFromWebIdentityToken><Audience>%s</Audience><AssumedRoleUser><Arn>%s</Arn><AssumedRoleId>AROA%s:%s</AssumedRoleId></AssumedRoleUser><Credentials><AccessKeyId>%s</AccessKeyId><SecretAccessKey>%s</SecretAccessKey><SessionToken>%s</SessionToken><Expiration>%s</Expiration></Credentials><Provider>%s</Provider></AssumeRoleWithWebIdentityResult><ResponseMetadata><RequestId>%s</RequestId></ResponseMetadata></AssumeRoleWithWebIdentityResponse>`,
 		xmlText(sub), xmlText(role.Audience), assumed, strings.ToUpper(chars(12)), name, creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken, exp.Format(time.RFC3339), xmlText(iss), chars(8))
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // like is IAM's StringLike with * only.
@@ -371,7 +347,7 @@ func (a *AWS) kms(w http.ResponseWriter, r *http.Request) {
 		kmsError(w, http.StatusBadRequest, "NotFoundException", fmt.Sprintf("Key '%s' does not exist", in.KeyID))
 		return
 	}
-	if !contains(k.Users, s.principal) {
+	if !slices.Contains(k.Users, s.principal) {
 		kmsError(w, http.StatusBadRequest, "AccessDeniedException", fmt.Sprintf("User: %s is not authorized to perform: kms:%s on resource: %s because no resource-based policy allows the kms:%s action", s.assumed, action, k.ARN(a.Region), action))
 		return
 	}
@@ -395,7 +371,7 @@ func (a *AWS) kms(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case k.Usage != "SIGN_VERIFY":
 			kmsError(w, http.StatusBadRequest, "InvalidKeyUsageException", "You cannot perform this operation on a "+k.Usage+" key.")
-		case !contains(algs, in.SigningAlgorithm):
+		case !slices.Contains(algs, in.SigningAlgorithm):
 			kmsError(w, http.StatusBadRequest, "InvalidKeyUsageException", "Signing algorithm "+in.SigningAlgorithm+" is not supported for key "+k.ARN(a.Region))
 		case in.MessageType != "DIGEST":
 			kmsError(w, http.StatusBadRequest, "ValidationException", "the fake expects MessageType DIGEST: jobtoken sends digests only")
@@ -403,9 +379,7 @@ func (a *AWS) kms(w http.ResponseWriter, r *http.Request) {
 			kmsError(w, http.StatusBadRequest, "ValidationException", "Digest is invalid length for algorithm "+in.SigningAlgorithm+".")
 		default:
 			sig, _ := rsa.SignPKCS1v15(nil, rk, crypto.SHA256, in.Message)
-			a.mu.Lock()
-			a.signed = append(a.signed, k.ARN(a.Region))
-			a.mu.Unlock()
+			a.signed.Add(k.ARN(a.Region))
 			_ = json.NewEncoder(w).Encode(map[string]any{"KeyId": k.ARN(a.Region), "Signature": sig, "SigningAlgorithm": in.SigningAlgorithm})
 		}
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/jobtoken/jobtoken/pkg/fake/record"
 )
 
 // Federated is a federated identity credential on an app registration: Entra
@@ -44,8 +46,8 @@ type Entra struct {
 
 	mu       sync.Mutex
 	apps     map[string]*App
-	issued   []string
-	requests []string
+	issued   record.Log[string]
+	requests record.Log[string]
 }
 
 // NewEntra starts the fake for tenant.
@@ -55,9 +57,7 @@ func NewEntra(tenant *Tenant) *Entra {
 	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", e.discovery)
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", e.token)
 	e.Server = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		e.mu.Lock()
-		e.requests = append(e.requests, r.Method+" "+r.URL.Path)
-		e.mu.Unlock()
+		e.requests.Add(r.Method + " " + r.URL.Path)
 		mux.ServeHTTP(w, r)
 	}))
 	return e
@@ -79,18 +79,10 @@ func (e *Entra) Trust(clientID string, creds ...Federated) {
 }
 
 // Issued returns the access tokens handed out.
-func (e *Entra) Issued() []string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return append([]string(nil), e.issued...)
-}
+func (e *Entra) Issued() []string { return e.issued.All() }
 
 // Requests returns "METHOD /path" for every request received.
-func (e *Entra) Requests() []string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return append([]string(nil), e.requests...)
-}
+func (e *Entra) Requests() []string { return e.requests.All() }
 
 func (e *Entra) aadsts(w http.ResponseWriter, code int, kind string, num int, msg string) {
 	now := e.Tenant.Now().UTC()
@@ -184,9 +176,7 @@ func (e *Entra) token(w http.ResponseWriter, r *http.Request) {
 		"appidacr": "2", "roles": []string{}, "iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(life).Unix(),
 		"uti": randomUUID(), // two tokens of one second differ
 	})
-	e.mu.Lock()
-	e.issued = append(e.issued, tok)
-	e.mu.Unlock()
+	e.issued.Add(tok)
 	writeJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": int(life/time.Second) - 1, "ext_expires_in": int(life/time.Second) - 1, "access_token": tok})
 }
 

@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/jobtoken/jobtoken/pkg/fake/minted"
 )
 
 // ResourceID is Azure DevOps' application ID in Microsoft Entra.
@@ -138,15 +140,9 @@ func bearer(r *http.Request) (string, bool) {
 	return "", false
 }
 
-func tokenChars(n int) string {
-	const alphabet = "abcdefghijklmnopqrstuvwxyz234567"
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return string(b)
-}
+// tokenChars is n random characters of lowercase base32, as Azure DevOps'
+// PATs are made of.
+func tokenChars(n int) string { return minted.Chars("abcdefghijklmnopqrstuvwxyz234567", n) }
 
 // JWKS is the issuer's public key as a JSON Web Key Set (RFC 7517), as
 // OIDC issuers publish it at their jwks_uri.

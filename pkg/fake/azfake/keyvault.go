@@ -13,6 +13,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+
+	"github.com/jobtoken/jobtoken/pkg/fake/record"
 )
 
 // VaultResource is Key Vault's data-plane resource, the audience of the
@@ -47,8 +49,8 @@ type Vault struct {
 	mu     sync.Mutex
 	keys   map[string][]*VaultKey
 	users  map[string]bool // appid → Key Vault Crypto User
-	signed []string
-	reqs   []string
+	signed record.Log[string]
+	reqs   record.Log[string]
 }
 
 // NewVault starts an empty vault of tenant, whose challenge names
@@ -61,9 +63,7 @@ func NewVault(tenant *Tenant, authority string) *Vault {
 	mux.HandleFunc("GET /keys/{name}", v.getKey)
 	mux.HandleFunc("POST /keys/{name}/{version}/sign", v.sign)
 	v.Server = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v.mu.Lock()
-		v.reqs = append(v.reqs, r.Method+" "+r.URL.Path)
-		v.mu.Unlock()
+		v.reqs.Add(r.Method + " " + r.URL.Path)
 		if v.Before != nil && v.Before(w, r) {
 			return
 		}
@@ -101,18 +101,10 @@ func (v *Vault) URI(name string) string {
 }
 
 // Signed returns, for every signature made, "name/version".
-func (v *Vault) Signed() []string {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return append([]string(nil), v.signed...)
-}
+func (v *Vault) Signed() []string { return v.signed.All() }
 
 // Requests returns "METHOD /path" for every request received.
-func (v *Vault) Requests() []string {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return append([]string(nil), v.reqs...)
-}
+func (v *Vault) Requests() []string { return v.reqs.All() }
 
 func vaultError(w http.ResponseWriter, code int, errCode, msg, inner string) {
 	e := map[string]any{"code": errCode, "message": msg}
@@ -167,11 +159,17 @@ func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
 func (v *Vault) kid(k *VaultKey) string { return v.URL + "/keys/" + k.Name + "/" + k.Version }
 
-func (v *Vault) getKey(w http.ResponseWriter, r *http.Request) {
-	if !v.caller(w, r, "read") {
-		return
+// key is the key a request names, when its caller may act on it; nil when
+// the vault answered (the caller is checked first, then the key).
+func (v *Vault) key(w http.ResponseWriter, r *http.Request, action string) *VaultKey {
+	if !v.caller(w, r, action) {
+		return nil
 	}
-	k := v.find(w, r)
+	return v.find(w, r)
+}
+
+func (v *Vault) getKey(w http.ResponseWriter, r *http.Request) {
+	k := v.key(w, r, "read")
 	if k == nil {
 		return
 	}
@@ -192,10 +190,7 @@ func (v *Vault) getKey(w http.ResponseWriter, r *http.Request) {
 }
 
 func (v *Vault) sign(w http.ResponseWriter, r *http.Request) {
-	if !v.caller(w, r, "sign") {
-		return
-	}
-	k := v.find(w, r)
+	k := v.key(w, r, "sign")
 	if k == nil {
 		return
 	}
@@ -232,8 +227,6 @@ func (v *Vault) sign(w http.ResponseWriter, r *http.Request) {
 		vaultError(w, http.StatusInternalServerError, "InternalError", "signing failed", "")
 		return
 	}
-	v.mu.Lock()
-	v.signed = append(v.signed, k.Name+"/"+k.Version)
-	v.mu.Unlock()
+	v.signed.Add(k.Name + "/" + k.Version)
 	writeJSON(w, http.StatusOK, map[string]any{"kid": v.kid(k), "value": b64(sig)})
 }

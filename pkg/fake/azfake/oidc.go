@@ -3,12 +3,12 @@ package azfake
 import (
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/jobtoken/jobtoken/pkg/fake/record"
 )
 
 // GitHubIssuerURL is GitHub Actions' OIDC issuer.
@@ -90,7 +90,7 @@ func (g *GitHubOIDC) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	tok := g.Issuer.Sign(c)
-	g.record(tok)
+	g.tokens.Add(tok)
 	writeJSON(w, http.StatusOK, map[string]any{"count": len(tok), "value": tok})
 }
 
@@ -165,25 +165,12 @@ func (p *PipelinesOIDC) serve(w http.ResponseWriter, r *http.Request) {
 		"sub": p.Subject(name), "aud": Audience, "jti": randomUUID(),
 		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(15 * time.Minute).Unix(),
 	})
-	p.record(tok)
+	p.tokens.Add(tok)
 	writeJSON(w, http.StatusOK, map[string]any{"oidcToken": tok})
 }
 
 // issued keeps the OIDC tokens a fake endpoint handed out.
-type issued struct {
-	mu     sync.Mutex
-	tokens []string
-}
+type issued struct{ tokens record.Log[string] }
 
 // Issued returns the OIDC tokens handed out.
-func (i *issued) Issued() []string {
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	return slices.Clone(i.tokens)
-}
-
-func (i *issued) record(tok string) {
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	i.tokens = append(i.tokens, tok)
-}
+func (i *issued) Issued() []string { return i.tokens.All() }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/jobtoken/jobtoken/pkg/fake/record"
 )
 
 // Provider is the value of the provider input that mints from the service
@@ -71,8 +73,8 @@ type PATs struct {
 
 	mu       sync.Mutex
 	pats     map[string]*PAT
-	requests []string
-	uses     []Use
+	requests record.Log[string]
+	uses     record.Log[Use]
 	builds   int
 	mux      *http.ServeMux
 }
@@ -89,9 +91,7 @@ func NewPATs(tenant *Tenant, orgs ...string) *PATs {
 	s.routeResources(mux)
 	s.mux = mux
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		s.requests = append(s.requests, r.Method+" "+r.URL.Path)
-		s.mu.Unlock()
+		s.requests.Add(r.Method + " " + r.URL.Path)
 		if s.Before != nil && s.Before(w, r) {
 			return
 		}
@@ -106,11 +106,7 @@ func NewPATs(tenant *Tenant, orgs ...string) *PATs {
 func (s *PATs) Serve(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 // Requests returns "METHOD /path" for every request received.
-func (s *PATs) Requests() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.requests...)
-}
+func (s *PATs) Requests() []string { return s.requests.All() }
 
 // Count returns how many requests had this method.
 func (s *PATs) Count(method string) int {

@@ -52,11 +52,7 @@ type Use struct {
 }
 
 // Uses returns the resource calls answered so far, in order.
-func (s *PATs) Uses() []Use {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.uses)
-}
+func (s *PATs) Uses() []Use { return s.uses.All() }
 
 // includedIn lists, for each scope a route needs, the broader scopes that
 // include it (Azure DevOps' scope list: write and manage include read).
@@ -91,11 +87,7 @@ func patFromBasic(r *http.Request) string {
 func (s *PATs) resource(scope string, h func(w http.ResponseWriter, r *http.Request, org string) int) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		use := Use{Use: demo.Use{Method: r.Method, Path: r.URL.Path, Needs: scope}}
-		defer func() {
-			s.mu.Lock()
-			s.uses = append(s.uses, use)
-			s.mu.Unlock()
-		}()
+		defer func() { s.uses.Add(use) }()
 		org := strings.ToLower(r.PathValue("org"))
 		orgID, known := s.Orgs[org]
 		if !known {

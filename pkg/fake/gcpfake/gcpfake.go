@@ -20,11 +20,14 @@ import (
 	"hash/crc32"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/jobtoken/jobtoken/pkg/fake/record"
 )
 
 // Pool is a workload identity pool provider: tokens from Issuer signed by
@@ -63,8 +66,8 @@ type Google struct {
 	users  map[string][]string // service account → principals allowed to impersonate it
 	keys   map[string]*KeyVersion
 	tokens map[string]string // access token → principal
-	issued []string
-	signed []string
+	issued record.Log[string]
+	signed record.Log[string]
 }
 
 // New starts the three services.
@@ -108,18 +111,10 @@ func (g *Google) AddKey(k *KeyVersion) {
 }
 
 // Issued returns every access token handed out.
-func (g *Google) Issued() []string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return append([]string(nil), g.issued...)
-}
+func (g *Google) Issued() []string { return g.issued.All() }
 
 // Signed returns the key version of every signature made.
-func (g *Google) Signed() []string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return append([]string(nil), g.signed...)
-}
+func (g *Google) Signed() []string { return g.signed.All() }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
@@ -142,7 +137,7 @@ func (g *Google) mint(principal string) string {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.tokens[tok] = principal
-	g.issued = append(g.issued, tok)
+	g.issued.Add(tok)
 	return tok
 }
 
@@ -185,13 +180,7 @@ func (g *Google) sts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	auds, _ := c.GetAudience()
-	ok := false
-	for _, a := range auds {
-		for _, b := range pool.Audiences {
-			ok = ok || a == b
-		}
-	}
-	if !ok {
+	if !slices.ContainsFunc(auds, func(a string) bool { return slices.Contains(pool.Audiences, a) }) {
 		oauthError(w, "invalid_grant", fmt.Sprintf("The audience in ID Token [%s] does not match the expected audience.", strings.Join(auds, ",")))
 		return
 	}
@@ -311,8 +300,6 @@ func (g *Google) kms(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sig, _ := rsa.SignPKCS1v15(nil, rk, crypto.SHA256, in.Digest.SHA256)
-	g.mu.Lock()
-	g.signed = append(g.signed, name)
-	g.mu.Unlock()
+	g.signed.Add(name)
 	writeJSON(w, http.StatusOK, map[string]any{"signature": sig, "signatureCrc32c": crc(sig), "verifiedDigestCrc32c": in.DigestCrc32c != "", "name": name, "protectionLevel": "HSM"})
 }

@@ -121,15 +121,7 @@ func (g *demoWorld) Status(token string) demo.TokenStatus {
 	return demo.TokenStatus{Found: true, Live: t.Live(g.f.Now()), Revoked: t.Revoked, By: "DELETE /installation/token"}
 }
 
-func (g *demoWorld) Uses(token string) []demo.Use {
-	var out []demo.Use
-	for _, u := range g.f.Uses() {
-		if u.Token == token {
-			out = append(out, u.Use)
-		}
-	}
-	return out
-}
+func (g *demoWorld) Uses(token string) []demo.Use { return demo.UsesWith(g.f.Uses(), token) }
 
 func (g *demoWorld) Live() int { return len(g.f.Live()) }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/jobtoken/jobtoken/pkg/fake/minted"
+	"github.com/jobtoken/jobtoken/pkg/fake/record"
 )
 
 // Provider is the value of the provider input that mints from the service
@@ -63,7 +64,7 @@ type Server struct {
 	installations []*Installation
 	tokens        map[string]*Token
 	requests      int
-	uses          []Use
+	uses          record.Log[Use]
 	issues        int
 	files         map[string]*repoFiles
 	// Now is the server's clock (tests skew it).

@@ -51,23 +51,10 @@ const (
 // Use is one resource call the fake answered.
 // Refused is "" when served, else one of the Refused* reasons; Needs is the
 // permission the route needs, e.g. "issues:write".
-type Use struct {
-	Token string // the token sent ("" when none); the fake never prints it
-	demo.Use
-}
+type Use = demo.TokenUse
 
 // Uses returns the resource calls answered so far, in order.
-func (s *Server) Uses() []Use {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.uses)
-}
-
-func (s *Server) record(u Use) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.uses = append(s.uses, u)
-}
+func (s *Server) Uses() []Use { return s.uses.All() }
 
 // installationToken reads the token a resource call carries, in either of
 // the schemes GitHub accepts for it.
@@ -100,7 +87,7 @@ func (s *Server) covers(t *Token, owner, repo string) bool {
 func (s *Server) resource(perm, level string, h func(w http.ResponseWriter, r *http.Request, t *Token) int) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		use := Use{Token: installationToken(r), Use: demo.Use{Method: r.Method, Path: r.URL.Path, Needs: perm + ":" + level}}
-		defer func() { s.record(use) }()
+		defer func() { s.uses.Add(use) }()
 		s.mu.Lock()
 		t := s.tokens[use.Token]
 		live := t != nil && t.Live(s.Now())

@@ -5,11 +5,23 @@
 package minted
 
 import (
+	"crypto/rand"
 	"maps"
 	"slices"
 	"sync"
 	"time"
 )
+
+// Chars is n random characters of alphabet, for a token's value in the
+// service's own characters.
+func Chars(alphabet string, n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
 
 // Life is when a minted token stops working; a fake's token type embeds it.
 type Life struct {

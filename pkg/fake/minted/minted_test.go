@@ -1,6 +1,7 @@
 package minted_test
 
 import (
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -35,4 +36,11 @@ func TestTokens(t *testing.T) {
 	assert.Empty(t, v.Live())
 	assert.False(t, byValue["b-live"].Live(now))
 	assert.True(t, byValue["b-live"].Live(now.Add(-2*time.Minute)), "expired a minute before the fake's now")
+}
+
+func TestChars(t *testing.T) {
+	a, b := minted.Chars("ab", 64), minted.Chars("ab", 64)
+	assert.Len(t, a, 64)
+	assert.Empty(t, strings.Trim(a, "ab"), "only the alphabet's characters")
+	assert.NotEqual(t, a, b)
 }

@@ -157,26 +157,18 @@ func refusal(resp *http.Response, body []byte) error {
 	return e
 }
 
-// explain adds jobtoken's cause and fix to KMS's refusals a signer meets.
+// explain adds jobtoken's cause and fix to KMS's refusals a signer meets;
+// the credentials' own errors (STS's) are already explained.
 func explain(err error, action string) error {
-	e, ok := apierror.As(err)
-	if !ok || e.Service != Service {
-		// The credentials' own error (STS's), already explained.
-		return err
-	}
-	switch e.Code {
-	case "AccessDeniedException":
-		e.Explain("the role may not use this key", "allow "+action+" (kms:GetPublicKey and kms:Sign only) on the key to the role, in the key policy or the role's IAM policy")
-	case "NotFoundException":
-		e.Explain("no such key or alias in this account and region", "check the signing key's key ID or alias and the region (aws-region, or the key ARN's)")
-	case "DisabledException":
-		e.Explain("the key is disabled", "enable it (aws kms enable-key)")
-	case "KMSInvalidStateException":
-		e.Explain("the key is not usable now (pending import, deletion, or disabled)", "import the key material, or cancel its deletion")
-	case "InvalidKeyUsageException":
-		e.Explain("the key is not a SIGN_VERIFY RSA key", "use an RSA_2048 SIGN_VERIFY key with the App's key imported")
-	case "UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException":
-		e.Explain("AWS did not accept the credentials", "check the role session or the local AWS credentials")
-	}
-	return err
+	const badCredentials, checkCredentials = "AWS did not accept the credentials", "check the role session or the local AWS credentials"
+	return apierror.ExplainCodes(err, Service, []apierror.Reason{
+		{Code: "AccessDeniedException", Cause: "the role may not use this key", Fix: "allow " + action + " (kms:GetPublicKey and kms:Sign only) on the key to the role, in the key policy or the role's IAM policy"},
+		{Code: "NotFoundException", Cause: "no such key or alias in this account and region", Fix: "check the signing key's key ID or alias and the region (aws-region, or the key ARN's)"},
+		{Code: "DisabledException", Cause: "the key is disabled", Fix: "enable it (aws kms enable-key)"},
+		{Code: "KMSInvalidStateException", Cause: "the key is not usable now (pending import, deletion, or disabled)", Fix: "import the key material, or cancel its deletion"},
+		{Code: "InvalidKeyUsageException", Cause: "the key is not a SIGN_VERIFY RSA key", Fix: "use an RSA_2048 SIGN_VERIFY key with the App's key imported"},
+		{Code: "UnrecognizedClientException", Cause: badCredentials, Fix: checkCredentials},
+		{Code: "InvalidSignatureException", Cause: badCredentials, Fix: checkCredentials},
+		{Code: "ExpiredTokenException", Cause: badCredentials, Fix: checkCredentials},
+	})
 }

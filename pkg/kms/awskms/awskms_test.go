@@ -78,9 +78,12 @@ func TestRefusals(t *testing.T) {
 		{"alias/app", stranger, "AWS KMS answered 400 Bad Request AccessDeniedException: User: arn:aws:iam::111122223333:user/stranger is not authorized to perform: kms:GetPublicKey"},
 		{"alias/app", stranger, "allow kms:GetPublicKey"},
 		{"alias/app", wrongSecret, "InvalidSignatureException"},
+		{"alias/app", wrongSecret, "— AWS did not accept the credentials; check the role session"},
 		{"alias/nope", creds, "NotFoundException"},
+		{"alias/nope", creds, "— no such key or alias in this account and region"},
 		{"alias/ec", creds, "cannot sign RSASSA_PKCS1_V1_5_SHA_256"},
 		{"alias/off", creds, "DisabledException"},
+		{"alias/off", creds, "— the key is disabled; enable it"},
 		{"alias/enc", creds, "is for ENCRYPT_DECRYPT, not SIGN_VERIFY"},
 	} {
 		_, err := open(t, a, tc.id, tc.creds)

@@ -127,21 +127,13 @@ func refusal(resp *http.Response, body []byte) error {
 	return e
 }
 
-// explain adds the cause and fix for the refusals a signer meets.
+// explain adds the cause and fix for the refusals a signer meets; the
+// token source's own errors are already explained.
 func explain(err error, permission string) error {
-	e, ok := apierror.As(err)
-	if !ok || e.Service != Service {
-		return err
-	}
-	switch e.Code {
-	case "PERMISSION_DENIED":
-		e.Explain("the identity may not use this key version", "grant it roles/cloudkms.signerVerifier on the key (it holds "+permission+")")
-	case "NOT_FOUND":
-		e.Explain("no such key version", "check the signing key's project, location, key ring, key and version")
-	case "FAILED_PRECONDITION":
-		e.Explain("the key version is not enabled (disabled, destroyed or pending import)", "enable it, or import the App's key into it")
-	case "UNAUTHENTICATED":
-		e.Explain("Google did not accept the access token", "check the workload identity provider, or run gcloud auth application-default login")
-	}
-	return err
+	return apierror.ExplainCodes(err, Service, []apierror.Reason{
+		{Code: "PERMISSION_DENIED", Cause: "the identity may not use this key version", Fix: "grant it roles/cloudkms.signerVerifier on the key (it holds " + permission + ")"},
+		{Code: "NOT_FOUND", Cause: "no such key version", Fix: "check the signing key's project, location, key ring, key and version"},
+		{Code: "FAILED_PRECONDITION", Cause: "the key version is not enabled (disabled, destroyed or pending import)", Fix: "enable it, or import the App's key into it"},
+		{Code: "UNAUTHENTICATED", Cause: "Google did not accept the access token", Fix: "check the workload identity provider, or run gcloud auth application-default login"},
+	})
 }

@@ -70,15 +70,18 @@ func TestSignAndRefusals(t *testing.T) {
 	require.NoError(t, rsa.VerifyPKCS1v15(&app.PublicKey, crypto.SHA256, sum[:], sig))
 	assert.Equal(t, []string{version + "1"}, g.Signed())
 
-	for v, want := range map[string]string{
-		"2": "Google Cloud KMS answered 403 Forbidden PERMISSION_DENIED: Permission 'cloudkms.cryptoKeyVersions.viewPublicKey' denied",
-		"3": "FAILED_PRECONDITION",
-		"4": "signs with RSA_SIGN_PSS_2048_SHA256; GitHub Apps need RSASSA-PKCS1-v1_5 with SHA-256",
-		"9": "NOT_FOUND",
+	for v, wants := range map[string][]string{
+		"2": {"Google Cloud KMS answered 403 Forbidden PERMISSION_DENIED: Permission 'cloudkms.cryptoKeyVersions.viewPublicKey' denied",
+			"— the identity may not use this key version; grant it roles/cloudkms.signerVerifier on the key (it holds cloudkms.cryptoKeyVersions.viewPublicKey)"},
+		"3": {"FAILED_PRECONDITION", "— the key version is not enabled"},
+		"4": {"signs with RSA_SIGN_PSS_2048_SHA256; GitHub Apps need RSASSA-PKCS1-v1_5 with SHA-256"},
+		"9": {"NOT_FOUND", "— no such key version; check the signing key's project"},
 	} {
 		_, err := open(v)
 		if assert.Error(t, err, v) {
-			assert.Contains(t, err.Error(), want)
+			for _, want := range wants {
+				assert.Contains(t, err.Error(), want)
+			}
 		}
 	}
 }

@@ -46,6 +46,26 @@ func (e *Error) Explain(cause, fix string) *Error {
 	return e
 }
 
+// Reason is jobtoken's reading of a service's error code: the likely cause
+// and the fix.
+type Reason struct{ Code, Cause, Fix string }
+
+// ExplainCodes sets the cause and fix of service's refusal in err's chain
+// from the reason for its code, when reasons has one. An error from anyone
+// else (a credential's exchange, already explained) is left as it is. It
+// returns err.
+func ExplainCodes(err error, service string, reasons []Reason) error {
+	if e, ok := As(err); ok && e.Service == service {
+		for _, r := range reasons {
+			if r.Code == e.Code {
+				e.Explain(r.Cause, r.Fix)
+				break
+			}
+		}
+	}
+	return err
+}
+
 // Error renders the one line every host prints:
 // "<service> answered <status>[ <code>]: <service's words> — <cause>; <fix>".
 func (e *Error) Error() string {

@@ -58,6 +58,24 @@ func TestMatch(t *testing.T) {
 	assert.Equal(t, "kept", e.Cause, "a cause set by the caller wins")
 }
 
+func TestExplainCodes(t *testing.T) {
+	reasons := []Reason{{Code: "NotFoundException", Cause: "no such key", Fix: "check the key"}}
+	e := &Error{Service: "AWS KMS", Status: 400, Code: "NotFoundException"}
+	err := fmt.Errorf("failed to sign: %w", e)
+	assert.Same(t, err, ExplainCodes(err, "AWS KMS", reasons))
+	assert.Equal(t, "no such key", e.Cause)
+	assert.Equal(t, "check the key", e.Fix)
+
+	e = &Error{Service: "AWS KMS", Status: 400, Code: "ThrottlingException"}
+	ExplainCodes(e, "AWS KMS", reasons)
+	assert.Empty(t, e.Cause+e.Fix, "an unknown code is left unexplained")
+	sts := &Error{Service: "AWS STS", Status: 400, Code: "NotFoundException"}
+	ExplainCodes(fmt.Errorf("x: %w", sts), "AWS KMS", reasons)
+	assert.Empty(t, sts.Cause, "another service's refusal is left as it is")
+	plain := errors.New("no answer")
+	assert.Same(t, plain, ExplainCodes(plain, "AWS KMS", reasons))
+}
+
 func TestAs(t *testing.T) {
 	err := fmt.Errorf("failed to mint: %w", New("GitHub", 422, "x"))
 	e, ok := As(err)

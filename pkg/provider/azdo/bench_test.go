@@ -26,8 +26,8 @@ func BenchmarkPATMintRevoke(b *testing.B) {
 // job's OIDC token, Entra's tenant metadata, the token exchange.
 func BenchmarkEntraMint(b *testing.B) {
 	w := newEntraWorld(b)
-	w.entra.Trust(clientID, w.gh.Federated())
-	count := &testutil.Counter{Base: w.entra.Client().Transport}
+	w.Entra.Trust(clientID, w.GitHubOIDC.Federated())
+	count := &testutil.Counter{Base: w.Entra.Client().Transport}
 	req := request("github", w.githubInputs(), w.githubEnv(), count)
 	p := azdo.New()
 	var reqs int64

@@ -153,21 +153,21 @@ func TestGitHubPATParentExpiredBeforePost(t *testing.T) {
 
 func TestGitHubEntraMainThenPost(t *testing.T) {
 	ew := newEntraWorld(t)
-	ew.entra.Trust(clientID, ew.gh.Federated())
+	ew.Entra.Trust(clientID, ew.GitHubOIDC.Federated())
 	extra := ew.githubEnv()
 	extra["INPUT_AZURE-CREDENTIAL"] = "entra"
 	extra["INPUT_AZURE-CLIENT-ID"] = clientID
-	extra["INPUT_AZURE-TENANT-ID"] = ew.tenant.ID
+	extra["INPUT_AZURE-TENANT-ID"] = ew.Tenant.ID
 	extra["INPUT_EXPORT-ENV"] = "AZURE_DEVOPS_TOKEN"
 	env, files := githubEnv(t, extra)
-	st := stage{env: env, transport: ew.entra.Client().Transport}
+	st := stage{env: env, transport: ew.Entra.Client().Transport}
 
 	code, stdout, stderr := st.run(t, "/jobtoken")
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
-	require.Len(t, ew.entra.Issued(), 1)
-	tok := ew.entra.Issued()[0]
-	assertion := ew.gh.Issued()[0]
-	for _, m := range []string{tok, secret.BasicAuth("", tok), assertion, ew.gh.RequestToken} {
+	require.Len(t, ew.Entra.Issued(), 1)
+	tok := ew.Entra.Issued()[0]
+	assertion := ew.GitHubOIDC.Issued()[0]
+	for _, m := range []string{tok, secret.BasicAuth("", tok), assertion, ew.GitHubOIDC.RequestToken} {
 		assert.Contains(t, stdout, "::add-mask::"+m+"\n")
 	}
 	outputs, _ := testutil.Heredocs(t, testutil.ReadFile(t, files["GITHUB_OUTPUT"]))
@@ -176,7 +176,7 @@ func TestGitHubEntraMainThenPost(t *testing.T) {
 	summary := testutil.ReadFile(t, files["GITHUB_STEP_SUMMARY"])
 	assert.Contains(t, summary, "| Revocation | cannot be revoked; it expires at ")
 	assert.Contains(t, summary, "| Narrowing | none: carries everything the identity may do in Azure DevOps |")
-	secrets := []string{tok, assertion, ew.gh.RequestToken}
+	secrets := []string{tok, assertion, ew.GitHubOIDC.RequestToken}
 	testutil.AssertNoSecret(t, "stdout", testutil.WithoutGitHubMasks(stdout), secrets...)
 	testutil.AssertNoSecret(t, "summary", summary, secrets...)
 
@@ -203,12 +203,12 @@ func TestGitHubBadInputFailsBeforeAnyCall(t *testing.T) {
 func TestGitHubEntraWithoutIDTokenPermission(t *testing.T) {
 	ew := newEntraWorld(t)
 	env, _ := githubEnv(t, map[string]string{
-		"INPUT_AZURE-CREDENTIAL": "entra", "INPUT_AZURE-CLIENT-ID": clientID, "INPUT_AZURE-TENANT-ID": ew.tenant.ID,
+		"INPUT_AZURE-CREDENTIAL": "entra", "INPUT_AZURE-CLIENT-ID": clientID, "INPUT_AZURE-TENANT-ID": ew.Tenant.ID,
 		"INPUT_PERMISSIONS": "vso.code",
 	})
-	code, stdout, _ := stage{env: env, transport: ew.entra.Client().Transport}.run(t, "/jobtoken")
+	code, stdout, _ := stage{env: env, transport: ew.Entra.Client().Transport}.run(t, "/jobtoken")
 	require.Equal(t, 1, code)
-	assert.Empty(t, ew.entra.Requests())
+	assert.Empty(t, ew.Entra.Requests())
 	assert.Contains(t, stdout, "::error::input azure-credential: entra needs the job's OIDC token, but ACTIONS_ID_TOKEN_REQUEST_URL is not set: give the job `permissions: id-token: write` (workflows run from a fork's pull request never get one)\n")
 	assert.Contains(t, stdout, "::error::input permissions: must be empty with azure-credential: entra")
 }
@@ -249,8 +249,8 @@ func TestGitHubDryRunGolden(t *testing.T) {
 	env, _ = githubEnv(t, extra)
 	code, stdout, stderr = stage{env: env}.run(t, "/jobtoken")
 	require.Equal(t, 0, code, stderr)
-	assert.Empty(t, ew.entra.Requests())
-	golden(t, "dryrun-github-entra.golden", normalize(testutil.WithoutGitHubMasks(stdout), ew.entra.URL))
+	assert.Empty(t, ew.Entra.Requests())
+	golden(t, "dryrun-github-entra.golden", normalize(testutil.WithoutGitHubMasks(stdout), ew.Entra.URL))
 }
 
 // azureEnv is what the agent gives the task: INPUT_<camelCase upper-cased>.
@@ -356,23 +356,23 @@ func TestAzurePATMainThenPost(t *testing.T) {
 
 func TestAzureEntraMainThenPost(t *testing.T) {
 	ew := newEntraWorld(t)
-	ew.entra.Trust(clientID, ew.pipes.Federated("deploy-conn"))
+	ew.Entra.Trust(clientID, ew.PipelinesOIDC.Federated("deploy-conn"))
 	extra := ew.azureEnv()
 	extra["INPUT_AZURECREDENTIAL"] = "entra"
 	extra["INPUT_AZURESERVICECONNECTION"] = connID
 	env := azureEnv(t, extra)
-	st := stage{env: env, transport: ew.entra.Client().Transport}
+	st := stage{env: env, transport: ew.Entra.Client().Transport}
 
 	code, stdout, stderr := st.run(t, "/jobtoken", "main")
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
-	require.Len(t, ew.entra.Issued(), 1)
-	tok := ew.entra.Issued()[0]
+	require.Len(t, ew.Entra.Issued(), 1)
+	tok := ew.Entra.Issued()[0]
 	r := parseAzure(t, stdout)
-	for _, m := range []string{tok, ew.pipes.Issued()[0], ew.pipes.JobToken} {
+	for _, m := range []string{tok, ew.PipelinesOIDC.Issued()[0], ew.PipelinesOIDC.JobToken} {
 		assert.True(t, r.masks[m], "task.setsecret for %.10s…", m)
 	}
 	assert.Equal(t, tok, r.vars["token"].Data)
-	secrets := []string{tok, ew.pipes.Issued()[0], ew.pipes.JobToken}
+	secrets := []string{tok, ew.PipelinesOIDC.Issued()[0], ew.PipelinesOIDC.JobToken}
 	testutil.AssertNoSecret(t, "stdout outside secret-carrying commands", r.plain, secrets...)
 	testutil.AssertNoSecret(t, "stderr", stderr, secrets...)
 
@@ -392,8 +392,8 @@ func TestAzureBadInputNamesAzureInputs(t *testing.T) {
 	extra["ENDPOINT_AUTH_SCHEME_"+connID] = "ServicePrincipal"
 	extra["INPUT_AZURESERVICECONNECTION"] = connID
 	env := azureEnv(t, extra)
-	code, stdout, _ := stage{env: env, transport: ew.entra.Client().Transport}.run(t, "/jobtoken", "main")
+	code, stdout, _ := stage{env: env, transport: ew.Entra.Client().Transport}.run(t, "/jobtoken", "main")
 	require.Equal(t, 1, code)
-	assert.Empty(t, ew.entra.Requests())
-	golden(t, "badinput-azure.golden", normalize(stdout, ew.entra.URL))
+	assert.Empty(t, ew.Entra.Requests())
+	golden(t, "badinput-azure.golden", normalize(stdout, ew.Entra.URL))
 }

@@ -224,27 +224,27 @@ func TestPATRedirectsAreRefused(t *testing.T) {
 // does not follow it, so the federated assertion in the body stays home.
 func TestEntraRedirectsAreRefused(t *testing.T) {
 	w := newEntraWorld(t)
-	w.entra.Trust(clientID, w.gh.Federated())
+	w.Entra.Trust(clientID, w.GitHubOIDC.Federated())
 	elsewhere := httptest.NewTLSServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		t.Errorf("the redirect was followed: %s %s (%d bytes of body)", r.Method, r.URL.Path, len(body))
 	}))
 	t.Cleanup(elsewhere.Close)
-	real := w.entra.Config.Handler
-	w.entra.Config.Handler = http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+	real := w.Entra.Config.Handler
+	w.Entra.Config.Handler = http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/token") {
 			http.Redirect(rw, r, elsewhere.URL+r.URL.Path, http.StatusTemporaryRedirect)
 			return
 		}
 		real.ServeHTTP(rw, r)
 	})
-	extra := map[string]string{"INPUT_AZURE-CREDENTIAL": "entra", "INPUT_AZURE-CLIENT-ID": clientID, "INPUT_AZURE-TENANT-ID": w.tenant.ID, "INPUT_PERMISSIONS": ""}
+	extra := map[string]string{"INPUT_AZURE-CREDENTIAL": "entra", "INPUT_AZURE-CLIENT-ID": clientID, "INPUT_AZURE-TENANT-ID": w.Tenant.ID, "INPUT_PERMISSIONS": ""}
 	for k, v := range w.githubEnv() {
 		extra[k] = v
 	}
 	env, _ := githubEnv(t, extra)
 	// One transport trusts both TLS fakes (same httptest certificate).
-	code, stdout, _ := stage{env: env, transport: w.entra.Client().Transport}.run(t, "/jobtoken")
+	code, stdout, _ := stage{env: env, transport: w.Entra.Client().Transport}.run(t, "/jobtoken")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stdout, "refused a redirect")
 }

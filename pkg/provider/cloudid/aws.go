@@ -122,20 +122,14 @@ func (w *AWSWebIdentity) Retrieve(ctx context.Context) (aws.Credentials, error) 
 // documented errors).
 func (w *AWSWebIdentity) refusal(resp *http.Response, body []byte) error {
 	errElem := xmlElement(body, "Error")
-	code := xmlText(xmlElement(errElem, "Code"))
 	e := apierror.New(ServiceSTS, resp.StatusCode, xmlText(xmlElement(errElem, "Message")))
-	e.Code = code
-	switch code {
-	case "AccessDenied":
-		e.Explain("the role's trust policy does not trust this job's OIDC token", "allow sts:AssumeRoleWithWebIdentity to the token's issuer (the IAM OIDC identity provider), with conditions on aud ("+AWSAudience+" on GitHub) and sub that match this job")
-	case "InvalidIdentityToken":
-		e.Explain("AWS could not accept the OIDC token: the account has no IAM OIDC identity provider for its issuer, or the provider's audience differs", "add an IAM OIDC identity provider for the issuer with audience "+AWSAudience+" on GitHub (api://AzureADTokenExchange on Azure Pipelines)")
-	case "ExpiredTokenException":
-		e.Explain("the OIDC token expired before STS saw it", "rerun the job; if it recurs, synchronise the runner's clock")
-	case "RegionDisabledException":
-		e.Explain("STS is not activated in this region", "activate it in IAM → Account settings, or use another aws-region")
-	}
-	return e
+	e.Code = xmlText(xmlElement(errElem, "Code"))
+	return apierror.ExplainCodes(e, ServiceSTS, []apierror.Reason{
+		{Code: "AccessDenied", Cause: "the role's trust policy does not trust this job's OIDC token", Fix: "allow sts:AssumeRoleWithWebIdentity to the token's issuer (the IAM OIDC identity provider), with conditions on aud (" + AWSAudience + " on GitHub) and sub that match this job"},
+		{Code: "InvalidIdentityToken", Cause: "AWS could not accept the OIDC token: the account has no IAM OIDC identity provider for its issuer, or the provider's audience differs", Fix: "add an IAM OIDC identity provider for the issuer with audience " + AWSAudience + " on GitHub (api://AzureADTokenExchange on Azure Pipelines)"},
+		{Code: "ExpiredTokenException", Cause: "the OIDC token expired before STS saw it", Fix: "rerun the job; if it recurs, synchronise the runner's clock"},
+		{Code: "RegionDisabledException", Cause: "STS is not activated in this region", Fix: "activate it in IAM → Account settings, or use another aws-region"},
+	})
 }
 
 // xmlElement returns the content of the first <name>…</name> in doc, or

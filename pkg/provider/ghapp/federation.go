@@ -103,14 +103,17 @@ func (f *fedMinter) makePlan() provider.Plan {
 // Plan implements provider.Minter.
 func (f *fedMinter) Plan() provider.Plan { return f.plan }
 
-// discovery is GET /.well-known/jobtoken.
-type discovery struct {
+// FederationDiscovery is a federation service's GET /.well-known/jobtoken:
+// what `jobtoken serve` writes and the federation minter reads, defined once
+// so that the two cannot drift.
+type FederationDiscovery struct {
 	Audience  string   `json:"audience"`
 	Providers []string `json:"providers"`
 }
 
-// fedAnswer is POST /v1/token's 200 answer.
-type fedAnswer struct {
+// FederationAnswer is a federation service's 200 answer to POST /v1/token,
+// as `jobtoken serve` writes it and the federation minter reads it.
+type FederationAnswer struct {
 	Token        string            `json:"token"`
 	ExpiresAt    time.Time         `json:"expires_at"`
 	TokenID      string            `json:"token_id"`
@@ -135,13 +138,13 @@ func (f *fedMinter) Check(ctx context.Context) ([]string, error) {
 }
 
 // discover reads GET /.well-known/jobtoken.
-func (f *fedMinter) discover(ctx context.Context) (*discovery, error) {
+func (f *fedMinter) discover(ctx context.Context) (*FederationDiscovery, error) {
 	svc := api.Service{Name: federationService, HTTP: f.req.HTTP, Refusal: fedRefusal}
 	req, err := api.NewRequest(ctx, http.MethodGet, f.url+"/.well-known/jobtoken", "", nil)
 	if err != nil {
 		return nil, err
 	}
-	var d discovery
+	var d FederationDiscovery
 	if _, err := svc.Do(req, &d); err != nil {
 		return nil, fmt.Errorf("failed to read the federation service's /.well-known/jobtoken: %w", err)
 	}
@@ -168,7 +171,7 @@ func (f *fedMinter) Mint(ctx context.Context) (*provider.Token, error) {
 	if f.req.Lifetime > 0 {
 		body["lifetime"] = f.req.Lifetime.String()
 	}
-	var out fedAnswer
+	var out FederationAnswer
 	for attempt := 1; ; attempt++ {
 		oidc, err := f.req.OIDC.IDToken(ctx, d.Audience)
 		if err != nil {

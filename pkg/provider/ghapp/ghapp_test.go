@@ -146,54 +146,53 @@ func TestMintLongDottedToken(t *testing.T) {
 	assert.Contains(t, tok.Value, ".")
 }
 
-func TestMintNotInstalled(t *testing.T) {
-	f := newFake(t)
-	_, err := mint(t, request(t, f, inputs.ValuesOf(map[string]string{inputs.Permissions.Key: "contents:read", ghapp.Repositories.Key: "nope"})))
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "is not installed on repository octo/nope")
-	assert.Contains(t, err.Error(), "install it")
+// TestMintRefusals: GitHub's refusals of a mint are explained: what was
+// not granted or not installed, and the fix.
+func TestMintRefusals(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   map[string]string
+		want []string
+	}{
+		{"not installed", map[string]string{inputs.Permissions.Key: "contents:read", ghapp.Repositories.Key: "nope"},
+			[]string{"is not installed on repository octo/nope", "install it"}},
+		{"422 explains permissions", map[string]string{inputs.Permissions.Key: "contents:read, pull-requests:write, actions:read"},
+			[]string{"422", "pull_requests:write (installation has read)", "actions:read (not granted to the App)"}},
+		{"422 with installation-id looks the installation up", map[string]string{inputs.Permissions.Key: "issues:write, checks:read", ghapp.InstallationID.Key: "77"},
+			[]string{"checks:read (not granted to the App)"}},
+		{"422 repository", map[string]string{inputs.Permissions.Key: "contents:read", ghapp.Repositories.Key: "app, secret-repo"},
+			[]string{"selected repositories only", "secret-repo"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := mint(t, request(t, newFake(t), inputs.ValuesOf(tc.in)))
+			require.Error(t, err)
+			for _, want := range tc.want {
+				assert.Contains(t, err.Error(), want)
+			}
+		})
+	}
 }
 
-func TestMint422ExplainsPermissions(t *testing.T) {
-	f := newFake(t)
-	_, err := mint(t, request(t, f, inputs.ValuesOf(map[string]string{inputs.Permissions.Key: "contents:read, pull-requests:write, actions:read"})))
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "422")
-	assert.Contains(t, err.Error(), "pull_requests:write (installation has read)")
-	assert.Contains(t, err.Error(), "actions:read (not granted to the App)")
-}
-
-func TestMint422WithInstallationIDLooksUpTheInstallation(t *testing.T) {
-	f := newFake(t)
-	_, err := mint(t, request(t, f, inputs.ValuesOf(map[string]string{inputs.Permissions.Key: "issues:write, checks:read", ghapp.InstallationID.Key: "77"})))
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "checks:read (not granted to the App)")
-}
-
-func TestMint422Repository(t *testing.T) {
-	f := newFake(t)
-	_, err := mint(t, request(t, f, inputs.ValuesOf(map[string]string{inputs.Permissions.Key: "contents:read", ghapp.Repositories.Key: "app, secret-repo"})))
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "selected repositories only")
-	assert.Contains(t, err.Error(), "secret-repo")
-}
-
-func TestMintBroaderGrantIsReturnedForRevocation(t *testing.T) {
-	f := newFake(t)
-	f.Grant = func(tk *ghfake.Token) { tk.Permissions["issues"] = "write" }
-	tok, err := mint(t, request(t, f, inputs.ValuesOf(map[string]string{inputs.Permissions.Key: "contents:read"})))
-	require.Error(t, err)
-	require.NotNil(t, tok, "the token must come back so that it can be revoked")
-	assert.Contains(t, err.Error(), "more than asked: issues:write (not asked)")
-}
-
-func TestMintNarrowerGrantFails(t *testing.T) {
-	f := newFake(t)
-	f.Grant = func(tk *ghfake.Token) { tk.Permissions["contents"] = "read" }
-	tok, err := mint(t, request(t, f, inputs.ValuesOf(map[string]string{inputs.Permissions.Key: "contents:write"})))
-	require.Error(t, err)
-	require.NotNil(t, tok)
-	assert.Contains(t, err.Error(), "less than asked")
+// TestMintGrantOtherThanAsked: a grant broader or narrower than asked
+// fails, and the token comes back so that it can be revoked.
+func TestMintGrantOtherThanAsked(t *testing.T) {
+	for _, tc := range []struct {
+		name, perms string
+		grant       func(tk *ghfake.Token)
+		want        string
+	}{
+		{"broader", "contents:read", func(tk *ghfake.Token) { tk.Permissions["issues"] = "write" }, "more than asked: issues:write (not asked)"},
+		{"narrower", "contents:write", func(tk *ghfake.Token) { tk.Permissions["contents"] = "read" }, "less than asked"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFake(t)
+			f.Grant = tc.grant
+			tok, err := mint(t, request(t, f, inputs.ValuesOf(map[string]string{inputs.Permissions.Key: tc.perms})))
+			require.Error(t, err)
+			require.NotNil(t, tok, "the token must come back so that it can be revoked")
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
 }
 
 func TestClockSkewIsCorrectedOnce(t *testing.T) {

@@ -157,41 +157,61 @@ func (k *keyless) prepareAzure(ps *inputs.Problems) {
 	k.oidc, k.azure, k.identity = x.OIDC, x, "Microsoft Entra workload identity: "+x.Identity()
 }
 
-// jobOIDC picks the OIDC token that trusting (the input naming a role or
-// pool provider, "the role") trusts: the service connection's on Azure
-// Pipelines (whose audience replaces *audience), the job's on GitHub
-// Actions. It sets k.oidc; nil with ok means only the run will tell. byHand
-// names what a terminal signs with instead, for the error elsewhere.
-func (k *keyless) jobOIDC(ps *inputs.Problems, what string, trusting inputs.Input, trust, byHand string, audience *string) (oidc host.OIDC, ok bool) {
+// trustee is what trusts a job's OIDC token in a cloud: an AWS role, a
+// Google Cloud workload identity pool provider.
+type trustee struct {
+	input  inputs.Input // the input naming it
+	value  string       // its value
+	noun   string       // "the role", for messages
+	want   string       // what to set input to when it is empty
+	byHand string       // what a terminal signs with instead
+}
+
+// jobOIDC picks the OIDC token t trusts: the service connection's on Azure
+// Pipelines (whose audience replaces audience), the job's on GitHub
+// Actions. It sets k.oidc and returns how to get a token (an error when
+// only the run names the service connection) and the audience asked for;
+// not ok when a problem was added.
+func (k *keyless) jobOIDC(ps *inputs.Problems, what string, t trustee, audience string) (token func(context.Context) (string, error), aud string, ok bool) {
 	req, in := k.req, k.req.Inputs
+	if t.value == "" {
+		ps.Add(t.input, "is required for %s; set it to %s", what, t.want)
+		return nil, "", false
+	}
+	var oidc host.OIDC
 	switch {
 	case req.Connection != nil:
 		conn := in.Get(cloudid.AzureServiceConnection)
 		switch {
 		case conn == "":
-			ps.Add(cloudid.AzureServiceConnection, "is required for %s on Azure Pipelines: %s trusts the OIDC token of that service connection", what, trust)
-			return nil, false
+			ps.Add(cloudid.AzureServiceConnection, "is required for %s on Azure Pipelines: %s trusts the OIDC token of that service connection", what, t.noun)
+			return nil, "", false
 		case in.Known(cloudid.AzureServiceConnection):
 			c, err := req.Connection(conn)
 			if err != nil {
 				ps.Add(cloudid.AzureServiceConnection, "%s", err)
-				return nil, false
+				return nil, "", false
 			}
-			oidc, *audience = c.OIDC, cloudid.EntraAudience
+			oidc, audience = c.OIDC, cloudid.EntraAudience
 		}
 	case req.OIDC != nil:
 		oidc = req.OIDC
 	default:
-		ps.Add(SigningKey, "%s needs workload identity (GitHub Actions or Azure Pipelines) or, by hand, %s", what, byHand)
-		return nil, false
+		ps.Add(SigningKey, "%s needs workload identity (GitHub Actions or Azure Pipelines) or, by hand, %s", what, t.byHand)
+		return nil, "", false
 	}
 	if oidc != nil {
 		if err := oidc.Available(); err != nil {
-			ps.Add(trusting, "needs the job's OIDC token, but %s", err)
+			ps.Add(t.input, "needs the job's OIDC token, but %s", err)
 		}
 	}
 	k.oidc = oidc
-	return oidc, true
+	return func(ctx context.Context) (string, error) {
+		if oidc == nil {
+			return "", fmt.Errorf("%s names no service connection", req.Name(cloudid.AzureServiceConnection))
+		}
+		return oidc.IDToken(ctx, audience)
+	}, audience, true
 }
 
 // prepareAWS picks the region, the endpoints and the AWS credentials: a
@@ -233,10 +253,7 @@ func (k *keyless) prepareAWS(ps *inputs.Problems) {
 		ps.Add(cloudid.AWSRoleARN, "%q is not an IAM role ARN; use arn:aws:iam::<account>:role/<name>", role)
 		return
 	}
-	var oidc host.OIDC
-	audience := cloudid.AWSAudience
-	switch {
-	case req.Terminal:
+	if req.Terminal {
 		if role != "" {
 			ps.Add(cloudid.AWSRoleARN, "is for a CI job's OIDC token; by hand, jobtoken signs with your own AWS credentials: assume the role with the AWS CLI and leave %s empty", req.Name(cloudid.AWSRoleARN))
 			return
@@ -248,11 +265,9 @@ func (k *keyless) prepareAWS(ps *inputs.Problems) {
 		}
 		k.aws, k.identity = creds, who
 		return
-	case role == "":
-		ps.Add(cloudid.AWSRoleARN, "is required for %s; set it to the role that trusts this job's OIDC token and may use the key (kms:GetPublicKey, kms:Sign)", what)
-		return
 	}
-	oidc, ok := k.jobOIDC(ps, what, cloudid.AWSRoleARN, "the role", "your AWS credentials", &audience)
+	token, audience, ok := k.jobOIDC(ps, what, trustee{input: cloudid.AWSRoleARN, value: role, noun: "the role",
+		want: "the role that trusts this job's OIDC token and may use the key (kms:GetPublicKey, kms:Sign)", byHand: "your AWS credentials"}, cloudid.AWSAudience)
 	if !ok {
 		return
 	}
@@ -261,13 +276,7 @@ func (k *keyless) prepareAWS(ps *inputs.Problems) {
 	if msg := provider.APIURLProblem(sts, "https://sts."+region+".amazonaws.com"); msg != "" {
 		ps.Add(cloudid.AWSRoleARN, "sends the OIDC token to %s, which %s", cloudid.EnvAWSEndpointSTS, msg)
 	}
-	k.aws = &cloudid.AWSWebIdentity{RoleARN: role, Endpoint: sts, SessionName: sessionName(req), HTTP: req.HTTP, Redact: k.redact, Now: req.Now,
-		Token: func(ctx context.Context) (string, error) {
-			if oidc == nil {
-				return "", fmt.Errorf("%s names no service connection", req.Name(cloudid.AzureServiceConnection))
-			}
-			return oidc.IDToken(ctx, audience)
-		}}
+	k.aws = &cloudid.AWSWebIdentity{RoleARN: role, Endpoint: sts, SessionName: sessionName(req), HTTP: req.HTTP, Redact: k.redact, Now: req.Now, Token: token}
 }
 
 // prepareGCP picks Google Cloud's credentials: workload identity
@@ -298,10 +307,7 @@ func (k *keyless) prepareGCP(ps *inputs.Problems) {
 		ps.Add(cloudid.GCPServiceAccount, "%q is not a service account email; use e.g. signer@my-project.iam.gserviceaccount.com", sa)
 		return
 	}
-	var oidc host.OIDC
-	audience := cloudid.GCPAudience(wip)
-	switch {
-	case req.Terminal:
+	if req.Terminal {
 		if wip != "" || sa != "" {
 			ps.Add(cloudid.GCPWorkloadIdentityProvider, "is for a CI job's OIDC token; by hand, jobtoken signs with your Application Default Credentials (gcloud auth application-default login): leave %s and %s empty", req.Name(cloudid.GCPWorkloadIdentityProvider), req.Name(cloudid.GCPServiceAccount))
 			return
@@ -311,11 +317,9 @@ func (k *keyless) prepareGCP(ps *inputs.Problems) {
 			return cloudid.GCPDefault(ctx, req.HTTP, k.redact)
 		}
 		return
-	case wip == "":
-		ps.Add(cloudid.GCPWorkloadIdentityProvider, "is required for %s; set it to the workload identity pool provider that trusts this job's OIDC token", what)
-		return
 	}
-	oidc, ok := k.jobOIDC(ps, what, cloudid.GCPWorkloadIdentityProvider, "the pool provider", "Application Default Credentials", &audience)
+	token, audience, ok := k.jobOIDC(ps, what, trustee{input: cloudid.GCPWorkloadIdentityProvider, value: wip, noun: "the pool provider",
+		want: "the workload identity pool provider that trusts this job's OIDC token", byHand: "Application Default Credentials"}, cloudid.GCPAudience(wip))
 	if !ok {
 		return
 	}
@@ -323,13 +327,7 @@ func (k *keyless) prepareGCP(ps *inputs.Problems) {
 	if sa != "" {
 		k.identity += " as service account " + sa
 	}
-	x := &cloudid.GCPWorkloadIdentity{Provider: wip, ServiceAccount: sa, STSEndpoint: sts, IAMEndpoint: iam, HTTP: req.HTTP, Redact: k.redact,
-		Token: func(ctx context.Context) (string, error) {
-			if oidc == nil {
-				return "", fmt.Errorf("%s names no service connection", req.Name(cloudid.AzureServiceConnection))
-			}
-			return oidc.IDToken(ctx, audience)
-		}}
+	x := &cloudid.GCPWorkloadIdentity{Provider: wip, ServiceAccount: sa, STSEndpoint: sts, IAMEndpoint: iam, HTTP: req.HTTP, Redact: k.redact, Token: token}
 	k.gcp = x.TokenSource
 }
 

@@ -29,10 +29,10 @@ func newAWSWorld(t *testing.T) *awsWorld {
 	t.Helper()
 	w := &awsWorld{vaultWorld: newVaultWorld(t), aws: awsfake.New("eu-west-1")}
 	t.Cleanup(w.aws.Close)
-	w.aws.TrustProvider(awsfake.Provider{Issuer: azfake.GitHubIssuerURL, Key: &w.ghOIDC.Issuer.Key.PublicKey, Audiences: []string{"sts.amazonaws.com"}})
-	w.aws.TrustProvider(awsfake.Provider{Issuer: w.pipes.Issuer.URL, Key: &w.pipes.Issuer.Key.PublicKey, Audiences: []string{azfake.Audience}})
+	w.aws.TrustProvider(awsfake.Provider{Issuer: azfake.GitHubIssuerURL, Key: &w.GitHubOIDC.Issuer.Key.PublicKey, Audiences: []string{"sts.amazonaws.com"}})
+	w.aws.TrustProvider(awsfake.Provider{Issuer: w.PipelinesOIDC.Issuer.URL, Key: &w.PipelinesOIDC.Issuer.Key.PublicKey, Audiences: []string{azfake.Audience}})
 	w.aws.AddRole(awsfake.Role{ARN: awsRole, Issuer: azfake.GitHubIssuerURL, Audience: "sts.amazonaws.com", Subject: "repo:octo/app:*"})
-	w.aws.AddRole(awsfake.Role{ARN: awsRole + "-azp", Issuer: w.pipes.Issuer.URL, Audience: azfake.Audience, Subject: w.pipes.Subject("signer-conn")})
+	w.aws.AddRole(awsfake.Role{ARN: awsRole + "-azp", Issuer: w.PipelinesOIDC.Issuer.URL, Audience: azfake.Audience, Subject: w.PipelinesOIDC.Subject("signer-conn")})
 	w.key = w.aws.AddKey("alias/github-app", testutil.AppKey(t), awsRole, awsRole+"-azp")
 	return w
 }
@@ -54,27 +54,15 @@ func (w *awsWorld) githubEnv(t *testing.T) (map[string]string, map[string]string
 func TestAWSKMSOnGitHub(t *testing.T) {
 	w := newAWSWorld(t)
 	env, files := w.githubEnv(t)
-	code, stdout, stderr := w.run(t, env, "/jobtoken")
-	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
-	live := w.gh.Live()
-	require.Len(t, live, 1)
+	stdout := mainOnGitHub(t, w, env, files)
 	assert.Equal(t, []string{w.key.ARN("eu-west-1")}, w.aws.Signed(), "one JWT, signed in KMS")
 	assert.Contains(t, stdout, "Signing the App's JWTs with awskms:///alias/github-app (AWS KMS, public key SHA256:")
 	assert.Contains(t, stdout, "as AWS role "+awsRole)
-	secrets := w.secrets()
 	require.Len(t, w.aws.Issued(), 2)
 	for _, s := range w.aws.Issued() {
 		assert.Contains(t, stdout, "::add-mask::"+s+"\n", "the role's credentials are masked")
 	}
-	testutil.AssertNoSecret(t, "stdout", testutil.WithoutGitHubMasks(stdout), secrets...)
-	testutil.AssertNoSecret(t, "stderr", stderr, secrets...)
-	testutil.AssertNoSecret(t, "state", testutil.ReadFile(t, files["GITHUB_STATE"]), secrets...)
-
-	state, _ := testutil.Heredocs(t, testutil.ReadFile(t, files["GITHUB_STATE"]))
-	env["STATE_jobtoken"] = state["jobtoken"]
-	code, stdout, _ = w.run(t, env, "/jobtoken-post")
-	require.Equal(t, 0, code, stdout)
-	assert.Empty(t, w.gh.Live())
+	postOnGitHub(t, w, env, files)
 }
 
 func TestAWSKMSOnAzurePipelines(t *testing.T) {
@@ -84,16 +72,9 @@ func TestAWSKMSOnAzurePipelines(t *testing.T) {
 	env["INPUT_AWSROLEARN"] = awsRole + "-azp"
 	env["AWS_ENDPOINT_URL_STS"] = w.aws.STS.URL
 	env["AWS_ENDPOINT_URL_KMS"] = w.aws.KMS.URL
-	code, stdout, stderr := w.run(t, env, "/jobtoken", "main")
-	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
-	require.Len(t, w.gh.Live(), 1)
+	out := mainOnAzure(t, w, env)
 	assert.Len(t, w.aws.Signed(), 1)
-	r := parseAgent(stdout)
-	testutil.AssertNoSecret(t, "stdout", r.plain, w.secrets()...)
-	env["VSTS_TASKVARIABLE_JOBTOKEN"] = r.state
-	code, stdout, _ = w.run(t, env, "/jobtoken", "post")
-	require.Equal(t, 0, code, stdout)
-	assert.Empty(t, w.gh.Live())
+	postOnAzure(t, w, env, out)
 }
 
 // TestAWSKMSLocally: by hand, the AWS credentials of a shared credentials
@@ -118,11 +99,7 @@ func TestAWSKMSLocally(t *testing.T) {
 }
 
 func TestAWSKMSFailures(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		setup func(w *awsWorld, env map[string]string)
-		want  string
-	}{
+	runFailures(t, newAWSWorld, []failure[*awsWorld]{
 		{"role does not trust the repository", func(w *awsWorld, env map[string]string) {
 			w.aws.AddRole(awsfake.Role{ARN: awsRole + "-other", Issuer: azfake.GitHubIssuerURL, Audience: "sts.amazonaws.com", Subject: "repo:octo/other:*"})
 			env["INPUT_AWS-ROLE-ARN"] = awsRole + "-other"
@@ -151,16 +128,5 @@ func TestAWSKMSFailures(t *testing.T) {
 				return false
 			}
 		}, "AWS STS's answer was not the expected XML"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			w := newAWSWorld(t)
-			env, _ := w.githubEnv(t)
-			tc.setup(w, env)
-			code, stdout, stderr := w.run(t, env, "/jobtoken")
-			require.Equal(t, 1, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
-			assertOneError(t, stdout, tc.want)
-			assert.Empty(t, w.gh.Live())
-			testutil.AssertNoSecret(t, "stdout", testutil.WithoutGitHubMasks(stdout), w.secrets()...)
-		})
-	}
+	})
 }

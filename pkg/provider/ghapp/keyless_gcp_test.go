@@ -30,10 +30,10 @@ func newGCPWorld(t *testing.T) *gcpWorld {
 	t.Helper()
 	w := &gcpWorld{vaultWorld: newVaultWorld(t), g: gcpfake.New()}
 	t.Cleanup(w.g.Close)
-	gh := gcpfake.Pool{Name: gcpProvider, Issuer: azfake.GitHubIssuerURL, Key: &w.ghOIDC.Issuer.Key.PublicKey,
-		Audiences: []string{"https://iam.googleapis.com/" + gcpProvider}, Subject: w.ghOIDC.Subject}
-	azp := gcpfake.Pool{Name: gcpAzProv, Issuer: w.pipes.Issuer.URL, Key: &w.pipes.Issuer.Key.PublicKey,
-		Audiences: []string{azfake.Audience}, Subject: w.pipes.Subject("signer-conn")}
+	gh := gcpfake.Pool{Name: gcpProvider, Issuer: azfake.GitHubIssuerURL, Key: &w.GitHubOIDC.Issuer.Key.PublicKey,
+		Audiences: []string{"https://iam.googleapis.com/" + gcpProvider}, Subject: w.GitHubOIDC.Subject}
+	azp := gcpfake.Pool{Name: gcpAzProv, Issuer: w.PipelinesOIDC.Issuer.URL, Key: &w.PipelinesOIDC.Issuer.Key.PublicKey,
+		Audiences: []string{azfake.Audience}, Subject: w.PipelinesOIDC.Subject("signer-conn")}
 	w.g.AddPool(gh)
 	w.g.AddPool(azp)
 	w.g.AllowImpersonation(gcpSA, gh.Principal())
@@ -64,9 +64,7 @@ func (w *gcpWorld) githubEnv(t *testing.T) (map[string]string, map[string]string
 func TestCloudKMSOnGitHub(t *testing.T) {
 	w := newGCPWorld(t)
 	env, files := w.githubEnv(t)
-	code, stdout, stderr := w.run(t, env, "/jobtoken")
-	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
-	require.Len(t, w.gh.Live(), 1)
+	stdout := mainOnGitHub(t, w, env, files)
 	assert.Equal(t, []string{gcpKey}, w.g.Signed())
 	assert.Contains(t, stdout, "(Google Cloud KMS, public key SHA256:")
 	assert.Contains(t, stdout, "as service account "+gcpSA)
@@ -74,14 +72,7 @@ func TestCloudKMSOnGitHub(t *testing.T) {
 	// The service account's token is masked; the federated one before it
 	// stays inside Google's auth library, and is in no output either.
 	assert.Contains(t, stdout, "::add-mask::"+w.g.Issued()[1]+"\n")
-	testutil.AssertNoSecret(t, "stdout", testutil.WithoutGitHubMasks(stdout), w.secrets()...)
-	testutil.AssertNoSecret(t, "stderr", stderr, w.secrets()...)
-
-	state, _ := testutil.Heredocs(t, testutil.ReadFile(t, files["GITHUB_STATE"]))
-	env["STATE_jobtoken"] = state["jobtoken"]
-	code, stdout, _ = w.run(t, env, "/jobtoken-post")
-	require.Equal(t, 0, code, stdout)
-	assert.Empty(t, w.gh.Live())
+	postOnGitHub(t, w, env, files)
 }
 
 func TestCloudKMSOnAzurePipelines(t *testing.T) {
@@ -90,27 +81,16 @@ func TestCloudKMSOnAzurePipelines(t *testing.T) {
 	env["INPUT_SIGNINGKEY"] = "gcpkms://" + gcpKey
 	env["INPUT_GCPWORKLOADIDENTITYPROVIDER"] = gcpAzProv
 	w.endpoints(env)
-	code, stdout, stderr := w.run(t, env, "/jobtoken", "main")
-	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
-	require.Len(t, w.gh.Live(), 1)
+	out := mainOnAzure(t, w, env)
 	assert.Len(t, w.g.Signed(), 1)
 	assert.Len(t, w.g.Issued(), 1, "the federated identity signs itself: no impersonation")
-	r := parseAgent(stdout)
-	testutil.AssertNoSecret(t, "stdout", r.plain, w.secrets()...)
-	env["VSTS_TASKVARIABLE_JOBTOKEN"] = r.state
-	code, stdout, _ = w.run(t, env, "/jobtoken", "post")
-	require.Equal(t, 0, code, stdout)
-	assert.Empty(t, w.gh.Live())
+	postOnAzure(t, w, env, out)
 }
 
 func TestCloudKMSFailures(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		setup func(w *gcpWorld, env map[string]string)
-		want  string
-	}{
+	runFailures(t, newGCPWorld, []failure[*gcpWorld]{
 		{"pool provider of another repository", func(w *gcpWorld, env map[string]string) {
-			w.g.AddPool(gcpfake.Pool{Name: gcpProvider + "x", Issuer: azfake.GitHubIssuerURL, Key: &w.ghOIDC.Issuer.Key.PublicKey,
+			w.g.AddPool(gcpfake.Pool{Name: gcpProvider + "x", Issuer: azfake.GitHubIssuerURL, Key: &w.GitHubOIDC.Issuer.Key.PublicKey,
 				Audiences: []string{"https://iam.googleapis.com/" + gcpProvider + "x"}, Subject: "repo:octo/other:ref:refs/heads/main"})
 			env["INPUT_GCP-WORKLOAD-IDENTITY-PROVIDER"] = gcpProvider + "x"
 		}, "Google Cloud (workload identity) answered 400 Bad Request unauthorized_client: The given credential is rejected by the attribute condition."},
@@ -124,16 +104,5 @@ func TestCloudKMSFailures(t *testing.T) {
 			w.g.AddKey(&gcpfake.KeyVersion{Name: strings.Replace(gcpKey, "Versions/1", "Versions/2", 1), Signer: testutil.AppKey(t), State: "DISABLED", Signers: []string{"serviceAccount:" + gcpSA}})
 			env["INPUT_SIGNING-KEY"] = "gcpkms://" + strings.Replace(gcpKey, "Versions/1", "Versions/2", 1)
 		}, "FAILED_PRECONDITION"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			w := newGCPWorld(t)
-			env, _ := w.githubEnv(t)
-			tc.setup(w, env)
-			code, stdout, stderr := w.run(t, env, "/jobtoken")
-			require.Equal(t, 1, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
-			assertOneError(t, stdout, tc.want)
-			assert.Empty(t, w.gh.Live())
-			testutil.AssertNoSecret(t, "stdout", testutil.WithoutGitHubMasks(stdout), w.secrets()...)
-		})
-	}
+	})
 }

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -27,7 +28,7 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/fake/azfake"
 	"github.com/jobtoken/jobtoken/pkg/fake/ghfake"
 	"github.com/jobtoken/jobtoken/pkg/host"
-	"github.com/jobtoken/jobtoken/pkg/host/azpipelines"
+	"github.com/jobtoken/jobtoken/pkg/host/azpipelines/agenttest"
 	"github.com/jobtoken/jobtoken/pkg/inputs"
 	"github.com/jobtoken/jobtoken/pkg/provider/cloudid"
 	"github.com/jobtoken/jobtoken/pkg/provider/ghapp"
@@ -44,26 +45,19 @@ const (
 // vaultWorld is GitHub, Microsoft Entra, Azure Key Vault holding the App's
 // key, and both CI systems' OIDC issuers.
 type vaultWorld struct {
-	gh     *ghfake.Server
-	tenant *azfake.Tenant
-	entra  *azfake.Entra
-	vault  *azfake.Vault
-	ghOIDC *azfake.GitHubOIDC
-	pipes  *azfake.PipelinesOIDC
+	*azfake.Workload
+	gh    *ghfake.Server
+	vault *azfake.Vault
 }
 
 func newVaultWorld(t *testing.T) *vaultWorld {
 	t.Helper()
-	w := &vaultWorld{gh: newFake(t), tenant: azfake.NewTenant()}
-	w.entra = azfake.NewEntra(w.tenant)
-	w.vault = azfake.NewVault(w.tenant, w.entra.URL)
-	w.ghOIDC = azfake.NewGitHubOIDC("octo/app")
-	w.pipes = azfake.NewPipelinesOIDC("contoso", "web")
-	w.pipes.Connections[kvConnID] = "signer-conn"
-	t.Cleanup(func() { w.entra.Close(); w.vault.Close(); w.ghOIDC.Close(); w.pipes.Close() })
+	w := &vaultWorld{Workload: azfake.NewWorkload(kvConnID, "signer-conn"), gh: newFake(t)}
+	w.vault = azfake.NewVault(w.Tenant, w.Entra.URL)
+	t.Cleanup(func() { w.Close(); w.vault.Close() })
 	w.vault.Import("github-app", testutil.AppKey(t))
 	w.vault.Grant(kvClientID)
-	w.entra.Trust(kvClientID, w.ghOIDC.Federated(), w.pipes.Federated("signer-conn"))
+	w.Entra.Trust(kvClientID, w.GitHubOIDC.Federated(), w.PipelinesOIDC.Federated("signer-conn"))
 	return w
 }
 
@@ -75,7 +69,7 @@ func (w *vaultWorld) run(t *testing.T, env map[string]string, args ...string) (i
 	o, e := secret.NewWriter(&out, set), secret.NewWriter(&errb, set)
 	instant := providertest.Instant
 	c := &cli.Env{Args: args, Getenv: testutil.Getenv(env), Stdout: o, Stderr: e, RawStdout: o, RawStderr: e,
-		Secrets: set, Transport: w.entra.Client().Transport, Retry: &instant}
+		Secrets: set, Transport: w.Entra.Client().Transport, Retry: &instant}
 	code := c.Run(context.Background())
 	_ = o.Flush()
 	_ = e.Flush()
@@ -100,11 +94,100 @@ func assertOneError(t *testing.T, stdout, want string) {
 	}
 }
 
+// signingWorld is a vaultWorld, or one that adds another cloud's KMS to it
+// (awsWorld, gcpWorld): the step's environment on GitHub Actions and every
+// credential that may not show.
+type signingWorld interface {
+	world() *vaultWorld
+	githubEnv(t *testing.T) (env, files map[string]string)
+	secrets() []string
+}
+
+func (w *vaultWorld) world() *vaultWorld { return w }
+
+// mainOnGitHub runs the main stage as the runner does: it mints one token,
+// and no secret shows in its log or its state. It returns the log.
+func mainOnGitHub(t *testing.T, w signingWorld, env, files map[string]string) string {
+	t.Helper()
+	code, stdout, stderr := w.world().run(t, env, "/jobtoken")
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	require.Len(t, w.world().gh.Live(), 1)
+	secrets := w.secrets()
+	testutil.AssertNoSecret(t, "stdout", testutil.WithoutGitHubMasks(stdout), secrets...)
+	testutil.AssertNoSecret(t, "stderr", stderr, secrets...)
+	testutil.AssertNoSecret(t, "state", testutil.ReadFile(t, files["GITHUB_STATE"]), secrets...)
+	return stdout
+}
+
+// postOnGitHub runs the post stage with main's state, as the runner does:
+// it revokes the token. It returns the log.
+func postOnGitHub(t *testing.T, w signingWorld, env, files map[string]string) string {
+	t.Helper()
+	state, _ := testutil.Heredocs(t, testutil.ReadFile(t, files["GITHUB_STATE"]))
+	env["STATE_jobtoken"] = state["jobtoken"]
+	code, stdout, _ := w.world().run(t, env, "/jobtoken-post")
+	require.Equal(t, 0, code, stdout)
+	assert.Empty(t, w.world().gh.Live(), "revoked in the post step")
+	return stdout
+}
+
+// mainOnAzure runs the main stage as the agent does: it mints one token,
+// and no secret shows but in a command that carries it, after
+// task.setsecret. It returns the output as the agent reads it.
+func mainOnAzure(t *testing.T, w signingWorld, env map[string]string) agenttest.Output {
+	t.Helper()
+	code, stdout, stderr := w.world().run(t, env, "/jobtoken", "main")
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	require.Len(t, w.world().gh.Live(), 1)
+	out := agenttest.Read(stdout)
+	out.AssertNoLeak(t, w.secrets()...)
+	testutil.AssertNoSecret(t, "stderr", stderr, w.secrets()...)
+	return out
+}
+
+// postOnAzure runs the post stage with main's state, as the agent does: it
+// revokes the token.
+func postOnAzure(t *testing.T, w signingWorld, env map[string]string, main agenttest.Output) {
+	t.Helper()
+	state, ok := main.TaskVariable("jobtoken")
+	require.True(t, ok, "main saved its state")
+	env["VSTS_TASKVARIABLE_JOBTOKEN"] = state
+	code, stdout, _ := w.world().run(t, env, "/jobtoken", "post")
+	require.Equal(t, 0, code, stdout)
+	assert.Empty(t, w.world().gh.Live())
+}
+
+// failure is a case of a keyless failure table: setup breaks the world or
+// the step's environment; want is in the one error line.
+type failure[W signingWorld] struct {
+	name  string
+	setup func(w W, env map[string]string)
+	want  string
+}
+
+// runFailures runs the main stage on GitHub for each case, in a fresh
+// world: it fails with one ::error:: line holding want, before any token
+// exists, with nothing leaked.
+func runFailures[W signingWorld](t *testing.T, newWorld func(*testing.T) W, cases []failure[W]) {
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			env, _ := w.githubEnv(t)
+			tc.setup(w, env)
+			code, stdout, stderr := w.world().run(t, env, "/jobtoken")
+			require.Equal(t, 1, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+			assertOneError(t, stdout, tc.want)
+			assert.Empty(t, w.world().gh.Live(), "nothing minted, nothing left")
+			testutil.AssertNoSecret(t, "stdout", testutil.WithoutGitHubMasks(stdout), w.secrets()...)
+		})
+	}
+}
+
 // secrets are every credential the keyless path handles: none may show.
 func (w *vaultWorld) secrets() []string {
-	s := append(w.entra.Issued(), w.ghOIDC.Issued()...)
-	s = append(s, w.pipes.Issued()...)
-	return append(s, w.ghOIDC.RequestToken, w.pipes.JobToken)
+	s := append(w.Entra.Issued(), w.GitHubOIDC.Issued()...)
+	s = append(s, w.PipelinesOIDC.Issued()...)
+	return append(s, w.GitHubOIDC.RequestToken, w.PipelinesOIDC.JobToken)
 }
 
 func (w *vaultWorld) githubEnv(t *testing.T) (map[string]string, map[string]string) {
@@ -116,10 +199,9 @@ func (w *vaultWorld) githubEnv(t *testing.T) (map[string]string, map[string]stri
 		"INPUT_PROVIDER": "github", "INPUT_PERMISSIONS": "contents:read", "INPUT_LIFETIME": "1h", "INPUT_REVOKE": "true",
 		"INPUT_ALLOW-BROAD-SCOPES": "false", "INPUT_DRY-RUN": "false",
 		"INPUT_CLIENT-ID": w.gh.ClientID, "INPUT_GITHUB-API-URL": w.gh.URL, "INPUT_SIGNING-KEY": w.vault.URI("github-app"),
-		"INPUT_AZURE-CLIENT-ID": kvClientID, "INPUT_AZURE-TENANT-ID": w.tenant.ID,
-		"ACTIONS_ID_TOKEN_REQUEST_URL": w.ghOIDC.RequestURL(), "ACTIONS_ID_TOKEN_REQUEST_TOKEN": w.ghOIDC.RequestToken,
-		"AZURE_AUTHORITY_HOST": w.entra.AuthorityHost(),
+		"INPUT_AZURE-CLIENT-ID": kvClientID, "INPUT_AZURE-TENANT-ID": w.Tenant.ID,
 	}
+	maps.Copy(env, w.GitHubEnv())
 	for _, n := range []string{"OUTPUT", "ENV", "STATE", "STEP_SUMMARY"} {
 		files["GITHUB_"+n] = filepath.Join(dir, strings.ToLower(n))
 		require.NoError(t, os.WriteFile(files["GITHUB_"+n], nil, 0o600))
@@ -130,100 +212,47 @@ func (w *vaultWorld) githubEnv(t *testing.T) (map[string]string, map[string]stri
 
 func (w *vaultWorld) azureEnv(t *testing.T) map[string]string {
 	t.Helper()
-	return map[string]string{
+	env := map[string]string{
 		"TF_BUILD": "True", "AGENT_TEMPDIRECTORY": t.TempDir(),
 		"BUILD_REPOSITORY_NAME": "octo/app", "BUILD_REPOSITORY_PROVIDER": "GitHub", "BUILD_BUILDID": "42", "SYSTEM_JOBATTEMPT": "1",
 		"SYSTEM_COLLECTIONURI": "https://dev.azure.com/contoso/",
 		"INPUT_PROVIDER":       "github", "INPUT_PERMISSIONS": "contents:read", "INPUT_LIFETIME": "1h", "INPUT_REVOKE": "true",
 		"INPUT_ALLOWBROADSCOPES": "false", "INPUT_DRYRUN": "false",
 		"INPUT_CLIENTID": w.gh.ClientID, "INPUT_GITHUBAPIURL": w.gh.URL, "INPUT_SIGNINGKEY": w.vault.URI("github-app"),
-		"INPUT_AZURESERVICECONNECTION":                                kvConnID,
-		"ENDPOINT_AUTH_SCHEME_" + kvConnID:                            "WorkloadIdentityFederation",
-		"ENDPOINT_AUTH_PARAMETER_" + kvConnID + "_SERVICEPRINCIPALID": kvClientID,
-		"ENDPOINT_AUTH_PARAMETER_" + kvConnID + "_TENANTID":           w.tenant.ID,
-		"ENDPOINT_AUTH_PARAMETER_SYSTEMVSSCONNECTION_ACCESSTOKEN":     w.pipes.JobToken,
-		"SYSTEM_OIDCREQUESTURI":                                       w.pipes.RequestURI(),
-		"AZURE_AUTHORITY_HOST":                                        w.entra.AuthorityHost(),
+		"INPUT_AZURESERVICECONNECTION": kvConnID,
 	}
+	maps.Copy(env, w.PipelinesEnv(kvClientID))
+	return env
 }
 
 func TestKeyVaultOnGitHub(t *testing.T) {
 	w := newVaultWorld(t)
 	env, files := w.githubEnv(t)
-	code, stdout, stderr := w.run(t, env, "/jobtoken")
-	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
-	live := w.gh.Live()
-	require.Len(t, live, 1)
-	tok := live[0].Value
+	stdout := mainOnGitHub(t, w, env, files)
+	tok := w.gh.Live()[0].Value
 	assert.NotEmpty(t, w.vault.Signed(), "the JWT was signed in the vault")
 	assert.Contains(t, stdout, "Signing the App's JWTs with "+w.vault.URI("github-app")+" (Azure Key Vault, public key SHA256:")
-	for _, m := range append([]string{tok}, w.ghOIDC.Issued()...) {
+	for _, m := range append([]string{tok}, w.GitHubOIDC.Issued()...) {
 		assert.Contains(t, stdout, "::add-mask::"+m+"\n")
 	}
 	outputs, _ := testutil.Heredocs(t, testutil.ReadFile(t, files["GITHUB_OUTPUT"]))
 	assert.Equal(t, tok, outputs["token"])
-	secrets := w.secrets()
-	require.NotEmpty(t, w.entra.Issued())
-	testutil.AssertNoSecret(t, "stdout", testutil.WithoutGitHubMasks(stdout), secrets...)
-	testutil.AssertNoSecret(t, "stderr", stderr, secrets...)
-	testutil.AssertNoSecret(t, "state", testutil.ReadFile(t, files["GITHUB_STATE"]), secrets...)
+	require.NotEmpty(t, w.Entra.Issued())
 
-	state, _ := testutil.Heredocs(t, testutil.ReadFile(t, files["GITHUB_STATE"]))
-	env["STATE_jobtoken"] = state["jobtoken"]
 	signed := len(w.vault.Signed())
-	code, stdout, _ = w.run(t, env, "/jobtoken-post")
-	require.Equal(t, 0, code, stdout)
-	assert.Empty(t, w.gh.Live(), "revoked in the post step")
+	stdout = postOnGitHub(t, w, env, files)
 	assert.Len(t, w.vault.Signed(), signed, "revoking needs no App JWT")
-	testutil.AssertNoSecret(t, "post stdout", testutil.WithoutGitHubMasks(stdout), secrets...)
+	testutil.AssertNoSecret(t, "post stdout", testutil.WithoutGitHubMasks(stdout), w.secrets()...)
 }
 
 func TestKeyVaultOnAzurePipelines(t *testing.T) {
 	w := newVaultWorld(t)
 	env := w.azureEnv(t)
-	code, stdout, stderr := w.run(t, env, "/jobtoken", "main")
-	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
-	live := w.gh.Live()
-	require.Len(t, live, 1)
+	out := mainOnAzure(t, w, env)
 	assert.NotEmpty(t, w.vault.Signed())
-	r := parseAgent(stdout)
-	assert.True(t, r.masks[live[0].Value])
-	assert.True(t, r.masks[w.pipes.JobToken], "the OIDC request's credential is masked")
-	secrets := w.secrets()
-	testutil.AssertNoSecret(t, "stdout", r.plain, secrets...)
-	testutil.AssertNoSecret(t, "stderr", stderr, secrets...)
-
-	env["VSTS_TASKVARIABLE_JOBTOKEN"] = r.state
-	code, stdout, _ = w.run(t, env, "/jobtoken", "post")
-	require.Equal(t, 0, code, stdout)
-	assert.Empty(t, w.gh.Live())
-}
-
-type agentRun struct {
-	masks map[string]bool
-	state string
-	plain string
-}
-
-func parseAgent(stdout string) agentRun {
-	r := agentRun{masks: map[string]bool{}}
-	var plain []string
-	for _, line := range azpipelines.Lines(stdout) {
-		c, ok := azpipelines.Parse(line)
-		switch {
-		case ok && c.Name == "task.setsecret":
-			r.masks[c.Data] = true
-			continue
-		case ok && c.Name == "task.settaskvariable" && c.Prop("variable") == "jobtoken":
-			r.state = c.Data
-			continue
-		case ok && c.Name == "task.setvariable" && c.Prop("issecret") == "true":
-			continue
-		}
-		plain = append(plain, line)
-	}
-	r.plain = strings.Join(plain, "\n")
-	return r
+	assert.True(t, out.Masked(w.gh.Live()[0].Value))
+	assert.True(t, out.Masked(w.PipelinesOIDC.JobToken), "the OIDC request's credential is masked")
+	postOnAzure(t, w, env, out)
 }
 
 // TestKeyVaultFailures: each refusal is one line naming the fix, before any
@@ -231,16 +260,12 @@ func parseAgent(stdout string) agentRun {
 func TestKeyVaultFailures(t *testing.T) {
 	other, err := rsa.GenerateKey(rand.Reader, 2048)
 	require.NoError(t, err)
-	for _, tc := range []struct {
-		name  string
-		setup func(w *vaultWorld, env map[string]string)
-		want  string
-	}{
+	runFailures(t, newVaultWorld, []failure[*vaultWorld]{
 		{"no role on the key", func(w *vaultWorld, env map[string]string) {
 			w.vault.Import("ungranted", testutil.AppKey(t))
 			env["INPUT_SIGNING-KEY"] = w.vault.URI("ungranted")
 			env["INPUT_AZURE-CLIENT-ID"] = "11111111-2222-3333-4444-555555555555"
-			w.entra.Trust("11111111-2222-3333-4444-555555555555", w.ghOIDC.Federated())
+			w.Entra.Trust("11111111-2222-3333-4444-555555555555", w.GitHubOIDC.Federated())
 		}, "Azure Key Vault answered 403 Forbidden: Caller is not authorized to perform action on resource."},
 		{"no such key", func(w *vaultWorld, env map[string]string) {
 			env["INPUT_SIGNING-KEY"] = w.vault.URI("nope")
@@ -261,18 +286,7 @@ func TestKeyVaultFailures(t *testing.T) {
 				return false
 			}
 		}, "failed to sign: Azure Key Vault answered 503 Service Unavailable"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			w := newVaultWorld(t)
-			env, _ := w.githubEnv(t)
-			tc.setup(w, env)
-			code, stdout, stderr := w.run(t, env, "/jobtoken")
-			require.Equal(t, 1, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
-			assertOneError(t, stdout, tc.want)
-			assert.Empty(t, w.gh.Live(), "nothing minted, nothing left")
-			testutil.AssertNoSecret(t, "stdout", testutil.WithoutGitHubMasks(stdout), w.secrets()...)
-		})
-	}
+	})
 }
 
 func TestSigningKeyInputs(t *testing.T) {
@@ -324,11 +338,11 @@ func TestKeyVaultCheck(t *testing.T) {
 	// By hand, the Azure CLI's sign-in: a stand-in az prints the token
 	// Entra would give the signed-in identity for Key Vault.
 	now := time.Now()
-	tok := w.tenant.Issuer.Sign(jwt.MapClaims{"aud": azfake.VaultResource, "tid": w.tenant.ID, "appid": kvClientID, "oid": "o",
+	tok := w.Tenant.Issuer.Sign(jwt.MapClaims{"aud": azfake.VaultResource, "tid": w.Tenant.ID, "appid": kvClientID, "oid": "o",
 		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix()})
 	bin := t.TempDir()
 	script := fmt.Sprintf("#!/bin/sh\necho '{\"accessToken\":\"%s\",\"expiresOn\":\"%s\",\"expires_on\":%d,\"tenant\":\"%s\",\"tokenType\":\"Bearer\"}'\n",
-		tok, now.Add(time.Hour).Format("2006-01-02 15:04:05.000000"), now.Add(time.Hour).Unix(), w.tenant.ID)
+		tok, now.Add(time.Hour).Format("2006-01-02 15:04:05.000000"), now.Add(time.Hour).Unix(), w.Tenant.ID)
 	require.NoError(t, os.WriteFile(filepath.Join(bin, "az"), []byte(script), 0o755))
 	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 	env := map[string]string{"HOME": t.TempDir()}
@@ -376,7 +390,7 @@ jobs:
           client-id: `+w.gh.ClientID+`
           signing-key: `+w.vault.URI("github-app")+`
           azure-client-id: `+kvClientID+`
-          azure-tenant-id: `+w.tenant.ID+`
+          azure-tenant-id: `+w.Tenant.ID+`
           github-api-url: `+w.gh.URL+`
           permissions: contents:read
 `), 0o600))
@@ -419,7 +433,7 @@ func TestKeyVaultRefreshHandsTheBrokerTheOIDCRequest(t *testing.T) {
 			o, e := secret.NewWriter(&out, set), secret.NewWriter(&errb, set)
 			instant := providertest.Instant
 			c := &cli.Env{Args: []string{"/jobtoken"}, Getenv: testutil.Getenv(env), Stdout: o, Stderr: e, RawStdout: o, RawStderr: e,
-				Secrets: set, Transport: w.entra.Client().Transport, Retry: &instant,
+				Secrets: set, Transport: w.Entra.Client().Transport, Retry: &instant,
 				StartBroker: func(b []byte) error {
 					require.NoError(t, json.Unmarshal(b, &handoff))
 					return errors.New("no broker in this test")
@@ -430,18 +444,76 @@ func TestKeyVaultRefreshHandsTheBrokerTheOIDCRequest(t *testing.T) {
 			require.Equal(t, 1, code, "the broker did not start: main fails\n%s%s", out.String(), errb.String())
 			// The token was published and saved before the broker was
 			// asked to start: the post step revokes it.
-			state, _ := testutil.Heredocs(t, testutil.ReadFile(t, files["GITHUB_STATE"]))
-			env["STATE_jobtoken"] = state["jobtoken"]
-			pcode, pout, _ := w.run(t, env, "/jobtoken-post")
-			require.Equal(t, 0, pcode, pout)
-			assert.Empty(t, w.gh.Live(), "nothing left live after post")
+			postOnGitHub(t, w, env, files)
 			if keyless {
-				assert.Equal(t, w.ghOIDC.RequestToken, handoff.OIDC["ACTIONS_ID_TOKEN_REQUEST_TOKEN"])
-				assert.Equal(t, w.ghOIDC.RequestURL(), handoff.OIDC["ACTIONS_ID_TOKEN_REQUEST_URL"])
+				assert.Equal(t, w.GitHubOIDC.RequestToken, handoff.OIDC["ACTIONS_ID_TOKEN_REQUEST_TOKEN"])
+				assert.Equal(t, w.GitHubOIDC.RequestURL(), handoff.OIDC["ACTIONS_ID_TOKEN_REQUEST_URL"])
 			} else {
 				assert.Empty(t, handoff.OIDC, "a private key needs no OIDC token: the broker gets none")
 			}
 			testutil.AssertNoSecret(t, "stdout", testutil.WithoutGitHubMasks(out.String()), w.secrets()...)
 		})
+	}
+}
+
+// TestKeylessCloudInputs: an awskms:// or gcpkms:// signing-key needs what
+// trusts the job's OIDC token (a role, a pool provider) and an OIDC token it
+// trusts: each gap is one problem naming the input and the fix.
+func TestKeylessCloudInputs(t *testing.T) {
+	t.Parallel()
+	noConn := func(string) (host.ServiceConnection, error) {
+		return host.ServiceConnection{}, errors.New("service connection x is not shared with this pipeline")
+	}
+	// Each cloud's problem in each situation, in this order.
+	situations := []struct {
+		name       string
+		trustee    bool // the role or pool provider is set
+		oidc       host.OIDC
+		connection func(string) (host.ServiceConnection, error)
+		conn       string // azure-service-connection
+	}{
+		{name: "no trustee", oidc: host.PlannedOIDC{}},
+		{name: "no OIDC token", trustee: true, oidc: host.PlannedOIDC{Unavailable: errors.New("give the job `permissions: id-token: write`")}},
+		{name: "no workload identity", trustee: true},
+		{name: "pipelines without a service connection", trustee: true, connection: noConn},
+		{name: "pipelines with a connection it cannot use", trustee: true, connection: noConn, conn: "x"},
+	}
+	for _, cloud := range []struct {
+		key     string
+		trustee inputs.Input
+		value   string
+		want    []string
+	}{
+		{"awskms:///arn:aws:kms:eu-west-1:111122223333:alias/github-app", cloudid.AWSRoleARN, awsRole, []string{
+			"input aws-role-arn: is required for an awskms:// signing-key; set it to the role that trusts this job's OIDC token and may use the key (kms:GetPublicKey, kms:Sign)",
+			"input aws-role-arn: needs the job's OIDC token, but give the job `permissions: id-token: write`",
+			"input signing-key: an awskms:// signing-key needs workload identity (GitHub Actions or Azure Pipelines) or, by hand, your AWS credentials",
+			"input azure-service-connection: is required for an awskms:// signing-key on Azure Pipelines: the role trusts the OIDC token of that service connection",
+			"input azure-service-connection: service connection x is not shared with this pipeline",
+		}},
+		{"gcpkms://" + gcpKey, cloudid.GCPWorkloadIdentityProvider, gcpProvider, []string{
+			"input gcp-workload-identity-provider: is required for a gcpkms:// signing-key; set it to the workload identity pool provider that trusts this job's OIDC token",
+			"input gcp-workload-identity-provider: needs the job's OIDC token, but give the job `permissions: id-token: write`",
+			"input signing-key: a gcpkms:// signing-key needs workload identity (GitHub Actions or Azure Pipelines) or, by hand, Application Default Credentials",
+			"input azure-service-connection: is required for a gcpkms:// signing-key on Azure Pipelines: the pool provider trusts the OIDC token of that service connection",
+			"input azure-service-connection: service connection x is not shared with this pipeline",
+		}},
+	} {
+		for i, sit := range situations {
+			t.Run(cloud.trustee.Key+", "+sit.name, func(t *testing.T) {
+				in := map[string]string{ghapp.ClientID.Key: "Iv23liX", ghapp.SigningKey.Key: cloud.key, cloudid.AzureServiceConnection.Key: sit.conn}
+				if sit.trustee {
+					in[cloud.trustee.Key] = cloud.value
+				}
+				r := onRunner(t, inputs.ValuesOf(in), "octo/app")
+				r.OIDC, r.Connection = sit.oidc, sit.connection
+				_, ps := ghapp.New().Prepare(r)
+				var got []string
+				for _, p := range ps {
+					got = append(got, p.Error())
+				}
+				assert.Equal(t, []string{cloud.want[i]}, got)
+			})
+		}
 	}
 }
