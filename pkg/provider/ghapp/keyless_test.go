@@ -212,15 +212,11 @@ func (w *vaultWorld) githubEnv(t *testing.T) (map[string]string, map[string]stri
 
 func (w *vaultWorld) azureEnv(t *testing.T) map[string]string {
 	t.Helper()
-	env := map[string]string{
-		"TF_BUILD": "True", "AGENT_TEMPDIRECTORY": t.TempDir(),
-		"BUILD_REPOSITORY_NAME": "octo/app", "BUILD_REPOSITORY_PROVIDER": "GitHub", "BUILD_BUILDID": "42", "SYSTEM_JOBATTEMPT": "1",
-		"SYSTEM_COLLECTIONURI": "https://dev.azure.com/contoso/",
-		"INPUT_PROVIDER":       "github", "INPUT_PERMISSIONS": "contents:read", "INPUT_LIFETIME": "1h", "INPUT_REVOKE": "true",
-		"INPUT_ALLOWBROADSCOPES": "false", "INPUT_DRYRUN": "false",
-		"INPUT_CLIENTID": w.gh.ClientID, "INPUT_GITHUBAPIURL": w.gh.URL, "INPUT_SIGNINGKEY": w.vault.URI("github-app"),
-		"INPUT_AZURESERVICECONNECTION": kvConnID,
-	}
+	env := agenttest.StepEnv(t, map[string]string{
+		"provider": "github", "permissions": "contents:read", "lifetime": "1h",
+		"clientId": w.gh.ClientID, "githubApiUrl": w.gh.URL, "signingKey": w.vault.URI("github-app"),
+		"azureServiceConnection": kvConnID,
+	})
 	maps.Copy(env, w.PipelinesEnv(kvClientID))
 	return env
 }
