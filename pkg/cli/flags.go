@@ -203,7 +203,7 @@ func (f *flags) help(w io.Writer) {
 			if c.Default != "" {
 				extra = append(extra, "default "+c.Default)
 			}
-			if c.AzureOnly {
+			if !c.DeclaredOn(inputs.OnGitHub) {
 				extra = append(extra, "Azure Pipelines only")
 			}
 			// The spelling a shell can export.

@@ -26,8 +26,8 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/network"
 	"github.com/jobtoken/jobtoken/pkg/provider"
 	"github.com/jobtoken/jobtoken/pkg/provider/ghapp"
+	"github.com/jobtoken/jobtoken/pkg/provider/providertest"
 	"github.com/jobtoken/jobtoken/pkg/provider/registry"
-	"github.com/jobtoken/jobtoken/pkg/retry"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
 
@@ -146,9 +146,7 @@ func TestRedactionUnderEveryCommand(t *testing.T) {
 				var out, errb bytes.Buffer
 				e := &cli.Env{Args: tc.argv, Getenv: testutil.Getenv(tc.env(t)), Stdin: strings.NewReader(tc.stdin)}
 				tr := &hostile{panics: panics, env: e}
-				p := retry.Default
-				p.Sleep = func(context.Context, time.Duration) error { return nil }
-				e.Transport, e.Retry = tr, &p
+				e.Transport, e.Retry = tr, &providertest.NoSleep
 				code := cli.MainEnv(context.Background(), e, &out, &errb)
 
 				seen := tr.secrets()

@@ -98,7 +98,7 @@ func (a *azureAgent) stage(name string) ([]string, map[string]string, error) {
 		}
 	}
 	for _, in := range a.cat.Inputs() {
-		if !in.GitHubOnly {
+		if in.DeclaredOn(inputs.OnAzure) {
 			env["INPUT_"+azpipelines.EnvName(in.Azure)] = a.st.value(in)
 		}
 	}

@@ -12,7 +12,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -22,8 +21,8 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/fake/anacondafake"
 	"github.com/jobtoken/jobtoken/pkg/fake/azfake"
 	"github.com/jobtoken/jobtoken/pkg/fake/ghfake"
+	"github.com/jobtoken/jobtoken/pkg/provider/providertest"
 	"github.com/jobtoken/jobtoken/pkg/provider/registry"
-	"github.com/jobtoken/jobtoken/pkg/retry"
 	"github.com/jobtoken/jobtoken/pkg/secret"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
@@ -53,16 +52,9 @@ func golden(t *testing.T, name, got string) {
 	testutil.Golden(t, testutil.Testdata("golden", "demo", name), got)
 }
 
-// instant retries without waiting, for fakes that fail on purpose.
-var instant = func() *retry.Policy {
-	p := retry.Default
-	p.Sleep = func(context.Context, time.Duration) error { return nil }
-	return &p
-}()
-
 // stage runs a stage through cli's entry point, as cli's demo command does.
 func stage(ctx context.Context, s demo.Stage) int {
-	e := &cli.Env{Args: s.Args, Getenv: s.Getenv, Dial: s.Dial, Retry: instant}
+	e := &cli.Env{Args: s.Args, Getenv: s.Getenv, Dial: s.Dial, Retry: &providertest.NoSleep}
 	return cli.MainEnv(ctx, e, s.Stdout, s.Stderr)
 }
 

@@ -64,7 +64,7 @@ func (r *runner) stage(name string) ([]string, map[string]string, error) {
 		env[e.Name] = e.Value
 	}
 	for _, in := range r.cat.Inputs() {
-		if !in.AzureOnly {
+		if in.DeclaredOn(inputs.OnGitHub) {
 			env["INPUT_"+strings.ToUpper(in.Key)] = r.st.value(in)
 		}
 	}
@@ -94,7 +94,7 @@ func (r *runner) absorb(name string, code int, stdout, stderr string) error {
 		r.l.start("Run " + actionRef)
 		r.l.print("", "with:")
 		for _, in := range r.cat.Inputs() {
-			if v := r.st.value(in); !in.AzureOnly && v != "" {
+			if v := r.st.value(in); in.DeclaredOn(inputs.OnGitHub) && v != "" {
 				r.l.print("", "  "+in.Key+": "+v)
 			}
 		}

@@ -64,6 +64,14 @@ type world struct {
 	// failed revocation left live.
 	sweep string
 	close func()
+	dir   string // the job's temporary directory (file commands, agent temp)
+}
+
+// end stops the world's fakes and removes its directory: each cell has its
+// own, and a matrix makes hundreds.
+func (w *world) end() {
+	w.close()
+	_ = os.RemoveAll(w.dir)
 }
 
 // call is one API call jobtoken makes: a row of the matrix.
@@ -281,7 +289,7 @@ func ghWorld(with map[string]string) *world {
 	if err != nil {
 		panic(err)
 	}
-	w := &world{host: "github", files: map[string]string{}, env: map[string]string{
+	w := &world{host: "github", dir: dir, files: map[string]string{}, env: map[string]string{
 		"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "octo/app", "GITHUB_RUN_ID": "9", "GITHUB_RUN_ATTEMPT": "1",
 		"INPUT_LIFETIME": "1h", "INPUT_REVOKE": "true", "INPUT_ALLOW-BROAD-SCOPES": "false", "INPUT_DRY-RUN": "false",
 		"INPUT_AZURE-CREDENTIAL": "pat", "INPUT_AZURE-DEVOPS-API-URL": "https://vssps.dev.azure.com",
@@ -305,7 +313,7 @@ func azWorld(with map[string]string) *world {
 	if err != nil {
 		panic(err)
 	}
-	w := &world{host: "azure", env: map[string]string{
+	w := &world{host: "azure", dir: dir, env: map[string]string{
 		"TF_BUILD": "True", "AGENT_TEMPDIRECTORY": dir, "BUILD_REPOSITORY_NAME": "octo/app", "BUILD_REPOSITORY_PROVIDER": "TfsGit",
 		"BUILD_BUILDID": "42", "SYSTEM_JOBATTEMPT": "1", "SYSTEM_COLLECTIONURI": "https://dev.azure.com/contoso/",
 		"INPUT_LIFETIME": "1h", "INPUT_REVOKE": "true", "INPUT_ALLOWBROADSCOPES": "false", "INPUT_DRYRUN": "false",
@@ -530,7 +538,7 @@ var htmlRE = regexp.MustCompile(`(?i)<\s*(html|body|title|h1)`)
 func runCell(c call, f testutil.Fault, transient bool) *outcome {
 	o := &outcome{}
 	w := c.world()
-	defer w.close()
+	defer w.end()
 	ft := &testutil.FaultTransport{Base: w.transport}
 	ft.Add(testutil.Rule{Name: "fault", Method: c.method, Path: c.path, Match: c.match, Fault: f, Times: faultTimes(transient)})
 	for _, b := range c.background {

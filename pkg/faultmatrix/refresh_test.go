@@ -79,7 +79,7 @@ func (w *world) refreshing() {
 func runRefreshCell(c refreshCall, f testutil.Fault, transient bool) *outcome {
 	o := &outcome{}
 	w := c.world()
-	defer w.close()
+	defer w.end()
 	w.refreshing()
 	path := c.path
 	if c.afterMain {

@@ -91,7 +91,7 @@ func (c *Catalog) ContainerActionYAML() ([]byte, error) {
 func (c *Catalog) renderAction(description, note string, runs *yaml.Node) ([]byte, error) {
 	ins := mapping()
 	for _, in := range c.inputs {
-		if in.AzureOnly {
+		if !in.DeclaredOn(OnGitHub) {
 			continue
 		}
 		desc := c.Description(in, OnGitHub)

@@ -210,7 +210,7 @@ func (c *Catalog) Read(get func(in Input) (string, bool)) Values {
 // no GitHub-only one). Values are trimmed; an empty one counts as not given.
 func (c *Catalog) ReadOn(where Where, get func(in Input) string) Values {
 	return c.Read(func(in Input) (string, bool) {
-		if (where == OnGitHub && in.AzureOnly) || (where == OnAzure && in.GitHubOnly) {
+		if !in.DeclaredOn(where) {
 			return "", false
 		}
 		return get(in), true

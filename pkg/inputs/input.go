@@ -79,6 +79,19 @@ type Input struct {
 	Providers []string
 }
 
+// DeclaredOn reports whether where declares in: action.yml has no
+// Azure-only input, task.json no GitHub-only one. The command line declares
+// every input as a flag; each command picks those it takes.
+func (in Input) DeclaredOn(where Where) bool {
+	switch where {
+	case OnGitHub:
+		return !in.AzureOnly
+	case OnAzure:
+		return !in.GitHubOnly
+	}
+	return true
+}
+
 // Unless is another input's value, for one provider: provider, input key,
 // value.
 type Unless struct{ Provider, Key, Value string }

@@ -23,10 +23,10 @@ func (c *Catalog) InputsMarkdown() string {
 	b.WriteString("| GitHub input | Azure input | provider | default | description |\n|---|---|---|---|---|\n")
 	for _, in := range c.inputs {
 		gh, az := "`"+in.Key+"`", "`"+in.Azure+"`"
-		if in.AzureOnly {
+		if !in.DeclaredOn(OnGitHub) {
 			gh = "—"
 		}
-		if in.GitHubOnly {
+		if !in.DeclaredOn(OnAzure) {
 			az = "—"
 		}
 		def := "—"

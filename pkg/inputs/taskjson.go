@@ -155,7 +155,7 @@ func (c *Catalog) TaskJSON() ([]byte, error) {
 	}
 	doc.Groups = append(doc.Groups, taskGroup{Name: GroupAdvanced, DisplayName: "Advanced", IsExpanded: false})
 	for _, in := range c.inputs {
-		if in.GitHubOnly {
+		if !in.DeclaredOn(OnAzure) {
 			continue
 		}
 		ti := taskInput{

@@ -19,6 +19,7 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/fake/ghfake"
 	"github.com/jobtoken/jobtoken/pkg/host/ghactions"
 	"github.com/jobtoken/jobtoken/pkg/job"
+	"github.com/jobtoken/jobtoken/pkg/provider/providertest"
 	"github.com/jobtoken/jobtoken/pkg/provider/registry"
 	"github.com/jobtoken/jobtoken/pkg/retry"
 	"github.com/jobtoken/jobtoken/pkg/secret"
@@ -77,9 +78,7 @@ func (r *ghRun) run(stage string, tr http.RoundTripper, setenv func(k, v string)
 	w := secret.NewWriter(&out, set)
 	h := ghactions.New(w, testutil.Getenv(r.env), registry.Default().Catalog())
 	h.Delimiter = func() string { r.n++; return fmt.Sprintf("ghadelimiter_%d", r.n) }
-	noSleep := retry.Default
-	noSleep.Sleep = func(context.Context, time.Duration) error { return nil }
-	e := &job.Runner{Host: h, Providers: registry.Default(), Transport: tr, Retry: &noSleep, Now: func() time.Time { return r.now }, Secrets: set, Setenv: setenv}
+	e := &job.Runner{Host: h, Providers: registry.Default(), Transport: tr, Retry: &providertest.NoSleep, Now: func() time.Time { return r.now }, Secrets: set, Setenv: setenv}
 	run := job.Main
 	if stage == "post" {
 		run = job.Post

@@ -98,11 +98,11 @@ func (r Recognizer) lookupName(name string, kind Kind) (inputs.Input, bool) {
 	for _, in := range r.reg.Catalog().Inputs() {
 		switch kind {
 		case Pipeline:
-			if !in.GitHubOnly && strings.EqualFold(in.Azure, name) {
+			if in.DeclaredOn(inputs.OnAzure) && strings.EqualFold(in.Azure, name) {
 				return in, true
 			}
 		default:
-			if !in.AzureOnly && strings.EqualFold(in.Key, name) {
+			if in.DeclaredOn(inputs.OnGitHub) && strings.EqualFold(in.Key, name) {
 				return in, true
 			}
 		}
@@ -115,9 +115,9 @@ func (r Recognizer) lookupName(name string, kind Kind) (inputs.Input, bool) {
 func (r Recognizer) unknownInput(name string, kind Kind) string {
 	for _, in := range r.reg.Catalog().Inputs() {
 		switch {
-		case kind == Pipeline && in.GitHubOnly && (strings.EqualFold(in.Azure, name) || strings.EqualFold(in.Key, name)):
+		case kind == Pipeline && !in.DeclaredOn(inputs.OnAzure) && (strings.EqualFold(in.Azure, name) || strings.EqualFold(in.Key, name)):
 			return fmt.Sprintf("input %q is for GitHub workflows only%s", name, r.instead(in, "Azure Pipelines", inputs.AzureNames))
-		case kind == Workflow && in.AzureOnly && (strings.EqualFold(in.Azure, name) || strings.EqualFold(in.Key, name)):
+		case kind == Workflow && !in.DeclaredOn(inputs.OnGitHub) && (strings.EqualFold(in.Azure, name) || strings.EqualFold(in.Key, name)):
 			return fmt.Sprintf("input %q is for Azure Pipelines only%s", name, r.instead(in, "GitHub", inputs.GitHubNames))
 		case kind == Pipeline && strings.EqualFold(in.Key, name):
 			return fmt.Sprintf("unknown input %q; Azure Pipelines names inputs in camelCase: %s", name, in.Azure)
@@ -147,9 +147,9 @@ func (r Recognizer) knownNames(kind Kind) []string {
 	var names []string
 	for _, in := range r.reg.Catalog().Inputs() {
 		switch {
-		case kind == Pipeline && !in.GitHubOnly:
+		case kind == Pipeline && in.DeclaredOn(inputs.OnAzure):
 			names = append(names, in.Azure)
-		case kind != Pipeline && !in.AzureOnly:
+		case kind != Pipeline && in.DeclaredOn(inputs.OnGitHub):
 			names = append(names, in.Key)
 		}
 	}

@@ -29,8 +29,8 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/provider"
 	"github.com/jobtoken/jobtoken/pkg/provider/api"
 	"github.com/jobtoken/jobtoken/pkg/provider/apierror"
+	"github.com/jobtoken/jobtoken/pkg/provider/providertest"
 	"github.com/jobtoken/jobtoken/pkg/provider/registry"
-	"github.com/jobtoken/jobtoken/pkg/retry"
 	"github.com/jobtoken/jobtoken/pkg/secret"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
@@ -227,10 +227,8 @@ func run(t *testing.T, reg *provider.Registry, env map[string]string, stdin stri
 	var out, errb bytes.Buffer
 	set := &secret.Set{}
 	ow, ew := secret.NewWriter(&out, set), secret.NewWriter(&errb, set)
-	noSleep := retry.Default
-	noSleep.Sleep = func(context.Context, time.Duration) error { return nil }
 	e := &cli.Env{Args: args, Getenv: testutil.Getenv(env), Stdin: strings.NewReader(stdin), Providers: reg,
-		Stdout: ow, Stderr: ew, RawStdout: ow, RawStderr: ew, Secrets: set, Retry: &noSleep}
+		Stdout: ow, Stderr: ew, RawStdout: ow, RawStderr: ew, Secrets: set, Retry: &providertest.NoSleep}
 	code = e.Run(context.Background())
 	require.NoError(t, ow.Flush())
 	require.NoError(t, ew.Flush())
