@@ -26,7 +26,6 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/provider"
 	"github.com/jobtoken/jobtoken/pkg/provider/ghapp"
 	"github.com/jobtoken/jobtoken/pkg/provider/providertest"
-	"github.com/jobtoken/jobtoken/pkg/retry"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
 
@@ -44,18 +43,14 @@ func request(t *testing.T, f *ghfake.Server, in inputs.Values) provider.Request 
 	t.Helper()
 	v := inputs.ValuesOf(map[string]string{ghapp.ClientID.Key: f.ClientID, ghapp.PrivateKey.Key: testutil.AppKeyPEM(t), ghapp.APIURL.Key: f.URL})
 	v.Update(in)
-	noSleep := retry.Default
-	noSleep.Sleep = func(context.Context, time.Duration) error { return nil }
-	return func() provider.Request {
-		r := providertest.Request(t, ghapp.New(), v, http.DefaultTransport)
-		r.Naming, r.Terminal = inputs.GitHubNames, false
-		r.Run = host.Run{Repository: "octo/app", RunID: "1", Attempt: "1"}
-		r.Permissions = inputs.List(v.Get(inputs.Permissions))
-		r.Lifetime = time.Hour
-		r.Now = time.Now
-		r.Log = &providertest.Log{}
-		return r
-	}()
+	r := providertest.Request(t, ghapp.New(), v, http.DefaultTransport)
+	r.Naming, r.Terminal = inputs.GitHubNames, false
+	r.Run = host.Run{Repository: "octo/app", RunID: "1", Attempt: "1"}
+	r.Permissions = inputs.List(v.Get(inputs.Permissions))
+	r.Lifetime = time.Hour
+	r.Now = time.Now
+	r.Log = &providertest.Log{}
+	return r
 }
 
 // destinations are where the main stage would send revocations.
