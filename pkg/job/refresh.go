@@ -139,7 +139,9 @@ func BrokerProblems(c Common, prov provider.Provider, req provider.Request) inpu
 		ps.Add(inputs.GitCredentials, "is not available for provider %s: jobtoken serves git only GitHub's repositories; remove it and pass the token from jobtoken token to git yourself", prov.Name())
 	}
 	if !c.Revoke {
-		ps.Add(in, "needs %s: the post step revokes every token the broker minted; remove %s", n.Setting(inputs.Revoke, "true"), n.Setting(inputs.Revoke, "false"))
+		// A post step told not to revoke also leaves the broker running:
+		// stopping it is part of revoking, for Entra tokens the only part.
+		ps.Add(in, "needs %s: the post step stops the broker and revokes what it minted; remove %s", n.Setting(inputs.Revoke, "true"), n.Setting(inputs.Revoke, "false"))
 	}
 	return ps
 }

@@ -37,6 +37,8 @@ func TestRefreshRefusedOffline(t *testing.T) {
 			"::error::input git-credentials: is not available for provider azure-devops: jobtoken serves git only GitHub's repositories"},
 		{"azure-devops git", map[string]string{"provider": "azure-devops", "azure-credential": "entra", "azure-client-id": "c", "azure-tenant-id": "t", "permissions": "", "refresh": "true", "git-credentials": "true"}, map[string]string{"ACTIONS_ID_TOKEN_REQUEST_URL": "http://127.0.0.1:9/x", "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "r"},
 			"::error::input git-credentials: is not available for provider azure-devops: jobtoken serves git only GitHub's repositories; remove it and pass the token from jobtoken token to git yourself"},
+		{"azure-devops entra without revoke", map[string]string{"provider": "azure-devops", "azure-credential": "entra", "azure-client-id": "c", "azure-tenant-id": "t", "permissions": "", "refresh": "true", "revoke": "false"}, map[string]string{"ACTIONS_ID_TOKEN_REQUEST_URL": "http://127.0.0.1:9/x", "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "r"},
+			"::error::input refresh: needs revoke: true: the post step stops the broker and revokes what it minted; remove revoke: false"},
 		{"no runner temp", map[string]string{"refresh": "true"}, map[string]string{"RUNNER_TEMP": ""},
 			"::error::input refresh: RUNNER_TEMP is not set"},
 	} {
