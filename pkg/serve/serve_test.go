@@ -521,3 +521,23 @@ func TestUndeliveredTokenIsRevoked(t *testing.T) {
 	assert.Len(t, w.gh.Minted(), len(handed)+2, "the policy read's token, the first answer's and the undelivered one")
 	w.checkClean(handed...)
 }
+
+// TestPolicyReadRateLimited: GitHub limiting the service's rate while it
+// reads the policies is a 429 for the step (which retries), not a 502.
+func TestPolicyReadRateLimited(t *testing.T) {
+	w := newWorld(t, "")
+	w.gh.Before = func(rw http.ResponseWriter, r *http.Request) bool {
+		if !strings.Contains(r.URL.Path, "/contents/") && !strings.Contains(r.URL.Path, "/commits/") {
+			return false
+		}
+		rw.Header().Set("Retry-After", "0")
+		rw.Header().Set("Content-Type", "application/json")
+		rw.WriteHeader(http.StatusTooManyRequests)
+		_, _ = rw.Write([]byte(`{"message":"API rate limit exceeded for installation ID 7."}`))
+		return true
+	}
+	a := w.ask(w.oidcToken(nil), release(map[string]string{"contents": "read"}, "app"))
+	require.Equal(t, http.StatusTooManyRequests, a.status, a.raw)
+	assert.Equal(t, "rate_limited", a.err.Error.Code)
+	w.checkClean(w.liveHandedOut()...)
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-github/v60/github"
 
 	"github.com/jobtoken/jobtoken/pkg/policy"
+	"github.com/jobtoken/jobtoken/pkg/provider/ghapp"
 )
 
 // MaxStale is how long a source's last good copy is served while GitHub
@@ -82,7 +83,7 @@ func (s *Server) read(ctx context.Context, src Source, prev *snapshot) (snap *sn
 	gh.UserAgent = userAgent
 	sha, _, err := gh.Repositories.GetCommitSHA1(ctx, src.Owner, src.Repo, src.Ref, "")
 	if err != nil {
-		return nil, fmt.Errorf("failed to resolve %s@%s: %s", src.Repository(), src.Ref, ghError(err))
+		return nil, fmt.Errorf("failed to resolve %s@%s: %w", src.Repository(), src.Ref, ghError(err))
 	}
 	if prev != nil && prev.commit == sha {
 		return &snapshot{commit: sha, policies: prev.policies, broken: prev.broken, at: s.now()}, nil
@@ -90,7 +91,7 @@ func (s *Server) read(ctx context.Context, src Source, prev *snapshot) (snap *sn
 	opt := &github.RepositoryContentGetOptions{Ref: sha}
 	_, entries, _, err := gh.Repositories.GetContents(ctx, src.Owner, src.Repo, src.Dir, opt)
 	if err != nil {
-		return nil, fmt.Errorf("failed to list %s: %s", src.URL, ghError(err))
+		return nil, fmt.Errorf("failed to list %s: %w", src.URL, ghError(err))
 	}
 	snap = &snapshot{commit: sha, policies: map[string]*policy.Policy{}, broken: map[string]error{}, at: s.now()}
 	for _, e := range entries {
@@ -105,7 +106,7 @@ func (s *Server) read(ctx context.Context, src Source, prev *snapshot) (snap *sn
 		}
 		fc, _, _, err := gh.Repositories.GetContents(ctx, src.Owner, src.Repo, path.Join(src.Dir, n), opt)
 		if err != nil {
-			return nil, fmt.Errorf("failed to read %s/%s: %s", src.URL, n, ghError(err))
+			return nil, fmt.Errorf("failed to read %s/%s: %w", src.URL, n, ghError(err))
 		}
 		if fc == nil {
 			continue
@@ -149,12 +150,14 @@ func bound(p *policy.Policy, src Source) error {
 	return nil
 }
 
-func ghError(err error) string {
-	var er *github.ErrorResponse
-	if errors.As(err, &er) && er.Response != nil {
-		return fmt.Sprintf("GitHub answered %d: %s", er.Response.StatusCode, strings.TrimRight(er.Message, "."))
+// ghError is GitHub's refusal as the one API error type, so that upstream
+// tells a rate limit (429 for the step, which retries) from a failure; any
+// other error summarised.
+func ghError(err error) error {
+	if e := ghapp.APIError(err); e != nil {
+		return e
 	}
-	return summarize(err)
+	return errors.New(summarize(err))
 }
 
 func short(sha string) string {

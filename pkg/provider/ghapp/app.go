@@ -175,7 +175,7 @@ func (a *App) request(ctx context.Context, method, path, auth string, body any) 
 func (a *App) service() api.Service {
 	return api.Service{Name: service, HTTP: a.HTTP, Refusal: func(resp *http.Response, body []byte) error {
 		resp.Body = io.NopCloser(bytes.NewReader(body))
-		if err := apiError(github.CheckResponse(resp)); err != nil {
+		if err := APIError(github.CheckResponse(resp)); err != nil {
 			return err
 		}
 		return apierror.New(service, resp.StatusCode, api.Message(body))

@@ -27,10 +27,10 @@ const (
 	msgNoRepo      = "There is at least one repository that does not exist or is not accessible to the parent installation"
 )
 
-// apiError turns go-github's reading of a refusal (CheckResponse) into the
+// APIError turns go-github's reading of a refusal (CheckResponse) into the
 // one API error type, GitHub's message summarised; nil for a refusal it did
 // not read.
-func apiError(err error) error {
+func APIError(err error) error {
 	var rl *github.RateLimitError
 	if errors.As(err, &rl) {
 		return (&apierror.Error{Service: service, Status: http.StatusForbidden, Message: "API rate limit exceeded"}).
