@@ -4,6 +4,7 @@ package runnertest
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,6 +74,18 @@ func NewStepEnv(dir string, actionYML []byte, given map[string]string) (map[stri
 			return nil, fmt.Errorf("input %s is not in action.yml", name)
 		}
 	}
+	files, err := FileCommandEnv(dir)
+	if err != nil {
+		return nil, err
+	}
+	maps.Copy(env, files)
+	return env, nil
+}
+
+// FileCommandEnv makes the file-command files empty in dir (again, if they
+// are there) and returns the variables that name them (FileCommands).
+func FileCommandEnv(dir string) (map[string]string, error) {
+	env := map[string]string{}
 	for _, v := range FileCommands {
 		p := filepath.Join(dir, strings.ToLower(strings.TrimPrefix(v, "GITHUB_")))
 		if err := os.WriteFile(p, nil, 0o600); err != nil {
