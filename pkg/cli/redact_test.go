@@ -4,10 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"maps"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +18,7 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/fake/azfake"
 	"github.com/jobtoken/jobtoken/pkg/host"
 	"github.com/jobtoken/jobtoken/pkg/host/azpipelines"
+	"github.com/jobtoken/jobtoken/pkg/host/ghactions/runnertest"
 	"github.com/jobtoken/jobtoken/pkg/inputs"
 	"github.com/jobtoken/jobtoken/pkg/job"
 	"github.com/jobtoken/jobtoken/pkg/network"
@@ -83,17 +81,10 @@ func TestRedactionUnderEveryCommand(t *testing.T) {
 	apiKey := ana.AddAPIKey("ana", time.Now().Add(time.Hour))
 	const childToken = "ghs_CHILDtokenFromAnEarlierMain0123456789"
 
-	ghFiles := func(t *testing.T) map[string]string {
-		dir := t.TempDir()
-		env := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "octo/app", "GITHUB_RUN_ID": "9", "GITHUB_RUN_ATTEMPT": "1"}
-		for _, n := range []string{"OUTPUT", "ENV", "STATE", "STEP_SUMMARY"} {
-			env["GITHUB_"+n] = filepath.Join(dir, strings.ToLower(n))
-			_ = os.WriteFile(env["GITHUB_"+n], nil, 0o600)
-		}
-		return env
+	ghStep := func(t *testing.T) map[string]string {
+		return runnertest.StepEnv(t, map[string]string{"provider": "github", "client-id": gh.ClientID, "private-key": key,
+			"github-api-url": gh.URL, "permissions": "contents:read"})
 	}
-	ghInputs := map[string]string{"INPUT_PROVIDER": "github", "INPUT_CLIENT-ID": gh.ClientID, "INPUT_PRIVATE-KEY": key,
-		"INPUT_GITHUB-API-URL": gh.URL, "INPUT_PERMISSIONS": "contents:read", "INPUT_LIFETIME": "1h", "INPUT_REVOKE": "true"}
 	saved, err := job.SealState(registry.Default().Catalog(), inputs.ValuesOf(map[string]string{ghapp.PrivateKey.Key: strings.TrimSpace(key)}), host.Run{Repository: "octo/app", RunID: "9", Attempt: "1"}, network.Settings{},
 		provider.Saved{Provider: "github", Token: childToken, ID: "sha256:0123456789ab", Revoke: true, Revocable: true,
 			ExpiresAt: time.Now().Add(time.Hour), Destinations: map[string]string{ghapp.APIURL.Key: gh.URL}})
@@ -106,14 +97,9 @@ func TestRedactionUnderEveryCommand(t *testing.T) {
 		stdin string
 		given []string // secrets the step was given
 	}{
-		{"github main", []string{"/jobtoken"}, func(t *testing.T) map[string]string {
-			env := ghFiles(t)
-			maps.Copy(env, ghInputs)
-			return env
-		}, "", []string{key}},
+		{"github main", []string{"/jobtoken"}, ghStep, "", []string{key}},
 		{"github post", []string{"/jobtoken-post"}, func(t *testing.T) map[string]string {
-			env := ghFiles(t)
-			maps.Copy(env, ghInputs)
+			env := ghStep(t)
 			env["STATE_jobtoken"] = string(saved)
 			return env
 		}, "", []string{key, childToken}},

@@ -24,6 +24,7 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/fake/azfake"
 	"github.com/jobtoken/jobtoken/pkg/fake/ghfake"
 	"github.com/jobtoken/jobtoken/pkg/host/azpipelines"
+	"github.com/jobtoken/jobtoken/pkg/host/ghactions/runnertest"
 	"github.com/jobtoken/jobtoken/pkg/provider/ghapp"
 	"github.com/jobtoken/jobtoken/pkg/retry"
 	"github.com/jobtoken/jobtoken/pkg/secret"
@@ -51,7 +52,6 @@ var policy = retry.Policy{
 type world struct {
 	host      string // "github" or "azure"
 	env       map[string]string
-	files     map[string]string // GitHub file commands
 	transport http.RoundTripper // base transport (the Entra fake is TLS)
 	parents   []string          // parent credentials and other secrets given to the step
 	minted    func() []string   // every token the fakes handed out (and derived forms)
@@ -282,29 +282,24 @@ func forms[T any](list []T, of func(T) []string) []string {
 	return out
 }
 
-// ghWorld is a GitHub job's environment: every input with its default, the
-// run, and the file-command files.
+// ghWorld is a GitHub job's environment, as runnertest gives it (every
+// input with its default, the run, and the file-command files), with with's
+// variables. Worlds are built outside any test, so a failure panics.
 func ghWorld(with map[string]string) *world {
 	dir, err := os.MkdirTemp("", "faultmatrix")
 	if err != nil {
 		panic(err)
 	}
-	w := &world{host: "github", dir: dir, files: map[string]string{}, env: map[string]string{
-		"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "octo/app", "GITHUB_RUN_ID": "9", "GITHUB_RUN_ATTEMPT": "1",
-		"INPUT_LIFETIME": "1h", "INPUT_REVOKE": "true", "INPUT_ALLOW-BROAD-SCOPES": "false", "INPUT_DRY-RUN": "false",
-		"INPUT_AZURE-CREDENTIAL": "pat", "INPUT_AZURE-DEVOPS-API-URL": "https://vssps.dev.azure.com",
-	}}
-	for _, n := range []string{"OUTPUT", "ENV", "STATE", "STEP_SUMMARY"} {
-		w.files[n] = filepath.Join(dir, strings.ToLower(n))
-		if err := os.WriteFile(w.files[n], nil, 0o600); err != nil {
-			panic(err)
-		}
-		w.env["GITHUB_"+n] = w.files[n]
+	yml, err := runnertest.ActionYML()
+	if err != nil {
+		panic(err)
 	}
-	for k, v := range with {
-		w.env[k] = v
+	env, err := runnertest.NewStepEnv(dir, yml, nil)
+	if err != nil {
+		panic(err)
 	}
-	return w
+	maps.Copy(env, with)
+	return &world{host: "github", dir: dir, env: env}
 }
 
 // azWorld is an Azure Pipelines job's environment.
@@ -510,7 +505,7 @@ func logLines(hostName, stdout string) (plain string, errs, warns []string) {
 // or agent hands it over.
 func (w *world) carryState(stdout string) {
 	if w.host == "github" {
-		b, _ := os.ReadFile(w.files["STATE"])
+		b, _ := os.ReadFile(w.env["GITHUB_STATE"])
 		vals, _ := testutil.Heredocs(&outcome{}, string(b))
 		w.env["STATE_jobtoken"] = vals["jobtoken"]
 		return
@@ -629,10 +624,10 @@ func runCell(c call, f testutil.Fault, transient bool) *outcome {
 // GitHub's file commands outside their values, Azure's summaries.
 func (w *world) assertFilesClean(o *outcome, secrets []string) {
 	if w.host == "github" {
-		for _, n := range []string{"OUTPUT", "ENV", "STATE", "STEP_SUMMARY"} {
-			b, _ := os.ReadFile(w.files[n])
+		for _, v := range runnertest.FileCommands {
+			b, _ := os.ReadFile(w.env[v])
 			_, rest := testutil.Heredocs(o, string(b))
-			testutil.AssertNoSecret(o, n, rest, secrets...)
+			testutil.AssertNoSecret(o, v, rest, secrets...)
 		}
 		return
 	}

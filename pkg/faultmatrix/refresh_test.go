@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -69,8 +68,8 @@ func (w *world) refreshing() {
 		return
 	}
 	w.env["INPUT_REFRESH-UNTIL"] = "10m"
-	w.env["RUNNER_TEMP"] = filepath.Dir(w.files["OUTPUT"])
-	w.env["GITHUB_PATH"] = w.files["OUTPUT"] + ".path"
+	w.env["RUNNER_TEMP"] = w.dir
+	w.env["GITHUB_PATH"] = w.env["GITHUB_OUTPUT"] + ".path"
 	_ = os.WriteFile(w.env["GITHUB_PATH"], nil, 0o600)
 }
 

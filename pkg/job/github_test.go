@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -18,6 +18,7 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/cli"
 	"github.com/jobtoken/jobtoken/pkg/fake/ghfake"
 	"github.com/jobtoken/jobtoken/pkg/host/ghactions"
+	"github.com/jobtoken/jobtoken/pkg/host/ghactions/runnertest"
 	"github.com/jobtoken/jobtoken/pkg/job"
 	"github.com/jobtoken/jobtoken/pkg/provider/providertest"
 	"github.com/jobtoken/jobtoken/pkg/provider/registry"
@@ -29,17 +30,18 @@ import (
 // fixedNow keeps expiry times in golden files stable.
 var fixedNow = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 
-// ghRun is one GitHub job: a fake GitHub, the runner's file-command files and
-// the step's environment.
+// ghRun is one GitHub job: a fake GitHub and the step's environment (which
+// names the runner's file-command files).
 type ghRun struct {
-	t     *testing.T
-	fake  *ghfake.Server
-	env   map[string]string
-	files map[string]string
-	n     int
-	now   time.Time // the job's clock
+	t    *testing.T
+	fake *ghfake.Server
+	env  map[string]string
+	n    int
+	now  time.Time // the job's clock
 }
 
+// newGHRun starts a job whose step is given the App and the fake, and the
+// inputs with (keyed by action.yml input name).
 func newGHRun(t *testing.T, with map[string]string) *ghRun {
 	t.Helper()
 	fake := ghfake.New(testutil.AppKey(t), &ghfake.Installation{ID: 77, Account: "octo", Permissions: map[string]string{"contents": "write", "pull_requests": "write", "metadata": "read"}, Repos: []string{"app", "docs"}})
@@ -47,22 +49,9 @@ func newGHRun(t *testing.T, with map[string]string) *ghRun {
 	n := 0
 	fake.TokenFunc = func() string { n++; return fmt.Sprintf("ghs_FAKEtoken%02dAAAAAAAAAAAAAAAAAAAAAAAAA", n) }
 	fake.Now = func() time.Time { return fixedNow }
-	dir := t.TempDir()
-	r := &ghRun{t: t, fake: fake, now: fixedNow, files: map[string]string{}, env: map[string]string{
-		"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "octo/app", "GITHUB_RUN_ID": "9", "GITHUB_RUN_ATTEMPT": "1",
-		"INPUT_PROVIDER": "github", "INPUT_CLIENT-ID": fake.ClientID, "INPUT_PRIVATE-KEY": testutil.AppKeyPEM(t),
-		"INPUT_GITHUB-API-URL": fake.URL, "INPUT_LIFETIME": "1h", "INPUT_REVOKE": "true",
-		"INPUT_ALLOW-BROAD-SCOPES": "false", "INPUT_DRY-RUN": "false",
-	}}
-	for _, n := range []string{"OUTPUT", "ENV", "STATE", "STEP_SUMMARY"} {
-		r.files[n] = filepath.Join(dir, strings.ToLower(n))
-		require.NoError(t, os.WriteFile(r.files[n], nil, 0o600))
-		r.env["GITHUB_"+n] = r.files[n]
-	}
-	for k, v := range with {
-		r.env["INPUT_"+strings.ToUpper(k)] = v
-	}
-	return r
+	given := map[string]string{"provider": "github", "client-id": fake.ClientID, "private-key": testutil.AppKeyPEM(t), "github-api-url": fake.URL}
+	maps.Copy(given, with)
+	return &ghRun{t: t, fake: fake, now: fixedNow, env: runnertest.StepEnv(t, given)}
 }
 
 // stage runs main or post in-process with a fixed clock and delimiter.
@@ -89,7 +78,7 @@ func (r *ghRun) run(stage string, tr http.RoundTripper, setenv func(k, v string)
 }
 
 func (r *ghRun) file(name string) string {
-	b, err := os.ReadFile(r.files[name])
+	b, err := os.ReadFile(r.env[name])
 	require.NoError(r.t, err)
 	return string(b)
 }
@@ -115,7 +104,7 @@ func (r *ghRun) post() string {
 // carryState does what the runner does between stages: GITHUB_STATE entries
 // become STATE_ variables of the post stage.
 func (r *ghRun) carryState() {
-	entries, err := ghactions.ParseFileCommand(r.file("STATE"))
+	entries, err := ghactions.ParseFileCommand(r.file("GITHUB_STATE"))
 	require.NoError(r.t, err)
 	for _, e := range entries {
 		r.env["STATE_"+e.Name] = e.Value
@@ -149,10 +138,10 @@ func TestGitHubGoldenMainAndPost(t *testing.T) {
 	// The key's lines are masked first; the golden file holds a fixed marker
 	// instead of the test key.
 	golden(t, "main.stdout", r.stable(maskKey(t, out)))
-	golden(t, "main.GITHUB_OUTPUT", r.stable(maskKey(t, r.file("OUTPUT"))))
-	golden(t, "main.GITHUB_STATE", r.stable(maskKey(t, r.file("STATE"))))
-	golden(t, "main.GITHUB_ENV", r.stable(maskKey(t, r.file("ENV"))))
-	golden(t, "main.GITHUB_STEP_SUMMARY", r.stable(maskKey(t, r.file("STEP_SUMMARY"))))
+	golden(t, "main.GITHUB_OUTPUT", r.stable(maskKey(t, r.file("GITHUB_OUTPUT"))))
+	golden(t, "main.GITHUB_STATE", r.stable(maskKey(t, r.file("GITHUB_STATE"))))
+	golden(t, "main.GITHUB_ENV", r.stable(maskKey(t, r.file("GITHUB_ENV"))))
+	golden(t, "main.GITHUB_STEP_SUMMARY", r.stable(maskKey(t, r.file("GITHUB_STEP_SUMMARY"))))
 	require.Len(t, r.fake.Live(), 1)
 
 	r.carryState()
@@ -215,7 +204,7 @@ func TestGitHubGoldenFailures(t *testing.T) {
 			golden(t, "fail-"+tc.name+".stdout", r.stable(maskKey(t, out)))
 
 			assert.Empty(t, r.fake.Live(), "a failed main stage must leave no token alive")
-			assert.Empty(t, r.file("OUTPUT"))
+			assert.Empty(t, r.file("GITHUB_OUTPUT"))
 			if strings.HasPrefix(tc.name, "typo") || strings.HasPrefix(tc.name, "bad") || strings.Contains(tc.name, "provider") {
 				assert.Equal(t, before, r.fake.Requests(), "offline-detectable input errors must not reach the network")
 			}

@@ -2,6 +2,7 @@ package ghactions_test
 
 import (
 	"bytes"
+	"maps"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/jobtoken/jobtoken/pkg/host/ghactions"
+	"github.com/jobtoken/jobtoken/pkg/host/ghactions/runnertest"
 	"github.com/jobtoken/jobtoken/pkg/provider/registry"
 	"github.com/jobtoken/jobtoken/pkg/secret"
 	"github.com/jobtoken/jobtoken/pkg/testutil/fuzzcorpus"
@@ -19,18 +21,14 @@ import (
 var catalog = registry.Default().Catalog()
 
 // newHost returns a host whose file-command files are fresh empty files in
-// dir and whose stdout is buf. Calls within one fuzz process run one at a
-// time, so one directory per target is reused (a temp dir per input would
-// make fuzzing several times slower).
+// dir, named by the map it returns, and whose stdout is buf. Calls within one
+// fuzz process run one at a time, so one directory per target is reused (a
+// temp dir per input would make fuzzing several times slower).
 func newHost(t *testing.T, dir string, buf *bytes.Buffer) (*ghactions.Host, *secret.Writer, map[string]string) {
-	files := map[string]string{}
+	files, err := runnertest.FileCommandEnv(dir)
+	require.NoError(t, err)
 	env := map[string]string{"GITHUB_ACTIONS": "true"}
-	for _, n := range []string{"OUTPUT", "ENV", "STATE", "STEP_SUMMARY"} {
-		p := filepath.Join(dir, n)
-		require.NoError(t, os.WriteFile(p, nil, 0o644))
-		files[n] = p
-		env["GITHUB_"+n] = p
-	}
+	maps.Copy(env, files)
 	w := secret.NewWriter(buf, &secret.Set{})
 	return ghactions.New(w, func(k string) string { return env[k] }, catalog), w, files
 }
@@ -75,19 +73,19 @@ func FuzzGitHubFileCommands(f *testing.F) {
 			}
 			want[file] = append(want[file], ghactions.Entry{Name: name, Value: value})
 		}
-		write("OUTPUT", "token", v1, func() error { return h.SetOutput("token", v1, true) })
-		write("OUTPUT", "permissions", v2, func() error { return h.SetOutput("permissions", v2, false) })
-		write("ENV", "GH_TOKEN", v1, func() error { return h.ExportEnv("GH_TOKEN", v1, true) })
-		write("STATE", "jobtoken", v2, func() error { return h.SaveState("jobtoken", v2) })
+		write("GITHUB_OUTPUT", "token", v1, func() error { return h.SetOutput("token", v1, true) })
+		write("GITHUB_OUTPUT", "permissions", v2, func() error { return h.SetOutput("permissions", v2, false) })
+		write("GITHUB_ENV", "GH_TOKEN", v1, func() error { return h.ExportEnv("GH_TOKEN", v1, true) })
+		write("GITHUB_STATE", "jobtoken", v2, func() error { return h.SaveState("jobtoken", v2) })
 		require.NoError(t, h.Summary(v1+v2))
 		require.NoError(t, w.Flush())
 		if delim == "" {
 			// With random delimiters every write succeeds.
-			assert.Len(t, want["OUTPUT"], 2)
-			assert.Len(t, want["ENV"], 1)
-			assert.Len(t, want["STATE"], 1)
+			assert.Len(t, want["GITHUB_OUTPUT"], 2)
+			assert.Len(t, want["GITHUB_ENV"], 1)
+			assert.Len(t, want["GITHUB_STATE"], 1)
 		}
-		for _, file := range []string{"OUTPUT", "ENV", "STATE"} {
+		for _, file := range []string{"GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_STATE"} {
 			got := readEntries(t, files[file])
 			if len(want[file]) == 0 {
 				assert.Empty(t, got, file)
@@ -113,7 +111,7 @@ func FuzzGitHubFileCommandNames(f *testing.F) {
 		var buf bytes.Buffer
 		h, _, files := newHost(t, dir, &buf)
 		err := h.SetOutput(name, value, false)
-		got := readEntries(t, files["OUTPUT"])
+		got := readEntries(t, files["GITHUB_OUTPUT"])
 		if err != nil {
 			assert.Empty(t, got)
 			return

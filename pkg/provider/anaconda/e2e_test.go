@@ -21,6 +21,7 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/host/azpipelines"
 	"github.com/jobtoken/jobtoken/pkg/host/azpipelines/agent"
 	"github.com/jobtoken/jobtoken/pkg/host/ghactions"
+	"github.com/jobtoken/jobtoken/pkg/host/ghactions/runnertest"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
 
@@ -42,31 +43,18 @@ func run(t *testing.T, argv0 string, env map[string]string, args ...string) (int
 	return code, out.String(), errb.String()
 }
 
-func githubEnv(t *testing.T, fake *anacondafake.Server, key string) (map[string]string, map[string]string) {
+// githubEnv is the step that asks fake for a token of conda-org with key.
+func githubEnv(t *testing.T, fake *anacondafake.Server, key string) map[string]string {
 	t.Helper()
-	dir := t.TempDir()
-	files := map[string]string{}
-	for _, n := range []string{"OUTPUT", "ENV", "STATE", "STEP_SUMMARY"} {
-		files["GITHUB_"+n] = filepath.Join(dir, strings.ToLower(n))
-		require.NoError(t, os.WriteFile(files["GITHUB_"+n], nil, 0o600))
-	}
-	// The runner passes every input, defaults filled in.
-	env := map[string]string{
-		"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "octo/app", "GITHUB_RUN_ID": "9", "GITHUB_RUN_ATTEMPT": "1",
-		"INPUT_PROVIDER": "anaconda", "INPUT_PERMISSIONS": "api:write\npypi:upload", "INPUT_LIFETIME": "1h",
-		"INPUT_REVOKE": "true", "INPUT_ALLOW-BROAD-SCOPES": "false", "INPUT_DRY-RUN": "false",
-		"INPUT_EXPORT-ENV": "ANACONDA_API_TOKEN", "INPUT_ANACONDA-CREDENTIAL": key,
-		"INPUT_ANACONDA-API-URL": fake.URL, "INPUT_ANACONDA-ORGANIZATION": "conda-org",
-	}
-	for k, v := range files {
-		env[k] = v
-	}
-	return env, files
+	return runnertest.StepEnv(t, map[string]string{
+		"provider": "anaconda", "permissions": "api:write\npypi:upload", "export-env": "ANACONDA_API_TOKEN",
+		"anaconda-credential": key, "anaconda-api-url": fake.URL, "anaconda-organization": "conda-org",
+	})
 }
 
 func TestGitHubMainThenPost(t *testing.T) {
 	fake, key := newFake(t)
-	env, files := githubEnv(t, fake, key)
+	env := githubEnv(t, fake, key)
 
 	code, stdout, stderr := run(t, "/jobtoken", env)
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
@@ -86,21 +74,21 @@ func TestGitHubMainThenPost(t *testing.T) {
 	}
 	assert.Less(t, strings.Index(stdout, "::add-mask::"+tok), strings.Index(stdout, "minted anaconda token"))
 
-	testutil.AssertTokenOutputs(t, files["GITHUB_OUTPUT"], testutil.TokenOutputs{Token: tok, TokenID: ft.Note, Permissions: "api:write pypi:upload", ExpiresAt: ft.ExpiresAt})
+	testutil.AssertTokenOutputs(t, env["GITHUB_OUTPUT"], testutil.TokenOutputs{Token: tok, TokenID: ft.Note, Permissions: "api:write pypi:upload", ExpiresAt: ft.ExpiresAt})
 
-	exported, _ := testutil.Heredocs(t, testutil.ReadFile(t, files["GITHUB_ENV"]))
+	exported, _ := testutil.Heredocs(t, testutil.ReadFile(t, env["GITHUB_ENV"]))
 	assert.Equal(t, map[string]string{"ANACONDA_API_TOKEN": tok, "BINSTAR_API_TOKEN": tok}, exported)
 
-	summary := testutil.ReadFile(t, files["GITHUB_STEP_SUMMARY"])
+	summary := testutil.ReadFile(t, env["GITHUB_STEP_SUMMARY"])
 	assert.Contains(t, summary, "| Organization | conda-org |")
 	assert.Contains(t, summary, "| Note | "+ft.Note+" |")
 
 	secrets := []string{key, tok}
 	testutil.AssertGitHubStepClean(t, testutil.GitHubStep{Stdout: stdout, Stderr: stderr, Summary: summary,
-		Output: testutil.ReadFile(t, files["GITHUB_OUTPUT"]), Env: testutil.ReadFile(t, files["GITHUB_ENV"])}, secrets...)
+		Output: testutil.ReadFile(t, env["GITHUB_OUTPUT"]), Env: testutil.ReadFile(t, env["GITHUB_ENV"])}, secrets...)
 
 	// Post: the runner hands GITHUB_STATE back as STATE_jobtoken.
-	state, _ := testutil.Heredocs(t, testutil.ReadFile(t, files["GITHUB_STATE"]))
+	state, _ := testutil.Heredocs(t, testutil.ReadFile(t, env["GITHUB_STATE"]))
 	require.Contains(t, state, "jobtoken")
 	env["STATE_jobtoken"] = state["jobtoken"]
 	code, stdout, stderr = run(t, "/jobtoken-post", env)
@@ -120,7 +108,7 @@ func TestGitHubMainThenPost(t *testing.T) {
 func TestGitHubBroaderGrantRevokedAtOnce(t *testing.T) {
 	fake, key := newFake(t)
 	fake.Grant = func(tk *anacondafake.Token) { tk.Scopes = append(tk.Scopes, "all") }
-	env, files := githubEnv(t, fake, key)
+	env := githubEnv(t, fake, key)
 
 	code, stdout, stderr := run(t, "/jobtoken", env)
 	require.Equal(t, 1, code)
@@ -129,9 +117,9 @@ func TestGitHubBroaderGrantRevokedAtOnce(t *testing.T) {
 	assert.Empty(t, fake.Live(), "a broader grant is revoked before exiting")
 	assert.Contains(t, stdout, "::error::anaconda.org granted more than asked: all (not asked). ")
 	assert.Contains(t, stdout, "The token was revoked\n")
-	assert.Empty(t, testutil.ReadFile(t, files["GITHUB_OUTPUT"]))
+	assert.Empty(t, testutil.ReadFile(t, env["GITHUB_OUTPUT"]))
 	// The state ends empty: the post step has nothing left to do.
-	states, err := ghactions.ParseFileCommand(testutil.ReadFile(t, files["GITHUB_STATE"]))
+	states, err := ghactions.ParseFileCommand(testutil.ReadFile(t, env["GITHUB_STATE"]))
 	require.NoError(t, err)
 	require.NotEmpty(t, states)
 	assert.Empty(t, states[len(states)-1].Value)
@@ -141,7 +129,7 @@ func TestGitHubBroaderGrantRevokedAtOnce(t *testing.T) {
 
 func TestGitHubBadInputFailsBeforeAnyCall(t *testing.T) {
 	fake, key := newFake(t)
-	env, _ := githubEnv(t, fake, key)
+	env := githubEnv(t, fake, key)
 	env["INPUT_PERMISSIONS"] = "conda:downlaod all"
 	env["INPUT_LIFETIME"] = "30s"
 	code, stdout, _ := run(t, "/jobtoken", env)
@@ -168,12 +156,12 @@ func golden(t *testing.T, name, got string) {
 
 func TestGitHubDryRunGolden(t *testing.T) {
 	fake, key := newFake(t)
-	env, files := githubEnv(t, fake, key)
+	env := githubEnv(t, fake, key)
 	env["INPUT_DRY-RUN"] = "true"
 	code, stdout, stderr := run(t, "/jobtoken", env)
 	require.Equal(t, 0, code, stderr)
 	assert.Empty(t, fake.Requests(), "a dry run makes no call")
-	assert.Empty(t, testutil.ReadFile(t, files["GITHUB_OUTPUT"]))
+	assert.Empty(t, testutil.ReadFile(t, env["GITHUB_OUTPUT"]))
 	golden(t, "dryrun-github.golden", normalize(stdout, key, fake.URL))
 }
 

@@ -31,7 +31,7 @@ import (
 func TestPlantedStateGetsNoParent(t *testing.T) {
 	fake, key := newFake(t)
 	attacker := testutil.NewSpy(t, false)
-	env, _ := githubEnv(t, fake, key)
+	env := githubEnv(t, fake, key)
 	env["INPUT_DRY-RUN"] = "true"
 	code, _, _ := run(t, "/jobtoken", env)
 	require.Equal(t, 0, code)
@@ -54,7 +54,7 @@ func TestPlantedStateGetsNoParent(t *testing.T) {
 // holding owner/repo would never match, so notes hold none.
 func TestByNameFallbackThroughDecodingRouter(t *testing.T) {
 	fake, key := newFake(t)
-	env, files := githubEnv(t, fake, key)
+	env := githubEnv(t, fake, key)
 	code, stdout, _ := run(t, "/jobtoken", env)
 	require.Equal(t, 0, code, stdout)
 	require.Len(t, fake.Live(), 1)
@@ -70,7 +70,7 @@ func TestByNameFallbackThroughDecodingRouter(t *testing.T) {
 		}
 		return false
 	}
-	state, _ := testutil.Heredocs(t, testutil.ReadFile(t, files["GITHUB_STATE"]))
+	state, _ := testutil.Heredocs(t, testutil.ReadFile(t, env["GITHUB_STATE"]))
 	env["STATE_jobtoken"] = state["jobtoken"]
 	code, stdout, _ = run(t, "/jobtoken-post", env)
 	assert.Equal(t, 0, code)
@@ -95,7 +95,7 @@ func runCtx(t *testing.T, ctx context.Context, env map[string]string, argv ...st
 // own deadline and revokes the token by its note.
 func TestCancelledMidCreate(t *testing.T) {
 	fake, key := newFake(t)
-	env, _ := githubEnv(t, fake, key)
+	env := githubEnv(t, fake, key)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var once sync.Once
@@ -127,7 +127,7 @@ func TestRedirectsAreRefused(t *testing.T) {
 		http.Redirect(w, r, elsewhere.URL+r.URL.RequestURI(), http.StatusTemporaryRedirect)
 		return true
 	}
-	env, _ := githubEnv(t, fake, key)
+	env := githubEnv(t, fake, key)
 	code, stdout, _ := run(t, "/jobtoken", env)
 	assert.Equal(t, 1, code)
 	assert.Empty(t, elsewhere.Requests())

@@ -6,8 +6,8 @@ package azdo_test
 import (
 	"bytes"
 	"context"
+	"maps"
 	"net/http"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -20,6 +20,7 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/cli"
 	"github.com/jobtoken/jobtoken/pkg/host/azpipelines"
 	"github.com/jobtoken/jobtoken/pkg/host/azpipelines/agent"
+	"github.com/jobtoken/jobtoken/pkg/host/ghactions/runnertest"
 	"github.com/jobtoken/jobtoken/pkg/secret"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
@@ -51,45 +52,31 @@ func (s stage) run(t *testing.T, argv0 string, args ...string) (int, string, str
 	return code, out.String(), errb.String()
 }
 
-// githubEnv is what the runner gives the action: every input, defaults filled.
-func githubEnv(t *testing.T, extra map[string]string) (map[string]string, map[string]string) {
+// githubEnv is what the runner gives the action: every input (given, keyed
+// by action.yml input name, for provider azure-devops), defaults filled.
+func githubEnv(t *testing.T, given map[string]string) map[string]string {
 	t.Helper()
-	dir := t.TempDir()
-	files := map[string]string{}
-	for _, n := range []string{"OUTPUT", "ENV", "STATE", "STEP_SUMMARY"} {
-		files["GITHUB_"+n] = filepath.Join(dir, strings.ToLower(n))
-		require.NoError(t, os.WriteFile(files["GITHUB_"+n], nil, 0o600))
-	}
-	env := map[string]string{
-		"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "octo/app", "GITHUB_RUN_ID": "9", "GITHUB_RUN_ATTEMPT": "1",
-		"INPUT_PROVIDER": "azure-devops", "INPUT_LIFETIME": "1h", "INPUT_REVOKE": "true", "INPUT_ALLOW-BROAD-SCOPES": "false",
-		"INPUT_DRY-RUN": "false", "INPUT_AZURE-CREDENTIAL": "pat", "INPUT_AZURE-DEVOPS-API-URL": "https://vssps.dev.azure.com",
-	}
-	for k, v := range files {
-		env[k] = v
-	}
-	for k, v := range extra {
-		env[k] = v
-	}
-	return env, files
+	in := map[string]string{"provider": "azure-devops"}
+	maps.Copy(in, given)
+	return runnertest.StepEnv(t, in)
 }
 
 // githubStep is githubEnv for a step that asks this world's API for a PAT
 // with permissions in the contoso organization, with the world's parent.
-func (w *patWorld) githubStep(t *testing.T, permissions string) (env, files map[string]string) {
+func (w *patWorld) githubStep(t *testing.T, permissions string) map[string]string {
 	t.Helper()
 	return githubEnv(t, map[string]string{
-		"INPUT_PERMISSIONS": permissions, "INPUT_AZURE-DEVOPS-ORGANIZATION": "contoso",
-		"INPUT_AZURE-DEVOPS-API-URL": w.api.URL, "INPUT_AZURE-ACCESS-TOKEN": w.parent,
+		"permissions": permissions, "azure-devops-organization": "contoso",
+		"azure-devops-api-url": w.api.URL, "azure-access-token": w.parent,
 	})
 }
 
 func TestGitHubPATMainThenPost(t *testing.T) {
 	w := newPATWorld(t)
-	env, files := githubEnv(t, map[string]string{
-		"INPUT_PERMISSIONS": "vso.code_write\nvso.packaging", "INPUT_LIFETIME": "30m",
-		"INPUT_AZURE-DEVOPS-ORGANIZATION": "contoso", "INPUT_AZURE-DEVOPS-API-URL": w.api.URL,
-		"INPUT_AZURE-ACCESS-TOKEN": w.parent, "INPUT_EXPORT-ENV": "AZURE_DEVOPS_EXT_PAT",
+	env := githubEnv(t, map[string]string{
+		"permissions": "vso.code_write\nvso.packaging", "lifetime": "30m",
+		"azure-devops-organization": "contoso", "azure-devops-api-url": w.api.URL,
+		"azure-access-token": w.parent, "export-env": "AZURE_DEVOPS_EXT_PAT",
 	})
 	code, stdout, stderr := stage{env: env}.run(t, "/jobtoken")
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
@@ -106,21 +93,21 @@ func TestGitHubPATMainThenPost(t *testing.T) {
 	}
 	assert.Less(t, strings.Index(stdout, "::add-mask::"+pat), strings.Index(stdout, "minted azure-devops token"))
 
-	testutil.AssertTokenOutputs(t, files["GITHUB_OUTPUT"], testutil.TokenOutputs{Token: pat, TokenID: p.AuthorizationID, Permissions: "vso.code_write vso.packaging", ExpiresAt: p.ValidTo})
+	testutil.AssertTokenOutputs(t, env["GITHUB_OUTPUT"], testutil.TokenOutputs{Token: pat, TokenID: p.AuthorizationID, Permissions: "vso.code_write vso.packaging", ExpiresAt: p.ValidTo})
 
-	exported, _ := testutil.Heredocs(t, testutil.ReadFile(t, files["GITHUB_ENV"]))
+	exported, _ := testutil.Heredocs(t, testutil.ReadFile(t, env["GITHUB_ENV"]))
 	assert.Equal(t, map[string]string{"AZURE_DEVOPS_EXT_PAT": pat}, exported)
 
-	summary := testutil.ReadFile(t, files["GITHUB_STEP_SUMMARY"])
+	summary := testutil.ReadFile(t, env["GITHUB_STEP_SUMMARY"])
 	assert.Contains(t, summary, "| Organization | contoso |")
 	assert.Contains(t, summary, "| Token ID | `"+p.AuthorizationID+"` |")
 	assert.Contains(t, summary, "| Revocation | in the post step |")
 
 	secrets := []string{w.parent, pat, basic}
 	testutil.AssertGitHubStepClean(t, testutil.GitHubStep{Stdout: stdout, Stderr: stderr, Summary: summary,
-		Output: testutil.ReadFile(t, files["GITHUB_OUTPUT"]), Env: testutil.ReadFile(t, files["GITHUB_ENV"])}, secrets...)
+		Output: testutil.ReadFile(t, env["GITHUB_OUTPUT"]), Env: testutil.ReadFile(t, env["GITHUB_ENV"])}, secrets...)
 
-	state, _ := testutil.Heredocs(t, testutil.ReadFile(t, files["GITHUB_STATE"]))
+	state, _ := testutil.Heredocs(t, testutil.ReadFile(t, env["GITHUB_STATE"]))
 	env["STATE_jobtoken"] = state["jobtoken"]
 	code, stdout, stderr = stage{env: env}.run(t, "/jobtoken-post")
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
@@ -137,10 +124,10 @@ func TestGitHubPATMainThenPost(t *testing.T) {
 func TestGitHubPATParentExpiredBeforePost(t *testing.T) {
 	w := newPATWorld(t)
 	w.parent = w.tenant.UserToken("alice@contoso.com", 20*time.Minute)
-	env, files := w.githubStep(t, "vso.code")
+	env := w.githubStep(t, "vso.code")
 	code, stdout, _ := stage{env: env}.run(t, "/jobtoken")
 	require.Equal(t, 0, code, stdout)
-	state, _ := testutil.Heredocs(t, testutil.ReadFile(t, files["GITHUB_STATE"]))
+	state, _ := testutil.Heredocs(t, testutil.ReadFile(t, env["GITHUB_STATE"]))
 	env["STATE_jobtoken"] = state["jobtoken"]
 
 	// The job ran 40 minutes: the parent is gone, the PAT is not.
@@ -154,12 +141,11 @@ func TestGitHubPATParentExpiredBeforePost(t *testing.T) {
 func TestGitHubEntraMainThenPost(t *testing.T) {
 	ew := newEntraWorld(t)
 	ew.Entra.Trust(clientID, ew.GitHubOIDC.Federated())
-	extra := ew.githubEnv()
-	extra["INPUT_AZURE-CREDENTIAL"] = "entra"
-	extra["INPUT_AZURE-CLIENT-ID"] = clientID
-	extra["INPUT_AZURE-TENANT-ID"] = ew.Tenant.ID
-	extra["INPUT_EXPORT-ENV"] = "AZURE_DEVOPS_TOKEN"
-	env, files := githubEnv(t, extra)
+	env := githubEnv(t, map[string]string{
+		"azure-credential": "entra", "azure-client-id": clientID, "azure-tenant-id": ew.Tenant.ID,
+		"export-env": "AZURE_DEVOPS_TOKEN",
+	})
+	maps.Copy(env, ew.githubEnv())
 	st := stage{env: env, transport: ew.Entra.Client().Transport}
 
 	code, stdout, stderr := st.run(t, "/jobtoken")
@@ -170,17 +156,17 @@ func TestGitHubEntraMainThenPost(t *testing.T) {
 	for _, m := range []string{tok, secret.BasicAuth("", tok), assertion, ew.GitHubOIDC.RequestToken} {
 		assert.Contains(t, stdout, "::add-mask::"+m+"\n")
 	}
-	outputs, _ := testutil.Heredocs(t, testutil.ReadFile(t, files["GITHUB_OUTPUT"]))
+	outputs, _ := testutil.Heredocs(t, testutil.ReadFile(t, env["GITHUB_OUTPUT"]))
 	assert.Equal(t, tok, outputs["token"])
 	assert.Equal(t, "499b84ac-1321-427f-aa17-267ca6975798/.default", outputs["permissions"])
-	summary := testutil.ReadFile(t, files["GITHUB_STEP_SUMMARY"])
+	summary := testutil.ReadFile(t, env["GITHUB_STEP_SUMMARY"])
 	assert.Contains(t, summary, "| Revocation | cannot be revoked; it expires at ")
 	assert.Contains(t, summary, "| Narrowing | none: carries everything the identity may do in Azure DevOps |")
 	secrets := []string{tok, assertion, ew.GitHubOIDC.RequestToken}
 	testutil.AssertNoSecret(t, "stdout", testutil.WithoutGitHubMasks(stdout), secrets...)
 	testutil.AssertNoSecret(t, "summary", summary, secrets...)
 
-	state, _ := testutil.Heredocs(t, testutil.ReadFile(t, files["GITHUB_STATE"]))
+	state, _ := testutil.Heredocs(t, testutil.ReadFile(t, env["GITHUB_STATE"]))
 	env["STATE_jobtoken"] = state["jobtoken"]
 	code, stdout, _ = st.run(t, "/jobtoken-post")
 	require.Equal(t, 0, code)
@@ -190,9 +176,9 @@ func TestGitHubEntraMainThenPost(t *testing.T) {
 
 func TestGitHubBadInputFailsBeforeAnyCall(t *testing.T) {
 	w := newPATWorld(t)
-	env, _ := githubEnv(t, map[string]string{
-		"INPUT_PERMISSIONS": "vso.cod app_token", "INPUT_AZURE-DEVOPS-ORGANIZATION": "contoso",
-		"INPUT_AZURE-DEVOPS-API-URL": w.api.URL, "INPUT_AZURE-ACCESS-TOKEN": w.tenant.AppToken(clientID, time.Hour, true),
+	env := githubEnv(t, map[string]string{
+		"permissions": "vso.cod app_token", "azure-devops-organization": "contoso",
+		"azure-devops-api-url": w.api.URL, "azure-access-token": w.tenant.AppToken(clientID, time.Hour, true),
 	})
 	code, stdout, _ := stage{env: env}.run(t, "/jobtoken")
 	require.Equal(t, 1, code)
@@ -202,9 +188,9 @@ func TestGitHubBadInputFailsBeforeAnyCall(t *testing.T) {
 
 func TestGitHubEntraWithoutIDTokenPermission(t *testing.T) {
 	ew := newEntraWorld(t)
-	env, _ := githubEnv(t, map[string]string{
-		"INPUT_AZURE-CREDENTIAL": "entra", "INPUT_AZURE-CLIENT-ID": clientID, "INPUT_AZURE-TENANT-ID": ew.Tenant.ID,
-		"INPUT_PERMISSIONS": "vso.code",
+	env := githubEnv(t, map[string]string{
+		"azure-credential": "entra", "azure-client-id": clientID, "azure-tenant-id": ew.Tenant.ID,
+		"permissions": "vso.code",
 	})
 	code, stdout, _ := stage{env: env, transport: ew.Entra.Client().Transport}.run(t, "/jobtoken")
 	require.Equal(t, 1, code)
@@ -232,21 +218,20 @@ func golden(t *testing.T, name, got string) {
 
 func TestGitHubDryRunGolden(t *testing.T) {
 	w := newPATWorld(t)
-	env, files := w.githubStep(t, "vso.code vso.packaging_write")
+	env := w.githubStep(t, "vso.code vso.packaging_write")
 	env["INPUT_DRY-RUN"] = "true"
 	code, stdout, stderr := stage{env: env}.run(t, "/jobtoken")
 	require.Equal(t, 0, code, stderr)
 	assert.Empty(t, w.api.Requests(), "a dry run makes no call")
-	assert.Empty(t, testutil.ReadFile(t, files["GITHUB_OUTPUT"]))
+	assert.Empty(t, testutil.ReadFile(t, env["GITHUB_OUTPUT"]))
 	golden(t, "dryrun-github-pat.golden", normalize(testutil.WithoutGitHubMasks(stdout), w.api.URL))
 
 	ew := newEntraWorld(t)
-	extra := ew.githubEnv()
-	extra["INPUT_AZURE-CREDENTIAL"] = "entra"
-	extra["INPUT_AZURE-CLIENT-ID"] = clientID
-	extra["INPUT_AZURE-TENANT-ID"] = "11111111-2222-4333-8444-555555555555"
-	extra["INPUT_DRY-RUN"] = "true"
-	env, _ = githubEnv(t, extra)
+	env = githubEnv(t, map[string]string{
+		"azure-credential": "entra", "azure-client-id": clientID, "azure-tenant-id": "11111111-2222-4333-8444-555555555555",
+		"dry-run": "true",
+	})
+	maps.Copy(env, ew.githubEnv())
 	code, stdout, stderr = stage{env: env}.run(t, "/jobtoken")
 	require.Equal(t, 0, code, stderr)
 	assert.Empty(t, ew.Entra.Requests())

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -41,7 +42,7 @@ func planted(api, id string) string {
 func TestPlantedStateGetsNoParent(t *testing.T) {
 	w := newPATWorld(t)
 	attacker := testutil.NewSpy(t, false)
-	env, _ := w.githubStep(t, "vso.code")
+	env := w.githubStep(t, "vso.code")
 	env["INPUT_DRY-RUN"] = "true"
 	code, _, _ := stage{env: env}.run(t, "/jobtoken")
 	require.Equal(t, 0, code)
@@ -58,7 +59,7 @@ func TestPlantedStateGetsNoParent(t *testing.T) {
 func TestPlantedStateRevokesNoOtherPAT(t *testing.T) {
 	w := newPATWorld(t)
 	// Another job's PAT, live.
-	other, _ := w.githubStep(t, "vso.code")
+	other := w.githubStep(t, "vso.code")
 	other["GITHUB_RUN_ID"] = "8"
 	code, _, _ := stage{env: other}.run(t, "/jobtoken")
 	require.Equal(t, 0, code)
@@ -69,7 +70,7 @@ func TestPlantedStateRevokesNoOtherPAT(t *testing.T) {
 		"GitHub": func(env map[string]string) { env["STATE_jobtoken"] = planted(w.api.URL, victim.AuthorizationID) },
 	} {
 		t.Run(name, func(t *testing.T) {
-			env, _ := w.githubStep(t, "vso.code")
+			env := w.githubStep(t, "vso.code")
 			env["INPUT_DRY-RUN"] = "true"
 			code, _, _ := stage{env: env}.run(t, "/jobtoken")
 			require.Equal(t, 0, code)
@@ -134,7 +135,7 @@ func cancelMidCreate(t *testing.T, w *patWorld, other func(http.ResponseWriter, 
 // PAT by its display name and revokes it.
 func TestCancelledMidCreate(t *testing.T) {
 	w := newPATWorld(t)
-	env, _ := w.githubStep(t, "vso.code")
+	env := w.githubStep(t, "vso.code")
 	ctx := cancelMidCreate(t, w, nil)
 	code, out := runCtx(t, ctx, env, "/jobtoken")
 	assert.Equal(t, 1, code)
@@ -148,7 +149,7 @@ func TestCancelledMidCreate(t *testing.T) {
 // before the create lets the post step find the PAT and revoke it.
 func TestCancelledMidCreateLeftForPost(t *testing.T) {
 	w := newPATWorld(t)
-	env, files := w.githubStep(t, "vso.code")
+	env := w.githubStep(t, "vso.code")
 	ctx := cancelMidCreate(t, w, func(rw http.ResponseWriter, r *http.Request) bool {
 		if r.Method == http.MethodGet {
 			rw.WriteHeader(http.StatusServiceUnavailable)
@@ -161,7 +162,7 @@ func TestCancelledMidCreateLeftForPost(t *testing.T) {
 	require.Len(t, w.api.Live(), 1, "main could not list, so the PAT is still there:\n"+out)
 
 	w.api.Before = nil
-	state, _ := testutil.Heredocs(t, testutil.ReadFile(t, files["GITHUB_STATE"]))
+	state, _ := testutil.Heredocs(t, testutil.ReadFile(t, env["GITHUB_STATE"]))
 	env["STATE_jobtoken"] = state["jobtoken"]
 	code, stdout, _ := stage{env: env}.run(t, "/jobtoken-post")
 	assert.Equal(t, 0, code)
@@ -188,7 +189,7 @@ func TestBroaderPATAnswers(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			w := newPATWorld(t)
 			w.api.Grant = c.grant
-			env, files := w.githubStep(t, "vso.code")
+			env := w.githubStep(t, "vso.code")
 			code, stdout, stderr := stage{env: env}.run(t, "/jobtoken")
 			assert.Equal(t, 1, code)
 			all := w.api.All()
@@ -196,7 +197,7 @@ func TestBroaderPATAnswers(t *testing.T) {
 			assert.True(t, all[0].Revoked, "a broader PAT is revoked at once")
 			assert.Contains(t, stdout, c.want)
 			assert.Contains(t, stdout, "The token was revoked\n")
-			assert.Empty(t, testutil.ReadFile(t, files["GITHUB_OUTPUT"]))
+			assert.Empty(t, testutil.ReadFile(t, env["GITHUB_OUTPUT"]))
 			testutil.AssertNoSecret(t, "stdout", testutil.WithoutGitHubMasks(stdout), w.parent, all[0].Token)
 			testutil.AssertNoSecret(t, "stderr", stderr, w.parent, all[0].Token)
 		})
@@ -212,7 +213,7 @@ func TestPATRedirectsAreRefused(t *testing.T) {
 		http.Redirect(rw, r, elsewhere.URL+r.URL.RequestURI(), http.StatusTemporaryRedirect)
 		return true
 	}
-	env, _ := w.githubStep(t, "vso.code")
+	env := w.githubStep(t, "vso.code")
 	code, stdout, _ := stage{env: env, transport: http.DefaultTransport}.run(t, "/jobtoken")
 	assert.Equal(t, 1, code)
 	assert.Empty(t, elsewhere.Requests())
@@ -238,11 +239,8 @@ func TestEntraRedirectsAreRefused(t *testing.T) {
 		}
 		real.ServeHTTP(rw, r)
 	})
-	extra := map[string]string{"INPUT_AZURE-CREDENTIAL": "entra", "INPUT_AZURE-CLIENT-ID": clientID, "INPUT_AZURE-TENANT-ID": w.Tenant.ID, "INPUT_PERMISSIONS": ""}
-	for k, v := range w.githubEnv() {
-		extra[k] = v
-	}
-	env, _ := githubEnv(t, extra)
+	env := githubEnv(t, map[string]string{"azure-credential": "entra", "azure-client-id": clientID, "azure-tenant-id": w.Tenant.ID, "permissions": ""})
+	maps.Copy(env, w.githubEnv())
 	// One transport trusts both TLS fakes (same httptest certificate).
 	code, stdout, _ := stage{env: env, transport: w.Entra.Client().Transport}.run(t, "/jobtoken")
 	assert.Equal(t, 1, code)

@@ -39,22 +39,17 @@ func newAWSWorld(t *testing.T) *awsWorld {
 
 func (w *awsWorld) secrets() []string { return append(w.vaultWorld.secrets(), w.aws.Issued()...) }
 
-func (w *awsWorld) githubEnv(t *testing.T) (map[string]string, map[string]string) {
-	env, files := w.vaultWorld.githubEnv(t)
-	delete(env, "INPUT_AZURE-CLIENT-ID")
-	delete(env, "INPUT_AZURE-TENANT-ID")
-	env["INPUT_SIGNING-KEY"] = "awskms:///alias/github-app"
-	env["INPUT_AWS-ROLE-ARN"] = awsRole
-	env["INPUT_AWS-REGION"] = "eu-west-1"
+func (w *awsWorld) githubEnv(t *testing.T) map[string]string {
+	env := w.githubStep(t, map[string]string{"signing-key": "awskms:///alias/github-app", "aws-role-arn": awsRole, "aws-region": "eu-west-1"})
 	env["AWS_ENDPOINT_URL_STS"] = w.aws.STS.URL
 	env["AWS_ENDPOINT_URL_KMS"] = w.aws.KMS.URL
-	return env, files
+	return env
 }
 
 func TestAWSKMSOnGitHub(t *testing.T) {
 	w := newAWSWorld(t)
-	env, files := w.githubEnv(t)
-	stdout := mainOnGitHub(t, w, env, files)
+	env := w.githubEnv(t)
+	stdout := mainOnGitHub(t, w, env)
 	assert.Equal(t, []string{w.key.ARN("eu-west-1")}, w.aws.Signed(), "one JWT, signed in KMS")
 	assert.Contains(t, stdout, "Signing the App's JWTs with awskms:///alias/github-app (AWS KMS, public key SHA256:")
 	assert.Contains(t, stdout, "as AWS role "+awsRole)
@@ -62,7 +57,7 @@ func TestAWSKMSOnGitHub(t *testing.T) {
 	for _, s := range w.aws.Issued() {
 		assert.Contains(t, stdout, "::add-mask::"+s+"\n", "the role's credentials are masked")
 	}
-	postOnGitHub(t, w, env, files)
+	postOnGitHub(t, w, env)
 }
 
 func TestAWSKMSOnAzurePipelines(t *testing.T) {

@@ -50,21 +50,16 @@ func (w *gcpWorld) endpoints(env map[string]string) {
 	env["CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDKMS"] = w.g.KMS.URL + "/"
 }
 
-func (w *gcpWorld) githubEnv(t *testing.T) (map[string]string, map[string]string) {
-	env, files := w.vaultWorld.githubEnv(t)
-	delete(env, "INPUT_AZURE-CLIENT-ID")
-	delete(env, "INPUT_AZURE-TENANT-ID")
-	env["INPUT_SIGNING-KEY"] = "gcpkms://" + gcpKey
-	env["INPUT_GCP-WORKLOAD-IDENTITY-PROVIDER"] = gcpProvider
-	env["INPUT_GCP-SERVICE-ACCOUNT"] = gcpSA
+func (w *gcpWorld) githubEnv(t *testing.T) map[string]string {
+	env := w.githubStep(t, map[string]string{"signing-key": "gcpkms://" + gcpKey, "gcp-workload-identity-provider": gcpProvider, "gcp-service-account": gcpSA})
 	w.endpoints(env)
-	return env, files
+	return env
 }
 
 func TestCloudKMSOnGitHub(t *testing.T) {
 	w := newGCPWorld(t)
-	env, files := w.githubEnv(t)
-	stdout := mainOnGitHub(t, w, env, files)
+	env := w.githubEnv(t)
+	stdout := mainOnGitHub(t, w, env)
 	assert.Equal(t, []string{gcpKey}, w.g.Signed())
 	assert.Contains(t, stdout, "(Google Cloud KMS, public key SHA256:")
 	assert.Contains(t, stdout, "as service account "+gcpSA)
@@ -72,7 +67,7 @@ func TestCloudKMSOnGitHub(t *testing.T) {
 	// The service account's token is masked; the federated one before it
 	// stays inside Google's auth library, and is in no output either.
 	assert.Contains(t, stdout, "::add-mask::"+w.g.Issued()[1]+"\n")
-	postOnGitHub(t, w, env, files)
+	postOnGitHub(t, w, env)
 }
 
 func TestCloudKMSOnAzurePipelines(t *testing.T) {

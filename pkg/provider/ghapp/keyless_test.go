@@ -29,6 +29,7 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/fake/ghfake"
 	"github.com/jobtoken/jobtoken/pkg/host"
 	"github.com/jobtoken/jobtoken/pkg/host/azpipelines/agenttest"
+	"github.com/jobtoken/jobtoken/pkg/host/ghactions/runnertest"
 	"github.com/jobtoken/jobtoken/pkg/inputs"
 	"github.com/jobtoken/jobtoken/pkg/provider/cloudid"
 	"github.com/jobtoken/jobtoken/pkg/provider/ghapp"
@@ -99,7 +100,7 @@ func assertOneError(t *testing.T, stdout, want string) {
 // credential that may not show.
 type signingWorld interface {
 	world() *vaultWorld
-	githubEnv(t *testing.T) (env, files map[string]string)
+	githubEnv(t *testing.T) map[string]string
 	secrets() []string
 }
 
@@ -107,7 +108,7 @@ func (w *vaultWorld) world() *vaultWorld { return w }
 
 // mainOnGitHub runs the main stage as the runner does: it mints one token,
 // and no secret shows in its log or its state. It returns the log.
-func mainOnGitHub(t *testing.T, w signingWorld, env, files map[string]string) string {
+func mainOnGitHub(t *testing.T, w signingWorld, env map[string]string) string {
 	t.Helper()
 	code, stdout, stderr := w.world().run(t, env, "/jobtoken")
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
@@ -115,15 +116,15 @@ func mainOnGitHub(t *testing.T, w signingWorld, env, files map[string]string) st
 	secrets := w.secrets()
 	testutil.AssertNoSecret(t, "stdout", testutil.WithoutGitHubMasks(stdout), secrets...)
 	testutil.AssertNoSecret(t, "stderr", stderr, secrets...)
-	testutil.AssertNoSecret(t, "state", testutil.ReadFile(t, files["GITHUB_STATE"]), secrets...)
+	testutil.AssertNoSecret(t, "state", testutil.ReadFile(t, env["GITHUB_STATE"]), secrets...)
 	return stdout
 }
 
 // postOnGitHub runs the post stage with main's state, as the runner does:
 // it revokes the token. It returns the log.
-func postOnGitHub(t *testing.T, w signingWorld, env, files map[string]string) string {
+func postOnGitHub(t *testing.T, w signingWorld, env map[string]string) string {
 	t.Helper()
-	state, _ := testutil.Heredocs(t, testutil.ReadFile(t, files["GITHUB_STATE"]))
+	state, _ := testutil.Heredocs(t, testutil.ReadFile(t, env["GITHUB_STATE"]))
 	env["STATE_jobtoken"] = state["jobtoken"]
 	code, stdout, _ := w.world().run(t, env, "/jobtoken-post")
 	require.Equal(t, 0, code, stdout)
@@ -172,7 +173,7 @@ func runFailures[W signingWorld](t *testing.T, newWorld func(*testing.T) W, case
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t)
-			env, _ := w.githubEnv(t)
+			env := w.githubEnv(t)
 			tc.setup(w, env)
 			code, stdout, stderr := w.world().run(t, env, "/jobtoken")
 			require.Equal(t, 1, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
@@ -190,24 +191,20 @@ func (w *vaultWorld) secrets() []string {
 	return append(s, w.GitHubOIDC.RequestToken, w.PipelinesOIDC.JobToken)
 }
 
-func (w *vaultWorld) githubEnv(t *testing.T) (map[string]string, map[string]string) {
+func (w *vaultWorld) githubEnv(t *testing.T) map[string]string {
 	t.Helper()
-	dir := t.TempDir()
-	files := map[string]string{}
-	env := map[string]string{
-		"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "octo/app", "GITHUB_RUN_ID": "9", "GITHUB_RUN_ATTEMPT": "1",
-		"INPUT_PROVIDER": "github", "INPUT_PERMISSIONS": "contents:read", "INPUT_LIFETIME": "1h", "INPUT_REVOKE": "true",
-		"INPUT_ALLOW-BROAD-SCOPES": "false", "INPUT_DRY-RUN": "false",
-		"INPUT_CLIENT-ID": w.gh.ClientID, "INPUT_GITHUB-API-URL": w.gh.URL, "INPUT_SIGNING-KEY": w.vault.URI("github-app"),
-		"INPUT_AZURE-CLIENT-ID": kvClientID, "INPUT_AZURE-TENANT-ID": w.Tenant.ID,
-	}
+	return w.githubStep(t, map[string]string{"signing-key": w.vault.URI("github-app"), "azure-client-id": kvClientID, "azure-tenant-id": w.Tenant.ID})
+}
+
+// githubStep is the environment of a step on GitHub Actions that asks this
+// world's App for a contents:read token, signing its JWTs as keyless says.
+func (w *vaultWorld) githubStep(t *testing.T, keyless map[string]string) map[string]string {
+	t.Helper()
+	given := map[string]string{"provider": "github", "permissions": "contents:read", "client-id": w.gh.ClientID, "github-api-url": w.gh.URL}
+	maps.Copy(given, keyless)
+	env := runnertest.StepEnv(t, given)
 	maps.Copy(env, w.GitHubEnv())
-	for _, n := range []string{"OUTPUT", "ENV", "STATE", "STEP_SUMMARY"} {
-		files["GITHUB_"+n] = filepath.Join(dir, strings.ToLower(n))
-		require.NoError(t, os.WriteFile(files["GITHUB_"+n], nil, 0o600))
-		env["GITHUB_"+n] = files["GITHUB_"+n]
-	}
-	return env, files
+	return env
 }
 
 func (w *vaultWorld) azureEnv(t *testing.T) map[string]string {
@@ -223,20 +220,20 @@ func (w *vaultWorld) azureEnv(t *testing.T) map[string]string {
 
 func TestKeyVaultOnGitHub(t *testing.T) {
 	w := newVaultWorld(t)
-	env, files := w.githubEnv(t)
-	stdout := mainOnGitHub(t, w, env, files)
+	env := w.githubEnv(t)
+	stdout := mainOnGitHub(t, w, env)
 	tok := w.gh.Live()[0].Value
 	assert.NotEmpty(t, w.vault.Signed(), "the JWT was signed in the vault")
 	assert.Contains(t, stdout, "Signing the App's JWTs with "+w.vault.URI("github-app")+" (Azure Key Vault, public key SHA256:")
 	for _, m := range append([]string{tok}, w.GitHubOIDC.Issued()...) {
 		assert.Contains(t, stdout, "::add-mask::"+m+"\n")
 	}
-	outputs, _ := testutil.Heredocs(t, testutil.ReadFile(t, files["GITHUB_OUTPUT"]))
+	outputs, _ := testutil.Heredocs(t, testutil.ReadFile(t, env["GITHUB_OUTPUT"]))
 	assert.Equal(t, tok, outputs["token"])
 	require.NotEmpty(t, w.Entra.Issued())
 
 	signed := len(w.vault.Signed())
-	stdout = postOnGitHub(t, w, env, files)
+	stdout = postOnGitHub(t, w, env)
 	assert.Len(t, w.vault.Signed(), signed, "revoking needs no App JWT")
 	testutil.AssertNoSecret(t, "post stdout", testutil.WithoutGitHubMasks(stdout), w.secrets()...)
 }
@@ -413,14 +410,14 @@ func TestKeyVaultRefreshHandsTheBrokerTheOIDCRequest(t *testing.T) {
 	for _, keyless := range []bool{true, false} {
 		t.Run(fmt.Sprintf("keyless=%v", keyless), func(t *testing.T) {
 			w := newVaultWorld(t)
-			env, files := w.githubEnv(t)
+			env := w.githubEnv(t)
 			if !keyless {
 				delete(env, "INPUT_SIGNING-KEY")
 				env["INPUT_PRIVATE-KEY"] = testutil.AppKeyPEM(t)
 			}
 			env["INPUT_REFRESH"], env["INPUT_REFRESH-UNTIL"] = "true", "10m"
 			env["RUNNER_TEMP"] = t.TempDir()
-			env["GITHUB_PATH"] = files["GITHUB_OUTPUT"] + ".path"
+			env["GITHUB_PATH"] = env["GITHUB_OUTPUT"] + ".path"
 			var handoff struct {
 				OIDC map[string]string `json:"oidc"`
 			}
@@ -440,7 +437,7 @@ func TestKeyVaultRefreshHandsTheBrokerTheOIDCRequest(t *testing.T) {
 			require.Equal(t, 1, code, "the broker did not start: main fails\n%s%s", out.String(), errb.String())
 			// The token was published and saved before the broker was
 			// asked to start: the post step revokes it.
-			postOnGitHub(t, w, env, files)
+			postOnGitHub(t, w, env)
 			if keyless {
 				assert.Equal(t, w.GitHubOIDC.RequestToken, handoff.OIDC["ACTIONS_ID_TOKEN_REQUEST_TOKEN"])
 				assert.Equal(t, w.GitHubOIDC.RequestURL(), handoff.OIDC["ACTIONS_ID_TOKEN_REQUEST_URL"])

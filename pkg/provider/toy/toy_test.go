@@ -25,6 +25,7 @@ import (
 
 	"github.com/jobtoken/jobtoken/pkg/cli"
 	"github.com/jobtoken/jobtoken/pkg/host/ghactions"
+	"github.com/jobtoken/jobtoken/pkg/host/ghactions/runnertest"
 	"github.com/jobtoken/jobtoken/pkg/inputs"
 	"github.com/jobtoken/jobtoken/pkg/provider"
 	"github.com/jobtoken/jobtoken/pkg/provider/api"
@@ -273,13 +274,13 @@ func TestToyProvider(t *testing.T) {
 	})
 
 	t.Run("main and post on a GitHub runner", func(t *testing.T) {
-		env := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "octo/app", "GITHUB_RUN_ID": "7", "GITHUB_RUN_ATTEMPT": "1",
-			"INPUT_PROVIDER": "toy", "INPUT_TOY-URL": f.URL, "INPUT_TOY-CREDENTIAL": f.parent, "INPUT_PERMISSIONS": "read",
-			"INPUT_LIFETIME": "30m", "INPUT_REVOKE": "true"}
-		for _, n := range []string{"OUTPUT", "ENV", "STATE", "STEP_SUMMARY"} {
-			env["GITHUB_"+n] = filepath.Join(dir, strings.ToLower(n))
-			require.NoError(t, os.WriteFile(env["GITHUB_"+n], nil, 0o600))
-		}
+		// The action.yml of a build that registers toy declares its inputs.
+		yml, err := reg.Catalog().ActionYAML()
+		require.NoError(t, err)
+		env, err := runnertest.NewStepEnv(t.TempDir(), yml, map[string]string{
+			"provider": "toy", "toy-url": f.URL, "toy-credential": f.parent, "permissions": "read", "lifetime": "30m",
+		})
+		require.NoError(t, err)
 		stdout, stderr, code := run(t, reg, env, "", "/jobtoken")
 		require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
 		outputs, _ := testutil.Heredocs(t, testutil.ReadFile(t, env["GITHUB_OUTPUT"]))
