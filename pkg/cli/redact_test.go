@@ -18,6 +18,7 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/fake/azfake"
 	"github.com/jobtoken/jobtoken/pkg/host"
 	"github.com/jobtoken/jobtoken/pkg/host/azpipelines"
+	"github.com/jobtoken/jobtoken/pkg/host/azpipelines/agenttest"
 	"github.com/jobtoken/jobtoken/pkg/host/ghactions/runnertest"
 	"github.com/jobtoken/jobtoken/pkg/inputs"
 	"github.com/jobtoken/jobtoken/pkg/job"
@@ -104,9 +105,8 @@ func TestRedactionUnderEveryCommand(t *testing.T) {
 			return env
 		}, "", []string{key, childToken}},
 		{"azure main", []string{"/jobtoken", "main"}, func(t *testing.T) map[string]string {
-			return map[string]string{"TF_BUILD": "True", "AGENT_TEMPDIRECTORY": t.TempDir(), "BUILD_REPOSITORY_NAME": "app", "BUILD_BUILDID": "42",
-				"INPUT_PROVIDER": "azure-devops", "INPUT_AZURECREDENTIAL": "pat", "INPUT_PERMISSIONS": "vso.code", "INPUT_LIFETIME": "1h",
-				"INPUT_AZUREDEVOPSORGANIZATION": "contoso", "INPUT_AZUREDEVOPSAPIURL": pats.URL, "INPUT_AZUREACCESSTOKEN": parent}
+			return agenttest.StepEnv(t, map[string]string{"provider": "azure-devops", "azureCredential": "pat", "permissions": "vso.code",
+				"azureDevOpsOrganization": "contoso", "azureDevOpsApiUrl": pats.URL, "azureAccessToken": parent})
 		}, "", []string{parent}},
 		{"local mint", []string{"jobtoken", "mint", "--provider", "anaconda", "--permissions", "conda:download", "--anaconda-api-url", ana.URL}, func(*testing.T) map[string]string {
 			return map[string]string{"INPUT_ANACONDA_CREDENTIAL": apiKey}

@@ -24,6 +24,7 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/fake/azfake"
 	"github.com/jobtoken/jobtoken/pkg/fake/ghfake"
 	"github.com/jobtoken/jobtoken/pkg/host/azpipelines"
+	"github.com/jobtoken/jobtoken/pkg/host/azpipelines/agenttest"
 	"github.com/jobtoken/jobtoken/pkg/host/ghactions/runnertest"
 	"github.com/jobtoken/jobtoken/pkg/provider/ghapp"
 	"github.com/jobtoken/jobtoken/pkg/retry"
@@ -284,40 +285,32 @@ func forms[T any](list []T, of func(T) []string) []string {
 
 // ghWorld is a GitHub job's environment, as runnertest gives it (every
 // input with its default, the run, and the file-command files), with with's
-// variables. Worlds are built outside any test, so a failure panics.
+// variables.
 func ghWorld(with map[string]string) *world {
-	dir, err := os.MkdirTemp("", "faultmatrix")
-	if err != nil {
-		panic(err)
-	}
-	yml, err := runnertest.ActionYML()
-	if err != nil {
-		panic(err)
-	}
-	env, err := runnertest.NewStepEnv(dir, yml, nil)
-	if err != nil {
-		panic(err)
-	}
+	dir := must(os.MkdirTemp("", "faultmatrix"))
+	env := must(runnertest.NewStepEnv(dir, must(runnertest.ActionYML()), nil))
 	maps.Copy(env, with)
 	return &world{host: "github", dir: dir, env: env}
 }
 
-// azWorld is an Azure Pipelines job's environment.
+// azWorld is an Azure Pipelines job's environment, as agenttest gives it
+// (every input with its default, the run, and the agent's directories), in
+// build 42 of an Azure Repos repository in contoso, with with's variables.
 func azWorld(with map[string]string) *world {
-	dir, err := os.MkdirTemp("", "faultmatrix")
+	dir := must(os.MkdirTemp("", "faultmatrix"))
+	env := must(agenttest.NewStepEnv(dir, must(agenttest.TaskJSON()), nil))
+	maps.Copy(env, agenttest.Organization("contoso"))
+	env["BUILD_REPOSITORY_PROVIDER"], env["BUILD_BUILDID"] = "TfsGit", "42"
+	maps.Copy(env, with)
+	return &world{host: "azure", dir: dir, env: env}
+}
+
+// must panics on err: worlds are built outside any test.
+func must[T any](v T, err error) T {
 	if err != nil {
 		panic(err)
 	}
-	w := &world{host: "azure", dir: dir, env: map[string]string{
-		"TF_BUILD": "True", "AGENT_TEMPDIRECTORY": dir, "BUILD_REPOSITORY_NAME": "octo/app", "BUILD_REPOSITORY_PROVIDER": "TfsGit",
-		"BUILD_BUILDID": "42", "SYSTEM_JOBATTEMPT": "1", "SYSTEM_COLLECTIONURI": "https://dev.azure.com/contoso/",
-		"INPUT_LIFETIME": "1h", "INPUT_REVOKE": "true", "INPUT_ALLOWBROADSCOPES": "false", "INPUT_DRYRUN": "false",
-		"INPUT_AZUREDEVOPSAPIURL": "https://vssps.dev.azure.com",
-	}}
-	for k, v := range with {
-		w.env[k] = v
-	}
-	return w
+	return v
 }
 
 // connectionWorld is an Azure Pipelines job whose step names the AzureRM
@@ -326,18 +319,10 @@ func azWorld(with map[string]string) *world {
 // variables and its OIDC endpoint, whose job token is the step's parent
 // secret.
 func connectionWorld(tenant *azfake.Tenant, pipes *azfake.PipelinesOIDC, entra *azfake.Entra, with map[string]string) *world {
-	w := azWorld(map[string]string{
-		"INPUT_AZURESERVICECONNECTION":                              connID,
-		"ENDPOINT_AUTH_SCHEME_" + connID:                            "WorkloadIdentityFederation",
-		"ENDPOINT_AUTH_PARAMETER_" + connID + "_SERVICEPRINCIPALID": clientID,
-		"ENDPOINT_AUTH_PARAMETER_" + connID + "_TENANTID":           tenant.ID,
-		"ENDPOINT_AUTH_PARAMETER_SYSTEMVSSCONNECTION_ACCESSTOKEN":   pipes.JobToken,
-		"SYSTEM_OIDCREQUESTURI":                                     pipes.RequestURI(),
-		"AZURE_AUTHORITY_HOST":                                      entra.AuthorityHost(),
-	})
-	for k, v := range with {
-		w.env[k] = v
-	}
+	conn := &azfake.Workload{Tenant: tenant, Entra: entra, PipelinesOIDC: pipes, ConnectionID: connID}
+	w := azWorld(conn.PipelinesEnv(clientID))
+	w.env["INPUT_AZURESERVICECONNECTION"] = connID
+	maps.Copy(w.env, with)
 	w.parents = []string{pipes.JobToken}
 	return w
 }

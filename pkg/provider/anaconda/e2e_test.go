@@ -20,6 +20,7 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/fake/anacondafake"
 	"github.com/jobtoken/jobtoken/pkg/host/azpipelines"
 	"github.com/jobtoken/jobtoken/pkg/host/azpipelines/agent"
+	"github.com/jobtoken/jobtoken/pkg/host/azpipelines/agenttest"
 	"github.com/jobtoken/jobtoken/pkg/host/ghactions"
 	"github.com/jobtoken/jobtoken/pkg/host/ghactions/runnertest"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
@@ -186,17 +187,16 @@ func TestAzureBadInputNamesAzureInputs(t *testing.T) {
 	golden(t, "badinput-azure.golden", normalize(stdout, key, fake.URL))
 }
 
-// azureEnv is what the agent gives the task: INPUT_<camelCase upper-cased>.
+// azureEnv is the step of build 42 of octo/app that asks fake for a token of
+// conda-org with key.
 func azureEnv(t *testing.T, fake *anacondafake.Server, key string) map[string]string {
 	t.Helper()
-	return map[string]string{
-		"TF_BUILD": "True", "AGENT_TEMPDIRECTORY": t.TempDir(),
-		"BUILD_REPOSITORY_NAME": "octo/app", "BUILD_REPOSITORY_PROVIDER": "GitHub", "BUILD_BUILDID": "42", "SYSTEM_JOBATTEMPT": "1",
-		"INPUT_PROVIDER": "anaconda", "INPUT_PERMISSIONS": "conda:download, pypi:upload", "INPUT_LIFETIME": "45m",
-		"INPUT_REVOKE": "true", "INPUT_ALLOWBROADSCOPES": "false", "INPUT_DRYRUN": "false",
-		"INPUT_EXPORTENV": "ANACONDA_API_TOKEN", "INPUT_ANACONDACREDENTIAL": key,
-		"INPUT_ANACONDAAPIURL": fake.URL, "INPUT_ANACONDAORGANIZATION": "conda-org",
-	}
+	env := agenttest.StepEnv(t, map[string]string{
+		"provider": "anaconda", "permissions": "conda:download, pypi:upload", "lifetime": "45m", "exportEnv": "ANACONDA_API_TOKEN",
+		"anacondaCredential": key, "anacondaApiUrl": fake.URL, "anacondaOrganization": "conda-org",
+	})
+	env["BUILD_BUILDID"] = "42"
+	return env
 }
 
 func TestAzureMainThenPost(t *testing.T) {

@@ -20,6 +20,7 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/cli"
 	"github.com/jobtoken/jobtoken/pkg/host/azpipelines"
 	"github.com/jobtoken/jobtoken/pkg/host/azpipelines/agent"
+	"github.com/jobtoken/jobtoken/pkg/host/azpipelines/agenttest"
 	"github.com/jobtoken/jobtoken/pkg/host/ghactions/runnertest"
 	"github.com/jobtoken/jobtoken/pkg/secret"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
@@ -238,19 +239,18 @@ func TestGitHubDryRunGolden(t *testing.T) {
 	golden(t, "dryrun-github-entra.golden", normalize(testutil.WithoutGitHubMasks(stdout), ew.Entra.URL))
 }
 
-// azureEnv is what the agent gives the task: INPUT_<camelCase upper-cased>.
-func azureEnv(t *testing.T, extra map[string]string) map[string]string {
+// azureEnv is the step the agent gives the task in build 42 of an Azure
+// Repos repository in contoso (the organization the PAT defaults to), with
+// the azure-devops inputs given (by their task.json names) and vars (a
+// service connection's).
+func azureEnv(t *testing.T, given, vars map[string]string) map[string]string {
 	t.Helper()
-	env := map[string]string{
-		"TF_BUILD": "True", "AGENT_TEMPDIRECTORY": t.TempDir(),
-		"BUILD_REPOSITORY_NAME": "octo/app", "BUILD_REPOSITORY_PROVIDER": "TfsGit", "BUILD_BUILDID": "42", "SYSTEM_JOBATTEMPT": "1",
-		"SYSTEM_COLLECTIONURI": "https://dev.azure.com/contoso/",
-		"INPUT_PROVIDER":       "azure-devops", "INPUT_LIFETIME": "1h", "INPUT_REVOKE": "true", "INPUT_ALLOWBROADSCOPES": "false",
-		"INPUT_DRYRUN": "false", "INPUT_AZURECREDENTIAL": "pat", "INPUT_AZUREDEVOPSAPIURL": "https://vssps.dev.azure.com",
-	}
-	for k, v := range extra {
-		env[k] = v
-	}
+	in := map[string]string{"provider": "azure-devops"}
+	maps.Copy(in, given)
+	env := agenttest.StepEnv(t, in)
+	maps.Copy(env, agenttest.Organization("contoso"))
+	env["BUILD_REPOSITORY_PROVIDER"], env["BUILD_BUILDID"] = "TfsGit", "42"
+	maps.Copy(env, vars)
 	return env
 }
 
@@ -287,9 +287,9 @@ func parseAzure(t *testing.T, stdout string) azureRun {
 func TestAzurePATMainThenPost(t *testing.T) {
 	w := newPATWorld(t)
 	env := azureEnv(t, map[string]string{
-		"INPUT_PERMISSIONS": "vso.code, vso.build_execute", "INPUT_LIFETIME": "45m",
-		"INPUT_AZUREDEVOPSAPIURL": w.api.URL, "INPUT_AZUREACCESSTOKEN": w.parent, "INPUT_EXPORTENV": "AZURE_DEVOPS_EXT_PAT",
-	})
+		"permissions": "vso.code, vso.build_execute", "lifetime": "45m",
+		"azureDevOpsApiUrl": w.api.URL, "azureAccessToken": w.parent, "exportEnv": "AZURE_DEVOPS_EXT_PAT",
+	}, nil)
 	code, stdout, stderr := stage{env: env}.run(t, "/jobtoken", "main")
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
 	live := w.api.Live()
@@ -342,10 +342,7 @@ func TestAzurePATMainThenPost(t *testing.T) {
 func TestAzureEntraMainThenPost(t *testing.T) {
 	ew := newEntraWorld(t)
 	ew.Entra.Trust(clientID, ew.PipelinesOIDC.Federated("deploy-conn"))
-	extra := ew.azureEnv()
-	extra["INPUT_AZURECREDENTIAL"] = "entra"
-	extra["INPUT_AZURESERVICECONNECTION"] = connID
-	env := azureEnv(t, extra)
+	env := azureEnv(t, map[string]string{"azureCredential": "entra", "azureServiceConnection": connID}, ew.azureEnv())
 	st := stage{env: env, transport: ew.Entra.Client().Transport}
 
 	code, stdout, stderr := st.run(t, "/jobtoken", "main")
@@ -370,13 +367,11 @@ func TestAzureEntraMainThenPost(t *testing.T) {
 
 func TestAzureBadInputNamesAzureInputs(t *testing.T) {
 	ew := newEntraWorld(t)
-	extra := ew.azureEnv()
-	extra["INPUT_AZURECREDENTIAL"] = "entra"
-	extra["INPUT_PERMISSIONS"] = "vso.code"
-	extra["INPUT_LIFETIME"] = "15m"
-	extra["ENDPOINT_AUTH_SCHEME_"+connID] = "ServicePrincipal"
-	extra["INPUT_AZURESERVICECONNECTION"] = connID
-	env := azureEnv(t, extra)
+	vars := ew.azureEnv()
+	vars["ENDPOINT_AUTH_SCHEME_"+connID] = "ServicePrincipal"
+	env := azureEnv(t, map[string]string{
+		"azureCredential": "entra", "permissions": "vso.code", "lifetime": "15m", "azureServiceConnection": connID,
+	}, vars)
 	code, stdout, _ := stage{env: env, transport: ew.Entra.Client().Transport}.run(t, "/jobtoken", "main")
 	require.Equal(t, 1, code)
 	assert.Empty(t, ew.Entra.Requests())

@@ -82,11 +82,10 @@ func TestPlantedStateRevokesNoOtherPAT(t *testing.T) {
 		})
 	}
 	t.Run("Azure Pipelines", func(t *testing.T) {
-		env := agenttest.InputEnv(t, map[string]string{
+		env := agenttest.StepEnv(t, map[string]string{
 			"provider": "azure-devops", "permissions": "vso.code", "azureDevOpsOrganization": "contoso",
 			"azureDevOpsApiUrl": w.api.URL, "azureAccessToken": w.parent,
 		})
-		env["TF_BUILD"], env["BUILD_BUILDID"], env["BUILD_REPOSITORY_NAME"] = "True", "42", "app"
 		env["VSTS_TASKVARIABLE_JOBTOKEN"] = planted(w.api.URL, victim.AuthorizationID)
 		code, stdout, _ := stage{env: env}.run(t, "/jobtoken", "post")
 		assert.Equal(t, 0, code)

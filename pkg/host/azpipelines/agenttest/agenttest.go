@@ -5,6 +5,8 @@ package agenttest
 
 import (
 	"encoding/json"
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -46,14 +48,54 @@ func (o Output) AssertNoLeak(t testing.TB, secrets ...string) {
 	}
 }
 
-// StepEnv is the environment the agent gives a task step of a job on a
-// GitHub repository: the job's variables and every task.json input
-// (InputEnv).
+// StepEnv is the environment the agent gives a task step of the committed
+// task.json in a job of the GitHub repository octo/app, in the organization
+// octo: the job's variables, its directories in t.TempDir(), and every input
+// (the value given, keyed by the task.json input name, else its default,
+// else ""). An input task.json does not declare fails the test. Tests that
+// run in another organization or on another repository overwrite the
+// variables (Organization).
 func StepEnv(t testing.TB, given map[string]string) map[string]string {
 	t.Helper()
+	task, err := TaskJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := NewStepEnv(t.TempDir(), task, given)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env
+}
+
+// TaskJSON returns the committed task.json.
+func TaskJSON() ([]byte, error) {
+	return os.ReadFile(filepath.Join(testutil.Root(), "task.json"))
+}
+
+// NewStepEnv is StepEnv for the task whose task.json is taskJSON, in the
+// agent's work directory dir (its temporary directory _temp and the job's
+// sources 1/s, laid out as the agent lays out _work). It returns an error
+// where StepEnv fails the test, for code that runs outside one.
+func NewStepEnv(dir string, taskJSON []byte, given map[string]string) (map[string]string, error) {
+	var task struct {
+		Inputs []struct {
+			Name         string `json:"name"`
+			DefaultValue string `json:"defaultValue"`
+		} `json:"inputs"`
+	}
+	if err := json.Unmarshal(taskJSON, &task); err != nil {
+		return nil, fmt.Errorf("failed to parse task.json: %w", err)
+	}
+	temp, sources := filepath.Join(dir, "_temp"), filepath.Join(dir, "1", "s")
+	for _, d := range []string{temp, sources} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, err
+		}
+	}
 	env := map[string]string{
 		"TF_BUILD":                                 "True",
-		"AGENT_TEMPDIRECTORY":                      t.TempDir(),
+		"AGENT_TEMPDIRECTORY":                      temp,
 		"AGENT_OS":                                 "Linux",
 		"AGENT_JOBSTATUS":                          "Succeeded",
 		"BUILD_BUILDID":                            "812",
@@ -61,39 +103,14 @@ func StepEnv(t testing.TB, given map[string]string) map[string]string {
 		"BUILD_REPOSITORY_PROVIDER":                "GitHub",
 		"BUILD_REPOSITORY_URI":                     "https://github.com/octo/app",
 		"SYSTEM_JOBATTEMPT":                        "1",
-		"SYSTEM_TEAMFOUNDATIONCOLLECTIONURI":       "https://dev.azure.com/octo/",
-		"SYSTEM_COLLECTIONURI":                     "https://dev.azure.com/octo/",
-		"SYSTEM_DEFAULTWORKINGDIRECTORY":           t.TempDir(),
-		"ENDPOINT_URL_SYSTEMVSSCONNECTION":         "https://dev.azure.com/octo/",
+		"SYSTEM_DEFAULTWORKINGDIRECTORY":           sources,
 		"ENDPOINT_AUTH_SCHEME_SYSTEMVSSCONNECTION": "OAuth",
 		"VSTS_PUBLIC_VARIABLES":                    "[]",
 		"VSTS_SECRET_VARIABLES":                    "[]",
 	}
-	for k, v := range InputEnv(t, given) {
-		env[k] = v
-	}
-	return env
-}
-
-// InputEnv maps the committed task.json's inputs to INPUT_* variables the way
-// the agent does for a step: the value given in the pipeline (keyed by the
-// Azure input name), else the input's default, else "".
-func InputEnv(t testing.TB, given map[string]string) map[string]string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(testutil.Root(), "task.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var task struct {
-		Inputs []struct {
-			Name         string `json:"name"`
-			DefaultValue string `json:"defaultValue"`
-		} `json:"inputs"`
-	}
-	if err := json.Unmarshal(b, &task); err != nil {
-		t.Fatal(err)
-	}
-	env := map[string]string{}
+	maps.Copy(env, Organization("octo"))
+	// The agent passes every input task.json declares (those without a
+	// default as ""), as INPUT_ plus the name upper-cased.
 	known := map[string]bool{}
 	for _, in := range task.Inputs {
 		known[in.Name] = true
@@ -105,8 +122,19 @@ func InputEnv(t testing.TB, given map[string]string) map[string]string {
 	}
 	for name := range given {
 		if !known[name] {
-			t.Fatalf("input %s is not in task.json", name)
+			return nil, fmt.Errorf("input %s is not in task.json", name)
 		}
 	}
-	return env
+	return env, nil
+}
+
+// Organization is the variables that name the Azure DevOps organization a
+// pipeline runs in (the collection URI and the job's own connection).
+func Organization(name string) map[string]string {
+	u := "https://dev.azure.com/" + name + "/"
+	return map[string]string{
+		"SYSTEM_TEAMFOUNDATIONCOLLECTIONURI": u,
+		"SYSTEM_COLLECTIONURI":               u,
+		"ENDPOINT_URL_SYSTEMVSSCONNECTION":   u,
+	}
 }
