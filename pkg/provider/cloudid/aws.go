@@ -187,13 +187,7 @@ func AWSDefault(getenv func(string) string, region string, hc *http.Client, reda
 			session = "jobtoken"
 		}
 		return &AWSWebIdentity{RoleARN: role, Endpoint: STSEndpoint(getenv, region), SessionName: session, HTTP: hc, Redact: redact, Now: now,
-			Token: func(context.Context) (string, error) {
-				b, err := readSmall(file)
-				if err != nil {
-					return "", fmt.Errorf("failed to read AWS_WEB_IDENTITY_TOKEN_FILE: %s", err)
-				}
-				return strings.TrimSpace(string(b)), nil
-			}}, "role " + role + " with the web identity token of AWS_WEB_IDENTITY_TOKEN_FILE", nil
+			Token: func(context.Context) (string, error) { return TokenFile("AWS_WEB_IDENTITY_TOKEN_FILE", file) }}, "role " + role + " with the web identity token of AWS_WEB_IDENTITY_TOKEN_FILE", nil
 	}
 	profile := getenv("AWS_PROFILE")
 	if profile == "" {
@@ -217,6 +211,16 @@ func AWSDefault(getenv func(string) string, region string, hc *http.Client, reda
 	redact(kv["aws_secret_access_key"], kv["aws_session_token"])
 	return AWSStatic{aws.Credentials{AccessKeyID: kv["aws_access_key_id"], SecretAccessKey: kv["aws_secret_access_key"], SessionToken: kv["aws_session_token"], Source: "shared credentials"}},
 		"AWS profile " + profile + " (" + file + ")", nil
+}
+
+// TokenFile reads the token in file (a projected service account token),
+// which the variable env names.
+func TokenFile(env, file string) (string, error) {
+	b, err := readSmall(file)
+	if err != nil {
+		return "", fmt.Errorf("failed to read %s: %s", env, err)
+	}
+	return strings.TrimSpace(string(b)), nil
 }
 
 // readSmall reads a file of credentials, bounded.

@@ -187,11 +187,17 @@ func (x *EntraExchange) GetToken(ctx context.Context, opts policy.TokenRequestOp
 
 var _ azcore.TokenCredential = (*EntraExchange)(nil)
 
-// explain turns an azidentity error into the API error: status, the
-// AADSTS code and Entra's sentence (without trace IDs or the response
-// dump), and jobtoken's cause and fix for the codes workload identity
-// meets. An error that carries no Entra answer keeps its cause in one line.
+// explain turns an azidentity error into the API error, with jobtoken's
+// cause and fix for the codes workload identity meets.
 func (x *EntraExchange) explain(err error) error {
+	return EntraError(err, append(x.answers(), x.Known...))
+}
+
+// EntraError turns an azidentity error into the API error: status, the
+// AADSTS code and Entra's sentence (without trace IDs or the response
+// dump), explained by the first of known that matches. An error that
+// carries no Entra answer keeps its cause in one line.
+func EntraError(err error, known []apierror.Known) error {
 	var afe *azidentity.AuthenticationFailedError
 	if !errors.As(err, &afe) || afe.RawResponse == nil {
 		return errors.New(EntraText(err.Error()))
@@ -211,7 +217,7 @@ func (x *EntraExchange) explain(err error) error {
 	}
 	e := apierror.New(ServiceEntra, afe.RawResponse.StatusCode, strings.TrimRight(apierror.Summarize(desc, 320), "."))
 	e.Code = aadstsRE.FindString(desc)
-	apierror.ExplainKnown(e, append(x.answers(), x.Known...))
+	apierror.ExplainKnown(e, known)
 	return e
 }
 
@@ -273,6 +279,7 @@ func EntraText(msg string) string {
 	msg = quotedURLRE.ReplaceAllString(msg, "")
 	msg = strings.TrimPrefix(strings.TrimSpace(msg), "ClientAssertionCredential: ")
 	msg = strings.TrimPrefix(msg, "AzureCLICredential: ")
+	msg = strings.TrimPrefix(msg, "WorkloadIdentityCredential: ")
 	msg = strings.ReplaceAll(msg, "server response error: ", "")
 	return apierror.Summarize(msg, apierror.MaxMessage)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -99,13 +100,40 @@ func (g *GCPWorkloadIdentity) TokenSource(ctx context.Context) (oauth2.TokenSour
 	return redacting{ts: ts, redact: g.Redact}, nil
 }
 
+// EnvGCPCredentials names a credential file (a service account key, an
+// external account's configuration), Application Default Credentials'
+// first place.
+const EnvGCPCredentials = "GOOGLE_APPLICATION_CREDENTIALS"
+
 // GCPDefault is Application Default Credentials (gcloud auth
-// application-default login, GOOGLE_APPLICATION_CREDENTIALS), whose calls go
-// through hc.
-func GCPDefault(ctx context.Context, hc *http.Client, redact func(...string)) (oauth2.TokenSource, error) {
-	creds, err := google.FindDefaultCredentials(context.WithValue(ctx, oauth2.HTTPClient, hc), gcpScope)
+// application-default login, GOOGLE_APPLICATION_CREDENTIALS, the metadata
+// server), whose calls go through hc. GOOGLE_APPLICATION_CREDENTIALS is
+// read through getenv, as Google's library would read it, and a file it
+// names that cannot be used is said to be the problem.
+func GCPDefault(ctx context.Context, getenv func(string) string, hc *http.Client, redact func(...string)) (oauth2.TokenSource, error) {
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, hc)
+	file := strings.TrimSpace(getenv(EnvGCPCredentials))
+	if file == "" {
+		creds, err := google.FindDefaultCredentials(ctx, gcpScope)
+		if err != nil {
+			return nil, errors.New("no Google Cloud credentials: run gcloud auth application-default login, or set " + EnvGCPCredentials)
+		}
+		return redacting{ts: creds.TokenSource, redact: redact}, nil
+	}
+	b, err := readSmall(file)
 	if err != nil {
-		return nil, errors.New("no Google Cloud credentials: run gcloud auth application-default login, or set GOOGLE_APPLICATION_CREDENTIALS")
+		return nil, fmt.Errorf("failed to read %s: %s", EnvGCPCredentials, err)
+	}
+	var f struct {
+		Type string `json:"type"`
+	}
+	if json.Unmarshal(b, &f) != nil || f.Type == "" {
+		return nil, fmt.Errorf("%s names %s, which is not a Google Cloud credential file (JSON with a type)", EnvGCPCredentials, file)
+	}
+	// The operator's own file, trusted as FindDefaultCredentials trusts it.
+	creds, err := google.CredentialsFromJSONWithTypeAndParams(ctx, b, google.CredentialsType(f.Type), google.CredentialsParams{Scopes: []string{gcpScope}})
+	if err != nil {
+		return nil, fmt.Errorf("%s names %s, whose %s credentials cannot be used: %s", EnvGCPCredentials, file, f.Type, GCPText(err.Error()))
 	}
 	return redacting{ts: creds.TokenSource, redact: redact}, nil
 }

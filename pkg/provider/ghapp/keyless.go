@@ -314,7 +314,7 @@ func (k *keyless) prepareGCP(ps *inputs.Problems) {
 		}
 		k.identity = "your Application Default Credentials (gcloud auth application-default login)"
 		k.gcp = func(ctx context.Context) (oauth2.TokenSource, error) {
-			return cloudid.GCPDefault(ctx, req.HTTP, k.redact)
+			return cloudid.GCPDefault(ctx, req.Getenv, req.HTTP, k.redact)
 		}
 		return
 	}
