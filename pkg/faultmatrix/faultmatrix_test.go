@@ -219,40 +219,33 @@ func entraWorld(onAzure bool) func() *world { return entraWorldLife(onAzure, 0) 
 // when 0).
 func entraWorldLife(onAzure bool, life time.Duration) func() *world {
 	return func() *world {
-		tenant := azfake.NewTenant()
-		entra := azfake.NewEntra(tenant)
-		entra.TokenLife = life
-		gh := azfake.NewGitHubOIDC("octo/app")
-		pipes := azfake.NewPipelinesOIDC("contoso", "web")
-		pipes.Connections[connID] = "deploy-conn"
+		wl := azfake.NewWorkload(connID, "deploy-conn")
+		wl.Entra.TokenLife = life
 		var w *world
 		if onAzure {
-			entra.Trust(clientID, pipes.Federated("deploy-conn"))
-			w = connectionWorld(tenant, pipes, entra, map[string]string{
+			wl.Entra.Trust(clientID, wl.PipelinesOIDC.Federated("deploy-conn"))
+			w = connectionWorld(wl, map[string]string{
 				"INPUT_PROVIDER": "azure-devops", "INPUT_AZURECREDENTIAL": "entra",
 			})
 		} else {
-			entra.Trust(clientID, gh.Federated())
-			w = ghWorld(map[string]string{
+			wl.Entra.Trust(clientID, wl.GitHubOIDC.Federated())
+			w = workloadGHWorld(wl, map[string]string{
 				"INPUT_PROVIDER": "azure-devops", "INPUT_AZURE-CREDENTIAL": "entra",
-				"INPUT_AZURE-CLIENT-ID": clientID, "INPUT_AZURE-TENANT-ID": tenant.ID,
-				"ACTIONS_ID_TOKEN_REQUEST_URL": gh.RequestURL(), "ACTIONS_ID_TOKEN_REQUEST_TOKEN": gh.RequestToken,
-				"AZURE_AUTHORITY_HOST": entra.AuthorityHost(),
+				"INPUT_AZURE-CLIENT-ID": clientID, "INPUT_AZURE-TENANT-ID": wl.Tenant.ID,
 			})
-			w.parents = []string{gh.RequestToken}
 		}
-		w.transport = entra.Client().Transport
+		w.transport = wl.Entra.Client().Transport
 		w.minted = func() []string {
 			var out []string
-			for _, t := range entra.Issued() {
+			for _, t := range wl.Entra.Issued() {
 				out = append(out, t, secret.BasicAuth("", t))
 			}
 			// The OIDC assertions are secrets too.
-			return append(append(out, gh.Issued()...), pipes.Issued()...)
+			return append(append(out, wl.GitHubOIDC.Issued()...), wl.PipelinesOIDC.Issued()...)
 		}
 		w.live = func() []string { return nil }
-		w.issued = func() int { return len(entra.Issued()) }
-		w.close = func() { entra.Close(); gh.Close(); pipes.Close() }
+		w.issued = func() int { return len(wl.Entra.Issued()) }
+		w.close = wl.Close
 		return w
 	}
 }
@@ -313,17 +306,25 @@ func must[T any](v T, err error) T {
 	return v
 }
 
-// connectionWorld is an Azure Pipelines job whose step names the AzureRM
-// service connection connID (workload identity federation for clientID in
-// tenant, through Entra): the agent gives it the connection's ENDPOINT_*
-// variables and its OIDC endpoint, whose job token is the step's parent
-// secret.
-func connectionWorld(tenant *azfake.Tenant, pipes *azfake.PipelinesOIDC, entra *azfake.Entra, with map[string]string) *world {
-	conn := &azfake.Workload{Tenant: tenant, Entra: entra, PipelinesOIDC: pipes, ConnectionID: connID}
-	w := azWorld(conn.PipelinesEnv(clientID))
-	w.env["INPUT_AZURESERVICECONNECTION"] = connID
+// connectionWorld is an Azure Pipelines job whose step names wl's AzureRM
+// service connection (workload identity federation for clientID, through
+// wl's Entra): the agent gives it the connection's ENDPOINT_* variables and
+// its OIDC endpoint, whose job token is the step's parent secret.
+func connectionWorld(wl *azfake.Workload, with map[string]string) *world {
+	w := azWorld(wl.PipelinesEnv(clientID))
+	w.env["INPUT_AZURESERVICECONNECTION"] = wl.ConnectionID
 	maps.Copy(w.env, with)
-	w.parents = []string{pipes.JobToken}
+	w.parents = []string{wl.PipelinesOIDC.JobToken}
+	return w
+}
+
+// workloadGHWorld is a GitHub job of wl, with with's variables: it may
+// request OIDC tokens, whose request token is the step's parent secret,
+// and Entra is wl's.
+func workloadGHWorld(wl *azfake.Workload, with map[string]string) *world {
+	w := ghWorld(wl.GitHubEnv())
+	maps.Copy(w.env, with)
+	w.parents = []string{wl.GitHubOIDC.RequestToken}
 	return w
 }
 

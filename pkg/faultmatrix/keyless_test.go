@@ -23,16 +23,13 @@ func keylessWorld(key string, cloud string, onAzure bool) func() *world {
 	parsed := appKey(key)
 	return func() *world {
 		fake := newApp(parsed)
-		tenant := azfake.NewTenant()
-		entra := azfake.NewEntra(tenant)
-		vault := azfake.NewVault(tenant, entra.URL)
-		gh := azfake.NewGitHubOIDC("octo/app")
-		pipes := azfake.NewPipelinesOIDC("contoso", "web")
-		pipes.Connections[connID] = "signer-conn"
+		wl := azfake.NewWorkload(connID, "signer-conn")
+		gh, pipes := wl.GitHubOIDC, wl.PipelinesOIDC
+		vault := azfake.NewVault(wl.Tenant, wl.Entra.URL)
 		aws := awsfake.New("eu-west-1")
 		vault.Import("github-app", parsed)
 		vault.Grant(clientID)
-		entra.Trust(clientID, gh.Federated(), pipes.Federated("signer-conn"))
+		wl.Entra.Trust(clientID, gh.Federated(), pipes.Federated("signer-conn"))
 		aws.TrustProvider(awsfake.Provider{Issuer: azfake.GitHubIssuerURL, Key: &gh.Issuer.Key.PublicKey, Audiences: []string{"sts.amazonaws.com"}})
 		aws.TrustProvider(awsfake.Provider{Issuer: pipes.Issuer.URL, Key: &pipes.Issuer.Key.PublicKey, Audiences: []string{azfake.Audience}})
 		aws.AddRole(awsfake.Role{ARN: signerRole, Issuer: azfake.GitHubIssuerURL, Audience: "sts.amazonaws.com", Subject: "repo:octo/app:*"})
@@ -46,7 +43,7 @@ func keylessWorld(key string, cloud string, onAzure bool) func() *world {
 
 		var w *world
 		if onAzure {
-			w = connectionWorld(tenant, pipes, entra, map[string]string{
+			w = connectionWorld(wl, map[string]string{
 				"INPUT_PROVIDER": "github", "INPUT_CLIENTID": fake.ClientID, "INPUT_GITHUBAPIURL": fake.URL, "INPUT_PERMISSIONS": "contents:read",
 				"BUILD_REPOSITORY_PROVIDER": "GitHub",
 			})
@@ -56,38 +53,33 @@ func keylessWorld(key string, cloud string, onAzure bool) func() *world {
 				w.env["INPUT_SIGNINGKEY"] = vault.URI("github-app")
 			}
 		} else {
-			w = ghWorld(map[string]string{
+			w = workloadGHWorld(wl, map[string]string{
 				"INPUT_PROVIDER": "github", "INPUT_CLIENT-ID": fake.ClientID, "INPUT_GITHUB-API-URL": fake.URL, "INPUT_PERMISSIONS": "contents:read",
-				"ACTIONS_ID_TOKEN_REQUEST_URL": gh.RequestURL(), "ACTIONS_ID_TOKEN_REQUEST_TOKEN": gh.RequestToken,
-				"AZURE_AUTHORITY_HOST": entra.AuthorityHost(),
 			})
-			w.parents = []string{gh.RequestToken}
 			switch cloud {
 			case "aws":
 				w.env["INPUT_SIGNING-KEY"], w.env["INPUT_AWS-ROLE-ARN"], w.env["INPUT_AWS-REGION"] = "awskms:///alias/github-app", signerRole, "eu-west-1"
 			case "gcp":
 				w.env["INPUT_SIGNING-KEY"], w.env["INPUT_GCP-WORKLOAD-IDENTITY-PROVIDER"], w.env["INPUT_GCP-SERVICE-ACCOUNT"] = "gcpkms://"+gcpKey, gcpPool, gcpSA
 			default:
-				w.env["INPUT_SIGNING-KEY"], w.env["INPUT_AZURE-CLIENT-ID"], w.env["INPUT_AZURE-TENANT-ID"] = vault.URI("github-app"), clientID, tenant.ID
+				w.env["INPUT_SIGNING-KEY"], w.env["INPUT_AZURE-CLIENT-ID"], w.env["INPUT_AZURE-TENANT-ID"] = vault.URI("github-app"), clientID, wl.Tenant.ID
 			}
 		}
 		w.env["AWS_ENDPOINT_URL_STS"], w.env["AWS_ENDPOINT_URL_KMS"] = aws.STS.URL, aws.KMS.URL
 		w.env["CLOUDSDK_API_ENDPOINT_OVERRIDES_STS"], w.env["CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS"], w.env["CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDKMS"] = gcp.STS.URL, gcp.IAM.URL, gcp.KMS.URL
-		w.transport = entra.Client().Transport
+		w.transport = wl.Entra.Client().Transport
 		w.minted = func() []string {
 			// The installation tokens, and what the exchanges made:
 			// assertions, the Key Vault token, the role's keys.
-			out := append(append(append(appMinted(fake), entra.Issued()...), gh.Issued()...), pipes.Issued()...)
+			out := append(append(append(appMinted(fake), wl.Entra.Issued()...), gh.Issued()...), pipes.Issued()...)
 			return append(append(out, aws.Issued()...), gcp.Issued()...)
 		}
 		w.live = func() []string { return appLive(fake) }
 		w.revocable = true
 		w.close = func() {
 			fake.Close()
-			entra.Close()
+			wl.Close()
 			vault.Close()
-			gh.Close()
-			pipes.Close()
 			aws.Close()
 			gcp.Close()
 		}
