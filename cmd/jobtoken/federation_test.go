@@ -133,28 +133,64 @@ func startService(t *testing.T, config string) *service {
 	return s
 }
 
-func TestEndToEndFederation(t *testing.T) {
-	step := stepBinary(t)
-	fake := ghfake.New(testutil.AppKey(t), &ghfake.Installation{ID: 9, Account: "octo-org",
+// fedWorld is the fake GitHub, whose octo-org holds the policy repository,
+// the job's OIDC issuer, and `jobtoken serve` trusting that issuer and
+// minting with the App.
+type fedWorld struct {
+	fake *ghfake.Server
+	oidc *azfake.GitHubOIDC
+	svc  *service
+	key  string // the App's private key, which only the service has
+}
+
+// newFedWorld starts the world; life, when set, is how long the tokens
+// GitHub mints live.
+func newFedWorld(t *testing.T, life time.Duration) *fedWorld {
+	t.Helper()
+	w := &fedWorld{key: testutil.AppKeyPEM(t)}
+	w.fake = ghfake.New(testutil.AppKey(t), &ghfake.Installation{ID: 9, Account: "octo-org",
 		Permissions: map[string]string{"contents": "write", "metadata": "read"}, AllRepos: []string{"app", "policies"}})
-	defer fake.Close()
-	fake.WriteFiles("octo-org", "policies", map[string]string{"jobtoken/release.yaml": fedPolicy})
-	oidc := azfake.NewGitHubOIDC("octo-org/app")
-	defer oidc.Close()
-	oidc.Claims = map[string]any{"repository_owner_id": "65", "event_name": "push",
+	t.Cleanup(w.fake.Close)
+	w.fake.TokenLife = life
+	w.fake.WriteFiles("octo-org", "policies", map[string]string{"jobtoken/release.yaml": fedPolicy})
+	w.oidc = azfake.NewGitHubOIDC("octo-org/app")
+	t.Cleanup(w.oidc.Close)
+	w.oidc.Claims = map[string]any{"repository_owner_id": "65", "event_name": "push",
 		"job_workflow_ref": "octo-org/app/.github/workflows/release.yml@refs/tags/v1.2.0"}
 
-	key := testutil.AppKeyPEM(t)
 	keyFile := filepath.Join(t.TempDir(), "app.pem")
-	require.NoError(t, os.WriteFile(keyFile, []byte(key), 0o600))
-	svc := startService(t, fmt.Sprintf(`listen: 127.0.0.1:0
+	require.NoError(t, os.WriteFile(keyFile, []byte(w.key), 0o600))
+	w.svc = startService(t, fmt.Sprintf(`listen: 127.0.0.1:0
 audience: %s
 issuers:
   - {url: https://token.actions.githubusercontent.com, jwks_url: %s}
 github: {api_url: %s, client_id: %s, private_key_file: %s}
 policy_sources:
   - {url: "github://octo-org/policies@main/jobtoken", owners: [octo-org]}
-`, fedAudience, oidc.JWKSURL(), fake.URL, fake.ClientID, keyFile))
+`, fedAudience, w.oidc.JWKSURL(), w.fake.URL, w.fake.ClientID, keyFile))
+	return w
+}
+
+// job is a step of octo-org/app that asks the service for what policy
+// release allows, with extra inputs.
+func (w *fedWorld) job(t *testing.T, extra map[string]string) *runner {
+	in := map[string]string{
+		"provider": "github", "federation-url": w.svc.url, "policy": "release",
+		"permissions": "contents:write", "github-api-url": w.fake.URL,
+	}
+	for k, v := range extra {
+		in[k] = v
+	}
+	r := newRunner(t, in)
+	r.env = append(r.env, "GITHUB_REPOSITORY=octo-org/app",
+		"ACTIONS_ID_TOKEN_REQUEST_URL="+w.oidc.RequestURL(), "ACTIONS_ID_TOKEN_REQUEST_TOKEN="+w.oidc.RequestToken)
+	return r
+}
+
+func TestEndToEndFederation(t *testing.T) {
+	step := stepBinary(t)
+	w := newFedWorld(t, 0)
+	fake, oidc, svc, key := w.fake, w.oidc, w.svc, w.key
 
 	resp, err := http.Get(svc.url + "/readyz")
 	require.NoError(t, err)
@@ -163,15 +199,7 @@ policy_sources:
 	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
 	assert.Contains(t, string(body), "jwks_url")
 
-	job := func(t *testing.T) *runner {
-		r := newRunner(t, map[string]string{
-			"provider": "github", "federation-url": svc.url, "policy": "release",
-			"permissions": "contents:write", "github-api-url": fake.URL,
-		})
-		r.env = append(r.env, "GITHUB_REPOSITORY=octo-org/app",
-			"ACTIONS_ID_TOKEN_REQUEST_URL="+oidc.RequestURL(), "ACTIONS_ID_TOKEN_REQUEST_TOKEN="+oidc.RequestToken)
-		return r
-	}
+	job := func(t *testing.T) *runner { return w.job(t, nil) }
 
 	t.Run("allowed: main mints through the service, post revokes", func(t *testing.T) {
 		r := job(t)
