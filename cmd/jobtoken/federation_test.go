@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,8 +22,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/jobtoken/jobtoken/pkg/broker"
 	"github.com/jobtoken/jobtoken/pkg/fake/azfake"
 	"github.com/jobtoken/jobtoken/pkg/fake/ghfake"
+	"github.com/jobtoken/jobtoken/pkg/provider/ghapp"
 	"github.com/jobtoken/jobtoken/pkg/secret"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
@@ -187,6 +191,23 @@ func (w *fedWorld) job(t *testing.T, extra map[string]string) *runner {
 	return r
 }
 
+// audit is the service's audit log, one record per token request.
+func (w *fedWorld) audit(t *testing.T) []map[string]any {
+	t.Helper()
+	w.svc.mu.Lock()
+	defer w.svc.mu.Unlock()
+	var recs []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(w.svc.stdout.String()), "\n") {
+		if l == "" {
+			continue
+		}
+		rec := map[string]any{}
+		require.NoError(t, json.Unmarshal([]byte(l), &rec), l)
+		recs = append(recs, rec)
+	}
+	return recs
+}
+
 func TestEndToEndFederation(t *testing.T) {
 	step := stepBinary(t)
 	w := newFedWorld(t, 0)
@@ -295,6 +316,106 @@ func TestEndToEndFederation(t *testing.T) {
 		assert.Contains(t, lines[1], `"failed_claims":[{"claim":"event_name"`)
 		assert.Contains(t, lines[2], `"decision":"allow"`)
 	})
+}
+
+// TestBrokerRefreshesThroughFederation: federation-url with refresh, in the
+// step binary. The step holds no App key: main mints through `jobtoken
+// serve`, and each refresh asks the service again with a fresh OIDC token
+// of the job; a later step's git and jobtoken token get the fresh token,
+// and post revokes every token.
+func TestBrokerRefreshesThroughFederation(t *testing.T) {
+	step := stepBinary(t)
+	w := newFedWorld(t, 6*time.Second)
+	r := w.job(t, map[string]string{"refresh": "true", "refresh-until": "10m", "git-credentials": "true"})
+	stdout, stderr, env := r.runBrokerMain(t, step)
+	main := testutil.GitHubStep{Stdout: stdout, Stderr: stderr, Summary: r.read("STEP_SUMMARY"), Output: r.read("OUTPUT"), Env: r.read("ENV")}
+	first := entries(t, r.read("OUTPUT"))["token"]
+	require.NotEmpty(t, first)
+	environ := brokerEnviron(t, env[broker.EnvSocket], env[broker.EnvKey])
+	assert.NotContains(t, environ, w.oidc.RequestToken, "the request token reaches the broker over its pipe only")
+	assert.NotContains(t, environ, "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+	later := []string{"PATH=" + filepath.Dir(step) + string(os.PathListSeparator) + os.Getenv("PATH")}
+	for k, v := range env {
+		later = append(later, k+"="+v)
+	}
+
+	// The tokens of octo-org/app (the service's own, to read policies, are
+	// for octo-org/policies).
+	served := func() []*ghfake.Token {
+		var out []*ghfake.Token
+		for _, tk := range w.fake.Minted() {
+			if slices.Equal(tk.Repos, []string{"app"}) {
+				out = append(out, tk)
+			}
+		}
+		return out
+	}
+	waitFor(t, "a refresh", func() bool { return len(served()) >= 2 })
+	waitFor(t, "superseded tokens revoked", func() bool {
+		n := 0
+		for _, tk := range served() {
+			if tk.Live(time.Now()) {
+				n++
+			}
+		}
+		return n <= 1
+	})
+
+	// A later step: jobtoken token and git get the fresh token.
+	tok := strings.TrimSpace(runLater(t, later, "token"))
+	require.NotNil(t, w.fake.Lookup(tok))
+	assert.True(t, w.fake.Lookup(tok).Live(time.Now()), "jobtoken token prints a live token")
+	assert.NotEqual(t, first, tok, "a refreshed token")
+	u, err := url.Parse(w.fake.URL)
+	require.NoError(t, err)
+	fill := gitCmd(later, "", "credential", "fill")
+	fill.Stdin = strings.NewReader("protocol=http\nhost=" + u.Host + "\npath=octo-org/app.git\n\n")
+	out, err := fill.Output()
+	require.NoError(t, err)
+	var password string
+	for _, l := range strings.Split(string(out), "\n") {
+		if v, ok := strings.CutPrefix(l, "password="); ok {
+			password = v
+		}
+	}
+	require.NotNil(t, w.fake.Lookup(password), "git gets a token")
+	assert.True(t, w.fake.Lookup(password).Live(time.Now()), "git gets a live token")
+	assert.NotEqual(t, first, password, "a refreshed token")
+
+	post, perr, code := r.runArgs(step, []string{"post"}, stateEnv(t, r)...)
+	require.Equal(t, 0, code, post+perr)
+	assert.Empty(t, w.fake.Live(), "after post nothing is live")
+	assert.Contains(t, post, "token(s) the broker minted")
+	assert.Contains(t, post, "broker log:")
+	assert.Contains(t, post, "refreshed: token sha256:")
+
+	// Every token (the broker stopped: no more come) came from the service,
+	// each asked for with a fresh OIDC token (the service accepts each once)
+	// and allowed by policy release.
+	toks := served()
+	waitFor(t, "the service's audit", func() bool { return len(w.audit(t)) >= len(toks) })
+	audit := w.audit(t)
+	allowed := map[string]bool{}
+	for _, rec := range audit {
+		assert.Equal(t, "allow", rec["decision"])
+		assert.Equal(t, "release", rec["policy"])
+		id, _ := rec["token_id"].(string)
+		allowed[id] = true
+	}
+	assert.Len(t, audit, len(toks), "one request to the service per token")
+	for _, tk := range toks {
+		assert.True(t, allowed[ghapp.TokenID(tk.Value)], "token %s came from the service", ghapp.TokenID(tk.Value))
+	}
+	assert.GreaterOrEqual(t, len(w.oidc.Issued()), len(toks), "a fresh OIDC token per request")
+
+	workload := append([]string{w.oidc.RequestToken, w.key}, w.oidc.Issued()...)
+	secrets := append(tokenSecrets(w.fake.Minted()), workload...)
+	testutil.AssertGitHubStepClean(t, main, secrets...)
+	testutil.AssertNoSecret(t, "main's state", r.read("STATE"), workload...)
+	testutil.AssertNoSecret(t, "post", testutil.WithoutGitHubMasks(post)+perr, secrets...)
+	testutil.AssertNoSecret(t, "service output", w.svc.output(), secrets...)
+	_, err = runLaterErr(later, "token")
+	require.Error(t, err, "the broker stopped")
 }
 
 // runArgs runs bin with args, as the action's shim runs the binary.
