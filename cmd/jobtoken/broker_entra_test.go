@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"net/http"
 	"os"
 	"os/exec"
 	"slices"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/jobtoken/jobtoken/pkg/broker"
 	"github.com/jobtoken/jobtoken/pkg/fake/azfake"
+	"github.com/jobtoken/jobtoken/pkg/fake/record"
 	"github.com/jobtoken/jobtoken/pkg/host/azpipelines"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
@@ -97,22 +99,9 @@ func TestBrokerRefreshesEntraOnGitHubActions(t *testing.T) {
 	bin, _ := binary(t)
 	r := newRunner(t, map[string]string{"provider": "azure-devops", "azure-credential": "entra", "azure-client-id": entraClientID,
 		"azure-tenant-id": w.tenant.ID, "refresh": "true", "refresh-until": "10m"})
-	temp, err := os.MkdirTemp("", "et")
-	require.NoError(t, err)
-	t.Cleanup(func() { os.RemoveAll(temp) })
-	r.env = append(r.env, "RUNNER_TEMP="+temp, "SSL_CERT_FILE="+w.ca, "AZURE_AUTHORITY_HOST="+w.entra.AuthorityHost(),
+	r.env = append(r.env, "SSL_CERT_FILE="+w.ca, "AZURE_AUTHORITY_HOST="+w.entra.AuthorityHost(),
 		"ACTIONS_ID_TOKEN_REQUEST_URL="+w.gh.RequestURL(), "ACTIONS_ID_TOKEN_REQUEST_TOKEN="+w.gh.RequestToken)
-	stdout, stderr, code := r.run(bin)
-	if code != 0 {
-		logs, _ := exec.Command("sh", "-c", "cat "+temp+"/jobtoken-*/log").CombinedOutput()
-		t.Logf("broker log: %s", logs)
-	}
-	require.Equal(t, 0, code, stdout+stderr)
-	env := entries(t, r.read("ENV"))
-	require.NotEmpty(t, env[broker.EnvSocket], stdout)
-	t.Cleanup(func() {
-		_, _ = broker.Ask(env[broker.EnvSocket], broker.Request{Key: env[broker.EnvKey], Op: broker.OpStop})
-	})
+	stdout, stderr, env := r.runBrokerMain(t, bin)
 	assert.NotContains(t, brokerEnviron(t, env[broker.EnvSocket], env[broker.EnvKey]), w.gh.RequestToken, "the request token reaches the broker over its pipe only")
 	later := []string{"PATH=" + os.Getenv("PATH")}
 	for k, v := range env {
@@ -126,7 +115,7 @@ func TestBrokerRefreshesEntraOnGitHubActions(t *testing.T) {
 	assert.Contains(t, post, "refreshed: token sha256:")
 	all := testutil.WithoutGitHubMasks(stdout+post) + stderr
 	testutil.AssertNoSecret(t, "output", all, append(append(w.entra.Issued(), w.gh.Issued()...), w.gh.RequestToken)...)
-	_, err = runLaterErr(later, "token")
+	_, err := runLaterErr(later, "token")
 	require.Error(t, err, "the broker stopped")
 }
 
@@ -195,5 +184,88 @@ func TestBrokerRefreshesEntraOnAzurePipelines(t *testing.T) {
 	}
 	testutil.AssertNoSecret(t, "output", all, append(append(w.entra.Issued(), w.pipes.Issued()...), w.pipes.JobToken)...)
 	_, err = runLaterErr(later, "token")
+	require.Error(t, err, "the broker stopped")
+}
+
+// TestBrokerRefreshesWithKeyVault: signing-key azurekms:// with refresh on
+// GitHub Actions. The broker holds no App key: each refresh gets a fresh
+// OIDC token of the job, exchanges it at Microsoft Entra and signs the App
+// JWT in Key Vault; later steps' git and jobtoken token get the fresh
+// tokens, and post revokes every token.
+func TestBrokerRefreshesWithKeyVault(t *testing.T) {
+	w := newGitWorld(t, 6*time.Second)
+	az := azfake.NewWorkload(entraConnID, "signer-conn")
+	vault := azfake.NewVault(az.Tenant, az.Entra.URL)
+	t.Cleanup(func() { az.Close(); vault.Close() })
+	vault.Import("github-app", testutil.AppKey(t))
+	vault.Grant(entraClientID)
+	az.Entra.Trust(entraClientID, az.GitHubOIDC.Federated())
+	// Every App JWT GitHub is shown.
+	var jwts record.Log[string]
+	w.fake.Before = func(_ http.ResponseWriter, r *http.Request) bool {
+		if v, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+			if _, _, err := jwt.NewParser().ParseUnverified(v, jwt.MapClaims{}); err == nil {
+				jwts.Add(v)
+			}
+		}
+		return false
+	}
+	env := []string{"SSL_CERT_FILE=" + writePEM(t, vault.Certificate())}
+	for k, v := range az.GitHubEnv() {
+		env = append(env, k+"="+v)
+	}
+	r, later, main := brokerStep(t, w, map[string]string{"private-key": "", "signing-key": vault.URI("github-app"),
+		"azure-client-id": entraClientID, "azure-tenant-id": az.Tenant.ID}, env...)
+	assert.Contains(t, main.Stdout, "Signing the App's JWTs with "+vault.URI("github-app")+" (Azure Key Vault")
+	first := w.fake.Minted()
+	require.Len(t, first, 2, "one token per account")
+	signedByMain, oidcByMain := len(vault.Signed()), len(az.GitHubOIDC.Issued())
+	require.NotZero(t, signedByMain)
+	laterEnv := map[string]string{}
+	for _, kv := range later {
+		k, v, _ := strings.Cut(kv, "=")
+		laterEnv[k] = v
+	}
+	environ := brokerEnviron(t, laterEnv[broker.EnvSocket], laterEnv[broker.EnvKey])
+	assert.NotContains(t, environ, az.GitHubOIDC.RequestToken, "the request token reaches the broker over its pipe only")
+	assert.NotContains(t, environ, "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+
+	waitFor(t, "a refresh", func() bool { return len(w.fake.Minted()) >= 4 })
+	waitFor(t, "superseded tokens revoked", func() bool { return len(w.fake.Live()) <= 2 })
+	rounds := len(w.fake.Minted()) / 2
+	assert.GreaterOrEqual(t, len(vault.Signed())-signedByMain, rounds-1, "each refresh signs in the vault")
+	assert.GreaterOrEqual(t, len(az.GitHubOIDC.Issued())-oidcByMain, rounds-1, "each refresh with a fresh OIDC token")
+	// The step has no App key: every JWT GitHub accepted was signed in the
+	// vault (RS256 is deterministic: two signatures of one second may make
+	// one JWT).
+	assert.LessOrEqual(t, len(slices.Compact(slices.Sorted(slices.Values(jwts.All())))), len(vault.Signed()))
+
+	// A later step clones with git and asks jobtoken token: the fresh
+	// tokens, not main's.
+	gitRun(t, later, t.TempDir(), "clone", "-q", w.srv.URL+"/octo/app.git")
+	used := liveToken(w, w.lastUsed("octo/app"))
+	require.NotNil(t, used, "git got a live token")
+	assert.Equal(t, int64(5), used.Installation)
+	tok := liveToken(w, strings.TrimSpace(runLater(t, later, "token", "--owner", "acme")))
+	require.NotNil(t, tok, "jobtoken token prints a live token")
+	assert.Equal(t, int64(6), tok.Installation)
+	for _, f := range first {
+		assert.NotEqual(t, f.Value, used.Value, "a refreshed token")
+		assert.NotEqual(t, f.Value, tok.Value, "a refreshed token")
+	}
+
+	post := r.post(t)
+	assert.Empty(t, w.fake.Live(), "after post nothing is live")
+	assert.Contains(t, post, "token(s) the broker minted")
+	assert.Contains(t, post, "broker log:")
+	assert.Contains(t, post, "refreshed: token sha256:")
+	// The state holds the main stage's token (for post, as with every
+	// step), never what the job's workload identity gave.
+	workload := append(append([]string{az.GitHubOIDC.RequestToken}, az.GitHubOIDC.Issued()...), az.Entra.Issued()...)
+	secrets := append(tokenSecrets(w.fake.Minted()), workload...)
+	testutil.AssertGitHubStepClean(t, main, secrets...)
+	testutil.AssertNoSecret(t, "main's state", r.read("STATE"), workload...)
+	testutil.AssertNoSecret(t, "post", testutil.WithoutGitHubMasks(post), secrets...)
+	_, err := runLaterErr(later, "token")
 	require.Error(t, err, "the broker stopped")
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/broker"
 	"github.com/jobtoken/jobtoken/pkg/fake/ghfake"
 	"github.com/jobtoken/jobtoken/pkg/host/azpipelines"
+	"github.com/jobtoken/jobtoken/pkg/secret"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
 
@@ -122,8 +123,9 @@ func gitCmd(env []string, dir string, args ...string) *exec.Cmd {
 }
 
 // brokerStep runs a step's main stage with refresh and git-credentials on
-// the world, and returns the runner and what later steps get.
-func brokerStep(t *testing.T, w *gitWorld, extra map[string]string) (r *runner, later []string) {
+// the world, with extra inputs and environment, and returns the runner and
+// what later steps get.
+func brokerStep(t *testing.T, w *gitWorld, extra map[string]string, extraEnv ...string) (r *runner, later []string, main testutil.GitHubStep) {
 	t.Helper()
 	bin, _ := binary(t)
 	in := map[string]string{
@@ -135,18 +137,8 @@ func brokerStep(t *testing.T, w *gitWorld, extra map[string]string) (r *runner, 
 		in[k] = v
 	}
 	r = newRunner(t, in)
-	// A short folder: the socket's path must fit sun_path.
-	temp, err := os.MkdirTemp("", "rt")
-	require.NoError(t, err)
-	t.Cleanup(func() { os.RemoveAll(temp) })
-	r.env = append(r.env, "RUNNER_TEMP="+temp)
-	stdout, stderr, code := r.run(bin)
-	require.Equal(t, 0, code, stdout+stderr)
-	env := entries(t, r.read("ENV"))
-	require.NotEmpty(t, env[broker.EnvSocket])
-	t.Cleanup(func() {
-		_, _ = broker.Ask(env[broker.EnvSocket], broker.Request{Key: env[broker.EnvKey], Op: broker.OpStop})
-	})
+	r.env = append(r.env, extraEnv...)
+	stdout, stderr, env := r.runBrokerMain(t, bin)
 	assert.Contains(t, stdout, "::add-mask::"+env[broker.EnvKey]+"\n", "the key is masked")
 	outs := entries(t, r.read("OUTPUT"))
 	var byOwner map[string]string
@@ -161,7 +153,31 @@ func brokerStep(t *testing.T, w *gitWorld, extra map[string]string) (r *runner, 
 	}
 	assert.Equal(t, filepath.Dir(bin)+"\n", r.read("PATH"), "jobtoken is on PATH for later steps")
 	later = append(later, "PATH="+filepath.Dir(bin)+string(os.PathListSeparator)+os.Getenv("PATH"))
-	return r, later
+	return r, later, testutil.GitHubStep{Stdout: stdout, Stderr: stderr, Summary: r.read("STEP_SUMMARY"), Output: r.read("OUTPUT"), Env: r.read("ENV")}
+}
+
+// runBrokerMain runs the main stage of a step that leaves a broker, in a
+// runner temp folder short enough for the socket's path (sun_path), and
+// returns its output and the environment it exported for later steps. The
+// broker is stopped when the test ends.
+func (r *runner) runBrokerMain(t *testing.T, bin string) (stdout, stderr string, env map[string]string) {
+	t.Helper()
+	temp, err := os.MkdirTemp("", "rt")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(temp) })
+	r.env = append(r.env, "RUNNER_TEMP="+temp)
+	stdout, stderr, code := r.run(bin)
+	if code != 0 {
+		logs, _ := exec.Command("sh", "-c", "cat "+temp+"/jobtoken-*/log").CombinedOutput()
+		t.Logf("broker log: %s", logs)
+	}
+	require.Equal(t, 0, code, stdout+stderr)
+	env = entries(t, r.read("ENV"))
+	require.NotEmpty(t, env[broker.EnvSocket], stdout)
+	t.Cleanup(func() {
+		_, _ = broker.Ask(env[broker.EnvSocket], broker.Request{Key: env[broker.EnvKey], Op: broker.OpStop})
+	})
+	return stdout, stderr, env
 }
 
 func (r *runner) post(t *testing.T) string {
@@ -191,7 +207,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 func TestBrokerServesGitAcrossRefreshes(t *testing.T) {
 	w := newGitWorld(t, 6*time.Second)
-	r, later := brokerStep(t, w, nil)
+	r, later, _ := brokerStep(t, w, nil)
 	require.Len(t, w.fake.Live(), 2, "one token per account")
 	first := map[string]string{"octo/app": "", "acme/lib": ""}
 
@@ -250,7 +266,7 @@ func TestBrokerServesGitAcrossRefreshes(t *testing.T) {
 
 func TestBrokerKilledPostStillRevokesEverything(t *testing.T) {
 	w := newGitWorld(t, 4*time.Second)
-	r, later := brokerStep(t, w, nil)
+	r, later, _ := brokerStep(t, w, nil)
 	waitFor(t, "a refresh", func() bool { return len(w.fake.Minted()) >= 4 })
 	env := map[string]string{}
 	for _, kv := range later {
@@ -272,6 +288,16 @@ func TestBrokerKilledPostStillRevokesEverything(t *testing.T) {
 	stdout := r.post(t)
 	assert.Contains(t, stdout, "The broker was not running")
 	assert.Empty(t, w.fake.Live(), "post revokes every token of the record")
+}
+
+// tokenSecrets are the values of toks and the Basic auth git sends with
+// each.
+func tokenSecrets(toks []*ghfake.Token) []string {
+	var s []string
+	for _, tk := range toks {
+		s = append(s, tk.Value, secret.BasicAuth("x-access-token", tk.Value))
+	}
+	return s
 }
 
 func liveToken(w *gitWorld, v string) *ghfake.Token {

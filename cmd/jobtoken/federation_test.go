@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,8 +22,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/jobtoken/jobtoken/pkg/broker"
 	"github.com/jobtoken/jobtoken/pkg/fake/azfake"
 	"github.com/jobtoken/jobtoken/pkg/fake/ghfake"
+	"github.com/jobtoken/jobtoken/pkg/provider/ghapp"
 	"github.com/jobtoken/jobtoken/pkg/secret"
 	"github.com/jobtoken/jobtoken/pkg/testutil"
 )
@@ -133,28 +137,81 @@ func startService(t *testing.T, config string) *service {
 	return s
 }
 
-func TestEndToEndFederation(t *testing.T) {
-	step := stepBinary(t)
-	fake := ghfake.New(testutil.AppKey(t), &ghfake.Installation{ID: 9, Account: "octo-org",
+// fedWorld is the fake GitHub, whose octo-org holds the policy repository,
+// the job's OIDC issuer, and `jobtoken serve` trusting that issuer and
+// minting with the App.
+type fedWorld struct {
+	fake *ghfake.Server
+	oidc *azfake.GitHubOIDC
+	svc  *service
+	key  string // the App's private key, which only the service has
+}
+
+// newFedWorld starts the world; life, when set, is how long the tokens
+// GitHub mints live.
+func newFedWorld(t *testing.T, life time.Duration) *fedWorld {
+	t.Helper()
+	w := &fedWorld{key: testutil.AppKeyPEM(t)}
+	w.fake = ghfake.New(testutil.AppKey(t), &ghfake.Installation{ID: 9, Account: "octo-org",
 		Permissions: map[string]string{"contents": "write", "metadata": "read"}, AllRepos: []string{"app", "policies"}})
-	defer fake.Close()
-	fake.WriteFiles("octo-org", "policies", map[string]string{"jobtoken/release.yaml": fedPolicy})
-	oidc := azfake.NewGitHubOIDC("octo-org/app")
-	defer oidc.Close()
-	oidc.Claims = map[string]any{"repository_owner_id": "65", "event_name": "push",
+	t.Cleanup(w.fake.Close)
+	w.fake.TokenLife = life
+	w.fake.WriteFiles("octo-org", "policies", map[string]string{"jobtoken/release.yaml": fedPolicy})
+	w.oidc = azfake.NewGitHubOIDC("octo-org/app")
+	t.Cleanup(w.oidc.Close)
+	w.oidc.Claims = map[string]any{"repository_owner_id": "65", "event_name": "push",
 		"job_workflow_ref": "octo-org/app/.github/workflows/release.yml@refs/tags/v1.2.0"}
 
-	key := testutil.AppKeyPEM(t)
 	keyFile := filepath.Join(t.TempDir(), "app.pem")
-	require.NoError(t, os.WriteFile(keyFile, []byte(key), 0o600))
-	svc := startService(t, fmt.Sprintf(`listen: 127.0.0.1:0
+	require.NoError(t, os.WriteFile(keyFile, []byte(w.key), 0o600))
+	w.svc = startService(t, fmt.Sprintf(`listen: 127.0.0.1:0
 audience: %s
 issuers:
   - {url: https://token.actions.githubusercontent.com, jwks_url: %s}
 github: {api_url: %s, client_id: %s, private_key_file: %s}
 policy_sources:
   - {url: "github://octo-org/policies@main/jobtoken", owners: [octo-org]}
-`, fedAudience, oidc.JWKSURL(), fake.URL, fake.ClientID, keyFile))
+`, fedAudience, w.oidc.JWKSURL(), w.fake.URL, w.fake.ClientID, keyFile))
+	return w
+}
+
+// job is a step of octo-org/app that asks the service for what policy
+// release allows, with extra inputs.
+func (w *fedWorld) job(t *testing.T, extra map[string]string) *runner {
+	in := map[string]string{
+		"provider": "github", "federation-url": w.svc.url, "policy": "release",
+		"permissions": "contents:write", "github-api-url": w.fake.URL,
+	}
+	for k, v := range extra {
+		in[k] = v
+	}
+	r := newRunner(t, in)
+	r.env = append(r.env, "GITHUB_REPOSITORY=octo-org/app",
+		"ACTIONS_ID_TOKEN_REQUEST_URL="+w.oidc.RequestURL(), "ACTIONS_ID_TOKEN_REQUEST_TOKEN="+w.oidc.RequestToken)
+	return r
+}
+
+// audit is the service's audit log, one record per token request.
+func (w *fedWorld) audit(t *testing.T) []map[string]any {
+	t.Helper()
+	w.svc.mu.Lock()
+	defer w.svc.mu.Unlock()
+	var recs []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(w.svc.stdout.String()), "\n") {
+		if l == "" {
+			continue
+		}
+		rec := map[string]any{}
+		require.NoError(t, json.Unmarshal([]byte(l), &rec), l)
+		recs = append(recs, rec)
+	}
+	return recs
+}
+
+func TestEndToEndFederation(t *testing.T) {
+	step := stepBinary(t)
+	w := newFedWorld(t, 0)
+	fake, oidc, svc, key := w.fake, w.oidc, w.svc, w.key
 
 	resp, err := http.Get(svc.url + "/readyz")
 	require.NoError(t, err)
@@ -163,15 +220,7 @@ policy_sources:
 	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
 	assert.Contains(t, string(body), "jwks_url")
 
-	job := func(t *testing.T) *runner {
-		r := newRunner(t, map[string]string{
-			"provider": "github", "federation-url": svc.url, "policy": "release",
-			"permissions": "contents:write", "github-api-url": fake.URL,
-		})
-		r.env = append(r.env, "GITHUB_REPOSITORY=octo-org/app",
-			"ACTIONS_ID_TOKEN_REQUEST_URL="+oidc.RequestURL(), "ACTIONS_ID_TOKEN_REQUEST_TOKEN="+oidc.RequestToken)
-		return r
-	}
+	job := func(t *testing.T) *runner { return w.job(t, nil) }
 
 	t.Run("allowed: main mints through the service, post revokes", func(t *testing.T) {
 		r := job(t)
@@ -267,6 +316,106 @@ policy_sources:
 		assert.Contains(t, lines[1], `"failed_claims":[{"claim":"event_name"`)
 		assert.Contains(t, lines[2], `"decision":"allow"`)
 	})
+}
+
+// TestBrokerRefreshesThroughFederation: federation-url with refresh, in the
+// step binary. The step holds no App key: main mints through `jobtoken
+// serve`, and each refresh asks the service again with a fresh OIDC token
+// of the job; a later step's git and jobtoken token get the fresh token,
+// and post revokes every token.
+func TestBrokerRefreshesThroughFederation(t *testing.T) {
+	step := stepBinary(t)
+	w := newFedWorld(t, 6*time.Second)
+	r := w.job(t, map[string]string{"refresh": "true", "refresh-until": "10m", "git-credentials": "true"})
+	stdout, stderr, env := r.runBrokerMain(t, step)
+	main := testutil.GitHubStep{Stdout: stdout, Stderr: stderr, Summary: r.read("STEP_SUMMARY"), Output: r.read("OUTPUT"), Env: r.read("ENV")}
+	first := entries(t, r.read("OUTPUT"))["token"]
+	require.NotEmpty(t, first)
+	environ := brokerEnviron(t, env[broker.EnvSocket], env[broker.EnvKey])
+	assert.NotContains(t, environ, w.oidc.RequestToken, "the request token reaches the broker over its pipe only")
+	assert.NotContains(t, environ, "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+	later := []string{"PATH=" + filepath.Dir(step) + string(os.PathListSeparator) + os.Getenv("PATH")}
+	for k, v := range env {
+		later = append(later, k+"="+v)
+	}
+
+	// The tokens of octo-org/app (the service's own, to read policies, are
+	// for octo-org/policies).
+	served := func() []*ghfake.Token {
+		var out []*ghfake.Token
+		for _, tk := range w.fake.Minted() {
+			if slices.Equal(tk.Repos, []string{"app"}) {
+				out = append(out, tk)
+			}
+		}
+		return out
+	}
+	waitFor(t, "a refresh", func() bool { return len(served()) >= 2 })
+	waitFor(t, "superseded tokens revoked", func() bool {
+		n := 0
+		for _, tk := range served() {
+			if tk.Live(time.Now()) {
+				n++
+			}
+		}
+		return n <= 1
+	})
+
+	// A later step: jobtoken token and git get the fresh token.
+	tok := strings.TrimSpace(runLater(t, later, "token"))
+	require.NotNil(t, w.fake.Lookup(tok))
+	assert.True(t, w.fake.Lookup(tok).Live(time.Now()), "jobtoken token prints a live token")
+	assert.NotEqual(t, first, tok, "a refreshed token")
+	u, err := url.Parse(w.fake.URL)
+	require.NoError(t, err)
+	fill := gitCmd(later, "", "credential", "fill")
+	fill.Stdin = strings.NewReader("protocol=http\nhost=" + u.Host + "\npath=octo-org/app.git\n\n")
+	out, err := fill.Output()
+	require.NoError(t, err)
+	var password string
+	for _, l := range strings.Split(string(out), "\n") {
+		if v, ok := strings.CutPrefix(l, "password="); ok {
+			password = v
+		}
+	}
+	require.NotNil(t, w.fake.Lookup(password), "git gets a token")
+	assert.True(t, w.fake.Lookup(password).Live(time.Now()), "git gets a live token")
+	assert.NotEqual(t, first, password, "a refreshed token")
+
+	post, perr, code := r.runArgs(step, []string{"post"}, stateEnv(t, r)...)
+	require.Equal(t, 0, code, post+perr)
+	assert.Empty(t, w.fake.Live(), "after post nothing is live")
+	assert.Contains(t, post, "token(s) the broker minted")
+	assert.Contains(t, post, "broker log:")
+	assert.Contains(t, post, "refreshed: token sha256:")
+
+	// Every token (the broker stopped: no more come) came from the service,
+	// each asked for with a fresh OIDC token (the service accepts each once)
+	// and allowed by policy release.
+	toks := served()
+	waitFor(t, "the service's audit", func() bool { return len(w.audit(t)) >= len(toks) })
+	audit := w.audit(t)
+	allowed := map[string]bool{}
+	for _, rec := range audit {
+		assert.Equal(t, "allow", rec["decision"])
+		assert.Equal(t, "release", rec["policy"])
+		id, _ := rec["token_id"].(string)
+		allowed[id] = true
+	}
+	assert.Len(t, audit, len(toks), "one request to the service per token")
+	for _, tk := range toks {
+		assert.True(t, allowed[ghapp.TokenID(tk.Value)], "token %s came from the service", ghapp.TokenID(tk.Value))
+	}
+	assert.GreaterOrEqual(t, len(w.oidc.Issued()), len(toks), "a fresh OIDC token per request")
+
+	workload := append([]string{w.oidc.RequestToken, w.key}, w.oidc.Issued()...)
+	secrets := append(tokenSecrets(w.fake.Minted()), workload...)
+	testutil.AssertGitHubStepClean(t, main, secrets...)
+	testutil.AssertNoSecret(t, "main's state", r.read("STATE"), workload...)
+	testutil.AssertNoSecret(t, "post", testutil.WithoutGitHubMasks(post)+perr, secrets...)
+	testutil.AssertNoSecret(t, "service output", w.svc.output(), secrets...)
+	_, err = runLaterErr(later, "token")
+	require.Error(t, err, "the broker stopped")
 }
 
 // runArgs runs bin with args, as the action's shim runs the binary.

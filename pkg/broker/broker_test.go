@@ -319,6 +319,21 @@ func TestRecordIgnoresWhatItCannotVerify(t *testing.T) {
 	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
 }
 
+// TestRecordWithoutKeyReadsEveryLineOfTheRun: a step with no parent
+// credential (signing-key, federation-url) has no key to seal with; its
+// post stage still revokes what the broker recorded.
+func TestRecordWithoutKeyReadsEveryLineOfTheRun(t *testing.T) {
+	r := &Record{Path: filepath.Join(t.TempDir(), "record")}
+	require.NoError(t, r.Append(Minted{Run: "run", Token: "a", ID: "1"}))
+	require.NoError(t, r.Append(Minted{Run: "run", Token: "b", ID: "2"}))
+	require.NoError(t, r.Append(Minted{Run: "other run", Token: "c"}))
+	got, ignored, err := r.Read("run")
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	assert.Equal(t, []string{"a", "b"}, []string{got[0].Token, got[1].Token})
+	assert.Equal(t, 1, ignored)
+}
+
 func TestGitProtocol(t *testing.T) {
 	g, err := ReadGitRequest(strings.NewReader("protocol=https\nhost=github.com\npath=octo/app.git\nwwwauth[]=Basic\n\nignored=1\n"))
 	require.NoError(t, err)

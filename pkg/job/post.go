@@ -88,9 +88,14 @@ func Post(ctx context.Context, e *Runner) error {
 		return nil
 	}
 	if st.Broker != nil {
-		if !auth {
-			h.Noticef("Skipping the broker: the state that names it cannot be authenticated")
-		} else {
+		if auth {
+			e.postBroker(ctx, prov, req, saved, st)
+		} else if info, ok := e.brokerFolder(*st.Broker); ok {
+			// A step without a parent-credential input (signing-key,
+			// federation-url) still stops its broker and revokes what it
+			// minted: its record is not authenticated either, but revoking
+			// sends each token only to this step's own API URL.
+			st.Broker = &info
 			e.postBroker(ctx, prov, req, saved, st)
 		}
 		if !saved.ExpiresAt.IsZero() && e.now().After(saved.ExpiresAt.Add(expirySlack)) {

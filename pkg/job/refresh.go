@@ -525,28 +525,42 @@ func (e *Runner) postBroker(ctx context.Context, prov provider.Provider, req pro
 	}
 }
 
-// stopBroker stops a broker whose tokens cannot be revoked (Entra's), prints
-// its log and removes its folder. Such a step has no parent-credential input
-// to authenticate its state with, so the folder is used only when it is one
-// a broker would have: directly in the host's background folder, named as
-// startBroker names it.
-func (e *Runner) stopBroker(info brokerInfo) {
+// brokerFolder checks the broker named by state that cannot be
+// authenticated (the step has no parent-credential input: Entra through
+// workload identity, signing-key, federation-url): its folder is used only
+// when it is one a broker would have, directly in the host's background
+// folder and named as startBroker names it, and its files are that
+// folder's, whatever the state says.
+func (e *Runner) brokerFolder(info brokerInfo) (brokerInfo, bool) {
 	h := e.Host
 	bg, ok := h.(host.Background)
 	if !ok {
-		return
+		return info, false
 	}
 	base, err := bg.BackgroundDir()
 	dir := filepath.Clean(info.Dir)
 	if err != nil || filepath.Dir(dir) != filepath.Clean(base) || !strings.HasPrefix(filepath.Base(dir), "jobtoken-") {
 		h.Noticef("Skipping the broker: the state names a folder outside the runner's temporary folder")
+		return info, false
+	}
+	return brokerInfo{Dir: dir, Socket: filepath.Join(dir, "s"), Key: info.Key, Record: filepath.Join(dir, "record"), Log: filepath.Join(dir, "log")}, true
+}
+
+// stopBroker stops a broker whose tokens cannot be revoked (Entra's), prints
+// its log and removes its folder (brokerFolder: such a step's state cannot
+// be authenticated).
+func (e *Runner) stopBroker(info brokerInfo) {
+	h := e.Host
+	info, ok := e.brokerFolder(info)
+	if !ok {
 		return
 	}
+	dir := info.Dir
 	e.Mask(info.Key)
-	if _, err := broker.Ask(filepath.Join(dir, "s"), broker.Request{Key: info.Key, Op: broker.OpStop}); err != nil {
+	if _, err := broker.Ask(info.Socket, broker.Request{Key: info.Key, Op: broker.OpStop}); err != nil {
 		h.Infof("The broker was not running (%s)", firstLine(err.Error()))
 	}
-	e.printBrokerLog(filepath.Join(dir, "log"))
+	e.printBrokerLog(info.Log)
 	h.Noticef("The tokens the broker obtained cannot be revoked either: Microsoft Entra tokens expire on their own, within about an hour of the last refresh")
 	if err := os.RemoveAll(dir); err != nil {
 		h.Debugf("failed to remove the broker's folder: %s", err)

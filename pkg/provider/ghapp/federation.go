@@ -210,6 +210,8 @@ func (f *fedMinter) Mint(ctx context.Context) (*provider.Token, error) {
 		}{r})
 	}
 	tok := f.token(0, at)
+	// A broker serves tokens by account (jobtoken token, git).
+	tok.Accounts = []provider.Account{{Name: f.owner, Token: out.Token, Repositories: f.repos, ExpiresAt: tok.ExpiresAt}}
 	tok.Outputs = map[string]string{OutInstallationID: "", OutAppSlug: ""}
 	tok.Summary = append([][2]string{{"Federation service", f.url}, {"Policy", f.policy}}, tok.Summary[1:]...)
 	tok.Secrets = []string{secret.BasicAuth("x-access-token", out.Token)}
