@@ -75,6 +75,15 @@ func prepareFederation(req provider.Request, m *minter) (provider.Minter, inputs
 		m.perms = perms
 	}
 	m.parseRepositories(&ps)
+	if n := len(m.owners()); n > 1 {
+		// One OIDC token buys one policy decision for one account: the
+		// others' repositories would be dropped without a word.
+		named := Repositories
+		if len(inputs.List(in.Get(Owner))) > 1 {
+			named = Owner
+		}
+		ps.Add(named, "names %d accounts, but a federation service mints for one account per step; use one step per account", n)
+	}
 	if req.Lifetime > TokenLife {
 		ps.Add(inputs.Lifetime, "%s is longer than GitHub's fixed 1h for installation tokens; use 1h or less", inputs.FormatDuration(req.Lifetime))
 	}

@@ -175,6 +175,8 @@ func TestFederationPrepareProblems(t *testing.T) {
 		{"no OIDC", nil, nil, "input federation-url: needs the job's OIDC token, which only GitHub Actions gives"},
 		{"no id-token permission", nil, &countingOIDC{err: errors.New("ACTIONS_ID_TOKEN_REQUEST_URL is not set")}, "needs the job's OIDC token, but ACTIONS_ID_TOKEN_REQUEST_URL is not set"},
 		{"no permissions", map[string]string{inputs.Permissions.Key: ""}, &countingOIDC{}, "input permissions: is required"},
+		{"several owners", map[string]string{ghapp.Owner.Key: "octo, acme", ghapp.Repositories.Key: "octo/app, acme/lib"}, &countingOIDC{}, "input owner: names 2 accounts, but a federation service mints for one account per step"},
+		{"repositories of several owners", map[string]string{ghapp.Repositories.Key: "octo/app, acme/lib"}, &countingOIDC{}, "input repositories: names 2 accounts, but a federation service mints for one account per step"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			more := map[string]string{}
