@@ -18,7 +18,6 @@ import (
 	"github.com/jobtoken/jobtoken/pkg/provider/api"
 	"github.com/jobtoken/jobtoken/pkg/provider/apierror"
 	"github.com/jobtoken/jobtoken/pkg/retry"
-	"github.com/jobtoken/jobtoken/pkg/secret"
 )
 
 // The federation inputs: the job asks a jobtoken federation service
@@ -219,11 +218,9 @@ func (f *fedMinter) Mint(ctx context.Context) (*provider.Token, error) {
 		}{r})
 	}
 	tok := f.token(0, at)
-	// A broker serves tokens by account (jobtoken token, git).
-	tok.Accounts = []provider.Account{{Name: f.owner, Token: out.Token, Repositories: f.repos, ExpiresAt: tok.ExpiresAt}}
 	tok.Outputs = map[string]string{OutInstallationID: "", OutAppSlug: ""}
+	f.oneAccount(tok)
 	tok.Summary = append([][2]string{{"Federation service", f.url}, {"Policy", f.policy}}, tok.Summary[1:]...)
-	tok.Secrets = []string{secret.BasicAuth("x-access-token", out.Token)}
 	return tok, grantError(f.repos, f.perms, at)
 }
 

@@ -117,6 +117,12 @@ func TestFederationMint(t *testing.T) {
 	assert.Equal(t, "ghs_federated0123456789", tok.Value)
 	assert.Equal(t, "contents:write, metadata:read", tok.Granted)
 	assert.Equal(t, []string{"https://fed.example"}, oidc.audiences, "the token is asked for the service's audience")
+	// Read alike whatever mints it: the tokens output (masked) and the
+	// account a broker serves.
+	assert.Equal(t, `{"octo-org":"ghs_federated0123456789"}`, tok.Outputs[ghapp.OutTokens])
+	assert.Contains(t, tok.Secrets, tok.Outputs[ghapp.OutTokens])
+	require.Len(t, tok.Accounts, 1)
+	assert.Equal(t, "octo-org", tok.Accounts[0].Name)
 	require.Len(t, f.bodies, 1)
 	assert.Equal(t, map[string]any{"policy": "release", "provider": "github", "owner": "octo-org", "repositories": []any{"app"},
 		"permissions": map[string]any{"contents": "write"}, "lifetime": "1h0m0s"}, f.bodies[0])

@@ -36,16 +36,14 @@ type ownerToken struct {
 // minted comes back with the error, and the job revokes all of it.
 func (m *minter) Mint(ctx context.Context) (*provider.Token, error) {
 	tok, err := m.mintOne(ctx)
-	if tok != nil {
-		tok.Accounts = []provider.Account{{Name: m.owner, Token: tok.Value, Repositories: m.repos, ExpiresAt: tok.ExpiresAt}}
+	if tok == nil {
+		return nil, err
 	}
-	if tok == nil || len(m.others) == 0 {
-		if tok != nil {
-			tok.Outputs[OutTokens] = tokensJSON([]ownerToken{{Owner: m.owner, Token: tok.Value}})
-			tok.Secrets = append(tok.Secrets, tok.Outputs[OutTokens])
-		}
+	if len(m.others) == 0 {
+		m.oneAccount(tok)
 		return tok, err
 	}
+	tok.Accounts = []provider.Account{{Name: m.owner, Token: tok.Value, Repositories: m.repos, ExpiresAt: tok.ExpiresAt}}
 	all := []ownerToken{{Owner: m.owner, Token: tok.Value, ID: tok.ID, ExpiresAt: tok.ExpiresAt}}
 	var st state
 	for _, t := range m.others {
@@ -82,6 +80,15 @@ func (m *minter) Mint(ctx context.Context) (*provider.Token, error) {
 	tok.Outputs[OutTokens] = tokensJSON(all)
 	tok.Secrets = append(tok.Secrets, tok.Outputs[OutTokens])
 	return tok, err
+}
+
+// oneAccount completes a token minted for m's one account, however it was
+// minted (an App key, a KMS key, a federation service): its Accounts (a
+// broker serves tokens by account) and the tokens output.
+func (m *minter) oneAccount(tok *provider.Token) {
+	tok.Accounts = []provider.Account{{Name: m.owner, Token: tok.Value, Repositories: m.repos, ExpiresAt: tok.ExpiresAt}}
+	tok.Outputs[OutTokens] = tokensJSON([]ownerToken{{Owner: m.owner, Token: tok.Value}})
+	tok.Secrets = append(tok.Secrets, tok.Outputs[OutTokens])
 }
 
 // tokensJSON is the tokens output: {"owner": "token", …} in the order the
