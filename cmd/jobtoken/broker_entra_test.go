@@ -256,7 +256,7 @@ func TestBrokerRefreshesWithKeyVault(t *testing.T) {
 
 	post := r.post(t)
 	assert.Empty(t, w.fake.Live(), "after post nothing is live")
-	assert.Contains(t, post, "token(s) the broker minted")
+	assert.Contains(t, post, "refresh(es) by the broker")
 	assert.Contains(t, post, "broker log:")
 	assert.Contains(t, post, "refreshed: token sha256:")
 	// The state holds the main stage's token (for post, as with every

@@ -385,7 +385,7 @@ func TestBrokerRefreshesThroughFederation(t *testing.T) {
 	post, perr, code := r.runArgs(step, []string{"post"}, stateEnv(t, r)...)
 	require.Equal(t, 0, code, post+perr)
 	assert.Empty(t, w.fake.Live(), "after post nothing is live")
-	assert.Contains(t, post, "token(s) the broker minted")
+	assert.Contains(t, post, "refresh(es) by the broker")
 	assert.Contains(t, post, "broker log:")
 	assert.Contains(t, post, "refreshed: token sha256:")
 

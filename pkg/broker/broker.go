@@ -88,6 +88,9 @@ func New(cfg Config, first *provider.Token) *Broker {
 type superseded struct {
 	m  Minted
 	at time.Time
+	// what names it in the log: an account's token has no ID of its own
+	// here (providers derive them), so it is named by its account.
+	what string
 }
 
 // Run serves ln and refreshes until ctx ends, Until passes, a caller asks
@@ -176,7 +179,7 @@ func (b *Broker) Run(ctx context.Context, ln net.Listener) error {
 			if !prev.Revocable {
 				break // Entra's: each expires on its own
 			}
-			old = append(old, superseded{m: Minted{Run: b.cfg.Run, Token: a.Token, ID: a.Name, ExpiresAt: a.ExpiresAt}, at: now.Add(b.grace(prev, prevGot))})
+			old = append(old, superseded{m: Minted{Run: b.cfg.Run, Token: a.Token, ID: a.Name, ExpiresAt: a.ExpiresAt}, at: now.Add(b.grace(prev, prevGot)), what: "account " + a.Name + "'s token"})
 		}
 		next = b.refreshAt(tok, now)
 	}
@@ -265,7 +268,7 @@ func (b *Broker) revokeToken(tok *provider.Token) {
 	if !tok.Revocable {
 		return
 	}
-	b.revokeAll([]superseded{{m: Minted{Run: b.cfg.Run, Token: tok.Value, ID: tok.ID, ExpiresAt: tok.ExpiresAt, State: tok.State}}})
+	b.revokeAll([]superseded{{m: Minted{Run: b.cfg.Run, Token: tok.Value, ID: tok.ID, ExpiresAt: tok.ExpiresAt, State: tok.State}, what: "token " + tok.ID}})
 }
 
 func (b *Broker) revokeAll(list []superseded) {
@@ -275,9 +278,9 @@ func (b *Broker) revokeAll(list []superseded) {
 		cancel()
 		switch {
 		case err == nil, errors.Is(err, provider.ErrAlreadyRevoked):
-			b.cfg.Log("revoked a superseded token (%s)", s.m.ID)
+			b.cfg.Log("revoked superseded %s", s.what)
 		default:
-			b.cfg.Log("failed to revoke a superseded token (%s): %s; the post stage tries again", s.m.ID, err)
+			b.cfg.Log("failed to revoke superseded %s: %s; the post stage tries again", s.what, err)
 		}
 	}
 }

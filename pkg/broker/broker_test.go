@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -180,8 +181,17 @@ func eventually(t *testing.T, what string, cond func() bool) {
 
 func TestRefreshRecordsThenServesThenRevokesSuperseded(t *testing.T) {
 	w := &world{life: 2 * time.Second}
-	b, sock := start(t, w, Config{})
+	var mu sync.Mutex
+	var logged []string
+	b, sock := start(t, w, Config{Log: func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		logged = append(logged, fmt.Sprintf(format, args...))
+	}})
 	eventually(t, "two refreshes", func() bool { return len(w.revokedList()) >= 2 })
+	mu.Lock()
+	assert.Contains(t, logged, "revoked superseded account octo's token", "an account's token is named by its account, not as a token ID")
+	mu.Unlock()
 	resp, err := Ask(sock, Request{Key: "k", Op: OpToken})
 	require.NoError(t, err)
 	assert.NotEqual(t, "t0", resp.Token)

@@ -518,7 +518,9 @@ func (e *Runner) postBroker(ctx context.Context, prov provider.Provider, req pro
 		}
 	}
 	if len(tokens) > 1 {
-		h.Infof("Revoked %d token(s) the broker minted; %d were already revoked or expired", revoked, gone)
+		// One record line per refresh, whose tokens (one per account) are
+		// revoked together.
+		h.Infof("Revoked the tokens of %d refresh(es) by the broker; those of %d were already revoked or expired", revoked, gone)
 	}
 	if err := os.RemoveAll(info.Dir); err != nil {
 		h.Debugf("failed to remove the broker's folder: %s", err)
