@@ -3,7 +3,6 @@ package main_test
 import (
 	"net/http"
 	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -134,13 +133,7 @@ func TestBrokerRefreshesEntraOnAzurePipelines(t *testing.T) {
 		"ENDPOINT_AUTH_PARAMETER_" + entraConnID + "_TENANTID=" + w.tenant.ID,
 		"ENDPOINT_AUTH_PARAMETER_SYSTEMVSSCONNECTION_ACCESSTOKEN=" + w.pipes.JobToken,
 		"SYSTEM_OIDCREQUESTURI=" + w.pipes.RequestURI()}
-	run := func(stage string, extra ...string) string {
-		cmd := exec.Command(bin, stage)
-		cmd.Env = append(append([]string{}, env...), extra...)
-		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, "%s", out)
-		return string(out)
-	}
+	run := agentStage(t, bin, env)
 	out := run("main")
 	vars := map[string]string{}
 	var state string

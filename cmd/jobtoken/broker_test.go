@@ -342,13 +342,7 @@ func TestBrokerOnAzurePipelines(t *testing.T) {
 		"INPUT_PROVIDER=github", "INPUT_CLIENTID=" + w.fake.ClientID, "INPUT_PRIVATEKEY=" + testutil.AppKeyPEM(t),
 		"INPUT_REPOSITORIES=octo/app, acme/lib", "INPUT_PERMISSIONS=contents:read", "INPUT_GITHUBAPIURL=" + w.srv.URL,
 		"INPUT_GITCREDENTIALS=true"}
-	run := func(stage string, extra ...string) string {
-		cmd := exec.Command(bin, stage)
-		cmd.Env = append(append([]string{}, env...), extra...)
-		out, err := cmd.CombinedOutput()
-		require.NoError(t, err, "%s", out)
-		return string(out)
-	}
+	run := agentStage(t, bin, env)
 	out := run("main")
 	vars, secretVars := map[string]string{}, map[string]bool{}
 	var state string
@@ -384,5 +378,19 @@ func TestBrokerOnAzurePipelines(t *testing.T) {
 	assert.Empty(t, w.fake.Live(), "after post nothing is live:\n%s", post)
 	for _, m := range w.fake.Minted() {
 		assert.NotContains(t, strings.ReplaceAll(post, "##vso[task.setsecret]"+m.Value, ""), m.Value)
+	}
+}
+
+// agentStage runs a stage of the task as the agent does (bin main|post with
+// the job's environment and extra, stdout and stderr together, the status
+// required to be 0) and returns what it printed.
+func agentStage(t *testing.T, bin string, env []string) func(stage string, extra ...string) string {
+	return func(stage string, extra ...string) string {
+		t.Helper()
+		cmd := exec.Command(bin, stage)
+		cmd.Env = append(append([]string{}, env...), extra...)
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		return string(out)
 	}
 }

@@ -79,12 +79,21 @@ func newRunner(t *testing.T, inputs map[string]string) *runner {
 }
 
 func (r *runner) run(bin string, extra ...string) (stdout, stderr string, code int) {
-	cmd := exec.Command(bin)
+	return r.exec(exec.Command(bin), extra...)
+}
+
+// runArgs runs bin with args, as the action's shim runs the binary.
+func (r *runner) runArgs(bin string, args []string, extra ...string) (stdout, stderr string, code int) {
+	return r.exec(exec.Command(bin, args...), extra...)
+}
+
+// exec runs cmd with the job's environment and extra, and returns what it
+// printed and its exit status; a failure to start fails the test.
+func (r *runner) exec(cmd *exec.Cmd, extra ...string) (stdout, stderr string, code int) {
 	cmd.Env = append(append([]string{}, r.env...), extra...)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err := cmd.Run()
-	code = 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
 	} else {

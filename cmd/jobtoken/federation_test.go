@@ -418,21 +418,6 @@ func TestBrokerRefreshesThroughFederation(t *testing.T) {
 	require.Error(t, err, "the broker stopped")
 }
 
-// runArgs runs bin with args, as the action's shim runs the binary.
-func (r *runner) runArgs(bin string, args []string, extra ...string) (stdout, stderr string, code int) {
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(append([]string{}, r.env...), extra...)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else {
-		require.NoError(r.t, err)
-	}
-	return o.String(), e.String(), code
-}
-
 // The step binaries never carry the service: every job downloads them.
 func TestStepBinaryHasNoServer(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps", "-tags", "jobtoken_step", ".").CombinedOutput()

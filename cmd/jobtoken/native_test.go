@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"bytes"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -32,16 +31,7 @@ func actionTree(t *testing.T) string {
 func (r *runner) node(node testutil.Node, tree, script string, extra ...string) (stdout, stderr string, code int) {
 	cmd := exec.Command(node.Path, filepath.Join(tree, "dist", script))
 	cmd.Dir = r.t.TempDir() // GITHUB_WORKSPACE, not the action folder
-	cmd.Env = append(append([]string{}, r.env...), extra...)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else {
-		require.NoError(r.t, err)
-	}
-	return o.String(), e.String(), code
+	return r.exec(cmd, extra...)
 }
 
 // TestNativeActionMainThenPost runs the action as a GitHub runner runs a
